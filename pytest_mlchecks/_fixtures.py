@@ -1,0 +1,136 @@
+"""Fixtures: ``ml_seed``, ``ml_audit``, ``ml_thresholds`` and one per ``assert_*`` helper.
+
+Registered by the plugin at configure time. Imports only the standard library and pytest;
+the helpers' modules load when a fixture is first requested.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import random
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from ._registry import ASSERT_HELPERS, THRESHOLDS
+from ._session import RUNG_KEY
+from ._runtime import current_recorder, current_settings, resolve_threshold, threshold_source
+
+
+class EffectiveThresholds(Mapping[str, float]):
+    """Effective thresholds (argument > ini > default), keyed by ini name (``ml_...``).
+
+    Short keys without the ``ml_`` prefix work too; ``source(key)`` says where a value came from.
+    """
+
+    def _key(self, key: str) -> str:
+        short = key[3:] if key.startswith("ml_") else key
+        if short not in THRESHOLDS:
+            raise KeyError(key)
+        return short
+
+    def __getitem__(self, key: str) -> float:
+        return resolve_threshold(self._key(key), None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(spec.ini for spec in THRESHOLDS.values())
+
+    def __len__(self) -> int:
+        return len(THRESHOLDS)
+
+    def source(self, key: str) -> str:
+        return threshold_source(self._key(key))
+
+    def __repr__(self) -> str:
+        return f"EffectiveThresholds({dict(self)!r})"
+
+
+class AuditRecorder:
+    """``ml_audit``: record the test's own figures in the audit summary and report."""
+
+    def __init__(self, rung: str | None) -> None:
+        self._rung = rung
+
+    def record(
+        self,
+        name: str,
+        value: float | None,
+        *,
+        threshold: float | None = None,
+        passed: bool | None = None,
+    ) -> None:
+        """Record a figure. ``passed=False`` makes the audit gate fail (not the test itself)."""
+        from ._result import jsonable
+
+        if not isinstance(name, str) or not name:
+            from ._result import MLCheckUsageError
+
+            raise MLCheckUsageError(f"name must be a non-empty string, got {name!r}.")
+        recorder = current_recorder()
+        if recorder is None:
+            return
+        verdict = "" if passed is None else (" (passed)" if passed else " (FAILED)")
+        recorder.records.append(
+            {
+                "name": name,
+                "rung": self._rung,
+                "passed": passed,
+                "severity": "error",
+                "value": jsonable(None if value is None else float(value)),
+                "threshold": jsonable(None if threshold is None else float(threshold)),
+                "message": f"{name} = {value}"
+                + ("" if threshold is None else f" (threshold {threshold})")
+                + verdict,
+                "details": {},
+                "enforced": passed is not None,
+                "user": True,
+            }
+        )
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    if importlib.util.find_spec("numpy") is not None:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.manual_seed(seed)
+
+
+@pytest.fixture
+def ml_seed() -> int:
+    """Seed ``random``, numpy and torch (if installed); value from ``--ml-seed`` / ini ``ml_seed``."""
+    seed = current_settings().seed
+    _seed_everything(seed)
+    return seed
+
+
+@pytest.fixture
+def ml_audit(request: pytest.FixtureRequest) -> AuditRecorder:
+    """Record your own figures in the audit: ``ml_audit.record(name, value, threshold=..)``."""
+    return AuditRecorder(request.node.stash.get(RUNG_KEY, None))
+
+
+@pytest.fixture
+def ml_thresholds() -> EffectiveThresholds:
+    """The effective thresholds of this session (ini > default), keyed by ini name."""
+    return EffectiveThresholds()
+
+
+def _helper_fixture(name: str) -> Callable[[], Any]:
+    def fixture() -> Any:
+        return getattr(importlib.import_module("pytest_mlchecks"), name)
+
+    fixture.__name__ = name
+    fixture.__doc__ = f"The ``{name}`` helper, without an import."
+    return pytest.fixture(name=name)(fixture)
+
+
+for _name in ASSERT_HELPERS:
+    globals()[f"_fixture_{_name}"] = _helper_fixture(_name)

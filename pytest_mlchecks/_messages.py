@@ -1,0 +1,29 @@
+"""Failure text in one shape: what is wrong (with the figure), why it matters, how to fix it."""
+
+from __future__ import annotations
+
+
+def compose(headline: str, *, body: str = "", why: str = "", fix: str = "") -> str:
+    parts = [headline]
+    if body:
+        parts.append(body)
+    if why:
+        parts.append(f"Why it matters: {why}")
+    if fix:
+        parts.append(f"How to fix: {fix}")
+    return "\n".join(parts)
+
+
+def plural(count: int, word: str, plural_word: str | None = None) -> str:
+    if count == 1:
+        return f"{count:,} {word}"
+    return f"{count:,} {plural_word or word + 's'}"
+
+
+def percent(fraction: float) -> str:
+    value = 100.0 * fraction
+    if value == 0:
+        return "0%"
+    if value < 0.01:
+        return f"{value:.2g}%"
+    return f"{value:.2f}%".replace(".00%", "%")

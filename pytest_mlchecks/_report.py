@@ -1,0 +1,164 @@
+"""Render an audit summary: terminal lines, Markdown for CI job summaries, JSON on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+from ._result import RUNGS
+
+COLUMNS = ("tests", "passed", "failed", "skipped", "blocked")
+
+
+def _fmt_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    if number == int(number) and abs(number) < 1e12:
+        return f"{int(number)}"
+    if abs(number) >= 1e4 or abs(number) < 1e-3:
+        return f"{number:.3g}"
+    return f"{number:.4f}".rstrip("0").rstrip(".")
+
+
+def _status(check: dict[str, Any]) -> str:
+    if check.get("passed") is None:
+        return "info"
+    if check["passed"]:
+        return "pass"
+    return "WARN" if check.get("severity") == "warning" else "FAIL"
+
+
+def _rung_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
+    rungs = summary["rungs"]
+    order = [r for r in ("unranked", *RUNGS) if r in rungs]
+    return [(r, rungs[r]) for r in order]
+
+
+def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
+    """Aligned lines for the terminal summary (title printed by the caller)."""
+    lines: list[str] = []
+    rows = _rung_rows(summary)
+    width = max(len(name) for name, _ in rows)
+    header = "rung".ljust(width) + "".join(c.rjust(9) for c in COLUMNS)
+    lines.append(header)
+    for name, row in rows:
+        line = name.ljust(width) + "".join(str(row[c]).rjust(9) for c in COLUMNS)
+        lines.append(line)
+    checks = summary["checks"]
+    failing = [c for c in checks if _status(c) in ("FAIL", "WARN")]
+    shown = checks if (verbose > 0 or len(checks) <= 30) else failing
+    if checks:
+        lines.append("")
+        lines.append(
+            f"checks: {len(checks)} ran, {sum(1 for c in checks if _status(c) == 'FAIL')} failed, "
+            f"{sum(1 for c in checks if _status(c) == 'WARN')} warned"
+            + ("" if shown is checks else f" (showing the {len(failing)} not passing; -v: all)")
+        )
+        name_w = max(len(str(c["name"])) for c in shown) if shown else 4
+        rung_w = max(len(str(c.get("rung") or "-")) for c in shown) if shown else 4
+        for c in shown:
+            figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
+            lines.append(
+                f"  {_status(c):4}  {str(c.get('rung') or '-'):{rung_w}}  "
+                f"{str(c['name']):{name_w}}  {figure:28}  {c['nodeid']}"
+            )
+            if verbose > 0 and _status(c) in ("FAIL", "WARN"):
+                for text in str(c.get("message", "")).splitlines():
+                    lines.append("        " + text)
+    lines.append("")
+    lines.append(gate_line(summary))
+    return lines
+
+
+def gate_line(summary: dict[str, Any]) -> str:
+    blocked = sum(row["blocked"] for _, row in _rung_rows(summary))
+    if summary["gate"] == "pass":
+        return "gate: PASS"
+    parts = ["gate: FAIL"]
+    if summary.get("failed_rung"):
+        parts.append(f"- lowest failing rung: {summary['failed_rung']}")
+    if blocked:
+        parts.append(
+            f"- {blocked} test{'s' if blocked != 1 else ''} on higher rungs blocked "
+            "(fix lower layers first, or --ml-no-block)"
+        )
+    return " ".join(parts)
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """A Markdown report for CI job summaries: the ladder, then failures first per rung."""
+    icon = {"pass": "✅", "fail": "❌"}[summary["gate"]]
+    out = [f"## {icon} ML audit: gate {summary['gate'].upper()}", ""]
+    out.append(f"Seed `{summary['seed']}`" + (", strict" if summary.get("strict") else ""))
+    out.append("")
+    out.append("| rung | " + " | ".join(COLUMNS) + " |")
+    out.append("|---|" + "---:|" * len(COLUMNS))
+    for name, row in _rung_rows(summary):
+        flag = " ❌" if row["failed"] else (" ⏸" if row["blocked"] else "")
+        out.append(f"| {name}{flag} | " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
+    out.append("")
+    by_rung: dict[str, list[dict[str, Any]]] = {}
+    for check in summary["checks"]:
+        by_rung.setdefault(str(check.get("rung") or "unranked"), []).append(check)
+    for rung in ("unranked", *RUNGS):
+        checks = by_rung.get(rung)
+        if not checks:
+            continue
+        checks = sorted(checks, key=lambda c: {"FAIL": 0, "WARN": 1}.get(_status(c), 2))
+        out.append(f"### {rung}")
+        out.append("")
+        out.append("| status | check | value | threshold | test |")
+        out.append("|---|---|---:|---:|---|")
+        for c in checks:
+            out.append(
+                f"| {_status(c)} | `{c['name']}` | {_fmt_value(c.get('value'))} | "
+                f"{_fmt_value(c.get('threshold'))} | `{c['nodeid']}` |"
+            )
+        out.append("")
+        for c in checks:
+            if _status(c) not in ("FAIL", "WARN"):
+                continue
+            out.append(f"<details><summary>{_status(c)} <code>{c['name']}</code> in "
+                       f"<code>{c['nodeid']}</code></summary>")
+            out.append("")
+            out.append("```text")
+            out.append(str(c.get("message", "")))
+            out.append("```")
+            out.append("</details>")
+            out.append("")
+    blocked = [t for t in summary["tests"] if t["outcome"] == "blocked"]
+    if blocked:
+        noun = "test" if len(blocked) == 1 else "tests"
+        out.append(f"<details><summary>{len(blocked)} blocked {noun}</summary>")
+        out.append("")
+        for t in blocked:
+            out.append(f"- `{t['nodeid']}` ({t['rung']}, blocked by {t['blocked_by']})")
+        out.append("</details>")
+        out.append("")
+    out.append(gate_line(summary))
+    out.append("")
+    return "\n".join(out)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".mlchecks-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def to_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n"

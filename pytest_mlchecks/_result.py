@@ -1,0 +1,200 @@
+"""The one result type, the umbrella report and the exception hierarchy.
+
+Standard library only: the plugin imports this module at start-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+RUNGS: tuple[str, ...] = ("data", "pipeline", "model", "evaluation", "production")
+SEVERITIES: tuple[str, ...] = ("error", "warning")
+
+
+class MLCheckError(AssertionError):
+    """Raised by every ``assert_*`` helper that fails; ``.results`` holds the evidence."""
+
+    def __init__(self, results: Sequence[CheckResult]) -> None:
+        self.results: list[CheckResult] = list(results)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        failed = [r for r in self.results if not r.passed]
+        shown = failed or self.results
+        return "\n\n".join(r.message for r in shown)
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+class MLCheckUsageError(ValueError):
+    """Bad arguments or unusable input: names the argument and what was expected."""
+
+
+class MLCheckWarning(UserWarning):
+    """Issued when a check with ``severity="warning"`` does not pass (and ``--ml-strict`` is off)."""
+
+
+def _clean_number(value: Any) -> float | None:
+    """A JSON-safe float (``None`` for missing, NaN and infinities kept as strings elsewhere)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number
+
+
+@dataclass
+class CheckResult:
+    """The verdict of one check.
+
+    ``value`` is the headline figure, ``threshold`` the limit it was held to, ``message`` says
+    what is wrong, the figure, why it matters and how to fix it, ``details`` holds
+    JSON-serialisable aggregates (never raw rows unless the user opts in).
+    """
+
+    name: str
+    rung: str
+    passed: bool
+    severity: str = "error"
+    value: float | None = None
+    threshold: float | None = None
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise MLCheckUsageError(
+                f"severity must be one of {SEVERITIES}, got {self.severity!r}"
+            )
+        self.passed = bool(self.passed)
+        self.value = _clean_number(self.value)
+        self.threshold = _clean_number(self.threshold)
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (non-finite floats become strings such as ``"inf"``)."""
+        return {
+            "name": self.name,
+            "rung": self.rung,
+            "passed": self.passed,
+            "severity": self.severity,
+            "value": _json_float(self.value),
+            "threshold": _json_float(self.threshold),
+            "message": self.message,
+            "details": jsonable(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            name=str(data["name"]),
+            rung=str(data["rung"]),
+            passed=bool(data["passed"]),
+            severity=str(data.get("severity", "error")),
+            value=_from_json_float(data.get("value")),
+            threshold=_from_json_float(data.get("threshold")),
+            message=str(data.get("message", "")),
+            details=dict(data.get("details") or {}),
+        )
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+@dataclass
+class CheckReport:
+    """The verdict of an umbrella check: passed when every error-severity result passed."""
+
+    name: str
+    rung: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results if r.severity == "error")
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def message(self) -> str:
+        bad = self.failures
+        if not bad:
+            names = ", ".join(r.name for r in self.results) or "nothing applicable"
+            return f"{self.name}: all checks passed ({names})."
+        return "\n\n".join(r.message for r in bad)
+
+    def __iter__(self) -> Iterator[CheckResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "rung": self.rung,
+            "passed": self.passed,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def _json_float(value: float | None) -> float | str | None:
+    if value is None:
+        return None
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON data from check details (numpy scalars, tuples, non-finite floats)."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return _json_float(obj)
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    tolist = getattr(obj, "tolist", None)  # numpy / torch scalars and arrays
+    if callable(tolist):
+        try:
+            return jsonable(tolist())
+        except (TypeError, ValueError):
+            pass
+    return str(obj)
+
+
+def _from_json_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(value)
+
+
+def iter_results(outcome: CheckResult | CheckReport | Iterable[CheckResult]) -> list[CheckResult]:
+    """Flatten a result or report into a list of results."""
+    if isinstance(outcome, CheckResult):
+        return [outcome]
+    if isinstance(outcome, CheckReport):
+        return list(outcome.results)
+    return list(outcome)
+
+
+for _cls in (CheckResult, CheckReport, MLCheckError, MLCheckUsageError, MLCheckWarning):
+    _cls.__module__ = "pytest_mlchecks"

@@ -1,0 +1,196 @@
+"""Where a check runs: effective settings, the current test's recorder, assert/check twins.
+
+The plugin sets two context variables: the session settings (ini thresholds, strict mode,
+seed) at configure time, and a per-test recorder around each test's setup/call/teardown.
+Outside pytest both are absent and checks use the built-in defaults and record nothing.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from ._registry import THRESHOLDS
+from ._result import (
+    CheckReport,
+    CheckResult,
+    MLCheckError,
+    MLCheckUsageError,
+    MLCheckWarning,
+    iter_results,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R", CheckResult, CheckReport)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration of a session: ini thresholds that were set, strict mode, seed."""
+
+    ini: Mapping[str, float] = field(default_factory=dict)
+    strict: bool = False
+    seed: int = 0
+
+
+@dataclass
+class Recorder:
+    """Collects the checks that one test runs (outermost calls only)."""
+
+    nodeid: str
+    settings: Settings
+    records: list[dict[str, Any]] = field(default_factory=list)
+    depth: int = 0
+    enforcing: bool = False
+
+    def add(self, result: CheckResult, *, enforced: bool) -> None:
+        entry = result.to_dict()
+        entry["enforced"] = enforced
+        self.records.append(entry)
+
+
+_SETTINGS: ContextVar[Settings | None] = ContextVar("mlchecks_settings", default=None)
+_RECORDER: ContextVar[Recorder | None] = ContextVar("mlchecks_recorder", default=None)
+
+
+def current_settings() -> Settings:
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        return recorder.settings
+    return _SETTINGS.get() or Settings()
+
+
+def current_recorder() -> Recorder | None:
+    return _RECORDER.get()
+
+
+@contextmanager
+def session_settings(settings: Settings) -> Iterator[None]:
+    token = _SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _SETTINGS.reset(token)
+
+
+def set_session_settings(settings: Settings | None) -> None:
+    """Set (or clear) the settings for the rest of this thread's session."""
+    _SETTINGS.set(settings)
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
+
+
+def resolve_threshold(key: str, argument: float | None) -> float:
+    """Effective threshold: the argument if given, else the ini option, else the default."""
+    if argument is not None:
+        return float(argument)
+    ini = current_settings().ini
+    if key in ini:
+        return float(ini[key])
+    return THRESHOLDS[key].default
+
+
+def threshold_source(key: str, argument: float | None = None) -> str:
+    if argument is not None:
+        return "argument"
+    if key in current_settings().ini:
+        return "ini"
+    return "default"
+
+
+def current_seed(random_state: int | None = None) -> int:
+    """The seed for internal sampling: the argument, else ``--ml-seed`` / ini ``ml_seed``."""
+    if random_state is not None:
+        return int(random_state)
+    return current_settings().seed
+
+
+def check(func: Callable[P, R]) -> Callable[P, R]:
+    """Mark a ``check_*`` function: records its outcome against the running test.
+
+    Nested calls (an umbrella check calling others) are recorded once, by the outermost call.
+    An unexpected exception inside the check becomes an ``MLCheckUsageError`` saying the check
+    could not decide (never a silent pass), with the original exception chained.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True
+        recorder = _RECORDER.get()
+        enforced = recorder.enforcing if recorder is not None else False
+        if recorder is not None:
+            recorder.depth += 1
+            recorder.enforcing = False
+        try:
+            outcome = func(*args, **kwargs)
+        except (MLCheckUsageError, MLCheckError):
+            raise
+        except Exception as exc:
+            raise MLCheckUsageError(
+                f"{func.__name__} could not run, so it cannot give a verdict: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            if recorder is not None:
+                recorder.depth -= 1
+        if recorder is not None and recorder.depth == 0:
+            for result in iter_results(outcome):
+                recorder.add(result, enforced=enforced)
+        return outcome
+
+    return wrapper
+
+
+def enforce(outcome: CheckResult | CheckReport) -> None:
+    """Raise ``MLCheckError`` for failed errors (and failed warnings under ``--ml-strict``)."""
+    __tracebackhide__ = True
+    results = iter_results(outcome)
+    errors = [r for r in results if not r.passed and r.severity == "error"]
+    soft = [r for r in results if not r.passed and r.severity == "warning"]
+    if errors or (soft and current_settings().strict):
+        raise MLCheckError(errors + soft)
+    for result in soft:
+        warnings.warn(MLCheckWarning(result.message), stacklevel=3)
+
+
+def assertion(check_func: Callable[P, R]) -> Callable[P, R]:
+    """Build ``assert_x`` from ``check_x``: same arguments, raises ``MLCheckError`` on failure.
+
+    Returns the outcome when it passes, so figures stay at hand.
+    """
+
+    @functools.wraps(check_func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True
+        recorder = _RECORDER.get()
+        if recorder is not None and recorder.depth == 0:
+            recorder.enforcing = True
+        try:
+            outcome = check_func(*args, **kwargs)
+        finally:
+            if recorder is not None:
+                recorder.enforcing = False
+        enforce(outcome)
+        return outcome
+
+    name = check_func.__name__.replace("check_", "assert_", 1)
+    wrapper.__name__ = name
+    wrapper.__qualname__ = name
+    wrapper.__doc__ = (
+        f"Assert form of ``{check_func.__name__}``: raises ``MLCheckError`` when it fails.\n\n"
+        + (check_func.__doc__ or "")
+    )
+    return wrapper

@@ -1,0 +1,172 @@
+"""The audit session: collects per-test check records from test reports and builds the summary.
+
+Per-test data rides on each test report as a JSON string (``report.mlchecks``), so the same
+code aggregates a serial run and an xdist controller's view of every worker. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ._registry import lowest_rung, rung_index
+from ._result import RUNGS
+from ._runtime import Recorder
+
+REPORT_ATTR = "mlchecks"
+RUNG_KEY = pytest.StashKey[str | None]()
+BLOCKED_KEY = pytest.StashKey[str | None]()
+RECORDER_KEY = pytest.StashKey[Recorder]()
+SENT_KEY = pytest.StashKey[int]()
+SCHEMA_VERSION = 1
+BLOCK_REASON = "blocked: rung '{rung}' failed below this test's rung '{own}' (fix lower layers first; --ml-no-block runs it anyway)"
+
+
+@dataclass(frozen=True)
+class Options:
+    audit: bool = False
+    block: bool = True
+    strict: bool = False
+    seed: int = 0
+    json_path: str | None = None
+    md_path: str | None = None
+
+
+@dataclass
+class TestRecord:
+    nodeid: str
+    declared_rung: str | None = None
+    outcome: str = "passed"
+    blocked_by: str | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rung(self) -> str | None:
+        """Marker (or inferred) rung, else the lowest rung of the checks it ran."""
+        if self.declared_rung is not None:
+            return self.declared_rung
+        return lowest_rung([str(c.get("rung")) for c in self.checks if c.get("rung")])
+
+
+class AuditSession:
+    """All the audit state of one pytest process (stored in ``config.stash``)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.tests: dict[str, TestRecord] = {}
+        self._live_failed: set[str] = set()
+        self.summary: dict[str, Any] | None = None
+        self.written: list[str] = []
+
+    # ------------------------------------------------------------------ collecting
+    def add_report(self, report: Any) -> None:
+        """Fold one phase's test report (setup, call or teardown) into the records."""
+        payload = getattr(report, REPORT_ATTR, None)
+        nodeid = str(report.nodeid)
+        record = self.tests.get(nodeid)
+        if payload is None and record is None:
+            if report.when == "call" or report.outcome != "passed":
+                record = self.tests[nodeid] = TestRecord(nodeid)
+            else:
+                return
+        if record is None:
+            record = self.tests[nodeid] = TestRecord(nodeid)
+        if payload is not None:
+            data = json.loads(payload)
+            if data.get("rung"):
+                record.declared_rung = str(data["rung"])
+            if data.get("blocked_by"):
+                record.blocked_by = str(data["blocked_by"])
+            record.checks.extend(data.get("checks", []))
+        if report.outcome == "failed":
+            record.outcome = "failed"
+        elif report.outcome == "skipped" and record.outcome != "failed":
+            record.outcome = "skipped"
+        if record.outcome == "failed" and record.rung is not None:
+            self._live_failed.add(record.rung)
+
+    def live_blocker(self, rung: str | None) -> str | None:
+        """The lowest failed rung below ``rung`` seen so far in this process."""
+        if rung is None or not self._live_failed:
+            return None
+        below = [r for r in self._live_failed if rung_index(r) < rung_index(rung)]
+        return lowest_rung(below)
+
+    # ------------------------------------------------------------------ summarising
+    def build_summary(self) -> dict[str, Any]:
+        """The audit summary: identical for a serial run and an xdist run of one suite."""
+        records = sorted(self.tests.values(), key=lambda r: (rung_index(r.rung), r.nodeid))
+        failed_rungs = [r.rung for r in records if r.outcome == "failed" and r.rung]
+        first_failed = lowest_rung([r for r in failed_rungs if r is not None])
+        block = self.options.audit and self.options.block and first_failed is not None
+        rows: dict[str, dict[str, int]] = {
+            rung: {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
+            for rung in RUNGS
+        }
+        unranked = {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
+        tests_out: list[dict[str, Any]] = []
+        checks_out: list[dict[str, Any]] = []
+        any_failed = False
+        user_failed = False
+        for record in records:
+            rung = record.rung
+            row = rows[rung] if rung is not None else unranked
+            row["tests"] += 1
+            blocked = (
+                block
+                and rung is not None
+                and first_failed is not None
+                and rung_index(rung) > rung_index(first_failed)
+            )
+            status = "blocked" if blocked else record.outcome
+            row[status] += 1
+            if status == "failed":
+                any_failed = True
+            tests_out.append(
+                {
+                    "nodeid": record.nodeid,
+                    "rung": rung,
+                    "outcome": status,
+                    "blocked_by": first_failed if blocked else None,
+                }
+            )
+            if blocked:
+                continue
+            for position, entry in enumerate(record.checks):
+                item = {"nodeid": record.nodeid, "test_rung": rung, "index": position}
+                item.update(entry)
+                if entry.get("user") and entry.get("passed") is False:
+                    user_failed = True
+                checks_out.append(item)
+        checks_out.sort(key=lambda c: (rung_index(c.get("rung")), c["nodeid"], c["index"]))
+        for item in checks_out:
+            del item["index"]
+        gate = "fail" if (any_failed or user_failed) else "pass"
+        rungs: dict[str, dict[str, int]] = dict(rows)
+        if unranked["tests"]:
+            rungs["unranked"] = unranked
+        self.summary = {
+            "schema_version": SCHEMA_VERSION,
+            "gate": gate,
+            "seed": self.options.seed,
+            "strict": self.options.strict,
+            "audit": self.options.audit,
+            "blocking": self.options.block,
+            "failed_rung": first_failed,
+            "rungs": rungs,
+            "tests": tests_out,
+            "checks": checks_out,
+        }
+        return self.summary
+
+    def has_ml_failures(self) -> bool:
+        """Whether a test that ran ML checks failed (prints the summary outside audit mode)."""
+        for record in self.tests.values():
+            if record.outcome == "failed" and record.checks:
+                return True
+            if any(c.get("enforced") and not c.get("passed") for c in record.checks):
+                return True
+        return False

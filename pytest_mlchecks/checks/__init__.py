@@ -1,0 +1,1 @@
+"""Checks grouped by rung: ``data``, ``pipeline``, ``model``, ``evaluation``, ``production``."""

@@ -1,0 +1,364 @@
+"""Data rung: checks on the raw table before anything is fitted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._inputs import (
+    describe_type,
+    fmt,
+    is_dataframe,
+    is_series,
+    is_torch,
+    require_array_like,
+    require_rows,
+    table,
+)
+from .._messages import compose, percent, plural
+from .._result import CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, resolve_threshold
+
+__all__ = ["assert_aligned", "assert_finite", "check_aligned", "check_finite"]
+
+
+# --------------------------------------------------------------------------- finite
+
+
+def _numpy_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per-column NaN, +Inf, -Inf counts of a 2-D array and the number of rows hit."""
+    n_cols = values.shape[1]
+    zeros = np.zeros(n_cols, dtype=np.int64)
+    if values.dtype.kind in "biu" or np.isfinite(values).all():
+        return zeros, zeros.copy(), zeros.copy(), 0
+    bad = ~np.isfinite(values)
+    per_col = bad.sum(axis=0)
+    nan = zeros.copy()
+    pos = zeros.copy()
+    neg = zeros.copy()
+    for j in np.flatnonzero(per_col):
+        column = values[:, j]
+        nan[j] = np.count_nonzero(np.isnan(column))
+        if values.dtype.kind == "c":
+            pos[j] = per_col[j] - nan[j]
+        else:
+            pos[j] = np.count_nonzero(column == np.inf)
+            neg[j] = np.count_nonzero(column == -np.inf)
+    rows_hit = int(np.count_nonzero(bad.any(axis=1)))
+    return nan, pos, neg, rows_hit
+
+
+def _as_numeric_2d(values: np.ndarray, arg: str) -> np.ndarray:
+    if values.dtype.kind == "O":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise MLCheckUsageError(
+                f"{arg} holds non-numeric objects (dtype object): expected numeric values; "
+                "pass a DataFrame to have non-numeric columns skipped."
+            ) from exc
+    if values.dtype.kind not in "biufc":
+        raise MLCheckUsageError(
+            f"{arg} has dtype {values.dtype} with no numeric values: expected a numeric array."
+        )
+    if values.ndim == 1:
+        return values.reshape(-1, 1)
+    return values.reshape(values.shape[0], -1)
+
+
+def _frame_counts(
+    frame: Any, arg: str
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int, list[str]]:
+    import pandas as pd
+
+    numeric: list[str] = []
+    skipped: list[str] = []
+    nan_l: list[int] = []
+    pos_l: list[int] = []
+    neg_l: list[int] = []
+    any_bad: np.ndarray | None = None
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column, pd.DataFrame):
+            raise MLCheckUsageError(
+                f"{arg} has a duplicated column name {name!r}: expected unique column names."
+            )
+        dtype = column.dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            skipped.append(str(name))
+            continue
+        numeric.append(str(name))
+        if isinstance(dtype, np.dtype):
+            values = column.to_numpy(copy=False)
+            missing = None
+        else:  # pandas extension dtypes (Int64, Float64, ...): pd.NA counts as NaN
+            missing = column.isna().to_numpy()
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        if values.dtype.kind in "biu" and missing is None:
+            nan_l.append(0)
+            pos_l.append(0)
+            neg_l.append(0)
+            continue
+        nan, pos, neg, _ = _numpy_counts(values.reshape(-1, 1))
+        nan_l.append(int(nan[0]))
+        pos_l.append(int(pos[0]))
+        neg_l.append(int(neg[0]))
+        if nan[0] or pos[0] or neg[0]:
+            bad = ~np.isfinite(values)
+            any_bad = bad if any_bad is None else (any_bad | bad)
+    rows_hit = 0 if any_bad is None else int(np.count_nonzero(any_bad))
+    return (
+        numeric,
+        np.asarray(nan_l, dtype=np.int64),
+        np.asarray(pos_l, dtype=np.int64),
+        np.asarray(neg_l, dtype=np.int64),
+        rows_hit,
+        skipped,
+    )
+
+
+def _torch_counts(tensor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    import torch
+
+    t = tensor.detach()
+    flat = t.reshape(t.shape[0], -1) if t.dim() > 1 else t.reshape(-1, 1)
+    n_cols = flat.shape[1]
+    if not (torch.is_floating_point(flat) or torch.is_complex(flat)):
+        zeros = np.zeros(n_cols, dtype=np.int64)
+        return zeros, zeros.copy(), zeros.copy(), 0
+    bad = ~torch.isfinite(flat)
+    nan = torch.isnan(flat).sum(dim=0)
+    if torch.is_complex(flat):
+        pos = bad.sum(dim=0) - nan
+        neg = torch.zeros_like(pos)
+    else:
+        pos = torch.isposinf(flat).sum(dim=0)
+        neg = torch.isneginf(flat).sum(dim=0)
+    rows = bad.any(dim=1).sum().reshape(1)
+    # One transfer to the host for every figure.
+    packed = torch.cat([nan, pos, neg, rows]).cpu().numpy().astype(np.int64)
+    return (
+        packed[:n_cols],
+        packed[n_cols : 2 * n_cols],
+        packed[2 * n_cols : 3 * n_cols],
+        int(packed[-1]),
+    )
+
+
+@check
+def check_finite(
+    X: Any, *, allow_nan: bool = False, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect NaN and +/-Inf in numeric columns.
+
+    Figure: the fraction of non-finite numeric cells (NaN ignored with ``allow_nan=True``),
+    with counts per column. Threshold ``max_fraction`` (ini ``ml_finite_max_fraction``, default 0).
+    Non-numeric and boolean DataFrame columns are skipped and listed in ``details``.
+    """
+    limit = resolve_threshold("finite_max_fraction", max_fraction)
+    if not 0.0 <= limit <= 1.0:
+        raise MLCheckUsageError(f"max_fraction must be within [0, 1], got {limit}.")
+    X = require_array_like(X, "X")
+    n = require_rows(X, "X")
+    skipped: list[str] = []
+    if is_dataframe(X):
+        names, nan, pos, neg, rows_hit, skipped = _frame_counts(X, "X")
+        if not names:
+            raise MLCheckUsageError(
+                f"X has no numeric columns (got {len(skipped)} non-numeric): assert_finite "
+                "checks numeric data; select the numeric columns or encode them first."
+            )
+    elif is_series(X):
+        label = str(X.name) if X.name is not None else "X"
+        names, nan, pos, neg, rows_hit, skipped = _frame_counts(X.to_frame(label), "X")
+        if not names:
+            raise MLCheckUsageError(
+                f"X is a Series of dtype {X.dtype}: expected numeric values for assert_finite."
+            )
+    elif is_torch(X):
+        nan, pos, neg, rows_hit = _torch_counts(X)
+        names = [str(i) for i in range(len(nan))] if X.dim() == 2 else ["X"]
+        if X.dim() > 2:
+            names = [f"X[:, {i}]" for i in range(len(nan))]
+    elif isinstance(X, np.ndarray):
+        values = _as_numeric_2d(X, "X")
+        nan, pos, neg, rows_hit = _numpy_counts(values)
+        names = ["X"] if X.ndim == 1 else [str(i) for i in range(values.shape[1])]
+    else:  # pragma: no cover - require_array_like rejects everything else
+        raise MLCheckUsageError(f"X is a {describe_type(X)}: expected a numeric table.")
+
+    counted = pos + neg + (0 if allow_nan else nan)
+    total_bad = int(counted.sum())
+    cells = n * len(names)
+    fraction = total_bad / cells if cells else 0.0
+    passed = fraction <= limit if limit > 0 else total_bad == 0
+    bad_idx = [int(j) for j in np.flatnonzero(counted)]
+    bad_idx.sort(key=lambda j: -int(counted[j]))
+    per_column = {
+        names[j]: {"nan": int(nan[j]), "posinf": int(pos[j]), "neginf": int(neg[j])}
+        for j in bad_idx
+    }
+    details: dict[str, Any] = {
+        "rows": n,
+        "numeric_columns": len(names),
+        "non_finite_cells": total_bad,
+        "rows_affected": rows_hit,
+        "columns": per_column,
+        "allow_nan": allow_nan,
+    }
+    if skipped:
+        details["skipped_columns"] = skipped
+    what = "Inf" if allow_nan else "NaN/Inf"
+    if passed and total_bad == 0:
+        message = f"finite: no {what} in {plural(len(names), 'numeric column')} ({n:,} rows)."
+    elif passed:
+        message = (
+            f"finite: {percent(fraction)} of numeric cells are {what}, within the limit "
+            f"{percent(limit)}."
+        )
+    else:
+        rows = [
+            [names[j], fmt(nan[j]), fmt(pos[j]), fmt(neg[j])] for j in bad_idx[:20]
+        ]
+        more = f"\n  ... and {len(bad_idx) - 20} more columns" if len(bad_idx) > 20 else ""
+        message = compose(
+            f"finite: {total_bad:,} {what} values in {plural(len(bad_idx), 'column')} of "
+            f"{len(names)} numeric ({percent(fraction)} of cells, {rows_hit:,} of {n:,} rows "
+            f"hit; limit {percent(limit)}).",
+            body=table(["column", "NaN", "+Inf", "-Inf"], rows) + more,
+            why=(
+                "NaN and Inf propagate through arithmetic (a single one makes a mean, a "
+                "scaler's statistics or a loss NaN), and tree models route NaN down one branch, "
+                "so they learn from the missingness instead of failing."
+            ),
+            fix=(
+                "impute inside the pipeline (an imputer fitted on the training split only), "
+                "drop or repair the rows at the source, replace Inf produced by divisions or "
+                "logs; pass allow_nan=True only if the model handles missing values by design."
+            ),
+        )
+    return CheckResult(
+        name="finite",
+        rung="data",
+        passed=passed,
+        value=fraction,
+        threshold=limit,
+        message=message,
+        details=details,
+    )
+
+
+assert_finite = assertion(check_finite)
+
+
+# --------------------------------------------------------------------------- aligned
+
+
+@check
+def check_aligned(X: Any, y: Any) -> CheckResult:
+    """Detect features and target that do not line up row for row.
+
+    Figure: the number of misaligned rows (the length difference, or for pandas inputs the
+    number of positions whose index labels differ). Threshold: 0.
+    """
+    X = require_array_like(X, "X")
+    y = require_array_like(y, "y")
+    n_x = require_rows(X, "X")
+    n_y = require_rows(y, "y")
+    details: dict[str, Any] = {"rows_X": n_x, "rows_y": n_y}
+    why = (
+        "a model fitted on misaligned rows learns each row's features against another row's "
+        "label; it still trains and scores, only worse, so nothing crashes."
+    )
+    if n_x != n_y:
+        diff = abs(n_x - n_y)
+        message = compose(
+            f"aligned: X has {n_x:,} rows but y has {n_y:,} ({diff:,} rows apart; expected 0).",
+            why=why,
+            fix=(
+                "filter, sample or drop rows on X and y together (one DataFrame, or one index "
+                "applied to both) instead of separately."
+            ),
+        )
+        details["reason"] = "length"
+        return CheckResult(
+            "aligned", "data", False, value=diff, threshold=0, message=message, details=details
+        )
+    if (is_dataframe(X) or is_series(X)) and (is_dataframe(y) or is_series(y)):
+        if X.index.equals(y.index):
+            details["index_compared"] = True
+            return CheckResult(
+                "aligned",
+                "data",
+                True,
+                value=0,
+                threshold=0,
+                message=f"aligned: X and y have {n_x:,} rows with the same index.",
+                details=details,
+            )
+        differs = X.index.to_numpy() != y.index.to_numpy()
+        mismatched = int(np.count_nonzero(differs))
+        first = int(np.flatnonzero(differs)[0]) if mismatched else 0
+        same_labels = _same_label_set(X.index, y.index)
+        details.update(
+            {
+                "index_compared": True,
+                "mismatched_positions": mismatched,
+                "first_mismatch_position": first,
+                "same_labels_other_order": same_labels,
+            }
+        )
+        if same_labels:
+            cause = (
+                "Both carry the same index labels in a different order: one side was sorted, "
+                "shuffled or grouped without the other."
+            )
+            fix = "reorder one side to the other (y = y.loc[X.index]) or split them together."
+        else:
+            cause = (
+                "The index labels differ: typically reset_index() on one side only, or rows "
+                "filtered or resampled on one side only."
+            )
+            fix = (
+                "build X and y from the same filtered frame, or reset both indexes together; "
+                "if positions are right and only labels differ, reset_index(drop=True) on both."
+            )
+        message = compose(
+            f"aligned: {mismatched:,} of {n_x:,} positions have different index labels in X "
+            f"and y (first at position {first:,}; expected 0).",
+            body=cause,
+            why=why + " pandas also aligns on labels in arithmetic, which reshuffles silently.",
+            fix=fix,
+        )
+        return CheckResult(
+            "aligned",
+            "data",
+            False,
+            value=mismatched,
+            threshold=0,
+            message=message,
+            details=details,
+        )
+    details["index_compared"] = False
+    return CheckResult(
+        "aligned",
+        "data",
+        True,
+        value=0,
+        threshold=0,
+        message=f"aligned: X and y both have {n_x:,} rows (no index to compare).",
+        details=details,
+    )
+
+
+def _same_label_set(a: Any, b: Any) -> bool:
+    if a.has_duplicates or b.has_duplicates:
+        return bool(a.sort_values().equals(b.sort_values()))
+    try:
+        return len(a) == len(b) and bool(a.isin(b).all())
+    except TypeError:
+        return False
+
+
+assert_aligned = assertion(check_aligned)
