@@ -37,7 +37,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .checks.data import assert_aligned, assert_finite, check_aligned, check_finite
+    from .checks.data import (
+        assert_aligned,
+        assert_class_balance,
+        assert_finite,
+        check_aligned,
+        check_class_balance,
+        check_finite,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -53,6 +53,13 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "largest tolerated fraction of non-finite cells in numeric columns",
             "zero tolerance: one NaN is enough to turn a loss or a mean into NaN",
         ),
+        ThresholdSpec(
+            "class_balance_min_fraction",
+            0.1,
+            "smallest class share below which class_balance warns",
+            "10%: the common cut-off for 'imbalanced' (e.g. imbalanced-learn's examples, "
+            "He & Garcia 2009 treat 1:10 as moderate imbalance)",
+        ),
     )
 }
 
@@ -69,6 +76,13 @@ CHECKS: dict[str, CheckSpec] = {
             ("finite_max_fraction",),
         ),
         CheckSpec("aligned", "data", _DATA, "X and y have the same length and index"),
+        CheckSpec(
+            "class_balance",
+            "data",
+            _DATA,
+            "rare classes (warning) and the metric to use",
+            ("class_balance_min_fraction",),
+        ),
     )
 }
 

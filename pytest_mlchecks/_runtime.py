@@ -12,7 +12,7 @@ import functools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -79,9 +79,13 @@ def session_settings(settings: Settings) -> Iterator[None]:
         _SETTINGS.reset(token)
 
 
-def set_session_settings(settings: Settings | None) -> None:
-    """Set (or clear) the settings for the rest of this thread's session."""
-    _SETTINGS.set(settings)
+def set_session_settings(settings: Settings | None) -> Token[Settings | None]:
+    """Set the settings for the rest of this session; returns the token to restore them."""
+    return _SETTINGS.set(settings)
+
+
+def reset_session_settings(token: Token[Settings | None]) -> None:
+    _SETTINGS.reset(token)
 
 
 @contextmanager

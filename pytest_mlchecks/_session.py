@@ -164,9 +164,4 @@ class AuditSession:
 
     def has_ml_failures(self) -> bool:
         """Whether a test that ran ML checks failed (prints the summary outside audit mode)."""
-        for record in self.tests.values():
-            if record.outcome == "failed" and record.checks:
-                return True
-            if any(c.get("enforced") and not c.get("passed") for c in record.checks):
-                return True
-        return False
+        return any(r.outcome == "failed" and r.checks for r in self.tests.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Generator, Iterable
+from contextvars import Token
 from types import CodeType
 from typing import Any
 
@@ -18,7 +19,13 @@ import pytest
 from . import _fixtures, _report
 from ._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
 from ._result import RUNGS
-from ._runtime import Recorder, Settings, recording, set_session_settings
+from ._runtime import (
+    Recorder,
+    Settings,
+    recording,
+    reset_session_settings,
+    set_session_settings,
+)
 from ._session import (
     BLOCK_REASON,
     BLOCKED_KEY,
@@ -31,6 +38,7 @@ from ._session import (
 )
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
+TOKEN_KEY = pytest.StashKey["Token[Settings | None]"]()
 MARKERS = {f"ml_{rung}": rung for rung in RUNGS}
 
 
@@ -130,7 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers", f"{marker}: put this test on the '{rung}' rung of the ML ladder."
         )
     settings, options = _settings(config)
-    set_session_settings(settings)
+    config.stash[TOKEN_KEY] = set_session_settings(settings)
     ladder = Ladder(config, settings, AuditSession(options))
     config.stash[LADDER_KEY] = ladder
     config.pluginmanager.register(ladder, "mlchecks-ladder")
@@ -139,7 +147,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    set_session_settings(None)
+    token = config.stash.get(TOKEN_KEY, None)
+    if token is not None:
+        try:
+            reset_session_settings(token)
+        except ValueError:  # configured in another context (should not happen)
+            set_session_settings(None)
 
 
 # ---------------------------------------------------------------------------- rungs
@@ -220,15 +233,22 @@ class Ladder:
         with recording(recorder):
             return (yield)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if not (self.options.audit and self.options.block):
-            return
-        rung = item.stash.get(RUNG_KEY, None)
-        blocker = self.session.live_blocker(rung)
-        if blocker is not None:
-            item.stash[BLOCKED_KEY] = blocker
-            pytest.skip(BLOCK_REASON.format(rung=blocker, own=rung))
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        reason = None
+        if self.options.audit and self.options.block:
+            rung = item.stash.get(RUNG_KEY, None)
+            blocker = self.session.live_blocker(rung)
+            if blocker is not None:
+                item.stash[BLOCKED_KEY] = blocker
+                reason = BLOCK_REASON.format(rung=blocker, own=rung)
+                # pytest's skipping plugin turns the mark into a skip reported at the test's
+                # own location, before any fixture is set up.
+                item.add_marker(pytest.mark.skip(reason=reason))
+        result = yield
+        if reason is not None:  # the skipping plugin is disabled: skip here
+            pytest.skip(reason)
+        return result
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -20,7 +20,14 @@ from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, resolve_threshold
 
-__all__ = ["assert_aligned", "assert_finite", "check_aligned", "check_finite"]
+__all__ = [
+    "assert_aligned",
+    "assert_class_balance",
+    "assert_finite",
+    "check_aligned",
+    "check_class_balance",
+    "check_finite",
+]
 
 
 # --------------------------------------------------------------------------- finite
@@ -223,7 +230,7 @@ def check_finite(
         ]
         more = f"\n  ... and {len(bad_idx) - 20} more columns" if len(bad_idx) > 20 else ""
         message = compose(
-            f"finite: {total_bad:,} {what} values in {plural(len(bad_idx), 'column')} of "
+            f"finite: {plural(total_bad, what + ' value')} in {plural(len(bad_idx), 'column')} of "
             f"{len(names)} numeric ({percent(fraction)} of cells, {rows_hit:,} of {n:,} rows "
             f"hit; limit {percent(limit)}).",
             body=table(["column", "NaN", "+Inf", "-Inf"], rows) + more,
@@ -362,3 +369,106 @@ def _same_label_set(a: Any, b: Any) -> bool:
 
 
 assert_aligned = assertion(check_aligned)
+
+
+# --------------------------------------------------------------------------- class balance
+
+
+def _labels(y: Any, arg: str) -> np.ndarray:
+    """A 1-D numpy view of a label vector (NaN / None labels are rejected)."""
+    y = require_array_like(y, arg)
+    require_rows(y, arg)
+    if is_torch(y):
+        y = y.detach().cpu().numpy()
+    if is_dataframe(y):
+        if y.shape[1] != 1:
+            raise MLCheckUsageError(
+                f"{arg} is a DataFrame with {y.shape[1]} columns: expected one label column."
+            )
+        y = y.iloc[:, 0]
+    if is_series(y):
+        if y.isna().any():
+            raise MLCheckUsageError(
+                f"{arg} has {int(y.isna().sum()):,} missing labels: expected every row labelled."
+            )
+        return np.asarray(y.to_numpy())
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected a 1-D label vector.")
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        raise MLCheckUsageError(
+            f"{arg} has {int(np.isnan(values).sum()):,} NaN labels: expected every row labelled."
+        )
+    return values
+
+
+@check
+def check_class_balance(y: Any, *, min_fraction: float | None = None) -> CheckResult:
+    """Detect rare classes: the smallest class's share of the labels.
+
+    Figure: the minority class fraction, held to ``min_fraction`` (ini
+    ``ml_class_balance_min_fraction``, default 0.1). Severity ``warning``: imbalance is a fact
+    of the data to design for, not a bug; the message names the metrics that stay honest.
+    """
+    limit = resolve_threshold("class_balance_min_fraction", min_fraction)
+    if not 0.0 < limit < 1.0:
+        raise MLCheckUsageError(f"min_fraction must be within (0, 1), got {limit}.")
+    labels = _labels(y, "y")
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2:
+        raise MLCheckUsageError(
+            f"y has a single class ({classes[0]!r}): expected at least two classes; a "
+            "classifier cannot be trained or evaluated on one."
+        )
+    n = int(counts.sum())
+    fractions = counts / n
+    order = np.argsort(fractions, kind="stable")
+    rare = [int(i) for i in order if fractions[i] < limit]
+    smallest = float(fractions[order[0]])
+    per_class = {str(classes[i]): int(counts[i]) for i in order}
+    details: dict[str, Any] = {
+        "n": n,
+        "n_classes": len(classes),
+        "counts": per_class,
+        "rare_classes": [str(classes[i]) for i in rare],
+    }
+    if not rare:
+        message = (
+            f"class_balance: smallest class holds {percent(smallest)} of {n:,} labels "
+            f"(limit {percent(limit)})."
+        )
+        return CheckResult(
+            "class_balance", "data", True, "warning", smallest, limit, message, details
+        )
+    rows = [[str(classes[i]), f"{int(counts[i]):,}", percent(float(fractions[i]))] for i in order]
+    binary = len(classes) == 2
+    metric = (
+        "average precision (PR-AUC) or recall/precision of the minority class"
+        if binary
+        else "macro-averaged F1 or balanced accuracy"
+    )
+    majority = float(fractions[order[-1]])
+    message = compose(
+        f"class_balance: {plural(len(rare), 'class', 'classes')} below {percent(limit)} of "
+        f"the labels; the smallest holds {percent(smallest)} ({int(counts[order[0]]):,} of "
+        f"{n:,}).",
+        body=table(["class", "count", "share"], rows[:20]),
+        why=(
+            f"accuracy rewards ignoring rare classes: always predicting the majority class "
+            f"already scores {percent(majority)} accuracy, and ROC-AUC looks good while "
+            "precision on the rare class is poor."
+        ),
+        fix=(
+            f"score with {metric}; stratify splits and folds; consider class weights or "
+            "resampling inside the training folds only."
+        ),
+    )
+    details["recommended_metric"] = "average_precision" if binary else "f1_macro"
+    return CheckResult(
+        "class_balance", "data", False, "warning", smallest, limit, message, details
+    )
+
+
+assert_class_balance = assertion(check_class_balance)
