@@ -33,6 +33,18 @@ class Options:
     seed: int = 0
     json_path: str | None = None
     md_path: str | None = None
+    scope: str = "session"
+
+
+SCOPES = ("session", "directory")
+
+
+def ladder_scope(nodeid: str, scope: str) -> str:
+    """The ladder a test belongs to: one per session, or one per directory of test files."""
+    if scope != "directory":
+        return ""
+    path = nodeid.split("::", 1)[0]
+    return path.rsplit("/", 1)[0] if "/" in path else "."
 
 
 @dataclass
@@ -57,7 +69,7 @@ class AuditSession:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.tests: dict[str, TestRecord] = {}
-        self._live_failed: set[str] = set()
+        self._live_failed: dict[str, set[str]] = {}
         self.summary: dict[str, Any] | None = None
         self.written: list[str] = []
 
@@ -86,22 +98,31 @@ class AuditSession:
         elif report.outcome == "skipped" and record.outcome != "failed":
             record.outcome = "skipped"
         if record.outcome == "failed" and record.rung is not None:
-            self._live_failed.add(record.rung)
+            scope = ladder_scope(nodeid, self.options.scope)
+            self._live_failed.setdefault(scope, set()).add(record.rung)
 
-    def live_blocker(self, rung: str | None) -> str | None:
-        """The lowest failed rung below ``rung`` seen so far in this process."""
-        if rung is None or not self._live_failed:
+    def live_blocker(self, nodeid: str, rung: str | None) -> str | None:
+        """The lowest failed rung below ``rung`` seen so far in this process and ladder."""
+        failed = self._live_failed.get(ladder_scope(nodeid, self.options.scope))
+        if rung is None or not failed:
             return None
-        below = [r for r in self._live_failed if rung_index(r) < rung_index(rung)]
+        below = [r for r in failed if rung_index(r) < rung_index(rung)]
         return lowest_rung(below)
 
     # ------------------------------------------------------------------ summarising
     def build_summary(self) -> dict[str, Any]:
         """The audit summary: identical for a serial run and an xdist run of one suite."""
         records = sorted(self.tests.values(), key=lambda r: (rung_index(r.rung), r.nodeid))
-        failed_rungs = [r.rung for r in records if r.outcome == "failed" and r.rung]
-        first_failed = lowest_rung([r for r in failed_rungs if r is not None])
-        block = self.options.audit and self.options.block and first_failed is not None
+        scope_of = {r.nodeid: ladder_scope(r.nodeid, self.options.scope) for r in records}
+        failed_by_scope: dict[str, list[str]] = {}
+        for r in records:
+            if r.outcome == "failed" and r.rung is not None:
+                failed_by_scope.setdefault(scope_of[r.nodeid], []).append(r.rung)
+        lowest_failed = {
+            scope: str(lowest_rung(rungs)) for scope, rungs in failed_by_scope.items()
+        }
+        first_failed = lowest_rung(list(lowest_failed.values()))
+        block = self.options.audit and self.options.block
         rows: dict[str, dict[str, int]] = {
             rung: {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
             for rung in RUNGS
@@ -115,11 +136,12 @@ class AuditSession:
             rung = record.rung
             row = rows[rung] if rung is not None else unranked
             row["tests"] += 1
+            blocker = lowest_failed.get(scope_of[record.nodeid])
             blocked = (
                 block
                 and rung is not None
-                and first_failed is not None
-                and rung_index(rung) > rung_index(first_failed)
+                and blocker is not None
+                and rung_index(rung) > rung_index(blocker)
             )
             status = "blocked" if blocked else record.outcome
             row[status] += 1
@@ -130,7 +152,7 @@ class AuditSession:
                     "nodeid": record.nodeid,
                     "rung": rung,
                     "outcome": status,
-                    "blocked_by": first_failed if blocked else None,
+                    "blocked_by": blocker if blocked else None,
                 }
             )
             if blocked:
@@ -156,6 +178,8 @@ class AuditSession:
             "audit": self.options.audit,
             "blocking": self.options.block,
             "failed_rung": first_failed,
+            "ladder_scope": self.options.scope,
+            "failed_rungs_by_scope": lowest_failed if self.options.scope != "session" else {},
             "rungs": rungs,
             "tests": tests_out,
             "checks": checks_out,

@@ -32,6 +32,7 @@ from ._session import (
     RECORDER_KEY,
     REPORT_ATTR,
     RUNG_KEY,
+    SCOPES,
     SENT_KEY,
     AuditSession,
     Options,
@@ -100,6 +101,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("ml_strict", "warnings from checks fail tests", type="bool", default=False)
     parser.addini("ml_seed", "seed for ml_seed and internal sampling (default 0)", default="0")
+    parser.addini(
+        "ml_ladder_scope",
+        "'session' (default): one ladder for the whole run; 'directory': one ladder per "
+        "directory of test files, so one project's failure does not block another's tests",
+        default="session",
+    )
     for spec in THRESHOLDS.values():
         parser.addini(
             spec.ini, f"{spec.help} (default {spec.default:g})", type="string", default=""
@@ -121,6 +128,9 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     seed_opt = config.getoption("ml_seed")
     seed = seed_opt if seed_opt is not None else _seed(str(config.getini("ml_seed")))
     settings = Settings(ini=ini, strict=strict, seed=seed)
+    scope = str(config.getini("ml_ladder_scope") or "session").strip()
+    if scope not in SCOPES:
+        raise pytest.UsageError(f"ini option ml_ladder_scope must be one of {SCOPES}, got {scope!r}")
     options = Options(
         audit=bool(config.getoption("ml_audit")),
         block=bool(config.getoption("ml_block")),
@@ -128,6 +138,7 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
         seed=seed,
         json_path=config.getoption("ml_audit_json"),
         md_path=config.getoption("ml_audit_md"),
+        scope=scope,
     )
     return settings, options
 
@@ -238,7 +249,7 @@ class Ladder:
         reason = None
         if self.options.audit and self.options.block:
             rung = item.stash.get(RUNG_KEY, None)
-            blocker = self.session.live_blocker(rung)
+            blocker = self.session.live_blocker(item.nodeid, rung)
             if blocker is not None:
                 item.stash[BLOCKED_KEY] = blocker
                 reason = BLOCK_REASON.format(rung=blocker, own=rung)

@@ -400,3 +400,41 @@ def test_xdist_summary_printed_once_by_controller(pytester: pytest.Pytester) -> 
     result = pytester.runpytest_subprocess("--ml-audit", "-n", "2", "--ml-audit-md=r.md")
     assert result.stdout.str().count("ML audit ladder") == 1
     assert Path(pytester.path / "r.md").exists()
+
+
+def test_directory_ladder_scope_keeps_projects_apart(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nml_ladder_scope = directory\n")
+    broken = pytester.mkdir("broken")
+    clean = pytester.mkdir("clean")
+    body = """
+import numpy as np
+import pytest
+from pytest_mlchecks import assert_finite
+
+@pytest.mark.ml_data
+def test_data():
+    assert_finite(np.array([1.0, {value}]))
+
+@pytest.mark.ml_model
+def test_model():
+    pass
+"""
+    (broken / "test_b.py").write_text(body.format(value="float('nan')"))
+    (clean / "test_c.py").write_text(body.format(value="2.0"))
+    result = pytester.runpytest("--ml-audit", "--ml-audit-json=report.json", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    report = _json(pytester)
+    outcomes = {t["nodeid"]: t["outcome"] for t in report["tests"]}
+    assert outcomes == {
+        "broken/test_b.py::test_data": "failed",
+        "broken/test_b.py::test_model": "blocked",
+        "clean/test_c.py::test_data": "passed",
+        "clean/test_c.py::test_model": "passed",
+    }
+    assert report["failed_rungs_by_scope"] == {"broken": "data"}
+
+
+def test_bad_ladder_scope_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nml_ladder_scope = galaxy\n")
+    pytester.makepyfile(test_x="def test_x(): pass\n")
+    assert pytester.runpytest().ret == pytest.ExitCode.USAGE_ERROR
