@@ -38,12 +38,22 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .checks.data import (
-        assert_aligned,
-        assert_class_balance,
-        assert_finite,
-        check_aligned,
-        check_class_balance,
-        check_finite,
+        assert_aligned as assert_aligned,
+    )
+    from .checks.data import (
+        assert_class_balance as assert_class_balance,
+    )
+    from .checks.data import (
+        assert_finite as assert_finite,
+    )
+    from .checks.data import (
+        check_aligned as check_aligned,
+    )
+    from .checks.data import (
+        check_class_balance as check_class_balance,
+    )
+    from .checks.data import (
+        check_finite as check_finite,
     )
 
 

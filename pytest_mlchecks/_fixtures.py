@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from ._registry import ASSERT_HELPERS, THRESHOLDS
-from ._session import RUNG_KEY
 from ._runtime import current_recorder, current_settings, resolve_threshold, threshold_source
+from ._session import RUNG_KEY
 
 
 class EffectiveThresholds(Mapping[str, float]):
@@ -105,7 +105,7 @@ def _seed_everything(seed: int) -> None:
 
 @pytest.fixture
 def ml_seed() -> int:
-    """Seed ``random``, numpy and torch (if installed); value from ``--ml-seed`` / ini ``ml_seed``."""
+    """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``."""
     seed = current_settings().seed
     _seed_everything(seed)
     return seed

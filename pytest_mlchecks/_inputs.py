@@ -7,14 +7,11 @@ recognised by their type's module, so a numpy-only call never imports pandas or 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._result import MLCheckUsageError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def _module_of(obj: Any) -> str:
@@ -115,24 +112,6 @@ def require_same_length(a: Any, b: Any, arg_a: str, arg_b: str) -> int:
             f"{arg_b} per row of {arg_a} (assert_aligned tells where they part)."
         )
     return rows_a
-
-
-def as_frame(obj: Any, arg: str) -> pd.DataFrame:
-    """A pandas DataFrame view of a 1-D/2-D input (no copy for pandas input)."""
-    import pandas as pd
-
-    obj = require_array_like(obj, arg)
-    if is_dataframe(obj):
-        return obj
-    if is_series(obj):
-        return obj.to_frame(name=obj.name if obj.name is not None else arg)
-    if is_torch(obj):
-        obj = obj.detach().cpu().numpy()
-    if obj.ndim == 1:
-        return pd.DataFrame({arg: obj})
-    if obj.ndim != 2:
-        raise MLCheckUsageError(f"{arg} has {obj.ndim} dimensions: expected a 1-D or 2-D table.")
-    return pd.DataFrame(obj, columns=[str(i) for i in range(obj.shape[1])], copy=False)
 
 
 def fmt(value: float, digits: int = 3) -> str:

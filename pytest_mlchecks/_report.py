@@ -64,8 +64,8 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
         for c in shown:
             figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
             lines.append(
-                f"  {_status(c):4}  {str(c.get('rung') or '-'):{rung_w}}  "
-                f"{str(c['name']):{name_w}}  {figure:28}  {c['nodeid']}"
+                f"  {_status(c):4}  {c.get('rung') or '-'!s:{rung_w}}  "
+                f"{c['name']!s:{name_w}}  {figure:28}  {c['nodeid']}"
             )
             if verbose > 0 and _status(c) in ("FAIL", "WARN"):
                 for text in str(c.get("message", "")).splitlines():
@@ -123,8 +123,10 @@ def markdown(summary: dict[str, Any]) -> str:
         for c in checks:
             if _status(c) not in ("FAIL", "WARN"):
                 continue
-            out.append(f"<details><summary>{_status(c)} <code>{c['name']}</code> in "
-                       f"<code>{c['nodeid']}</code></summary>")
+            out.append(
+                f"<details><summary>{_status(c)} <code>{c['name']}</code> in "
+                f"<code>{c['nodeid']}</code></summary>"
+            )
             out.append("")
             out.append("```text")
             out.append(str(c.get("message", "")))

@@ -35,7 +35,7 @@ class MLCheckUsageError(ValueError):
 
 
 class MLCheckWarning(UserWarning):
-    """Issued when a check with ``severity="warning"`` does not pass (and ``--ml-strict`` is off)."""
+    """Issued when a ``severity="warning"`` check does not pass (and ``--ml-strict`` is off)."""
 
 
 def _clean_number(value: Any) -> float | None:
@@ -69,9 +69,7 @@ class CheckResult:
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
-            raise MLCheckUsageError(
-                f"severity must be one of {SEVERITIES}, got {self.severity!r}"
-            )
+            raise MLCheckUsageError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
         self.passed = bool(self.passed)
         self.value = _clean_number(self.value)
         self.threshold = _clean_number(self.threshold)

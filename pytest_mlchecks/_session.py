@@ -22,7 +22,10 @@ BLOCKED_KEY = pytest.StashKey[str | None]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
 SENT_KEY = pytest.StashKey[int]()
 SCHEMA_VERSION = 1
-BLOCK_REASON = "blocked: rung '{rung}' failed below this test's rung '{own}' (fix lower layers first; --ml-no-block runs it anyway)"
+BLOCK_REASON = (
+    "blocked: rung '{rung}' failed below this test's rung '{own}' "
+    "(fix lower layers first; --ml-no-block runs it anyway)"
+)
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,7 @@ class AuditSession:
         for r in records:
             if r.outcome == "failed" and r.rung is not None:
                 failed_by_scope.setdefault(scope_of[r.nodeid], []).append(r.rung)
-        lowest_failed = {
-            scope: str(lowest_rung(rungs)) for scope, rungs in failed_by_scope.items()
-        }
+        lowest_failed = {scope: str(lowest_rung(rungs)) for scope, rungs in failed_by_scope.items()}
         first_failed = lowest_rung(list(lowest_failed.values()))
         block = self.options.audit and self.options.block
         rows: dict[str, dict[str, int]] = {

@@ -39,7 +39,7 @@ from ._session import (
 )
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
-TOKEN_KEY = pytest.StashKey["Token[Settings | None]"]()
+TOKEN_KEY = pytest.StashKey[Token[Settings | None]]()
 MARKERS = {f"ml_{rung}": rung for rung in RUNGS}
 
 
@@ -122,7 +122,9 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
         try:
             ini[key] = float(raw)
         except ValueError:
-            raise pytest.UsageError(f"ini option {spec.ini} must be a number, got {raw!r}") from None
+            raise pytest.UsageError(
+                f"ini option {spec.ini} must be a number, got {raw!r}"
+            ) from None
     strict_opt = config.getoption("ml_strict")
     strict = bool(strict_opt) if strict_opt is not None else bool(config.getini("ml_strict"))
     seed_opt = config.getoption("ml_seed")
@@ -130,7 +132,9 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     settings = Settings(ini=ini, strict=strict, seed=seed)
     scope = str(config.getini("ml_ladder_scope") or "session").strip()
     if scope not in SCOPES:
-        raise pytest.UsageError(f"ini option ml_ladder_scope must be one of {SCOPES}, got {scope!r}")
+        raise pytest.UsageError(
+            f"ini option ml_ladder_scope must be one of {SCOPES}, got {scope!r}"
+        )
     options = Options(
         audit=bool(config.getoption("ml_audit")),
         block=bool(config.getoption("ml_block")),

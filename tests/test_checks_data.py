@@ -36,8 +36,10 @@ def test_finite_names_columns_and_counts_on_numpy() -> None:
     result = check_finite(X)
     assert not result.passed
     cols = result.details["columns"]
-    assert cols == {"1": {"nan": 7, "posinf": 0, "neginf": 0},
-                    "3": {"nan": 0, "posinf": 1, "neginf": 1}}
+    assert cols == {
+        "1": {"nan": 7, "posinf": 0, "neginf": 0},
+        "3": {"nan": 0, "posinf": 1, "neginf": 1},
+    }
     assert result.details["non_finite_cells"] == 9
     assert result.details["rows_affected"] == 8
     assert result.value == pytest.approx(9 / 400)

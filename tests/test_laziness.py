@@ -64,7 +64,13 @@ def test_whole_audit_session_without_ml_checks_stays_light(pytester: pytest.Pyte
     # hypothesis's own pytest plugin imports hypothesis in its summary hook: leave it out so
     # that only our plugin is measured.
     result = pytester.runpytest_subprocess(
-        "-p", "no:hypothesispytest", "-p", "spy_plugin", "--ml-audit", "--ml-audit-json=r.json", "--ml-audit-md=r.md"
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "spy_plugin",
+        "--ml-audit",
+        "--ml-audit-json=r.json",
+        "--ml-audit-md=r.md",
     )
     assert result.ret == 0
     assert "ML audit ladder" in result.stdout.str()

@@ -72,7 +72,11 @@ def test_no_block_runs_higher_rungs(pytester: pytest.Pytester) -> None:
     assert report["gate"] == "fail"
     assert report["blocking"] is False
     assert report["rungs"]["model"] == {
-        "tests": 1, "passed": 1, "failed": 0, "skipped": 0, "blocked": 0
+        "tests": 1,
+        "passed": 1,
+        "failed": 0,
+        "skipped": 0,
+        "blocked": 0,
     }
     assert [c["name"] for c in report["checks"]] == ["finite", "finite", "aligned"]
 
@@ -131,8 +135,12 @@ def test_unmarked_test_takes_lowest_rung_of_checks_it_called(pytester: pytest.Py
     pytester.runpytest("--ml-audit", "--ml-audit-json=report.json")
     report = _json(pytester)
     assert report["tests"] == [
-        {"nodeid": "test_rungs.py::test_calls_through_a_helper", "rung": "data",
-         "outcome": "passed", "blocked_by": None}
+        {
+            "nodeid": "test_rungs.py::test_calls_through_a_helper",
+            "rung": "data",
+            "outcome": "passed",
+            "blocked_by": None,
+        }
     ]
 
 
@@ -321,9 +329,7 @@ def test_closest_rung_marker_wins(pytester: pytest.Pytester) -> None:
 def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.ml_data:*", "@pytest.mark.ml_production:*"])
-    pytester.makepyfile(
-        test_s="import pytest\n@pytest.mark.ml_model\ndef test_x(): pass\n"
-    )
+    pytester.makepyfile(test_s="import pytest\n@pytest.mark.ml_model\ndef test_x(): pass\n")
     assert pytester.runpytest("--strict-markers").ret == 0
 
 
@@ -345,7 +351,14 @@ def test_json_report_is_written_atomically_and_fully(pytester: pytest.Pytester) 
     assert report["schema_version"] == 1
     for check in report["checks"]:
         assert set(check) >= {
-            "nodeid", "name", "rung", "passed", "severity", "value", "threshold", "message"
+            "nodeid",
+            "name",
+            "rung",
+            "passed",
+            "severity",
+            "value",
+            "threshold",
+            "message",
         }
     assert not [p for p in pytester.path.iterdir() if p.name.startswith(".mlchecks-")]
 
@@ -363,9 +376,7 @@ def _normalise(report: dict[str, Any]) -> dict[str, Any]:
 
 @needs_xdist
 @pytest.mark.parametrize("extra", [["--ml-no-block"], []])
-def test_xdist_gives_the_same_report_as_serial(
-    pytester: pytest.Pytester, extra: list[str]
-) -> None:
+def test_xdist_gives_the_same_report_as_serial(pytester: pytest.Pytester, extra: list[str]) -> None:
     pytester.makepyfile(test_ladder=LADDER_SUITE)
     pytester.makepyfile(
         test_more="""

@@ -12,7 +12,12 @@ from pytest_mlchecks import CheckReport, CheckResult, MLCheckError, MLCheckUsage
 
 def test_check_result_round_trips_through_json() -> None:
     result = CheckResult(
-        "finite", "data", False, value=float("inf"), threshold=0.0, message="m",
+        "finite",
+        "data",
+        False,
+        value=float("inf"),
+        threshold=0.0,
+        message="m",
         details={"count": np.int64(3), "rate": np.float32(0.5), "cols": ("a", "b")},
     )
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
@@ -29,9 +34,12 @@ def test_severity_is_validated() -> None:
 
 def test_report_passes_when_only_warnings_fail() -> None:
     report = CheckReport(
-        "umbrella", "data",
-        [CheckResult("a", "data", True), CheckResult("b", "data", False, severity="warning",
-                                                        message="b is rare")],
+        "umbrella",
+        "data",
+        [
+            CheckResult("a", "data", True),
+            CheckResult("b", "data", False, severity="warning", message="b is rare"),
+        ],
     )
     assert report.passed
     assert [r.name for r in report.failures] == ["b"]

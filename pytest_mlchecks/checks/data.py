@@ -225,9 +225,7 @@ def check_finite(
             f"{percent(limit)}."
         )
     else:
-        rows = [
-            [names[j], fmt(nan[j]), fmt(pos[j]), fmt(neg[j])] for j in bad_idx[:20]
-        ]
+        rows = [[names[j], fmt(nan[j]), fmt(pos[j]), fmt(neg[j])] for j in bad_idx[:20]]
         more = f"\n  ... and {len(bad_idx) - 20} more columns" if len(bad_idx) > 20 else ""
         message = compose(
             f"finite: {plural(total_bad, what + ' value')} in {plural(len(bad_idx), 'column')} of "
@@ -466,9 +464,7 @@ def check_class_balance(y: Any, *, min_fraction: float | None = None) -> CheckRe
         ),
     )
     details["recommended_metric"] = "average_precision" if binary else "f1_macro"
-    return CheckResult(
-        "class_balance", "data", False, "warning", smallest, limit, message, details
-    )
+    return CheckResult("class_balance", "data", False, "warning", smallest, limit, message, details)
 
 
 assert_class_balance = assertion(check_class_balance)
