@@ -93,3 +93,14 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch: pytest.MonkeyP
         require("sklearn", helper="assert_beats_dummy")
     assert isinstance(info.value, MLCheckUsageError)
     assert "assert_beats_dummy" in str(info.value)
+
+
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("sklearn") is not None,
+    reason="only meaningful where scikit-learn is missing (tox -e minimal)",
+)
+def test_minimal_install_names_the_extra_for_real() -> None:
+    from pytest_mlchecks._deps import MissingDependencyError, require
+
+    with pytest.raises(MissingDependencyError, match=r"pip install 'pytest-mlchecks\[sklearn\]'"):
+        require("sklearn", helper="assert_beats_dummy")
