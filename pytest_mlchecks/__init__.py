@@ -47,6 +47,12 @@ if TYPE_CHECKING:
         assert_finite as assert_finite,
     )
     from .checks.data import (
+        assert_missingness_not_predictive as assert_missingness_not_predictive,
+    )
+    from .checks.data import (
+        assert_time_grid_valid as assert_time_grid_valid,
+    )
+    from .checks.data import (
         check_aligned as check_aligned,
     )
     from .checks.data import (
@@ -54,6 +60,48 @@ if TYPE_CHECKING:
     )
     from .checks.data import (
         check_finite as check_finite,
+    )
+    from .checks.data import (
+        check_missingness_not_predictive as check_missingness_not_predictive,
+    )
+    from .checks.data import (
+        check_time_grid_valid as check_time_grid_valid,
+    )
+    from .checks.leakage import (
+        assert_no_duplicates as assert_no_duplicates,
+    )
+    from .checks.leakage import (
+        assert_no_leakage as assert_no_leakage,
+    )
+    from .checks.leakage import (
+        assert_no_row_overlap as assert_no_row_overlap,
+    )
+    from .checks.leakage import (
+        assert_no_target_leakage as assert_no_target_leakage,
+    )
+    from .checks.leakage import (
+        assert_no_temporal_leakage as assert_no_temporal_leakage,
+    )
+    from .checks.leakage import (
+        check_no_duplicates as check_no_duplicates,
+    )
+    from .checks.leakage import (
+        check_no_leakage as check_no_leakage,
+    )
+    from .checks.leakage import (
+        check_no_row_overlap as check_no_row_overlap,
+    )
+    from .checks.leakage import (
+        check_no_target_leakage as check_no_target_leakage,
+    )
+    from .checks.leakage import (
+        check_no_temporal_leakage as check_no_temporal_leakage,
+    )
+    from .checks.pipeline import (
+        assert_fit_on_train_only as assert_fit_on_train_only,
+    )
+    from .checks.pipeline import (
+        check_fit_on_train_only as check_fit_on_train_only,
     )
 
 

@@ -135,3 +135,70 @@ def table(headers: list[str], rows: list[list[str]], *, indent: str = "  ") -> s
     for row in rows:
         lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def as_dataframe(obj: Any, arg: str) -> Any:
+    """A pandas DataFrame for a 2-D input (pandas as is; numpy/torch get columns "0", "1", ...)."""
+    import pandas as pd
+
+    obj = require_array_like(obj, arg, what="a pandas DataFrame or a 2-D array")
+    if is_dataframe(obj):
+        if not obj.columns.is_unique:
+            dup = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
+            raise MLCheckUsageError(f"{arg} has duplicated column names {dup}: expected unique.")
+        return obj
+    if is_series(obj):
+        return obj.to_frame(name=obj.name if obj.name is not None else arg)
+    if is_torch(obj):
+        obj = obj.detach().cpu().numpy()
+    values = np.asarray(obj)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2:
+        raise MLCheckUsageError(
+            f"{arg} has {values.ndim} dimensions: expected a table (a DataFrame or a 2-D array)."
+        )
+    return pd.DataFrame(values, columns=[str(i) for i in range(values.shape[1])], copy=False)
+
+
+def split_columns(train: Any, test: Any, columns: Any, *, exclude: Any = ()) -> list[str]:
+    """The columns two splits are compared on: ``columns`` if given, else all (minus exclude).
+
+    Raises ``MLCheckUsageError`` when the splits' columns differ or a named column is absent.
+    """
+    excluded = list(as_name_list(exclude, "id_columns"))
+    for name in excluded:
+        if name not in train.columns and name not in test.columns:
+            raise MLCheckUsageError(f"column {name!r} (to exclude) is in neither split.")
+    if columns is not None:
+        wanted = list(as_name_list(columns, "columns"))
+        for name in wanted:
+            where = [s for s, f in (("train", train), ("test", test)) if name not in f.columns]
+            if where:
+                raise MLCheckUsageError(
+                    f"columns names {name!r}, which is missing from {' and '.join(where)}."
+                )
+        return [c for c in wanted if c not in excluded]
+    only_train = [str(c) for c in train.columns if c not in test.columns and c not in excluded]
+    only_test = [str(c) for c in test.columns if c not in train.columns and c not in excluded]
+    if only_train or only_test:
+        raise MLCheckUsageError(
+            "train and test have different columns "
+            f"(only in train: {only_train[:10]}, only in test: {only_test[:10]}): expected the "
+            "same columns in both splits, or pass columns=[...] to compare a subset."
+        )
+    return [c for c in train.columns if c not in excluded]
+
+
+def as_name_list(value: Any, arg: str) -> list[Any]:
+    """A list of column names from None, one name, or an iterable of names."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise MLCheckUsageError(
+            f"{arg} must be a column name or a list of column names, got {value!r}."
+        ) from None

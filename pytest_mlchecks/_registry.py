@@ -60,10 +60,65 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "10%: the common cut-off for 'imbalanced' (e.g. imbalanced-learn's examples, "
             "He & Garcia 2009 treat 1:10 as moderate imbalance)",
         ),
+        ThresholdSpec(
+            "row_overlap_max_fraction",
+            0.0,
+            "largest tolerated fraction of test rows that are exact copies of train rows",
+            "zero tolerance for continuous data: a shared row is a copy, not a coincidence",
+        ),
+        ThresholdSpec(
+            "duplicates_max_fraction",
+            0.0,
+            "largest tolerated fraction of rows repeating an earlier row in one table",
+            "API default: exact duplicates are a data-quality finding",
+        ),
+        ThresholdSpec(
+            "target_leakage_max_auc",
+            0.97,
+            "single-feature test ROC-AUC above which a feature is reported as leaking",
+            "calibrated on generated data (see README): clean strong features stay below, "
+            "target-derived ones reach 0.99+",
+        ),
+        ThresholdSpec(
+            "target_leakage_max_r2",
+            0.95,
+            "single-feature test R^2 (regression) above which a feature is reported as leaking",
+            "calibrated on generated data (see README)",
+        ),
+        ThresholdSpec(
+            "temporal_leakage_max_fraction",
+            0.0,
+            "largest tolerated fraction of train rows dated after the first test row",
+            "zero tolerance: any such row lets the model see the test period",
+        ),
+        ThresholdSpec(
+            "fit_on_train_rtol",
+            1e-6,
+            "largest relative difference between the fitted state and a refit on X_train",
+            "refitting on identical rows reproduces float state to rounding error (~1e-15); "
+            "1e-6 leaves room for BLAS/threading noise while a 5% contamination moves a "
+            "scaler's statistics by ~1e-2",
+        ),
+        ThresholdSpec(
+            "missingness_alpha",
+            0.01,
+            "family-wise significance level (Bonferroni over tested columns)",
+            "1% family-wise error: under random missingness at most 1% of data sets get a "
+            "false alarm, whatever n and the number of columns",
+        ),
+        ThresholdSpec(
+            "missingness_min_effect",
+            0.05,
+            "smallest effect reported: class-rate gap, or mean gap in target SDs",
+            "5 percentage points of class rate (or 0.05 SD): below that the pattern is too "
+            "weak for a model to lean on",
+        ),
     )
 }
 
 _DATA = "pytest_mlchecks.checks.data"
+_PIPE = "pytest_mlchecks.checks.pipeline"
+_LEAK = "pytest_mlchecks.checks.leakage"
 
 CHECKS: dict[str, CheckSpec] = {
     spec.name: spec
@@ -82,6 +137,50 @@ CHECKS: dict[str, CheckSpec] = {
             _DATA,
             "rare classes (warning) and the metric to use",
             ("class_balance_min_fraction",),
+        ),
+        CheckSpec(
+            "no_duplicates",
+            "data",
+            _LEAK,
+            "exact duplicate rows inside one table",
+            ("duplicates_max_fraction",),
+        ),
+        CheckSpec(
+            "no_row_overlap",
+            "data",
+            _LEAK,
+            "exact rows shared by train and test",
+            ("row_overlap_max_fraction",),
+        ),
+        CheckSpec(
+            "no_target_leakage",
+            "data",
+            _LEAK,
+            "one feature predicting the target too well on test",
+            ("target_leakage_max_auc", "target_leakage_max_r2"),
+        ),
+        CheckSpec(
+            "no_temporal_leakage",
+            "data",
+            _LEAK,
+            "train rows dated after the first test row",
+            ("temporal_leakage_max_fraction",),
+        ),
+        CheckSpec("no_leakage", "data", _LEAK, "umbrella: row overlap, target, temporal"),
+        CheckSpec(
+            "missingness_not_predictive",
+            "data",
+            _DATA,
+            "columns whose missingness predicts the target",
+            ("missingness_alpha", "missingness_min_effect"),
+        ),
+        CheckSpec("time_grid_valid", "data", _DATA, "duplicated or non-increasing time stamps"),
+        CheckSpec(
+            "fit_on_train_only",
+            "pipeline",
+            _PIPE,
+            "a transformer fitted on more than the training split",
+            ("fit_on_train_rtol",),
         ),
     )
 }

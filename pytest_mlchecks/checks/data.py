@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from .._inputs import (
     is_torch,
     require_array_like,
     require_rows,
+    require_same_length,
     table,
 )
 from .._messages import compose, percent, plural
@@ -24,9 +26,13 @@ __all__ = [
     "assert_aligned",
     "assert_class_balance",
     "assert_finite",
+    "assert_missingness_not_predictive",
+    "assert_time_grid_valid",
     "check_aligned",
     "check_class_balance",
     "check_finite",
+    "check_missingness_not_predictive",
+    "check_time_grid_valid",
 ]
 
 
@@ -468,3 +474,303 @@ def check_class_balance(y: Any, *, min_fraction: float | None = None) -> CheckRe
 
 
 assert_class_balance = assertion(check_class_balance)
+
+
+# --------------------------------------------------------------------------- missingness
+
+
+def _normal_sf(z: float) -> float:
+    """Upper tail of the standard normal."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def _chi2_sf(x: float, dof: int) -> float:
+    """Upper tail of the chi-square distribution (regularised upper incomplete gamma)."""
+    if x <= 0:
+        return 1.0
+    a, half = dof / 2.0, x / 2.0
+    log_front = -half + a * math.log(half) - math.lgamma(a)
+    if half < a + 1:  # series for the lower tail
+        term = total = 1.0 / a
+        k = a
+        for _ in range(10_000):
+            k += 1
+            term *= half / k
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return max(0.0, 1.0 - total * math.exp(log_front))
+    # continued fraction for the upper tail (modified Lentz)
+    tiny = 1e-300
+    b = half + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        step = d * c
+        h *= step
+        if abs(step - 1) < 1e-15:
+            break
+    return min(1.0, math.exp(log_front) * h)
+
+
+MIN_GROUP = 20  # rows needed on each side (missing / present) to test a column
+
+
+@check
+def check_missingness_not_predictive(
+    X: Any,
+    y: Any,
+    *,
+    task: str | None = None,
+    alpha: float | None = None,
+    min_effect: float | None = None,
+) -> CheckResult:
+    """Detect columns whose missingness predicts the target (missing-not-at-random).
+
+    For each column with missing values, the target among rows where it is missing is
+    compared with rows where it is present: a chi-square test of the class distribution
+    (classification) or a Welch z-test of the mean (regression). A column is flagged when the
+    Bonferroni-adjusted p-value is below ``alpha`` (ini ``ml_missingness_alpha``, default
+    0.01, family-wise: the false-alarm rate does not grow with n or with the number of
+    columns) and the effect is at least ``min_effect`` (ini ``ml_missingness_min_effect``,
+    default 0.05: the largest class-rate difference, or the mean difference in target
+    standard deviations for regression). Figure: the largest effect among flagged columns.
+    """
+    import pandas as pd
+
+    from .._inputs import as_dataframe
+
+    level = resolve_threshold("missingness_alpha", alpha)
+    effect_limit = resolve_threshold("missingness_min_effect", min_effect)
+    if not 0 < level < 1:
+        raise MLCheckUsageError(f"alpha must be within (0, 1), got {level}.")
+    frame = as_dataframe(X, "X")
+    require_rows(frame, "X")
+    y_arr = require_array_like(y, "y")
+    require_same_length(frame, y_arr, "X", "y")
+    y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
+    if y_series.isna().any():
+        raise MLCheckUsageError("y has missing labels: expected every row labelled.")
+    from .leakage import _task_of
+
+    kind = _task_of(y_series, task)
+    missing = frame.isna().to_numpy()
+    counts = missing.sum(axis=0)
+    n = len(frame)
+    candidates = [j for j in range(frame.shape[1]) if 0 < counts[j] < n]
+    if kind == "regression":
+        target = y_series.to_numpy(dtype=np.float64)
+        sd = float(target.std())
+    else:
+        codes, labels = pd.factorize(y_series, sort=True)
+        if len(labels) < 2:
+            raise MLCheckUsageError("y has a single class: expected at least two classes.")
+        onehot = np.zeros((n, len(labels)))
+        onehot[np.arange(n), codes] = 1.0
+    tested: list[tuple[str, float, float, int]] = []  # name, p, effect, n_missing
+    too_few: list[str] = []
+    for j in candidates:
+        name = str(frame.columns[j])
+        m = missing[:, j]
+        n_miss = int(counts[j])
+        if n_miss < MIN_GROUP or n - n_miss < MIN_GROUP:
+            too_few.append(name)
+            continue
+        if kind == "regression":
+            a, b = target[m], target[~m]
+            se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+            diff = float(a.mean() - b.mean())
+            p = 1.0 if se == 0 else 2 * _normal_sf(abs(diff) / se)
+            effect = abs(diff) / sd if sd > 0 else 0.0
+        else:
+            obs_miss = onehot[m].sum(axis=0)
+            obs_pres = onehot[~m].sum(axis=0)
+            total = obs_miss + obs_pres
+            keep = total > 0
+            exp_miss = total[keep] * n_miss / n
+            exp_pres = total[keep] * (n - n_miss) / n
+            stat = float(
+                ((obs_miss[keep] - exp_miss) ** 2 / exp_miss).sum()
+                + ((obs_pres[keep] - exp_pres) ** 2 / exp_pres).sum()
+            )
+            p = _chi2_sf(stat, int(keep.sum()) - 1)
+            effect = float(np.max(np.abs(obs_miss / n_miss - obs_pres / (n - n_miss))))
+        tested.append((name, p, effect, n_miss))
+    m_tests = max(len(tested), 1)
+    flagged = [
+        (name, min(1.0, p * m_tests), effect, n_miss)
+        for name, p, effect, n_miss in tested
+        if p * m_tests < level and effect >= effect_limit
+    ]
+    flagged.sort(key=lambda item: -item[2])
+    worst = flagged[0][2] if flagged else max((t[2] for t in tested), default=0.0)
+    details: dict[str, Any] = {
+        "task": kind,
+        "columns_with_missing": len(candidates),
+        "columns_tested": len(tested),
+        "too_few_to_test": too_few,
+        "flagged": [
+            {"column": name, "p_adjusted": p, "effect": effect, "missing": n_miss}
+            for name, p, effect, n_miss in flagged
+        ],
+    }
+    effect_name = (
+        "mean difference in target SDs" if kind == "regression" else "largest class-rate gap"
+    )
+    note = (
+        f" Not tested (fewer than {MIN_GROUP} missing or present rows): {too_few[:10]}."
+        if too_few
+        else ""
+    )
+    if not flagged:
+        message = (
+            f"missingness_not_predictive: none of {plural(len(tested), 'column')} with "
+            f"missing values has missingness that predicts the target (family-wise alpha "
+            f"{fmt(level)}, min effect {fmt(effect_limit)}).{note}"
+        )
+        return CheckResult(
+            "missingness_not_predictive",
+            "data",
+            True,
+            "error",
+            worst,
+            effect_limit,
+            message,
+            details,
+        )
+    rows = [[n_, f"{k:,}", fmt(e, 3), f"{p:.2g}"] for n_, p, e, k in flagged[:10]]
+    message = compose(
+        f"missingness_not_predictive: missingness predicts the target in "
+        f"{plural(len(flagged), 'column')} ({effect_name} up to {fmt(worst, 3)}, limit "
+        f"{fmt(effect_limit)}; Bonferroni-adjusted p < {fmt(level)}).{note}",
+        body=table(["column", "missing", "effect", "p (adjusted)"], rows),
+        why=(
+            "when a value is missing because of the outcome (not recorded for churned "
+            "customers, a test skipped for healthy patients), models learn 'missing means "
+            "label X'; the pattern breaks as soon as collection changes, and trees and "
+            "NaN-tolerant models pick it up without any warning."
+        ),
+        fix=(
+            "find out why the values are missing; if the reason is only known after the "
+            "outcome, fix the collection or drop the column; otherwise model it explicitly "
+            "(a documented missing-indicator feature) and monitor it in production."
+        ),
+    )
+    return CheckResult(
+        "missingness_not_predictive",
+        "data",
+        False,
+        "error",
+        worst,
+        effect_limit,
+        message,
+        details,
+    )
+
+
+assert_missingness_not_predictive = assertion(check_missingness_not_predictive)
+
+
+# --------------------------------------------------------------------------- time grid
+
+
+def _grid_values(t: Any) -> np.ndarray:
+    t = require_array_like(t, "t")
+    if is_torch(t):
+        t = t.detach().cpu().numpy()
+    if is_dataframe(t):
+        values = t.to_numpy()
+    elif is_series(t):
+        import pandas as pd
+
+        if pd.api.types.is_datetime64_any_dtype(t.dtype):
+            if getattr(t.dt, "tz", None) is not None:
+                t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+            values = np.asarray(t.to_numpy(dtype="datetime64[ns]"))
+        else:
+            values = t.to_numpy()
+    else:
+        values = np.asarray(t)
+    if values.dtype.kind == "M":
+        values = values.astype("datetime64[ns]").astype(np.int64).astype(np.float64)
+        values[values == float(np.iinfo(np.int64).min)] = np.nan  # NaT
+    elif values.dtype.kind == "O":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise MLCheckUsageError(
+                "t holds non-numeric objects: expected numbers or datetimes."
+            ) from exc
+    elif values.dtype.kind not in "biuf":
+        raise MLCheckUsageError(f"t has dtype {values.dtype}: expected numbers or datetimes.")
+    if values.ndim not in (1, 2):
+        raise MLCheckUsageError(f"t has {values.ndim} dimensions: expected 1-D or 2-D (rows).")
+    return np.asarray(values, dtype=np.float64)
+
+
+@check
+def check_time_grid_valid(t: Any, *, strict: bool = True) -> CheckResult:
+    """Detect duplicated or non-increasing time stamps (per row of a 2-D grid).
+
+    Figure: the number of steps that do not increase (equal or decreasing; with
+    ``strict=False`` only decreasing), plus missing stamps. Threshold: 0.
+    """
+    values = _grid_values(t)
+    grid = values.reshape(1, -1) if values.ndim == 1 else values
+    if grid.shape[-1] == 0 or grid.shape[0] == 0:
+        raise MLCheckUsageError("t is empty: expected at least one time stamp.")
+    missing = np.isnan(grid)
+    steps = np.diff(grid, axis=1)
+    valid = ~(missing[:, 1:] | missing[:, :-1])
+    equal = (steps == 0) & valid
+    decreasing = (steps < 0) & valid
+    bad = decreasing | (equal if strict else np.zeros_like(equal))
+    bad_rows = bad.any(axis=1) | missing.any(axis=1)
+    n_bad = int(bad.sum()) + int(missing.sum())
+    first = None
+    flat = np.flatnonzero(bad.ravel())
+    if len(flat):
+        r, c = divmod(int(flat[0]), bad.shape[1])
+        first = {"row": r, "position": c + 1}
+    details = {
+        "rows": int(grid.shape[0]),
+        "length": int(grid.shape[1]),
+        "duplicated_steps": int(equal.sum()),
+        "decreasing_steps": int(decreasing.sum()),
+        "missing_stamps": int(missing.sum()),
+        "rows_affected": int(bad_rows.sum()),
+        "first_violation": first,
+    }
+    if n_bad == 0:
+        message = (
+            f"time_grid_valid: {grid.shape[0]:,} × {grid.shape[1]:,} time stamps, "
+            f"{'strictly ' if strict else ''}increasing."
+        )
+        return CheckResult("time_grid_valid", "data", True, "error", 0, 0, message, details)
+    where = f" (first at row {first['row']}, position {first['position']})" if first else ""
+    rows_note = f" in {grid.shape[0] and int(bad_rows.sum()):,} of {grid.shape[0]:,} rows"
+    message = compose(
+        f"time_grid_valid: {int(equal.sum()):,} duplicated and {int(decreasing.sum()):,} "
+        f"decreasing steps, {int(missing.sum()):,} missing stamps{rows_note}{where}.",
+        why=(
+            "models and resampling code assume time moves forward: a repeated stamp (often "
+            "from edge padding or a merge) or a step back silently corrupts differences, "
+            "rolling windows and interpolation, and sorted-time splits leak."
+        ),
+        fix=(
+            "sort by time and drop or merge repeated stamps; when padding sequences, pad "
+            "with increasing stamps (or mask the padding) instead of repeating the edge."
+        ),
+    )
+    return CheckResult("time_grid_valid", "data", False, "error", n_bad, 0, message, details)
+
+
+assert_time_grid_valid = assertion(check_time_grid_valid)

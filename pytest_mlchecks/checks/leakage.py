@@ -1,0 +1,652 @@
+"""Data rung, leakage between splits: shared rows, target-derived features, time travel.
+
+Everything here is vectorised over rows: rows are compared through 64-bit row hashes (then
+verified cell by cell), features are scored through per-bin statistics (bincount), so a
+million rows take about a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._inputs import as_dataframe, as_name_list, fmt, require_rows, split_columns, table
+from .._messages import compose, percent, plural
+from .._result import CheckReport, CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, current_seed, resolve_threshold
+
+__all__ = [
+    "assert_no_duplicates",
+    "assert_no_leakage",
+    "assert_no_row_overlap",
+    "assert_no_target_leakage",
+    "assert_no_temporal_leakage",
+    "check_no_duplicates",
+    "check_no_leakage",
+    "check_no_row_overlap",
+    "check_no_target_leakage",
+    "check_no_temporal_leakage",
+]
+
+# ---------------------------------------------------------------------------- row hashing
+
+
+def _comparable(train: Any, test: Any, columns: list[Any]) -> tuple[Any, Any]:
+    """Column subsets whose equal values hash equally in both splits (dtypes reconciled)."""
+    import pandas as pd
+
+    left = train[columns]
+    right = test[columns]
+    fixes: dict[Any, str] = {}
+    for name in columns:
+        a, b = left[name].dtype, right[name].dtype
+        if a == b:
+            continue
+        numeric = pd.api.types.is_numeric_dtype
+        if numeric(a) and numeric(b):
+            fixes[name] = "float64"
+        else:
+            fixes[name] = "object"
+    if fixes:
+        left = left.astype(fixes)
+        right = right.astype(fixes)
+    return left, right
+
+
+def _hash_rows(frame: Any) -> np.ndarray:
+    import pandas as pd
+
+    if frame.shape[1] == 0:
+        raise MLCheckUsageError("no columns left to compare rows on.")
+    hashed = pd.util.hash_pandas_object(frame, index=False, categorize=True)
+    return np.asarray(hashed.to_numpy(), dtype=np.uint64)
+
+
+def _rows_equal(a: Any, b: Any) -> np.ndarray:
+    """Cell-by-cell equality of two equally long frames (NaN equals NaN)."""
+    import pandas as pd
+
+    same = np.ones(len(a), dtype=bool)
+    for name in a.columns:
+        x = a[name].to_numpy()
+        y = b[name].to_numpy()
+        eq = np.asarray(pd.Series(x) == pd.Series(y), dtype=bool)
+        both_na = np.asarray(pd.isna(x) & pd.isna(y), dtype=bool)
+        same &= eq | both_na
+    return same
+
+
+def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
+    """Test rows that also occur in train (verified), plus train's own duplication."""
+    h_train = _hash_rows(train_part)
+    h_test = _hash_rows(test_part)
+    order = np.argsort(h_train, kind="stable")
+    sorted_h = h_train[order]
+    pos = np.searchsorted(sorted_h, h_test)
+    pos_clipped = np.minimum(pos, len(sorted_h) - 1)
+    candidate = sorted_h[pos_clipped] == h_test
+    test_idx = np.flatnonzero(candidate)
+    train_idx = order[pos_clipped[candidate]]
+    if len(test_idx):
+        verified = _rows_equal(
+            train_part.iloc[train_idx].reset_index(drop=True),
+            test_part.iloc[test_idx].reset_index(drop=True),
+        )
+        test_idx = test_idx[verified]
+        train_idx = train_idx[verified]
+    new_group = np.ones(len(sorted_h), dtype=bool)
+    new_group[1:] = sorted_h[1:] != sorted_h[:-1]
+    distinct = int(np.count_nonzero(new_group))
+    # rows of train whose value occurs at least twice in train (leave-one-out presence)
+    group_id = np.cumsum(new_group) - 1
+    group_size = np.bincount(group_id)
+    loo_present = float(np.count_nonzero(group_size[group_id] >= 2)) / len(sorted_h)
+    return {
+        "test_idx": test_idx,
+        "train_idx": train_idx,
+        "distinct_train_rows": distinct,
+        "train_rows_with_twin": loo_present,
+    }
+
+
+DISCRETE_RATIO = 0.5  # distinct rows / rows below which rows repeat naturally
+
+
+@check
+def check_no_row_overlap(
+    train: Any,
+    test: Any,
+    *,
+    columns: Any = None,
+    id_columns: Any = None,
+    max_fraction: float | None = None,
+) -> CheckResult:
+    """Detect exact duplicate rows shared by train and test (by row hash, verified per cell).
+
+    Figure: the fraction of test rows that also occur in train, held to ``max_fraction``
+    (ini ``ml_row_overlap_max_fraction``, default 0). ``id_columns`` are left out of the
+    comparison (row ids differ between copies). When rows naturally repeat (fewer distinct
+    rows than half the training rows: an all-categorical table), the figure is compared with
+    the overlap expected by chance, estimated from how often train rows repeat within train.
+    """
+    limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
+    train = as_dataframe(train, "train")
+    test = as_dataframe(test, "test")
+    n_train = require_rows(train, "train")
+    n_test = require_rows(test, "test")
+    cols = split_columns(train, test, columns, exclude=id_columns)
+    if not cols:
+        raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
+    left, right = _comparable(train, test, cols)
+    found = _overlap(left, right)
+    test_idx = found["test_idx"]
+    n_overlap = len(test_idx)
+    fraction = n_overlap / n_test
+    distinct_ratio = found["distinct_train_rows"] / n_train
+    discrete = distinct_ratio < DISCRETE_RATIO
+    chance = found["train_rows_with_twin"] if discrete else 0.0
+    noise = 3.0 * float(np.sqrt(chance * (1 - chance) / n_test)) if discrete else 0.0
+    allowed = limit + chance + noise
+    passed = fraction <= allowed if (limit > 0 or discrete) else n_overlap == 0
+    distinct_shared = len(np.unique(found["train_idx"])) if n_overlap else 0
+    details: dict[str, Any] = {
+        "rows_train": n_train,
+        "rows_test": n_test,
+        "columns_compared": len(cols),
+        "id_columns": [str(c) for c in as_name_list(id_columns, "id_columns")],
+        "overlapping_test_rows": n_overlap,
+        "overlapping_fraction": fraction,
+        "distinct_train_rows_shared": distinct_shared,
+        "train_distinct_ratio": distinct_ratio,
+        "expected_by_chance": chance,
+        "first_test_positions": [int(i) for i in test_idx[:10]],
+    }
+    if passed:
+        extra = (
+            f"; rows repeat naturally here, {percent(chance)} expected by chance"
+            if discrete
+            else ""
+        )
+        message = (
+            f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows also in train "
+            f"({percent(fraction)}; limit {percent(limit)}{extra})."
+        )
+    else:
+        context = (
+            f" Rows repeat naturally in this table ({percent(distinct_ratio)} of train rows "
+            f"are distinct), so {percent(chance)} overlap (+{percent(noise)} sampling noise) "
+            "is expected by chance; the excess is what fails."
+            if discrete
+            else ""
+        )
+        message = compose(
+            f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows ({percent(fraction)}) are "
+            f"exact copies of train rows ({distinct_shared:,} distinct train rows; limit "
+            f"{percent(limit)}).{context}",
+            body=f"  first test row positions: {[int(i) for i in test_idx[:10]]}",
+            why=(
+                "the model is scored on rows it was trained on, so the test score measures "
+                "memory, not generalisation, and overstates production performance."
+            ),
+            fix=(
+                "deduplicate before splitting (df.drop_duplicates()), or split by entity "
+                "(GroupShuffleSplit / GroupKFold on the id) so copies land on one side; pass "
+                "id_columns=[...] so that differing row ids do not hide copies."
+            ),
+        )
+    return CheckResult("no_row_overlap", "data", passed, "error", fraction, limit, message, details)
+
+
+assert_no_row_overlap = assertion(check_no_row_overlap)
+
+
+@check
+def check_no_duplicates(
+    df: Any, *, subset: Any = None, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect exact duplicate rows inside one table (by row hash, verified per cell).
+
+    Figure: the fraction of rows that repeat an earlier row, held to ``max_fraction``
+    (ini ``ml_duplicates_max_fraction``, default 0).
+    """
+    limit = resolve_threshold("duplicates_max_fraction", max_fraction)
+    frame = as_dataframe(df, "df")
+    n = require_rows(frame, "df")
+    cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
+    if not cols:
+        raise MLCheckUsageError("df has no columns to compare rows on.")
+    part = frame[cols]
+    hashes = _hash_rows(part)
+    order = np.argsort(hashes, kind="stable")
+    sorted_h = hashes[order]
+    repeat = np.zeros(n, dtype=bool)
+    repeat[1:] = sorted_h[1:] == sorted_h[:-1]
+    # first member of each run of equal hashes, for every row flagged as a repeat
+    run_start = np.maximum.accumulate(np.where(~repeat, np.arange(n), 0))
+    dup_rows = order[repeat]
+    first_rows = order[run_start[repeat]]
+    if len(dup_rows):
+        ok = _rows_equal(
+            part.iloc[first_rows].reset_index(drop=True),
+            part.iloc[dup_rows].reset_index(drop=True),
+        )
+        dup_rows = dup_rows[ok]
+    count = len(dup_rows)
+    fraction = count / n
+    passed = fraction <= limit if limit > 0 else count == 0
+    details = {
+        "rows": n,
+        "duplicate_rows": count,
+        "columns_compared": len(cols),
+        "first_duplicate_positions": sorted(int(i) for i in dup_rows)[:10],
+    }
+    if passed:
+        message = f"no_duplicates: {count:,} of {n:,} rows repeat an earlier row."
+    else:
+        message = compose(
+            f"no_duplicates: {count:,} of {n:,} rows ({percent(fraction)}) are exact copies of "
+            f"an earlier row (limit {percent(limit)}).",
+            why=(
+                "duplicates weigh some examples twice and, once the data is split, put the "
+                "same row on both sides of the split: test scores then measure memory."
+            ),
+            fix=(
+                "drop them (df.drop_duplicates()) before splitting, or find where the "
+                "pipeline appends or joins twice; pass subset=[...] to compare some columns."
+            ),
+        )
+    return CheckResult("no_duplicates", "data", passed, "error", fraction, limit, message, details)
+
+
+assert_no_duplicates = assertion(check_no_duplicates)
+
+
+# ---------------------------------------------------------------------------- target leakage
+
+SMOOTHING = 10.0  # pseudo-rows pulling each bin's target statistic towards the global one
+SAMPLE_FOR_EDGES = 200_000
+
+
+def _task_of(y: Any, task: str | None) -> str:
+    import pandas as pd
+
+    if task is not None:
+        if task not in ("binary", "multiclass", "regression"):
+            raise MLCheckUsageError(
+                f"task must be 'binary', 'multiclass' or 'regression', got {task!r}."
+            )
+        return task
+    n_unique = int(y.nunique(dropna=True))
+    dtype = y.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return "binary" if n_unique <= 2 else "multiclass"
+    if n_unique <= 2:
+        return "binary"
+    if pd.api.types.is_integer_dtype(dtype) and n_unique <= 20:
+        return "multiclass"
+    if pd.api.types.is_float_dtype(dtype):
+        values = y.dropna().to_numpy()
+        if n_unique <= 20 and np.all(values == np.round(values)):
+            return "multiclass"
+    return "regression"
+
+
+def _bin_codes(
+    train_col: Any, test_col: Any, n_bins: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """Bin a feature on train; the same bins for test. NaN and unseen values get own bins."""
+    import pandas as pd
+
+    dtype = train_col.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if numeric:
+        a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)
+        b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite_a = a[np.isfinite(a)]
+        if len(finite_a) > SAMPLE_FOR_EDGES:
+            rng = np.random.default_rng(seed)
+            finite_a = rng.choice(finite_a, SAMPLE_FOR_EDGES, replace=False)
+        if len(finite_a) == 0:
+            edges = np.empty(0)
+        else:
+            distinct = np.unique(finite_a)
+            if len(distinct) <= n_bins:
+                # few values: one bin per value (midpoints as edges)
+                edges = (distinct[1:] + distinct[:-1]) / 2.0
+            else:
+                qs = np.quantile(finite_a, np.linspace(0, 1, n_bins + 1)[1:-1])
+                edges = np.unique(qs)
+        k = len(edges) + 1
+        codes_a = np.searchsorted(edges, a, side="right")
+        codes_b = np.searchsorted(edges, b, side="right")
+        # NaN, +Inf and -Inf: own bins after the value bins
+        for codes, values in ((codes_a, a), (codes_b, b)):
+            codes[np.isnan(values)] = k
+            codes[values == np.inf] = k + 1
+            codes[values == -np.inf] = k + 2
+        return codes_a, codes_b, k + 3, "numeric"
+    # categorical, boolean, string: one bin per training category
+    codes_a, uniques = pd.factorize(train_col, use_na_sentinel=True)
+    k = len(uniques)
+    codes_b = pd.Index(uniques).get_indexer(test_col)
+    codes_a = np.where(codes_a < 0, k, codes_a)  # missing
+    missing_b = np.asarray(pd.isna(test_col), dtype=bool)
+    codes_b = np.where(missing_b, k, np.where(codes_b < 0, k + 1, codes_b))  # missing, unseen
+    return codes_a.astype(np.int64), codes_b.astype(np.int64), k + 2, "categorical"
+
+
+def _auc_from_bins(score_by_bin: np.ndarray, codes: np.ndarray, positive: np.ndarray) -> float:
+    """ROC-AUC of per-bin scores on labelled rows, from per-score counts (ties count half)."""
+    k = len(score_by_bin)
+    pos = np.bincount(codes, weights=positive.astype(np.float64), minlength=k)
+    tot = np.bincount(codes, minlength=k).astype(np.float64)
+    neg = tot - pos
+    values, inverse = np.unique(score_by_bin, return_inverse=True)
+    pos_v = np.bincount(inverse, weights=pos, minlength=len(values))
+    neg_v = np.bincount(inverse, weights=neg, minlength=len(values))
+    n_pos, n_neg = pos_v.sum(), neg_v.sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    neg_below = np.cumsum(neg_v) - neg_v
+    auc = (pos_v * (neg_below + 0.5 * neg_v)).sum() / (n_pos * n_neg)
+    return float(auc)
+
+
+def _feature_score(
+    codes_a: np.ndarray,
+    codes_b: np.ndarray,
+    k: int,
+    y_a: np.ndarray,
+    y_b: np.ndarray,
+    task: str,
+    n_classes: int,
+) -> float:
+    """How well one binned feature predicts the target on test, learned on train."""
+    counts = np.bincount(codes_a, minlength=k).astype(np.float64)
+    if task == "regression":
+        prior = float(y_a.mean())
+        sums = np.bincount(codes_a, weights=y_a, minlength=k)
+        means = (sums + SMOOTHING * prior) / (counts + SMOOTHING)
+        pred = means[codes_b]
+        sst = float(((y_b - y_b.mean()) ** 2).sum())
+        if sst == 0:
+            return float("nan")
+        return 1.0 - float(((y_b - pred) ** 2).sum()) / sst
+    aucs = []
+    classes = [1] if task == "binary" else range(n_classes)
+    for c in classes:
+        hit_a = (y_a == c).astype(np.float64)
+        prior = float(hit_a.mean())
+        rate = (np.bincount(codes_a, weights=hit_a, minlength=k) + SMOOTHING * prior) / (
+            counts + SMOOTHING
+        )
+        auc = _auc_from_bins(rate, codes_b, y_b == c)
+        if auc == auc:
+            aucs.append(auc)
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def _target_arrays(
+    train: Any, test: Any, target: Any, task: str | None
+) -> tuple[np.ndarray, np.ndarray, str, int, list[str]]:
+    import pandas as pd
+
+    for split, frame in (("train", train), ("test", test)):
+        if target not in frame.columns:
+            raise MLCheckUsageError(
+                f"target {target!r} is not a column of {split}: expected the name of the "
+                f"label column present in both splits."
+            )
+    y_train, y_test = train[target], test[target]
+    if y_train.isna().any() or y_test.isna().any():
+        raise MLCheckUsageError(
+            f"target {target!r} has missing values ({int(y_train.isna().sum()):,} in train, "
+            f"{int(y_test.isna().sum()):,} in test): expected every row labelled."
+        )
+    if y_train.nunique() < 2:
+        raise MLCheckUsageError(
+            f"target {target!r} is constant in train: nothing can predict or leak it."
+        )
+    kind = _task_of(y_train, task)
+    if kind == "regression":
+        if not pd.api.types.is_numeric_dtype(y_train.dtype):
+            raise MLCheckUsageError(f"task='regression' needs a numeric target {target!r}.")
+        return (
+            y_train.to_numpy(dtype=np.float64),
+            y_test.to_numpy(dtype=np.float64),
+            kind,
+            0,
+            [],
+        )
+    codes_train, labels = pd.factorize(y_train, sort=True)
+    codes_test = pd.Index(labels).get_indexer(y_test)
+    return codes_train, codes_test, kind, len(labels), [str(v) for v in labels]
+
+
+@check
+def check_no_target_leakage(
+    train: Any,
+    test: Any,
+    target: Any,
+    *,
+    features: Any = None,
+    exclude: Any = None,
+    task: str | None = None,
+    max_auc: float | None = None,
+    max_r2: float | None = None,
+    n_bins: int = 32,
+    random_state: int | None = None,
+) -> CheckResult:
+    """Detect a single feature that predicts the target too well on held-out data.
+
+    Each feature is binned on train (quantile bins; NaN, unseen categories their own bins),
+    each bin's target rate (or mean) is learned on train with smoothing, and the resulting
+    one-feature model is scored on test: ROC-AUC (macro one-vs-rest for multiclass) held to
+    ``max_auc`` (ini ``ml_target_leakage_max_auc``, default 0.97), R^2 for regression held to
+    ``max_r2`` (ini ``ml_target_leakage_max_r2``, default 0.95). Figure: the top score.
+    """
+    train = as_dataframe(train, "train")
+    test = as_dataframe(test, "test")
+    n_train = require_rows(train, "train")
+    n_test = require_rows(test, "test")
+    if not isinstance(n_bins, int) or n_bins < 2:
+        raise MLCheckUsageError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
+    y_a, y_b, kind, n_classes, labels = _target_arrays(train, test, target, task)
+    excluded = [target, *as_name_list(exclude, "exclude")]
+    cols = split_columns(train, test, features, exclude=excluded)
+    if not cols:
+        raise MLCheckUsageError("no feature columns to score besides the target.")
+    if kind != "regression":
+        unseen = int(np.count_nonzero(y_b < 0))
+        if unseen:
+            raise MLCheckUsageError(
+                f"target {target!r} has {unseen:,} test rows with classes never seen in train: "
+                "expected test classes to be a subset of train classes."
+            )
+    regression = kind == "regression"
+    limit = resolve_threshold(
+        "target_leakage_max_r2" if regression else "target_leakage_max_auc",
+        max_r2 if regression else max_auc,
+    )
+    seed = current_seed(random_state)
+    scores: dict[str, float] = {}
+    for name in cols:
+        codes_a, codes_b, k, _ = _bin_codes(train[name], test[name], n_bins, seed)
+        scores[str(name)] = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
+    ranked = sorted(((n, s) for n, s in scores.items() if s == s), key=lambda item: -item[1])
+    if not ranked:
+        raise MLCheckUsageError(
+            "no feature could be scored (the test split holds a single class or a constant "
+            "target): the check cannot decide."
+        )
+    metric = "R^2" if regression else ("ROC-AUC" if kind == "binary" else "macro ROC-AUC")
+    leaking = [(n, s) for n, s in ranked if s > limit]
+    top_name, top = ranked[0]
+    details: dict[str, Any] = {
+        "task": kind,
+        "metric": metric,
+        "rows_train": n_train,
+        "rows_test": n_test,
+        "features_scored": len(ranked),
+        "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
+        "leaking_features": [n for n, _ in leaking],
+    }
+    if labels:
+        details["classes"] = labels[:50]
+    rows = [[n, fmt(s, 4), "LEAK" if s > limit else ""] for n, s in ranked[:10]]
+    if not leaking:
+        message = (
+            f"no_target_leakage: best single feature {top_name!r} reaches test {metric} "
+            f"{fmt(top, 4)} (limit {fmt(limit, 4)})."
+        )
+        return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
+    names = ", ".join(repr(n) for n, _ in leaking[:5])
+    message = compose(
+        f"no_target_leakage: {plural(len(leaking), 'feature')} alone predict "
+        f"{target!r} on the test split with {metric} above {fmt(limit, 4)}: {names} "
+        f"(top {fmt(top, 4)}).",
+        body=table(["feature", f"test {metric}", ""], rows),
+        why=(
+            "one column that nearly determines the label is usually computed from the label "
+            "or recorded after the outcome (a refund flag for churn, a bonus for salary); "
+            "the model leans on it, scores brilliantly offline and fails when the column is "
+            "not yet known at prediction time."
+        ),
+        fix=(
+            "check when and how each listed column is produced; drop it if it is derived "
+            "from the target or only known after the prediction time. If it is a genuinely "
+            "decisive feature, raise max_auc / max_r2 for this test."
+        ),
+    )
+    return CheckResult("no_target_leakage", "data", False, "error", top, limit, message, details)
+
+
+assert_no_target_leakage = assertion(check_no_target_leakage)
+
+
+# ---------------------------------------------------------------------------- temporal leakage
+
+
+def _times(frame: Any, column: Any, split: str) -> np.ndarray:
+    import pandas as pd
+
+    if column not in frame.columns:
+        raise MLCheckUsageError(f"time_column {column!r} is not a column of {split}.")
+    col = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        if getattr(col.dt, "tz", None) is not None:
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        return np.asarray(col.to_numpy(dtype="datetime64[ns]"))
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    try:
+        parsed = pd.to_datetime(col, utc=True).dt.tz_localize(None)
+    except (ValueError, TypeError) as exc:
+        raise MLCheckUsageError(
+            f"time_column {column!r} in {split} has dtype {col.dtype} that is neither "
+            "datetime, numeric nor parseable as dates."
+        ) from exc
+    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
+
+
+@check
+def check_no_temporal_leakage(
+    train: Any, test: Any, time_column: Any, *, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect training rows dated after the earliest test row (the model sees the future).
+
+    Figure: the fraction of train rows later than the first test time stamp, held to
+    ``max_fraction`` (ini ``ml_temporal_leakage_max_fraction``, default 0).
+    """
+    limit = resolve_threshold("temporal_leakage_max_fraction", max_fraction)
+    train = as_dataframe(train, "train")
+    test = as_dataframe(test, "test")
+    n_train = require_rows(train, "train")
+    require_rows(test, "test")
+    t_train = _times(train, time_column, "train")
+    t_test = _times(test, time_column, "test")
+    if t_train.dtype.kind != t_test.dtype.kind:
+        raise MLCheckUsageError(
+            f"time_column {time_column!r} is {t_train.dtype} in train but {t_test.dtype} in "
+            "test: expected the same kind of time stamps in both splits."
+        )
+    missing_train = int(np.count_nonzero(np.isnan(t_train)))
+    valid_test = t_test[~np.isnan(t_test)]
+    if len(valid_test) == 0:
+        raise MLCheckUsageError(f"time_column {time_column!r} is missing for every test row.")
+    start = valid_test.min()
+    late = t_train > start
+    n_late = int(np.count_nonzero(late))
+    fraction = n_late / n_train
+    passed = fraction <= limit if limit > 0 else n_late == 0
+    end = t_train[~np.isnan(t_train)].max() if n_train > missing_train else start
+    details = {
+        "rows_train": n_train,
+        "train_rows_after_test_start": n_late,
+        "test_start": str(start),
+        "train_end": str(end),
+        "train_missing_times": missing_train,
+    }
+    if passed:
+        message = (
+            f"no_temporal_leakage: train ends at {end}, test starts at {start}; "
+            f"{n_late:,} train rows after the test start."
+        )
+    else:
+        message = compose(
+            f"no_temporal_leakage: {n_late:,} of {n_train:,} train rows ({percent(fraction)}) "
+            f"are dated after the first test row; overlap window {start} .. {end} "
+            f"(limit {percent(limit)}).",
+            why=(
+                "a model trained on rows from after the test period learns from the future "
+                "(trends, later outcomes), so the test score overstates what it will do when "
+                "deployed, where the future is unknown."
+            ),
+            fix=(
+                "split by time: train on rows before a cut-off, test on rows after it "
+                "(TimeSeriesSplit for cross-validation); drop rows of the overlap window."
+            ),
+        )
+    return CheckResult(
+        "no_temporal_leakage", "data", passed, "error", fraction, limit, message, details
+    )
+
+
+assert_no_temporal_leakage = assertion(check_no_temporal_leakage)
+
+
+# ---------------------------------------------------------------------------- umbrella
+
+
+@check
+def check_no_leakage(
+    train: Any,
+    test: Any,
+    *,
+    target: Any = None,
+    time_column: Any = None,
+    id_columns: Any = None,
+    max_auc: float | None = None,
+    max_r2: float | None = None,
+) -> CheckReport:
+    """Run every leakage check that applies and report all findings at once.
+
+    Row overlap always (ignoring ``id_columns``); target leakage when ``target`` is given
+    (id and time columns are not scored as features); temporal leakage with ``time_column``.
+    """
+    ids = as_name_list(id_columns, "id_columns")
+    results = [check_no_row_overlap(train, test, id_columns=ids or None)]
+    if target is not None:
+        skip = [*ids, *([time_column] if time_column is not None else [])]
+        results.append(
+            check_no_target_leakage(
+                train, test, target, exclude=skip or None, max_auc=max_auc, max_r2=max_r2
+            )
+        )
+    if time_column is not None:
+        results.append(check_no_temporal_leakage(train, test, time_column))
+    return CheckReport("no_leakage", "data", results)
+
+
+assert_no_leakage = assertion(check_no_leakage)
