@@ -81,7 +81,7 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
         ),
         ThresholdSpec(
             "target_leakage_max_r2",
-            0.95,
+            0.9,
             "single-feature test R^2 (regression) above which a feature is reported as leaking",
             "calibrated on generated data (see README)",
         ),
@@ -101,10 +101,10 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
         ),
         ThresholdSpec(
             "missingness_alpha",
-            0.01,
+            0.005,
             "family-wise significance level (Bonferroni over tested columns)",
-            "1% family-wise error: under random missingness at most 1% of data sets get a "
-            "false alarm, whatever n and the number of columns",
+            "0.5% family-wise error: under random missingness about 0.5% of data sets get a "
+            "false alarm, whatever n and the number of columns (calibrated, see README)",
         ),
         ThresholdSpec(
             "missingness_min_effect",

@@ -449,3 +449,19 @@ def test_bad_ladder_scope_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nml_ladder_scope = galaxy\n")
     pytester.makepyfile(test_x="def test_x(): pass\n")
     assert pytester.runpytest().ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_every_assert_helper_is_a_fixture(pytester: pytest.Pytester) -> None:
+    from pytest_mlchecks._registry import ASSERT_HELPERS
+
+    args = ", ".join(ASSERT_HELPERS)
+    pytester.makepyfile(
+        test_all=f"""
+        import pytest_mlchecks as mlc
+
+        def test_all({args}):
+            for name, value in zip({list(ASSERT_HELPERS)!r}, [{args}]):
+                assert value is getattr(mlc, name)
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)

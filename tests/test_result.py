@@ -104,3 +104,18 @@ def test_minimal_install_names_the_extra_for_real() -> None:
 
     with pytest.raises(MissingDependencyError, match=r"pip install 'pytest-mlchecks\[sklearn\]'"):
         require("sklearn", helper="assert_beats_dummy")
+
+
+def test_registry_public_names_and_type_hints_stay_in_sync() -> None:
+    from pathlib import Path
+
+    from pytest_mlchecks._registry import CHECKS
+
+    source = Path(mlc.__file__).read_text()
+    for spec in CHECKS.values():
+        module = __import__(spec.module, fromlist=["x"])
+        for name in (spec.assert_name, spec.check_name):
+            assert getattr(module, name) is getattr(mlc, name)
+            assert f"{name} as {name}" in source, f"add {name} to the TYPE_CHECKING imports"
+            assert name in module.__all__
+        assert getattr(module, spec.check_name).__name__ == spec.check_name

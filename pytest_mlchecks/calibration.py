@@ -1,0 +1,156 @@
+"""Measure each detector's false-alarm rate on clean data and detection rate on injected data.
+
+Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
+the table that README shows. Each detector runs at its default thresholds on generated
+datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
+targets; every dataset has its own seed, so the figures are reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._synth import DEFAULT_STRENGTH, SplitDataset, make_split
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+def _row_overlap(ds: SplitDataset) -> bool:
+    from .checks.leakage import check_no_row_overlap
+
+    return check_no_row_overlap(ds.train, ds.test).passed
+
+
+def _target_leakage(ds: SplitDataset) -> bool:
+    from .checks.leakage import check_no_target_leakage
+
+    return check_no_target_leakage(ds.train, ds.test, "target", exclude=[ds.time_column]).passed
+
+
+def _temporal(ds: SplitDataset) -> bool:
+    from .checks.leakage import check_no_temporal_leakage
+
+    return check_no_temporal_leakage(ds.X_train, ds.X_test, ds.time_column).passed
+
+
+def _missingness(ds: SplitDataset) -> bool:
+    from .checks.data import check_missingness_not_predictive
+
+    return check_missingness_not_predictive(ds.X_train, ds.y_train).passed
+
+
+def _fit_on_train(ds: SplitDataset) -> bool:
+    from sklearn.preprocessing import StandardScaler
+
+    from .checks.pipeline import check_fit_on_train_only
+
+    cols = [c for c in ds.X_train.columns if c.startswith("x")]
+    assert ds.X_fit is not None
+    scaler = StandardScaler().fit(ds.X_fit[cols])
+    return check_fit_on_train_only(scaler, ds.X_train[cols]).passed
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    inject: str
+    run: Callable[[SplitDataset], bool]
+    options: tuple[tuple[str, Any], ...] = ()
+    needs: str | None = None
+
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector("no_row_overlap", "row_overlap", _row_overlap),
+    Detector("no_target_leakage", "target_leak", _target_leakage),
+    Detector("no_temporal_leakage", "temporal_leak", _temporal),
+    Detector(
+        "missingness_not_predictive",
+        "missing_signal",
+        _missingness,
+        options=(("nan_fraction", 0.1),),
+    ),
+    Detector("fit_on_train_only", "contamination", _fit_on_train, needs="sklearn"),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    detector: str
+    n_rows: int
+    datasets: int
+    false_alarms: int
+    detections: int
+    strength: float
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.datasets
+
+    @property
+    def detection_rate(self) -> float:
+        return self.detections / self.datasets
+
+
+def calibrate_one(detector: Detector, n_rows: int, datasets: int, seed: int = 0) -> Row:
+    """Run ``datasets`` clean and ``datasets`` injected datasets of ``n_rows`` rows."""
+    options = dict(detector.options)
+    alarms = detections = 0
+    for i in range(datasets):
+        task = TASKS[i % len(TASKS)]
+        s = seed * 1_000_003 + i
+        clean = make_split(task=task, n_rows=n_rows, seed=s, **options)
+        alarms += not detector.run(clean)
+        broken = make_split(task=task, n_rows=n_rows, seed=s, inject=detector.inject, **options)
+        detections += not detector.run(broken)
+    return Row(
+        detector.name, n_rows, datasets, alarms, detections, DEFAULT_STRENGTH[detector.inject]
+    )
+
+
+def calibrate(
+    datasets: int = 200, sizes: tuple[int, ...] = (300, 2000, 20000), seed: int = 0
+) -> list[Row]:
+    import importlib.util
+
+    rows = []
+    for detector in DETECTORS:
+        if detector.needs and importlib.util.find_spec(detector.needs) is None:
+            continue
+        for n in sizes:
+            rows.append(calibrate_one(detector, n, datasets, seed))
+    return rows
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = [
+        "| detector | rows | datasets | false alarms (clean) | detected (injected) | strength |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| `{r.detector}` | {r.n_rows:,} | {r.datasets} | "
+            f"{r.false_alarms} ({100 * r.false_alarm_rate:.1f}%) | "
+            f"{r.detections} ({100 * r.detection_rate:.1f}%) | {r.strength:g} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=int, default=200)
+    parser.add_argument("--sizes", default="300,2000,20000")
+    parser.add_argument("--seed", type=int, default=0)
+    opts = parser.parse_args(argv)
+    sizes = tuple(int(s) for s in opts.sizes.split(","))
+    start = time.perf_counter()
+    rows = calibrate(opts.datasets, sizes, opts.seed)
+    print(markdown_table(rows))
+    print(f"\n({time.perf_counter() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
