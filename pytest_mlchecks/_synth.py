@@ -45,11 +45,13 @@ class SplitDataset:
     @property
     def train(self) -> pd.DataFrame:
         """Features and target in one frame (target column ``"target"``)."""
-        return self.X_train.assign(target=self.y_train.to_numpy())
+        frame: pd.DataFrame = self.X_train.assign(target=self.y_train.to_numpy())
+        return frame
 
     @property
     def test(self) -> pd.DataFrame:
-        return self.X_test.assign(target=self.y_test.to_numpy())
+        frame: pd.DataFrame = self.X_test.assign(target=self.y_test.to_numpy())
+        return frame
 
     def summary(self) -> dict[str, Any]:
         """Shape and mode, never raw rows (for reports)."""
@@ -97,6 +99,7 @@ def make_split(
         raise MLCheckUsageError(f"imbalance must be within (0, 0.5), got {imbalance}.")
     rng = np.random.default_rng(seed)
     n = n_rows
+    y: np.ndarray
     X = rng.normal(size=(n, n_features))
     signal = 1.3 * X[:, 0] + 0.4 * X[:, 1]
     if task == "binary":
@@ -121,7 +124,7 @@ def make_split(
         for col in [f"x{i}" for i in range(2, n_features)] or ["x1"]:
             frame.loc[rng.random(n) < nan_fraction, col] = np.nan
     info: dict[str, Any] = {}
-    used = DEFAULT_STRENGTH.get(inject) if strength is None else strength
+    used = DEFAULT_STRENGTH.get(inject or "") if strength is None else strength
     y_series = pd.Series(y, name="target")
     if inject == "target_leak":
         scale = float(np.std(y)) or 1.0
@@ -133,7 +136,7 @@ def make_split(
         frame["lab_value"] = rng.normal(size=n)
         frame.loc[rng.random(n) < p, "lab_value"] = np.nan
         info["missing_column"] = "lab_value"
-    cut = int(round(n * (1 - test_size)))
+    cut = round(n * (1 - test_size))
     X_train, X_test = (
         frame.iloc[:cut].reset_index(drop=True),
         frame.iloc[cut:].reset_index(drop=True),
@@ -142,7 +145,7 @@ def make_split(
     y_test = y_series.iloc[cut:].reset_index(drop=True)
     X_fit = None
     if inject == "row_overlap":
-        k = max(1, int(round(float(used or 0.0) * len(X_test))))
+        k = max(1, round(float(used or 0.0) * len(X_test)))
         src = rng.choice(len(X_train), k, replace=False)
         dst = rng.choice(len(X_test), k, replace=False)
         X_test = X_test.copy()
@@ -152,7 +155,7 @@ def make_split(
         X_test = X_test.astype(X_train.dtypes.to_dict())
         info["copied_rows"] = int(k)
     if inject == "temporal_leak":
-        k = max(1, int(round(float(used or 0.0) * len(X_train))))
+        k = max(1, round(float(used or 0.0) * len(X_train)))
         rows = rng.choice(len(X_train), k, replace=False)
         X_train = X_train.copy()
         late = X_test["event_time"].min() + np.timedelta64(1, "h")
@@ -160,7 +163,7 @@ def make_split(
         info["late_train_rows"] = int(k)
     if inject == "contamination":
         share = float(used or 0.0)
-        k = max(1, int(round(share * len(X_test))))
+        k = max(1, round(share * len(X_test)))
         X_fit = pd.concat([X_train, X_test.iloc[:k]], ignore_index=True)
         info["fit_rows"] = len(X_fit)
     else:

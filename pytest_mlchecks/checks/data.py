@@ -573,13 +573,13 @@ def check_missingness_not_predictive(
 
     For each column with missing values, the target among rows where it is missing is
     compared with rows where it is present: a chi-square test of the class distribution
-    (classification) or a Welch z-test of the mean (regression); when either group has
-    fewer than 200 rows, a seeded permutation test of the same statistic instead. A column is flagged when the
-    Bonferroni-adjusted p-value is below ``alpha`` (ini ``ml_missingness_alpha``, default
-    0.005, family-wise: the false-alarm rate does not grow with n or with the number of
-    columns) and the effect is at least ``min_effect`` (ini ``ml_missingness_min_effect``,
-    default 0.05: the largest class-rate difference, or the mean difference in target
-    standard deviations for regression). Figure: the largest effect among flagged columns.
+    (classification) or a Welch z-test of the mean (regression); near the decision boundary
+    with fewer than 200 rows in a group, a seeded permutation test of the same statistic.
+    A column is flagged when its Bonferroni-adjusted p-value is below ``alpha`` (ini
+    ``ml_missingness_alpha``, default 0.005, family-wise, so the false-alarm rate does not
+    grow with n or with the number of columns) and its effect reaches ``min_effect`` (ini
+    ``ml_missingness_min_effect``, default 0.05: the largest class-rate difference, or the
+    mean difference in target standard deviations). Figure: the largest flagged effect.
     """
     import pandas as pd
 
@@ -623,10 +623,7 @@ def check_missingness_not_predictive(
     rng = np.random.default_rng(current_seed(random_state))
     # permutations resolve p-values well below the Bonferroni level alpha / m
     n_perm = int(min(20_000, math.ceil(5 * max(len(testable), 1) / level)))
-    if kind == "regression":
-        stat_fn = _mean_gap_stat(target)
-    else:
-        stat_fn = _chi2_stat(onehot)
+    stat_fn = _mean_gap_stat(target) if kind == "regression" else _chi2_stat(onehot)
     for j in testable:
         name = str(frame.columns[j])
         m = missing[:, j]
