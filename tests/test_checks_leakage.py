@@ -239,3 +239,24 @@ def test_no_leakage_clean() -> None:
         "no_target_leakage",
         "no_temporal_leakage",
     ]
+
+
+def test_sampled_scoring_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_mlchecks.checks.leakage as leakage
+
+    monkeypatch.setattr(leakage, "MAX_SCORED_ROWS", 500)
+    train, test = _split(4000)
+    first = check_no_target_leakage(train, test, "y", exclude=["id", "when"])
+    second = check_no_target_leakage(train, test, "y", exclude=["id", "when"])
+    assert first.details["sampled_rows"] == {"train": 500, "test": 500}
+    assert first.to_dict() == second.to_dict()
+    other_seed = check_no_target_leakage(train, test, "y", exclude=["id", "when"], random_state=3)
+    assert other_seed.passed == first.passed
+
+
+def test_leakage_works_on_numpy_splits() -> None:
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(500, 3))
+    test = np.vstack([rng.normal(size=(99, 3)), train[:1]])
+    result = check_no_row_overlap(train, test)
+    assert not result.passed and result.details["overlapping_test_rows"] == 1
