@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._registry import CHECKS
+from ._registry import CHECKS, EXTRA_PUBLIC
 from ._result import (
     RUNGS,
     CheckReport,
@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {}
 for _spec in CHECKS.values():
     _LAZY[_spec.assert_name] = _spec.module
     _LAZY[_spec.check_name] = _spec.module
+_LAZY.update(EXTRA_PUBLIC)
 
 __all__ = [
     "RUNGS",
@@ -101,8 +102,41 @@ if TYPE_CHECKING:
         assert_fit_on_train_only as assert_fit_on_train_only,
     )
     from .checks.pipeline import (
+        assert_roundtrip_consistent as assert_roundtrip_consistent,
+    )
+    from .checks.pipeline import (
+        assert_same_features as assert_same_features,
+    )
+    from .checks.pipeline import (
         check_fit_on_train_only as check_fit_on_train_only,
     )
+    from .checks.pipeline import (
+        check_roundtrip_consistent as check_roundtrip_consistent,
+    )
+    from .checks.pipeline import (
+        check_same_features as check_same_features,
+    )
+    from .checks.production import (
+        assert_in_distribution as assert_in_distribution,
+    )
+    from .checks.production import (
+        assert_no_drift as assert_no_drift,
+    )
+    from .checks.production import (
+        assert_schema_matches as assert_schema_matches,
+    )
+    from .checks.production import (
+        check_in_distribution as check_in_distribution,
+    )
+    from .checks.production import (
+        check_no_drift as check_no_drift,
+    )
+    from .checks.production import (
+        check_schema_matches as check_schema_matches,
+    )
+    from .schema import ColumnSchema as ColumnSchema
+    from .schema import Schema as Schema
+    from .schema import infer_schema as infer_schema
 
 
 def __getattr__(name: str) -> Any:

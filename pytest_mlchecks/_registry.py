@@ -113,10 +113,55 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "5 percentage points of class rate (or 0.05 SD): below that the pattern is too "
             "weak for a model to lean on",
         ),
+        ThresholdSpec(
+            "drift_psi_threshold",
+            0.25,
+            "PSI at which a column counts as drifted (error)",
+            "industry rule of thumb: PSI > 0.25 is a significant shift, retrain (Siddiqi, "
+            "Credit Risk Scorecards, 2006)",
+        ),
+        ThresholdSpec(
+            "drift_psi_warning",
+            0.1,
+            "PSI at which a column gets a drift warning",
+            "same rule of thumb: 0.1-0.25 is a moderate shift worth a look",
+        ),
+        ThresholdSpec(
+            "drift_ks_threshold",
+            0.1,
+            "KS statistic at which a numeric column counts as drifted (method='ks')",
+            "a 0.25 SD mean shift of a normal feature gives KS 0.1",
+        ),
+        ThresholdSpec(
+            "drift_ks_warning",
+            0.05,
+            "KS statistic at which a numeric column gets a drift warning (method='ks')",
+            "half the error level",
+        ),
+        ThresholdSpec(
+            "ood_max_fraction",
+            0.01,
+            "largest tolerated fraction of rows with a feature outside the training data",
+            "1% of traffic: beyond that a fallback path is no longer an exception",
+        ),
+        ThresholdSpec(
+            "ood_margin",
+            0.5,
+            "how far beyond the training range (in training IQRs) a value counts as out",
+            "half an IQR past the extremes: calibrated on skewed and clipped features",
+        ),
     )
 }
 
 _DATA = "pytest_mlchecks.checks.data"
+_PROD = "pytest_mlchecks.checks.production"
+
+# Public names that are not check helpers, and where they live.
+EXTRA_PUBLIC: dict[str, str] = {
+    "Schema": "pytest_mlchecks.schema",
+    "ColumnSchema": "pytest_mlchecks.schema",
+    "infer_schema": "pytest_mlchecks.schema",
+}
 _PIPE = "pytest_mlchecks.checks.pipeline"
 _LEAK = "pytest_mlchecks.checks.leakage"
 
@@ -175,12 +220,39 @@ CHECKS: dict[str, CheckSpec] = {
             ("missingness_alpha", "missingness_min_effect"),
         ),
         CheckSpec("time_grid_valid", "data", _DATA, "duplicated or non-increasing time stamps"),
+        CheckSpec("schema_matches", "production", _PROD, "every violation of a schema contract"),
+        CheckSpec(
+            "no_drift",
+            "production",
+            _PROD,
+            "per-column drift (PSI / KS) beyond effect and noise bars",
+            ("drift_psi_threshold", "drift_psi_warning", "drift_ks_threshold", "drift_ks_warning"),
+        ),
+        CheckSpec(
+            "in_distribution",
+            "production",
+            _PROD,
+            "rows with features far outside the training data",
+            ("ood_max_fraction", "ood_margin"),
+        ),
         CheckSpec(
             "fit_on_train_only",
             "pipeline",
             _PIPE,
             "a transformer fitted on more than the training split",
             ("fit_on_train_rtol",),
+        ),
+        CheckSpec(
+            "roundtrip_consistent",
+            "pipeline",
+            _PIPE,
+            "predictions that change after save and load",
+        ),
+        CheckSpec(
+            "same_features",
+            "pipeline",
+            _PIPE,
+            "training and serving feature code that disagree",
         ),
     )
 }

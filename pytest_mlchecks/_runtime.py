@@ -37,6 +37,7 @@ class Settings:
     ini: Mapping[str, float] = field(default_factory=dict)
     strict: bool = False
     seed: int = 0
+    update_schema: bool = False
 
 
 @dataclass

@@ -93,6 +93,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for ml_seed and every check's internal sampling (ini: ml_seed; default 0).",
     )
     group.addoption(
+        "--ml-update-schema",
+        action="store_true",
+        dest="ml_update_schema",
+        default=False,
+        help="assert_schema_matches(df, 'path.json') rewrites the schema file from df "
+        "(refresh a schema snapshot on purpose).",
+    )
+    group.addoption(
         "--ml-no-block",
         action="store_false",
         dest="ml_block",
@@ -129,7 +137,9 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     strict = bool(strict_opt) if strict_opt is not None else bool(config.getini("ml_strict"))
     seed_opt = config.getoption("ml_seed")
     seed = seed_opt if seed_opt is not None else _seed(str(config.getini("ml_seed")))
-    settings = Settings(ini=ini, strict=strict, seed=seed)
+    settings = Settings(
+        ini=ini, strict=strict, seed=seed, update_schema=bool(config.getoption("ml_update_schema"))
+    )
     scope = str(config.getini("ml_ladder_scope") or "session").strip()
     if scope not in SCOPES:
         raise pytest.UsageError(

@@ -21,6 +21,8 @@ from .._inputs import (
 from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
+from .._stats import chi2_sf as _chi2_sf
+from .._stats import normal_sf as _normal_sf
 
 __all__ = [
     "assert_aligned",
@@ -477,48 +479,6 @@ assert_class_balance = assertion(check_class_balance)
 
 
 # --------------------------------------------------------------------------- missingness
-
-
-def _normal_sf(z: float) -> float:
-    """Upper tail of the standard normal."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
-def _chi2_sf(x: float, dof: int) -> float:
-    """Upper tail of the chi-square distribution (regularised upper incomplete gamma)."""
-    if x <= 0:
-        return 1.0
-    a, half = dof / 2.0, x / 2.0
-    log_front = -half + a * math.log(half) - math.lgamma(a)
-    if half < a + 1:  # series for the lower tail
-        term = total = 1.0 / a
-        k = a
-        for _ in range(10_000):
-            k += 1
-            term *= half / k
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return max(0.0, 1.0 - total * math.exp(log_front))
-    # continued fraction for the upper tail (modified Lentz)
-    tiny = 1e-300
-    b = half + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        step = d * c
-        h *= step
-        if abs(step - 1) < 1e-15:
-            break
-    return min(1.0, math.exp(log_front) * h)
 
 
 MIN_GROUP = 20  # rows needed on each side (missing / present) to test a column

@@ -8,11 +8,18 @@ import numpy as np
 
 from .._deps import require
 from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
-from .._messages import compose, plural
+from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, resolve_threshold
 
-__all__ = ["assert_fit_on_train_only", "check_fit_on_train_only"]
+__all__ = [
+    "assert_fit_on_train_only",
+    "assert_roundtrip_consistent",
+    "assert_same_features",
+    "check_fit_on_train_only",
+    "check_roundtrip_consistent",
+    "check_same_features",
+]
 
 _MAX_DEPTH = 16
 
@@ -286,3 +293,322 @@ def _samples_seen(seen: Any) -> int | None:
 
 
 assert_fit_on_train_only = assertion(check_fit_on_train_only)
+
+
+# ---------------------------------------------------------------------------- round trip
+
+
+def _predict_outputs(model: Any, X: Any) -> dict[str, np.ndarray]:
+    """Every prediction-like output the model offers, as float arrays (torch: forward)."""
+    from .._inputs import is_torch
+
+    if _is_torch_module(model):
+        import torch
+
+        inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
+        with torch.no_grad():
+            out = model(inputs)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return {"forward": out.detach().cpu().double().numpy()}
+    outputs: dict[str, np.ndarray] = {}
+    for method in ("predict", "predict_proba", "decision_function", "transform"):
+        fn = getattr(model, method, None)
+        if not callable(fn):
+            continue
+        try:
+            value = fn(X)
+        except (AttributeError, NotImplementedError):
+            continue
+        array = np.asarray(value)
+        outputs[method] = array if array.dtype.kind in "OUS" else array.astype(float)
+    if not outputs and callable(model):
+        outputs["call"] = np.asarray(model(X))
+    if not outputs:
+        raise MLCheckUsageError(
+            f"model ({type(model).__name__}) has no predict, predict_proba, decision_function "
+            "or transform: expected a fitted model or pipeline."
+        )
+    return outputs
+
+
+def _is_torch_module(obj: Any) -> bool:
+    import sys
+
+    if "torch" not in sys.modules:
+        return False
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
+def _reload(model: Any, method: str) -> Any:
+    import io
+    import pickle
+
+    if method == "pickle":
+        return pickle.loads(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    if method == "joblib":
+        joblib = require("joblib", helper="assert_roundtrip_consistent(method='joblib')")
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        buffer.seek(0)
+        return joblib.load(buffer)
+    if method == "skops":
+        skops_io = require("skops.io", helper="assert_roundtrip_consistent(method='skops')")
+        data = skops_io.dumps(model)
+        trusted = skops_io.get_untrusted_types(data=data)
+        return skops_io.loads(data, trusted=trusted)
+    if method == "torch":
+        import copy
+
+        import torch
+
+        if not _is_torch_module(model):
+            raise MLCheckUsageError("method='torch' needs a torch.nn.Module as model.")
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        buffer.seek(0)
+        fresh = copy.deepcopy(model)
+        with torch.no_grad():
+            for p in fresh.parameters():
+                p.zero_()
+        fresh.load_state_dict(torch.load(buffer, weights_only=True))
+        return fresh
+    raise MLCheckUsageError(
+        f"method must be 'pickle', 'joblib', 'skops' or 'torch', got {method!r}."
+    )
+
+
+@check
+def check_roundtrip_consistent(
+    model: Any, X: Any, *, method: str | None = None, atol: float = 0.0
+) -> CheckResult:
+    """Detect a model whose predictions change after saving and loading it.
+
+    Serialises with ``method`` (``pickle`` by default; ``joblib`` and ``skops`` when
+    installed; ``torch`` saves and reloads a module's ``state_dict`` into a copy) and compares
+    every prediction output on ``X``. Figure: the largest absolute difference (threshold
+    ``atol``, default 0: identical). torch modules are compared in eval mode under no_grad, on
+    copies, so the caller's module keeps its mode.
+    """
+    import copy
+
+    X = require_array_like(X, "X")
+    require_rows(X, "X")
+    if method is None:
+        method = "torch" if _is_torch_module(model) else "pickle"
+    try:
+        loaded = _reload(model, method)
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:
+        message = compose(
+            f"roundtrip_consistent: {type(model).__name__} cannot be serialised with "
+            f"{method}: {type(exc).__name__}: {exc}.",
+            why="a model that cannot be saved cannot be deployed or reproduced.",
+            fix="remove lambdas, open handles or local classes from the model, or pick "
+            "another method.",
+        )
+        return CheckResult(
+            "roundtrip_consistent",
+            "pipeline",
+            False,
+            "error",
+            None,
+            atol,
+            message,
+            {"method": method, "error": type(exc).__name__},
+        )
+    original = model
+    if _is_torch_module(model):
+        original = copy.deepcopy(model).eval()
+        loaded = loaded.eval()
+    before = _predict_outputs(original, X)
+    after = _predict_outputs(loaded, X)
+    worst = 0.0
+    differing: dict[str, dict[str, float]] = {}
+    for name, a in before.items():
+        b = after.get(name)
+        if b is None or a.shape != b.shape:
+            differing[name] = {"max_abs_diff": float("inf"), "rows": float(len(a))}
+            worst = float("inf")
+            continue
+        if a.dtype.kind in "OUS" or b.dtype.kind in "OUS":
+            diff_rows = a != b
+            gap = float("inf") if diff_rows.any() else 0.0
+        else:
+            both_nan = np.isnan(a) & np.isnan(b)
+            delta = np.where(both_nan, 0.0, np.abs(a - b))
+            delta = np.where(np.isnan(delta), np.inf, delta)
+            gap = float(delta.max()) if delta.size else 0.0
+            diff_rows = delta > atol
+        if gap > atol:
+            rows = diff_rows.reshape(len(a), -1).any(axis=1) if diff_rows.ndim else diff_rows
+            differing[name] = {"max_abs_diff": gap, "rows": float(np.count_nonzero(rows))}
+        worst = max(worst, gap)
+    details = {"method": method, "outputs": sorted(before), "differing": differing}
+    if not differing:
+        message = (
+            f"roundtrip_consistent: {type(model).__name__} gives identical "
+            f"{', '.join(sorted(before))} after a {method} round trip."
+        )
+        return CheckResult(
+            "roundtrip_consistent", "pipeline", True, "error", worst, atol, message, details
+        )
+    rows_t = [[k, fmt(v["max_abs_diff"], 3), f"{int(v['rows']):,}"] for k, v in differing.items()]
+    message = compose(
+        f"roundtrip_consistent: predictions change after a {method} round trip "
+        f"(largest absolute difference {fmt(worst, 3)}, tolerance {fmt(atol, 3)}).",
+        body=table(["output", "max |diff|", "rows"], rows_t),
+        why=(
+            "the model served is then not the model tested: state kept outside the pickled "
+            "attributes (a global, a cache, an unseeded random draw at predict time, a custom "
+            "__getstate__) is lost or differs."
+        ),
+        fix=(
+            "keep all fitted state in attributes that serialise, seed any randomness used "
+            "in predict, and pin library versions between training and serving."
+        ),
+    )
+    return CheckResult(
+        "roundtrip_consistent", "pipeline", False, "error", worst, atol, message, details
+    )
+
+
+assert_roundtrip_consistent = assertion(check_roundtrip_consistent)
+
+
+# ---------------------------------------------------------------------------- train vs serve
+
+
+def _features(producer: Any, X: Any, arg: str) -> Any:
+    import pandas as pd
+
+    from .._inputs import as_dataframe
+
+    if hasattr(producer, "transform") and callable(producer.transform):
+        out = producer.transform(X)
+    elif callable(producer):
+        out = producer(X)
+    else:
+        raise MLCheckUsageError(
+            f"{arg} is a {type(producer).__name__}: expected a fitted transformer/pipeline "
+            "(with transform) or a function from raw rows to features."
+        )
+    if hasattr(out, "toarray"):  # scipy sparse
+        out = out.toarray()
+    names = None
+    if hasattr(producer, "get_feature_names_out") and not isinstance(out, pd.DataFrame):
+        try:
+            names = [str(n) for n in producer.get_feature_names_out()]
+        except Exception:
+            names = None
+    frame = as_dataframe(out, f"the output of {arg}")
+    if names is not None and len(names) == frame.shape[1]:
+        frame = frame.set_axis(names, axis=1)
+    return frame
+
+
+@check
+def check_same_features(
+    train_fn_or_pipeline: Any,
+    serve_fn: Any,
+    X: Any,
+    *,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+) -> CheckResult:
+    """Detect training-serving skew: the two feature computations disagree on the same rows.
+
+    Both are applied to the same raw ``X``; columns are matched by name (reordered columns
+    are reported), then values compared with ``rtol`` / ``atol`` (NaN equals NaN). Catches
+    fillna(0) at serving vs the fitted median, reordered or renamed columns, different
+    rounding or units. Figure: the number of differing cells (threshold 0).
+    """
+    X = require_array_like(X, "X")
+    n = require_rows(X, "X")
+    train = _features(train_fn_or_pipeline, X, "train_fn_or_pipeline")
+    serve = _features(serve_fn, X, "serve_fn")
+    problems: list[str] = []
+    details: dict[str, Any] = {"rows": n}
+    if len(train) != len(serve):
+        problems.append(f"row counts differ: training {len(train):,}, serving {len(serve):,}")
+    t_names, s_names = [str(c) for c in train.columns], [str(c) for c in serve.columns]
+    only_train = [c for c in t_names if c not in s_names]
+    only_serve = [c for c in s_names if c not in t_names]
+    if only_train:
+        problems.append(f"columns only in training features: {only_train[:10]}")
+    if only_serve:
+        problems.append(f"columns only in serving features: {only_serve[:10]}")
+    common = [c for c in t_names if c in s_names]
+    if [c for c in s_names if c in common] != common:
+        problems.append(
+            "column order differs (a model fed arrays reads the wrong features): training "
+            f"{common[:8]}, serving {[c for c in s_names if c in common][:8]}"
+        )
+    column_diffs: dict[str, dict[str, float]] = {}
+    cells = 0
+    if len(train) == len(serve):
+        t_by = dict(zip(t_names, train.columns, strict=True))
+        s_by = dict(zip(s_names, serve.columns, strict=True))
+        for name in common:
+            a = train[t_by[name]]
+            b = serve[s_by[name]]
+            try:
+                x = a.to_numpy(dtype=np.float64, na_value=np.nan)
+                y = b.to_numpy(dtype=np.float64, na_value=np.nan)
+                both_nan = np.isnan(x) & np.isnan(y)
+                close = np.isclose(x, y, rtol=rtol, atol=atol) | both_nan
+                delta = np.where(close, 0.0, np.abs(x - y))
+                gap = float(np.nanmax(delta)) if delta.size else 0.0
+                if np.isnan(delta).any() or (~close & (np.isnan(x) ^ np.isnan(y))).any():
+                    gap = float("inf")
+            except (TypeError, ValueError):
+                close = (a.astype(str).to_numpy() == b.astype(str).to_numpy()) | (
+                    a.isna().to_numpy() & b.isna().to_numpy()
+                )
+                gap = float("inf")
+            bad = int(np.count_nonzero(~close))
+            if bad:
+                cells += bad
+                column_diffs[name] = {"cells": bad, "max_abs_diff": gap, "share": bad / n}
+    details.update(
+        {"only_training": only_train, "only_serving": only_serve, "columns": column_diffs}
+    )
+    value = cells + len(only_train) + len(only_serve)
+    if not problems and not column_diffs:
+        message = (
+            f"same_features: training and serving produce the same {len(common)} features on "
+            f"{n:,} rows."
+        )
+        return CheckResult("same_features", "pipeline", True, "error", 0, 0, message, details)
+    ranked = sorted(column_diffs.items(), key=lambda kv: -kv[1]["cells"])
+    body_rows = [
+        [k, f"{int(v['cells']):,}", percent(v["share"]), fmt(v["max_abs_diff"], 3)]
+        for k, v in ranked[:12]
+    ]
+    body = "\n".join(f"  - {p}" for p in problems)
+    if body_rows:
+        body = (body + "\n" if body else "") + table(
+            ["feature", "cells differ", "share", "max |diff|"], body_rows
+        )
+    message = compose(
+        f"same_features: training and serving features disagree on the same raw rows "
+        f"({plural(len(column_diffs), 'column')} with different values, "
+        f"{len(problems)} structural difference{'s' if len(problems) != 1 else ''}).",
+        body=body,
+        why=(
+            "training-serving skew: the model was fitted on one feature definition and is "
+            "served another (fillna(0) for a fitted median, another rounding, reordered "
+            "columns), so production accuracy falls short of test accuracy with no error."
+        ),
+        fix=(
+            "compute features with one shared function or the fitted pipeline itself at "
+            "serving time; if two implementations must exist, keep this test on them."
+        ),
+    )
+    return CheckResult("same_features", "pipeline", False, "error", value, 0, message, details)
+
+
+assert_same_features = assertion(check_same_features)

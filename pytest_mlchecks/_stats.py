@@ -1,0 +1,69 @@
+"""Small distribution functions (no scipy): normal and chi-square tails, chi-square quantile."""
+
+from __future__ import annotations
+
+import math
+
+
+def normal_sf(z: float) -> float:
+    """Upper tail of the standard normal."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """Upper tail of the chi-square distribution (regularised upper incomplete gamma)."""
+    if x <= 0:
+        return 1.0
+    a, half = dof / 2.0, x / 2.0
+    log_front = -half + a * math.log(half) - math.lgamma(a)
+    if half < a + 1:  # series for the lower tail
+        term = total = 1.0 / a
+        k = a
+        for _ in range(10_000):
+            k += 1
+            term *= half / k
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return max(0.0, 1.0 - total * math.exp(log_front))
+    # continued fraction for the upper tail (modified Lentz)
+    tiny = 1e-300
+    b = half + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        step = d * c
+        h *= step
+        if abs(step - 1) < 1e-15:
+            break
+    return min(1.0, math.exp(log_front) * h)
+
+
+def chi2_isf(p: float, dof: int) -> float:
+    """The x with chi2_sf(x, dof) == p (bisection; p in (0, 1))."""
+    lo, hi = 0.0, max(1.0, float(dof))
+    while chi2_sf(hi, dof) > p:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if chi2_sf(mid, dof) > p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10 * max(1.0, hi):
+            break
+    return (lo + hi) / 2.0
+
+
+def ks_critical(alpha: float, n: int, m: int) -> float:
+    """Asymptotic critical value of the two-sample KS statistic at level ``alpha``."""
+    c = math.sqrt(-0.5 * math.log(alpha / 2.0))
+    return c * math.sqrt((n + m) / (n * m))

@@ -1,0 +1,605 @@
+"""Production rung: schema contracts, drift, out-of-distribution rows.
+
+Every tolerance here is tied to the reference's sample size, so that a fresh sample from the
+reference's own distribution passes at any n, while real changes are reported with both the
+effect and the sampling noise it was compared with.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._inputs import as_dataframe, fmt, require_rows, table
+from .._messages import compose, percent, plural
+from .._result import CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
+from .._stats import chi2_isf, ks_critical
+from ..schema import Schema, infer_schema, kind_of
+
+__all__ = [
+    "assert_in_distribution",
+    "assert_no_drift",
+    "assert_schema_matches",
+    "check_in_distribution",
+    "check_no_drift",
+    "check_schema_matches",
+]
+
+# ---------------------------------------------------------------------------- helpers
+
+Z_NOISE = 4.0  # one-sided z for "larger than sampling noise" (about 3e-5 per comparison)
+RANGE_CHANCE = 10.0  # P(a reference extreme sits 10/n inside the true tail) = e^-10 = 4.5e-5
+
+
+def _count_allowance(m: int, rate: float) -> float:
+    """Largest count of events that sampling alone explains in m draws at ``rate``."""
+    expected = m * rate
+    return expected + Z_NOISE * math.sqrt(expected) + 2.0
+
+
+def _as_float(col: Any) -> np.ndarray:
+    return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str | None]:
+    path: Path | None = None
+    if isinstance(expected, (str, Path)):
+        path = Path(expected)
+        if update or current_settings().update_schema:
+            schema = infer_schema(df)
+            schema.save(path)
+            return schema, f"schema written to {str(path)!r}"
+        return Schema.load(path), None
+    if isinstance(expected, Schema):
+        return expected, None
+    from .._inputs import is_dataframe
+
+    if is_dataframe(expected) or hasattr(expected, "to_pandas"):
+        return infer_schema(expected), None
+    raise MLCheckUsageError(
+        f"expected is a {type(expected).__name__}: expected a Schema, a reference DataFrame "
+        "or the path of a schema JSON file."
+    )
+
+
+# ---------------------------------------------------------------------------- schema
+
+
+@check
+def check_schema_matches(
+    df: Any,
+    expected: Any,
+    *,
+    check_order: bool = True,
+    allow_extra: bool = False,
+    check_dtypes: bool = True,
+    strict_dtypes: bool = False,
+    check_nulls: bool = True,
+    check_ranges: bool = True,
+    check_categories: bool = True,
+    update: bool = False,
+) -> CheckResult:
+    """Detect every way ``df`` breaks a schema, reported at once.
+
+    ``expected`` is a ``Schema``, a reference DataFrame, or a path to schema JSON (written
+    from ``df`` with ``update=True`` or ``pytest --ml-update-schema``). Rules: missing, extra
+    and reordered columns; dtype kind changes (int vs float, string vs category;
+    ``strict_dtypes`` compares exact dtypes); null-rate spikes beyond sampling noise; values
+    outside the reference range beyond what chance gives for the reference's size (new values
+    exceed a sample's min/max at rate 1/(n+1) on each side); unseen categories beyond the
+    Good-Turing rate of the reference. Figure: the number of violations (threshold 0).
+    """
+    frame = as_dataframe(df, "df")
+    m = require_rows(frame, "df")
+    schema, note = _resolve_expected(frame, expected, update)
+    if note is not None:
+        return CheckResult(
+            "schema_matches",
+            "production",
+            True,
+            "error",
+            0,
+            0,
+            f"schema_matches: {note} ({len(schema.columns)} columns, {m:,} rows).",
+            {"updated": True, "columns": len(schema.columns)},
+        )
+    n0 = max(schema.n_rows, 1)
+    violations: list[dict[str, Any]] = []
+    present = [str(c) for c in frame.columns]
+    expected_names = schema.names
+    missing = [c for c in expected_names if c not in present]
+    extra = [c for c in present if c not in expected_names]
+    if missing:
+        violations.append({"rule": "missing_columns", "columns": missing, "count": len(missing)})
+    if extra and not allow_extra:
+        violations.append({"rule": "extra_columns", "columns": extra, "count": len(extra)})
+    common_actual = [c for c in present if c in expected_names]
+    common_expected = [c for c in expected_names if c in present]
+    if check_order and common_actual != common_expected:
+        moved = [a for a, b in zip(common_actual, common_expected, strict=True) if a != b]
+        violations.append(
+            {
+                "rule": "column_order",
+                "columns": moved,
+                "count": len(moved),
+                "expected_order": common_expected[:50],
+                "actual_order": common_actual[:50],
+            }
+        )
+    by_name = {str(c): c for c in frame.columns}
+    for name in common_expected:
+        spec = schema[name]
+        col = frame[by_name[name]]
+        kind = kind_of(col.dtype)
+        if check_dtypes:
+            changed = str(col.dtype) != spec.dtype if strict_dtypes else kind != spec.kind
+            if changed:
+                violations.append(
+                    {
+                        "rule": "dtype",
+                        "column": name,
+                        "expected": spec.dtype,
+                        "actual": str(col.dtype),
+                        "count": 1,
+                    }
+                )
+        nulls = int(col.isna().sum())
+        if check_nulls:
+            p1, p0 = nulls / m, spec.null_rate
+            pooled = (p0 * n0 + nulls) / (n0 + m)
+            noise = Z_NOISE * math.sqrt(max(pooled * (1 - pooled), 0.0) * (1 / n0 + 1 / m))
+            if nulls > 0 and p1 > p0 + noise:
+                violations.append(
+                    {
+                        "rule": "null_rate",
+                        "column": name,
+                        "expected": p0,
+                        "actual": p1,
+                        "noise": noise,
+                        "count": nulls,
+                    }
+                )
+        if (
+            check_ranges
+            and spec.min is not None
+            and spec.max is not None
+            and kind in ("int", "float")
+            and spec.kind in ("int", "float")
+        ):
+            values = _as_float(col)
+            below = int(np.count_nonzero(values < spec.min))
+            above = int(np.count_nonzero(values > spec.max))
+            out = below + above
+            allowed = _count_allowance(m, 2 * RANGE_CHANCE / (n0 + 1))
+            if out > allowed:
+                violations.append(
+                    {
+                        "rule": "range",
+                        "column": name,
+                        "below_min": below,
+                        "above_max": above,
+                        "count": out,
+                        "allowed_by_chance": allowed,
+                        "min": spec.min,
+                        "max": spec.max,
+                    }
+                )
+        if (
+            check_categories
+            and spec.categories is not None
+            and kind in ("category", "string", "bool")
+        ):
+            observed = col.dropna().astype(str)
+            unseen_mask = ~observed.isin(spec.categories).to_numpy()
+            unseen = int(unseen_mask.sum())
+            rate = ((spec.singletons or 0) + 1) / (n0 + 1)  # Good-Turing, +1 smoothed
+            allowed = _count_allowance(m, rate)
+            if unseen > allowed:
+                values = observed[unseen_mask].value_counts().head(5)
+                violations.append(
+                    {
+                        "rule": "unseen_categories",
+                        "column": name,
+                        "count": unseen,
+                        "allowed_by_chance": allowed,
+                        "examples": [str(v) for v in values.index],
+                    }
+                )
+    details = {
+        "rows": m,
+        "reference_rows": schema.n_rows,
+        "columns_checked": len(common_expected),
+        "violations": violations,
+    }
+    if not violations:
+        message = (
+            f"schema_matches: {m:,} rows match the schema's {len(expected_names)} columns "
+            "(order, dtypes, null rates, ranges, categories)."
+        )
+        return CheckResult("schema_matches", "production", True, "error", 0, 0, message, details)
+    lines = [_describe(v) for v in violations]
+    message = compose(
+        f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows.",
+        body="\n".join(f"  - {line}" for line in lines[:40]),
+        why=(
+            "a model trusts its input contract: renamed, reordered or retyped columns, new "
+            "nulls, out-of-range values or unseen categories are silently mis-encoded or "
+            "imputed at serving time, and predictions degrade without an error."
+        ),
+        fix=(
+            "fix the upstream producer, or if the change is intended, retrain and refresh the "
+            "schema on purpose (update=True / pytest --ml-update-schema); relax one rule with "
+            "check_order / allow_extra / check_dtypes / check_nulls / check_ranges / "
+            "check_categories."
+        ),
+    )
+    return CheckResult(
+        "schema_matches", "production", False, "error", len(violations), 0, message, details
+    )
+
+
+def _describe(v: dict[str, Any]) -> str:
+    rule = v["rule"]
+    if rule == "missing_columns":
+        return f"missing columns: {v['columns'][:10]}"
+    if rule == "extra_columns":
+        return f"unexpected columns: {v['columns'][:10]}"
+    if rule == "column_order":
+        return (
+            f"column order differs ({len(v['columns'])} columns moved): expected "
+            f"{v['expected_order'][:8]}, got {v['actual_order'][:8]}"
+        )
+    if rule == "dtype":
+        return f"{v['column']}: dtype {v['actual']} (expected {v['expected']})"
+    if rule == "null_rate":
+        return (
+            f"{v['column']}: null rate {percent(v['actual'])} ({v['count']:,} rows) vs "
+            f"{percent(v['expected'])} in the reference (noise allows {percent(v['noise'])})"
+        )
+    if rule == "range":
+        return (
+            f"{v['column']}: {v['count']:,} values outside [{fmt(v['min'])}, {fmt(v['max'])}] "
+            f"({v['below_min']:,} below, {v['above_max']:,} above; chance explains up to "
+            f"{fmt(v['allowed_by_chance'], 2)})"
+        )
+    return (
+        f"{v['column']}: {v['count']:,} values in unseen categories, e.g. {v['examples']} "
+        f"(chance explains up to {fmt(v['allowed_by_chance'], 2)})"
+    )
+
+
+assert_schema_matches = assertion(check_schema_matches)
+
+
+# ---------------------------------------------------------------------------- drift
+
+KS_SAMPLE = 200_000
+EDGE_SAMPLE = 100_000
+DRIFT_ALPHA = 0.001  # family-wise: the chance that noise alone crosses the noise bar
+
+
+def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Population stability index with 0.5 added to every bin (empty bins stay finite)."""
+    p = (ref_counts + 0.5) / (ref_counts.sum() + 0.5 * len(ref_counts))
+    q = (cur_counts + 0.5) / (cur_counts.sum() + 0.5 * len(cur_counts))
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def _numeric_bins(ref: np.ndarray, cur: np.ndarray, bins: int, rng: Any) -> tuple[Any, Any, int]:
+    finite = ref[np.isfinite(ref)]
+    sample = finite if len(finite) <= EDGE_SAMPLE else rng.choice(finite, EDGE_SAMPLE, False)
+    if len(sample) == 0:
+        edges = np.empty(0)
+    else:
+        edges = np.unique(np.quantile(sample, np.linspace(0, 1, bins + 1)[1:-1]))
+        if len(edges) == 0 or len(np.unique(sample)) <= bins:
+            # few distinct values: one bin per value (points), values between in own bins
+            values = np.unique(sample)
+            edges = np.sort(np.concatenate([values - 1e-9 * (1 + abs(values)), values]))
+    k = len(edges) + 1
+
+    def counts(x: np.ndarray) -> np.ndarray:
+        codes = np.searchsorted(edges, x, side="left")
+        codes[np.isnan(x)] = k
+        return np.bincount(codes, minlength=k + 1)
+
+    return counts(ref), counts(cur), k + 1
+
+
+def _ks(ref: np.ndarray, cur: np.ndarray, rng: Any) -> float:
+    a = ref[~np.isnan(ref)]
+    b = cur[~np.isnan(cur)]
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    if len(a) > KS_SAMPLE:
+        a = rng.choice(a, KS_SAMPLE, replace=False)
+    if len(b) > KS_SAMPLE:
+        b = rng.choice(b, KS_SAMPLE, replace=False)
+    a = np.sort(a)
+    b = np.sort(b)
+    grid = np.concatenate([a, b])
+    fa = np.searchsorted(a, grid, side="right") / len(a)
+    fb = np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.max(np.abs(fa - fb)))
+
+
+def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
+    import pandas as pd
+
+    from .._inputs import is_series, require_array_like
+
+    def frame(obj: Any, arg: str) -> Any:
+        obj = require_array_like(obj, arg, what="a DataFrame, a Series or an array")
+        if is_series(obj):
+            return obj.to_frame(name=str(obj.name) if obj.name is not None else "values")
+        values = obj
+        if not hasattr(obj, "columns"):
+            values = np.asarray(obj.detach().cpu().numpy() if hasattr(obj, "detach") else obj)
+            if values.ndim == 1:
+                return pd.DataFrame({"values": values})
+        return as_dataframe(values, arg)
+
+    return frame(reference, "reference"), frame(current, "current")
+
+
+@check
+def check_no_drift(
+    reference: Any,
+    current: Any,
+    *,
+    method: str = "psi",
+    threshold: float | None = None,
+    warn_threshold: float | None = None,
+    columns: Any = None,
+    bins: int = 10,
+    random_state: int | None = None,
+) -> CheckResult:
+    """Detect distribution drift between a reference sample and a current one, per column.
+
+    ``method="psi"``: population stability index over reference-decile bins (NaN its own
+    bin; categories, new ones and NaN as bins for categorical columns); error at
+    ``threshold`` (ini ``ml_drift_psi_threshold``, 0.25), warning at ``warn_threshold``
+    (ini ``ml_drift_psi_warning``, 0.1). ``method="ks"``: the two-sample KS statistic for
+    numeric columns (error 0.1, warning 0.05; categorical columns keep PSI). A column drifts
+    only when its effect passes the threshold and also the sampling-noise bar at these
+    sample sizes (the 99.9% quantile of the statistic under no drift, Bonferroni over
+    columns). Works on predictions too (1-D input). Figure: the worst column's effect.
+    """
+    from .._inputs import split_columns
+
+    if method not in ("psi", "ks"):
+        raise MLCheckUsageError(f"method must be 'psi' or 'ks', got {method!r}.")
+    if not isinstance(bins, int) or bins < 2:
+        raise MLCheckUsageError(f"bins must be an integer >= 2, got {bins!r}.")
+    ref, cur = _frame_pair(reference, current)
+    n = require_rows(ref, "reference")
+    m = require_rows(cur, "current")
+    if columns is None:
+        common = [c for c in ref.columns if c in cur.columns]
+        if not common:
+            raise MLCheckUsageError(
+                "reference and current have no columns in common: expected the same features."
+            )
+        cols = common
+    else:
+        cols = split_columns(ref, cur, columns)
+    key = "drift_ks" if method == "ks" else "drift_psi"
+    err = resolve_threshold(f"{key}_threshold", threshold)
+    warn = resolve_threshold(f"{key}_warning", warn_threshold)
+    warn = min(warn, err)
+    psi_limits = (
+        resolve_threshold("drift_psi_warning", None),
+        resolve_threshold("drift_psi_threshold", None),
+    )
+    rng = np.random.default_rng(current_seed(random_state))
+    alpha = DRIFT_ALPHA / len(cols)
+    rows: list[dict[str, Any]] = []
+    for name in cols:
+        a, b = ref[name], cur[name]
+        kind_a = kind_of(a.dtype)
+        numeric = kind_a in ("int", "float") and kind_of(b.dtype) in ("int", "float")
+        if numeric:
+            x, y = _as_float(a), _as_float(b)
+            rc, cc, _ = _numeric_bins(x, y, bins, rng)
+        else:
+            ra = a.astype(str).where(a.notna(), "\x00nan")
+            cb = b.astype(str).where(b.notna(), "\x00nan")
+            cats = ra.value_counts()
+            index = {c: i for i, c in enumerate(cats.index)}
+            rc = np.append(cats.to_numpy(), 0)
+            cur_counts = cb.value_counts()
+            cc = np.zeros(len(rc))
+            for cat, count in cur_counts.items():
+                cc[index.get(cat, len(rc) - 1)] += count
+        used = int(np.count_nonzero((rc + cc) > 0))
+        psi = _psi(rc.astype(float), cc.astype(float))
+        psi_noise = chi2_isf(alpha, max(used - 1, 1)) * (1 / n + 1 / m)
+        row: dict[str, Any] = {"column": str(name), "psi": psi, "psi_noise": psi_noise}
+        if numeric:
+            row["ks"] = _ks(x, y, rng)
+            row["ks_noise"] = ks_critical(alpha, min(n, KS_SAMPLE), min(m, KS_SAMPLE))
+        if method == "ks" and numeric:
+            effect, noise, limits = row["ks"], row["ks_noise"], (warn, err)
+        elif method == "ks":  # categorical columns have no KS: they keep PSI and its limits
+            effect, noise, limits = psi, psi_noise, psi_limits
+        else:
+            effect, noise, limits = psi, psi_noise, (warn, err)
+        row["effect"] = effect
+        row["noise"] = noise
+        real = effect == effect and effect > noise
+        row["level"] = (
+            "error"
+            if real and effect >= limits[1]
+            else "warning"
+            if real and effect >= limits[0]
+            else "ok"
+        )
+        rows.append(row)
+    rows.sort(key=lambda r: -(r["effect"] if r["effect"] == r["effect"] else -1))
+    errors = [r for r in rows if r["level"] == "error"]
+    warnings_ = [r for r in rows if r["level"] == "warning"]
+    worst = rows[0]["effect"] if rows else 0.0
+    label = "KS" if method == "ks" else "PSI"
+    details = {
+        "method": method,
+        "reference_rows": n,
+        "current_rows": m,
+        "columns": rows[:50],
+        "drifted": [r["column"] for r in errors],
+        "warned": [r["column"] for r in warnings_],
+    }
+    table_rows = [
+        [
+            r["column"],
+            fmt(r["psi"], 3),
+            fmt(r["psi_noise"], 3),
+            fmt(r["ks"], 3) if "ks" in r else "-",
+            r["level"],
+        ]
+        for r in rows[:12]
+    ]
+    body = table(["column", "PSI", "noise", "KS", "verdict"], table_rows)
+    if not errors and not warnings_:
+        message = (
+            f"no_drift: no column drifted ({len(rows)} compared; worst {label} "
+            f"{fmt(worst, 3)} vs limit {fmt(err, 3)}, noise bar {fmt(rows[0]['noise'], 3)} "
+            f"at n={n:,}/{m:,})."
+        )
+        return CheckResult("no_drift", "production", True, "error", worst, err, message, details)
+    flagged = errors or warnings_
+    severity = "error" if errors else "warning"
+    names = ", ".join(repr(r["column"]) for r in flagged[:5])
+    message = compose(
+        f"no_drift: {plural(len(flagged), 'column')} drifted "
+        f"({'above the error limit' if errors else 'past the warning level'}): {names}; worst "
+        f"{label} {fmt(flagged[0]['effect'], 3)} (limit {fmt(err, 3)}, warning "
+        f"{fmt(warn, 3)}), sampling noise alone reaches {fmt(flagged[0]['noise'], 3)} at "
+        f"n={n:,} reference / {m:,} current rows.",
+        body=body,
+        why=(
+            "a model scores well only on data like its training data; shifted inputs or "
+            "predictions mean its accuracy on this data is unknown and likely lower."
+        ),
+        fix=(
+            "check the upstream pipeline for a change (units, encoding, a broken join); if "
+            "the world changed, retrain on recent data and refresh the reference."
+        ),
+    )
+    return CheckResult("no_drift", "production", False, severity, worst, err, message, details)
+
+
+assert_no_drift = assertion(check_no_drift)
+
+
+# ---------------------------------------------------------------------------- OOD
+
+
+@check
+def check_in_distribution(
+    X_new: Any,
+    X_train: Any,
+    *,
+    max_fraction: float | None = None,
+    margin: float | None = None,
+    columns: Any = None,
+) -> CheckResult:
+    """Detect rows of ``X_new`` with features far outside the training distribution.
+
+    A numeric value is out when it lies beyond the training range widened by ``margin``
+    (ini ``ml_ood_margin``, default 0.5) times the training interquartile range; a categorical
+    value is out when training never saw it. Distribution-free: a fresh draw beats a sample's
+    maximum with probability 1/(n+1), so skewed features do not raise false alarms. Figure:
+    the fraction of rows with any feature out, held to ``max_fraction`` (ini
+    ``ml_ood_max_fraction``, default 0.01) plus what chance explains for this training size.
+    """
+    from .._inputs import split_columns
+
+    limit = resolve_threshold("ood_max_fraction", max_fraction)
+    widen = resolve_threshold("ood_margin", margin)
+    new = as_dataframe(X_new, "X_new")
+    train = as_dataframe(X_train, "X_train")
+    m = require_rows(new, "X_new")
+    n = require_rows(train, "X_train")
+    if columns is None:
+        cols = [c for c in train.columns if c in new.columns]
+        if not cols:
+            raise MLCheckUsageError("X_new and X_train have no columns in common.")
+    else:
+        cols = split_columns(train, new, columns)
+    any_out = np.zeros(m, dtype=bool)
+    per_feature: dict[str, int] = {}
+    checked = 0
+    for name in cols:
+        kind = kind_of(train[name].dtype)
+        if kind in ("int", "float"):
+            t = _as_float(train[name])
+            t = t[np.isfinite(t)]
+            if len(t) == 0:
+                continue
+            q25, q75 = np.quantile(t, [0.25, 0.75])
+            spread = float(q75 - q25) or float(t.max() - t.min()) or 1e-12
+            lo, hi = float(t.min()) - widen * spread, float(t.max()) + widen * spread
+            x = _as_float(new[name])
+            out = (x < lo) | (x > hi)
+        elif kind in ("category", "string", "bool"):
+            seen = set(train[name].dropna().astype(str).unique())
+            if len(seen) > 0.5 * n:  # identifiers, free text: not a distribution to compare
+                continue
+            values = new[name]
+            out = (~values.astype(str).isin(seen) & values.notna()).to_numpy()
+        else:
+            continue
+        checked += 1
+        count = int(np.count_nonzero(out))
+        if count:
+            per_feature[str(name)] = count
+            any_out |= out
+    if checked == 0:
+        raise MLCheckUsageError("no numeric or categorical column to compare: cannot decide.")
+    flagged = int(np.count_nonzero(any_out))
+    fraction = flagged / m
+    chance = 2 * checked * RANGE_CHANCE / (n + 1)
+    allowed_count = _count_allowance(m, min(1.0, limit + chance))
+    passed = flagged <= allowed_count if limit > 0 or chance > 0 else flagged == 0
+    ranked = sorted(per_feature.items(), key=lambda kv: -kv[1])
+    details = {
+        "rows": m,
+        "training_rows": n,
+        "features_checked": checked,
+        "rows_out": flagged,
+        "features_out": dict(ranked[:20]),
+        "allowed_rows": allowed_count,
+    }
+    if passed:
+        message = (
+            f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have a feature "
+            f"outside the training distribution (limit {percent(limit)} + chance)."
+        )
+        return CheckResult(
+            "in_distribution", "production", True, "error", fraction, limit, message, details
+        )
+    rows = [[k, f"{v:,}", percent(v / m)] for k, v in ranked[:12]]
+    message = compose(
+        f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have features far "
+        f"outside the training data (limit {percent(limit)}; chance explains up to "
+        f"{fmt(allowed_count, 2)} rows for {n:,} training rows).",
+        body=table(["feature", "rows out", "share"], rows),
+        why=(
+            "the model extrapolates on such rows: trees flatten, linear models explode, and "
+            "neither says it is guessing."
+        ),
+        fix=(
+            "route these rows to a fallback or human review, check the named features for "
+            "unit or encoding changes, and add such cases to the training data."
+        ),
+    )
+    return CheckResult(
+        "in_distribution", "production", False, "error", fraction, limit, message, details
+    )
+
+
+assert_in_distribution = assertion(check_in_distribution)

@@ -1,0 +1,185 @@
+"""Data contracts: ``infer_schema(df) -> Schema``, committed as readable, diffable JSON.
+
+A schema records, per column: dtype and its kind, observed null rate, numeric range and robust
+quantiles, categories (with the number seen only once, for a Good-Turing estimate of how
+often new categories appear by chance), the column order and the reference's row count.
+``Schema.to_json()`` / ``Schema.from_json()`` round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._result import MLCheckUsageError
+
+SCHEMA_VERSION = 1
+QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
+MAX_CATEGORIES = 50
+
+
+@dataclass
+class ColumnSchema:
+    """What one column looked like in the reference data."""
+
+    name: str
+    dtype: str
+    kind: str
+    null_rate: float = 0.0
+    n_unique: int = 0
+    min: float | None = None
+    max: float | None = None
+    quantiles: dict[str, float] | None = None
+    categories: list[str] | None = None
+    singletons: int | None = None
+
+    @property
+    def nullable(self) -> bool:
+        return self.null_rate > 0
+
+
+@dataclass
+class Schema:
+    """The contract of a table: columns in order, with their reference statistics."""
+
+    columns: list[ColumnSchema] = field(default_factory=list)
+    n_rows: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> ColumnSchema:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Readable, diffable JSON (one key per line, column order kept)."""
+        data = {
+            "schema_version": self.schema_version,
+            "n_rows": self.n_rows,
+            "columns": [_column_dict(c) for c in self.columns],
+        }
+        return json.dumps(data, indent=indent, allow_nan=False) + ("\n" if indent else "")
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        """Parse JSON written by ``to_json`` (a newer schema version is a usage error)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MLCheckUsageError(f"schema JSON does not parse: {exc}") from exc
+        if not isinstance(data, dict) or "columns" not in data:
+            raise MLCheckUsageError("schema JSON must be an object with a 'columns' list.")
+        version = int(data.get("schema_version", 0))
+        if version > SCHEMA_VERSION:
+            raise MLCheckUsageError(
+                f"schema JSON has schema_version {version}, newer than this pytest-mlchecks "
+                f"understands ({SCHEMA_VERSION}): upgrade pytest-mlchecks."
+            )
+        if version < 1:
+            raise MLCheckUsageError(f"schema JSON has an invalid schema_version {version!r}.")
+        columns = []
+        known = set(ColumnSchema.__dataclass_fields__)
+        for raw in data["columns"]:
+            unknown = set(raw) - known
+            if unknown:
+                raise MLCheckUsageError(f"schema column has unknown fields {sorted(unknown)}.")
+            columns.append(ColumnSchema(**raw))
+        return cls(columns=columns, n_rows=int(data.get("n_rows", 0)), schema_version=version)
+
+    def save(self, path: str | Path) -> None:
+        from ._report import write_atomic
+
+        write_atomic(str(path), self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        target = Path(path)
+        if not target.exists():
+            raise MLCheckUsageError(
+                f"no schema at {str(target)!r}: create it with assert_schema_matches(..., "
+                "update=True) or pytest --ml-update-schema."
+            )
+        return cls.from_json(target.read_text(encoding="utf-8"))
+
+
+def _column_dict(column: ColumnSchema) -> dict[str, Any]:
+    return {k: v for k, v in asdict(column).items() if v is not None}
+
+
+def kind_of(dtype: Any) -> str:
+    """Coarse kind of a pandas/numpy dtype: bool, int, float, datetime, timedelta, category,
+    string, other."""
+    import pandas as pd
+
+    api = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if api.is_bool_dtype(dtype):
+        return "bool"
+    if api.is_integer_dtype(dtype):
+        return "int"
+    if api.is_float_dtype(dtype):
+        return "float"
+    if api.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if api.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    if api.is_string_dtype(dtype) or api.is_object_dtype(dtype):
+        return "string"
+    return "other"
+
+
+def _finite_float(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
+    """Infer the schema of a reference DataFrame (the training data, typically)."""
+    import numpy as np
+    import pandas as pd
+
+    from ._inputs import as_dataframe, require_rows
+
+    frame = as_dataframe(df, "df")
+    n = require_rows(frame, "df")
+    columns: list[ColumnSchema] = []
+    for name in frame.columns:
+        col = frame[name]
+        kind = kind_of(col.dtype)
+        nulls = int(col.isna().sum())
+        spec = ColumnSchema(name=str(name), dtype=str(col.dtype), kind=kind, null_rate=nulls / n)
+        present = col.dropna()
+        if kind in ("int", "float"):
+            values = present.to_numpy(dtype=np.float64)
+            values = values[np.isfinite(values)]
+            spec.n_unique = len(np.unique(values)) if len(values) else 0
+            if len(values):
+                spec.min = _finite_float(values.min())
+                spec.max = _finite_float(values.max())
+                qs = np.quantile(values, QUANTILES)
+                spec.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
+        elif kind == "datetime":
+            spec.n_unique = int(present.nunique())
+            if len(present):
+                stamps = present.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+                spec.min = float(stamps.min())
+                spec.max = float(stamps.max())
+        elif kind in ("category", "string", "bool"):
+            counts = present.astype(str).value_counts() if len(present) else pd.Series([])
+            spec.n_unique = len(counts)
+            if kind == "bool" or len(counts) <= max_categories:
+                spec.categories = sorted(str(v) for v in counts.index)
+                spec.singletons = int((counts == 1).sum())
+        else:
+            spec.n_unique = int(present.astype(str).nunique())
+        columns.append(spec)
+    return Schema(columns=columns, n_rows=n)
