@@ -32,7 +32,17 @@ __all__ = [
 # ---------------------------------------------------------------------------- helpers
 
 Z_NOISE = 4.0  # one-sided z for "larger than sampling noise" (about 3e-5 per comparison)
-RANGE_CHANCE = 10.0  # P(a reference extreme sits 10/n inside the true tail) = e^-10 = 4.5e-5
+CHANCE_LEVEL = 1e-4  # how rarely the chance allowance for out-of-range values is exceeded
+
+
+def _chance_rate(sides: int, n: int) -> float:
+    """Rate at which fresh draws land beyond a sample's extremes, at the 1 - CHANCE_LEVEL bound.
+
+    For a continuous feature, the probability mass beyond the maximum of n draws is
+    Beta(1, n) ~ Exp(1) / n whatever the distribution; summed over ``sides`` extremes it is
+    Gamma(sides) / n, whose upper quantile is chi2(2 * sides) / 2.
+    """
+    return chi2_isf(CHANCE_LEVEL, 2 * sides) / 2.0 / (n + 1)
 
 
 def _count_allowance(m: int, rate: float) -> float:
@@ -174,7 +184,7 @@ def check_schema_matches(
             below = int(np.count_nonzero(values < spec.min))
             above = int(np.count_nonzero(values > spec.max))
             out = below + above
-            allowed = _count_allowance(m, 2 * RANGE_CHANCE / (n0 + 1))
+            allowed = _count_allowance(m, _chance_rate(2, n0))
             if out > allowed:
                 violations.append(
                     {
@@ -562,7 +572,7 @@ def check_in_distribution(
         raise MLCheckUsageError("no numeric or categorical column to compare: cannot decide.")
     flagged = int(np.count_nonzero(any_out))
     fraction = flagged / m
-    chance = 2 * checked * RANGE_CHANCE / (n + 1)
+    chance = _chance_rate(2 * checked, n)
     allowed_count = _count_allowance(m, min(1.0, limit + chance))
     passed = flagged <= allowed_count if limit > 0 or chance > 0 else flagged == 0
     ranked = sorted(per_feature.items(), key=lambda kv: -kv[1])

@@ -1,0 +1,231 @@
+"""Production rung: schema contracts, drift and out-of-distribution rows, both ways."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pytest_mlchecks import (
+    MLCheckError,
+    MLCheckUsageError,
+    MLCheckWarning,
+    Schema,
+    assert_no_drift,
+    assert_schema_matches,
+    check_in_distribution,
+    check_no_drift,
+    check_schema_matches,
+    infer_schema,
+)
+
+
+def _frame(n: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40 + shift * 10, 10, n),
+            "income": rng.lognormal(10, 1, n),
+            "wait": rng.exponential(2.0, n),
+            "score": np.clip(rng.normal(0.5, 0.3, n), 0, 1),  # clipped at both ends
+            "visits": rng.poisson(3, n),
+            "city": pd.Categorical(rng.choice(["north", "south", "east", "west"], n)),
+            "plan": rng.choice(["free", "pro", "team"], n, p=[0.7, 0.25, 0.05]),
+            "active": rng.random(n) < 0.6,
+        }
+    )
+
+
+# ------------------------------------------------------------------------ schema
+
+
+def test_schema_json_round_trips_exactly(tmp_path) -> None:
+    frame = _frame(2000, 0)
+    frame.loc[:9, "age"] = np.nan
+    schema = infer_schema(frame)
+    text = schema.to_json()
+    assert Schema.from_json(text) == schema
+    assert Schema.from_json(text).to_json() == text
+    data = json.loads(text)
+    assert [c["name"] for c in data["columns"]] == list(frame.columns)
+    assert schema["age"].null_rate == pytest.approx(10 / 2000) and schema["age"].nullable
+    assert schema["plan"].categories == ["free", "pro", "team"]
+    assert schema["city"].kind == "category" and schema["visits"].kind == "int"
+    schema.save(tmp_path / "s.json")
+    assert Schema.load(tmp_path / "s.json") == schema
+
+
+def test_schema_rejects_newer_versions_and_garbage() -> None:
+    text = infer_schema(_frame(50, 0)).to_json().replace('"schema_version": 1', '"schema_version": 99')
+    with pytest.raises(MLCheckUsageError, match="newer than this pytest-mlchecks"):
+        Schema.from_json(text)
+    with pytest.raises(MLCheckUsageError, match="does not parse"):
+        Schema.from_json("{not json")
+    with pytest.raises(MLCheckUsageError, match="df is empty"):
+        infer_schema(pd.DataFrame({"a": []}))
+
+
+@pytest.mark.parametrize("n", [500, 5000, 50_000])
+def test_fresh_sample_from_the_same_distribution_passes(n: int) -> None:
+    schema = infer_schema(_frame(n, 1))
+    for seed in range(2, 12):
+        result = check_schema_matches(_frame(n, seed), schema)
+        assert result.passed, result.message
+
+
+def test_every_violation_reported_at_once() -> None:
+    reference = _frame(5000, 1)
+    broken = _frame(5000, 2)
+    broken = broken.drop(columns=["wait"])  # missing column
+    broken["new_col"] = 1.0  # unexpected column
+    broken = broken[["income", "age", *[c for c in broken.columns if c not in ("income", "age")]]]
+    broken["visits"] = broken["visits"].astype(float)  # int -> float
+    broken["city"] = broken["city"].astype(str)  # category -> string
+    broken.loc[: len(broken) // 5, "income"] = np.nan  # null spike
+    broken.loc[:99, "score"] = 7.5  # far out of [0, 1]
+    broken.loc[:199, "plan"] = "enterprise"  # unseen category
+    result = check_schema_matches(broken, reference)
+    assert not result.passed
+    rules = {(v["rule"], v.get("column")) for v in result.details["violations"]}
+    assert rules == {
+        ("missing_columns", None),
+        ("extra_columns", None),
+        ("column_order", None),
+        ("dtype", "visits"),
+        ("dtype", "city"),
+        ("null_rate", "income"),
+        ("range", "score"),
+        ("unseen_categories", "plan"),
+    }
+    assert result.value == 8
+    text = result.message
+    assert "missing columns: ['wait']" in text and "'enterprise'" in text
+    with pytest.raises(MLCheckError, match="8 violations"):
+        assert_schema_matches(broken, reference)
+
+
+def test_rules_can_be_relaxed() -> None:
+    reference = _frame(3000, 1)
+    current = _frame(3000, 2)[list(reversed(reference.columns))]
+    current["extra"] = 0
+    assert not check_schema_matches(current, reference).passed
+    assert check_schema_matches(current, reference, check_order=False, allow_extra=True).passed
+
+
+def test_new_nulls_in_a_never_null_column_are_caught() -> None:
+    reference = _frame(10_000, 1)
+    current = _frame(10_000, 2)
+    current.loc[:49, "age"] = np.nan  # 0.5% nulls where the reference had none
+    result = check_schema_matches(current, reference)
+    assert [v["rule"] for v in result.details["violations"]] == ["null_rate"]
+
+
+def test_schema_snapshot_file_update(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "schema.json"
+    with pytest.raises(MLCheckUsageError, match="--ml-update-schema"):
+        check_schema_matches(_frame(500, 1), path)
+    created = check_schema_matches(_frame(500, 1), path, update=True)
+    assert created.passed and created.details["updated"] and path.exists()
+    assert check_schema_matches(_frame(500, 2), str(path)).passed
+    assert not check_schema_matches(_frame(500, 2).drop(columns=["age"]), path).passed
+
+
+def test_schema_expected_type_is_checked() -> None:
+    with pytest.raises(MLCheckUsageError, match="expected a Schema, a reference DataFrame"):
+        check_schema_matches(_frame(10, 0), 42)
+
+
+# ------------------------------------------------------------------------ drift
+
+
+@pytest.mark.parametrize("n", [500, 5000, 200_000])
+def test_no_drift_between_two_samples_of_one_distribution(n: int) -> None:
+    result = check_no_drift(_frame(n, 1), _frame(n, 2))
+    assert result.passed, result.message
+
+
+def test_half_sd_shift_is_reported_with_effect_and_noise() -> None:
+    result = check_no_drift(_frame(5000, 1), _frame(5000, 2, shift=0.5))
+    assert not result.passed
+    assert result.details["columns"][0]["column"] == "age"  # worst first
+    assert "sampling noise alone reaches" in result.message
+    ks = check_no_drift(_frame(5000, 1), _frame(5000, 2, shift=0.5), method="ks")
+    assert not ks.passed and ks.severity == "error" and ks.details["drifted"] == ["age"]
+
+
+def test_large_shift_fails_psi_and_warning_level_only_warns() -> None:
+    big = check_no_drift(_frame(5000, 1), _frame(5000, 2, shift=1.0))
+    assert not big.passed and big.severity == "error" and big.details["drifted"] == ["age"]
+    with pytest.raises(MLCheckError, match="no_drift"):
+        assert_no_drift(_frame(5000, 1), _frame(5000, 2, shift=1.0))
+    mild = check_no_drift(_frame(20_000, 1), _frame(20_000, 2, shift=0.4))
+    assert not mild.passed and mild.severity == "warning"
+    with pytest.warns(MLCheckWarning):
+        assert_no_drift(_frame(20_000, 1), _frame(20_000, 2, shift=0.4))
+
+
+def test_small_samples_do_not_false_alarm_on_noise() -> None:
+    # at n=100 sampling noise alone pushes PSI past 0.1; the noise bar absorbs it
+    alarms = sum(not check_no_drift(_frame(100, s), _frame(100, s + 1000)).passed for s in range(50))
+    assert alarms <= 1
+
+
+def test_categorical_drift_new_categories_and_nan_bins() -> None:
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"plan": rng.choice(["free", "pro"], 5000), "x": rng.normal(size=5000)})
+    cur = ref.copy()
+    cur.loc[:1999, "plan"] = "enterprise"
+    cur.loc[:1999, "x"] = np.nan
+    result = check_no_drift(ref, cur)
+    assert set(result.details["drifted"]) == {"plan", "x"}
+
+
+def test_constant_columns_and_prediction_drift() -> None:
+    ref = pd.DataFrame({"c": np.ones(1000)})
+    assert check_no_drift(ref, ref.copy()).passed
+    assert not check_no_drift(ref, pd.DataFrame({"c": np.full(1000, 2.0)})).passed
+    rng = np.random.default_rng(0)
+    p_ref = rng.beta(2, 5, 10_000)
+    assert check_no_drift(p_ref, rng.beta(2, 5, 10_000)).passed
+    assert not check_no_drift(pd.Series(p_ref), pd.Series(rng.beta(5, 2, 10_000))).passed
+
+
+def test_drift_usage_errors() -> None:
+    with pytest.raises(MLCheckUsageError, match="no columns in common"):
+        check_no_drift(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"b": [1.0]}))
+    with pytest.raises(MLCheckUsageError, match="current is empty"):
+        check_no_drift(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": []}))
+    with pytest.raises(MLCheckUsageError, match="method must be"):
+        check_no_drift(np.ones(10), np.ones(10), method="wasserstein")
+
+
+# ------------------------------------------------------------------------ OOD
+
+
+@pytest.mark.parametrize("n", [500, 5000, 100_000])
+def test_fresh_skewed_sample_is_in_distribution(n: int) -> None:
+    train = _frame(n, 1)
+    for seed in range(2, 7):
+        result = check_in_distribution(_frame(n, seed), train)
+        assert result.passed, result.message
+
+
+def test_plain_z_rule_would_have_flagged_those_rows() -> None:
+    train, new = _frame(20_000, 1), _frame(20_000, 2)
+    z = ((new["wait"] - train["wait"].mean()) / train["wait"].std()).abs()
+    assert (z > 3).mean() > 0.015  # the naive rule: about 2% false findings on exponential data
+    assert check_in_distribution(new, train).passed
+
+
+def test_far_rows_are_flagged_and_features_named() -> None:
+    train, new = _frame(5000, 1), _frame(5000, 2)
+    new.loc[:199, "income"] *= 1000  # a unit change on 4% of rows
+    new["city"] = new["city"].cat.add_categories(["atlantis"])
+    new.loc[:99, "city"] = "atlantis"
+    result = check_in_distribution(new, train)
+    assert not result.passed
+    out = result.details["features_out"]
+    assert set(out) == {"income", "city"} and 200 <= out["income"] <= 203 and out["city"] == 100
+    assert "income" in result.message
