@@ -179,3 +179,39 @@ def make_split(
         X_fit=X_fit,
         info=info,
     )
+
+
+BATCH_INJECTIONS = ("shift", "unit_change", "null_spike", "new_category")
+
+
+def make_batch(n_rows: int, seed: int, *, inject: str | None = None) -> pd.DataFrame:
+    """One production-like batch: skewed, clipped, discrete and categorical features.
+
+    ``inject``: ``"shift"`` moves ``age`` by 0.5 standard deviations; ``"unit_change"``
+    multiplies ``income`` by 1000 on 5% of rows; ``"null_spike"`` blanks ``age`` on 5% of rows;
+    ``"new_category"`` puts an unseen ``plan`` on 5% of rows.
+    """
+    if inject is not None and inject not in BATCH_INJECTIONS:
+        raise MLCheckUsageError(f"inject must be one of {BATCH_INJECTIONS}, got {inject!r}.")
+    rng = np.random.default_rng(seed)
+    n = n_rows
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40.0, 10.0, n),
+            "income": rng.lognormal(10.0, 1.0, n),
+            "wait_minutes": rng.exponential(5.0, n),
+            "score": np.clip(rng.normal(0.5, 0.3, n), 0.0, 1.0),
+            "visits": rng.poisson(3.0, n),
+            "plan": rng.choice(["free", "pro", "team"], n, p=[0.7, 0.25, 0.05]),
+        }
+    )
+    k = max(1, n // 20)
+    if inject == "shift":
+        frame["age"] += 5.0
+    elif inject == "unit_change":
+        frame.loc[: k - 1, "income"] *= 1000.0
+    elif inject == "null_spike":
+        frame.loc[: k - 1, "age"] = np.nan
+    elif inject == "new_category":
+        frame.loc[: k - 1, "plan"] = "enterprise"
+    return frame

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._synth import DEFAULT_STRENGTH, SplitDataset, make_split
+from ._synth import DEFAULT_STRENGTH, SplitDataset, make_batch, make_split
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -84,7 +84,7 @@ class Row:
     datasets: int
     false_alarms: int
     detections: int
-    strength: float
+    strength: float | str
 
     @property
     def false_alarm_rate(self) -> float:
@@ -111,6 +111,51 @@ def calibrate_one(detector: Detector, n_rows: int, datasets: int, seed: int = 0)
     )
 
 
+@dataclass(frozen=True)
+class BatchDetector:
+    """A production check run on a reference batch and a fresh (or broken) current batch."""
+
+    name: str
+    inject: str
+    run: Callable[[Any, Any], bool]
+    description: str
+
+
+def _drift(reference: Any, current: Any) -> bool:
+    from .checks.production import check_no_drift
+
+    return check_no_drift(reference, current).passed
+
+
+def _schema(reference: Any, current: Any) -> bool:
+    from .checks.production import check_schema_matches
+
+    return check_schema_matches(current, reference).passed
+
+
+def _ood(reference: Any, current: Any) -> bool:
+    from .checks.production import check_in_distribution
+
+    return check_in_distribution(current, reference).passed
+
+
+BATCH_DETECTORS: tuple[BatchDetector, ...] = (
+    BatchDetector("no_drift", "shift", _drift, "age shifted by 0.5 SD"),
+    BatchDetector("schema_matches", "null_spike", _schema, "nulls on 5% of a never-null column"),
+    BatchDetector("in_distribution", "unit_change", _ood, "income x1000 on 5% of rows"),
+)
+
+
+def calibrate_batch(detector: BatchDetector, n_rows: int, datasets: int, seed: int = 0) -> Row:
+    alarms = detections = 0
+    for i in range(datasets):
+        s = seed * 1_000_003 + 2 * i
+        reference = make_batch(n_rows, s)
+        alarms += not detector.run(reference, make_batch(n_rows, s + 1))
+        detections += not detector.run(reference, make_batch(n_rows, s + 1, inject=detector.inject))
+    return Row(detector.name, n_rows, datasets, alarms, detections, detector.description)
+
+
 def calibrate(
     datasets: int = 200, sizes: tuple[int, ...] = (300, 2000, 20000), seed: int = 0
 ) -> list[Row]:
@@ -125,6 +170,16 @@ def calibrate(
     return rows
 
 
+def calibrate_batches(
+    datasets: int = 200, sizes: tuple[int, ...] = (500, 5000, 50_000), seed: int = 0
+) -> list[Row]:
+    return [calibrate_batch(d, n, datasets, seed) for d in BATCH_DETECTORS for n in sizes]
+
+
+def _strength(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
 def markdown_table(rows: list[Row]) -> str:
     lines = [
         "| detector | rows | datasets | false alarms (clean) | detected (injected) | strength |",
@@ -134,7 +189,7 @@ def markdown_table(rows: list[Row]) -> str:
         lines.append(
             f"| `{r.detector}` | {r.n_rows:,} | {r.datasets} | "
             f"{r.false_alarms} ({100 * r.false_alarm_rate:.1f}%) | "
-            f"{r.detections} ({100 * r.detection_rate:.1f}%) | {r.strength:g} |"
+            f"{r.detections} ({100 * r.detection_rate:.1f}%) | {_strength(r.strength)} |"
         )
     return "\n".join(lines)
 
@@ -143,12 +198,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=int, default=200)
     parser.add_argument("--sizes", default="300,2000,20000")
+    parser.add_argument("--batch-sizes", default="500,5000,50000")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["splits", "batches"], default=None)
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
+    batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
     start = time.perf_counter()
-    rows = calibrate(opts.datasets, sizes, opts.seed)
-    print(markdown_table(rows))
+    if opts.only != "batches":
+        print(markdown_table(calibrate(opts.datasets, sizes, opts.seed)))
+        print()
+    if opts.only != "splits":
+        rows = calibrate_batches(opts.datasets, batch_sizes, opts.seed)
+        print(markdown_table(rows).replace(" strength |", " injected |"))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

@@ -29,7 +29,7 @@ class ColumnSchema:
     dtype: str
     kind: str
     null_rate: float = 0.0
-    n_unique: int = 0
+    n_unique: int | None = None
     min: float | None = None
     max: float | None = None
     quantiles: dict[str, float] | None = None
@@ -161,7 +161,8 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
         if kind in ("int", "float"):
             values = present.to_numpy(dtype=np.float64)
             values = values[np.isfinite(values)]
-            spec.n_unique = len(np.unique(values)) if len(values) else 0
+            if kind == "int":  # distinct counts of floats are costly and say little
+                spec.n_unique = len(pd.unique(values))
             if len(values):
                 spec.min = _finite_float(values.min())
                 spec.max = _finite_float(values.max())

@@ -58,7 +58,9 @@ def test_schema_json_round_trips_exactly(tmp_path) -> None:
 
 
 def test_schema_rejects_newer_versions_and_garbage() -> None:
-    text = infer_schema(_frame(50, 0)).to_json().replace('"schema_version": 1', '"schema_version": 99')
+    text = (
+        infer_schema(_frame(50, 0)).to_json().replace('"schema_version": 1', '"schema_version": 99')
+    )
     with pytest.raises(MLCheckUsageError, match="newer than this pytest-mlchecks"):
         Schema.from_json(text)
     with pytest.raises(MLCheckUsageError, match="does not parse"):
@@ -168,7 +170,9 @@ def test_large_shift_fails_psi_and_warning_level_only_warns() -> None:
 
 def test_small_samples_do_not_false_alarm_on_noise() -> None:
     # at n=100 sampling noise alone pushes PSI past 0.1; the noise bar absorbs it
-    alarms = sum(not check_no_drift(_frame(100, s), _frame(100, s + 1000)).passed for s in range(50))
+    alarms = sum(
+        not check_no_drift(_frame(100, s), _frame(100, s + 1000)).passed for s in range(50)
+    )
     assert alarms <= 1
 
 
