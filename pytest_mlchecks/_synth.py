@@ -214,4 +214,5 @@ def make_batch(n_rows: int, seed: int, *, inject: str | None = None) -> pd.DataF
         frame.loc[: k - 1, "age"] = np.nan
     elif inject == "new_category":
         frame.loc[: k - 1, "plan"] = "enterprise"
-    return frame
+    batch: pd.DataFrame = frame
+    return batch
