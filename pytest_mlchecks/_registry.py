@@ -150,10 +150,66 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "how far beyond the training range (in training IQRs) a value counts as out",
             "half an IQR past the extremes: calibrated on skewed and clipped features",
         ),
+        ThresholdSpec(
+            "beats_dummy_margin",
+            0.02,
+            "how much the model must beat a baseline by (same metric)",
+            "issue default: 2 points of AUC / F1 / R^2 is the smallest gain worth a model",
+        ),
+        ThresholdSpec(
+            "overfitting_max_gap",
+            0.10,
+            "largest tolerated train-minus-test score",
+            "API default 0.10",
+        ),
+        ThresholdSpec(
+            "suspicious_max_score",
+            0.99,
+            "test score treated as too good to be true",
+            "real labels carry noise: 0.99+ held-out AUC / accuracy / R^2 is rare without leakage",
+        ),
+        ThresholdSpec(
+            "suspicious_test_advantage",
+            0.05,
+            "test score above train score treated as suspicious",
+            "5 points: beyond ordinary split noise for a few hundred test rows",
+        ),
+        ThresholdSpec(
+            "folds_max_std",
+            0.05,
+            "largest tolerated standard deviation of cross-validated scores",
+            "5 points of spread across folds makes single-split comparisons unreliable",
+        ),
+        ThresholdSpec(
+            "fair_min_di",
+            0.8,
+            "lowest tolerated ratio of group selection rates (disparate impact)",
+            "four-fifths rule, US EEOC Uniform Guidelines (29 CFR 1607.4(D))",
+        ),
+        ThresholdSpec(
+            "fair_max_tpr_gap",
+            0.1,
+            "largest tolerated gap in true-positive rate between groups",
+            "equal opportunity (Hardt et al. 2016) with a 10-point tolerance",
+        ),
+        ThresholdSpec(
+            "fair_max_fpr_gap",
+            0.1,
+            "largest tolerated gap in false-positive rate between groups",
+            "equalised odds (Hardt et al. 2016) with a 10-point tolerance",
+        ),
+        ThresholdSpec(
+            "slices_max_gap",
+            0.1,
+            "largest tolerated shortfall of a slice against the overall score",
+            "10 points: a slice that much worse is a product problem, not noise",
+        ),
     )
 }
 
 _DATA = "pytest_mlchecks.checks.data"
+_MODEL = "pytest_mlchecks.checks.model"
+_EVAL = "pytest_mlchecks.checks.evaluation"
 _PROD = "pytest_mlchecks.checks.production"
 
 # Public names that are not check helpers, and where they live.

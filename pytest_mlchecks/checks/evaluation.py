@@ -1,0 +1,550 @@
+"""Evaluation rung: generalisation gap, suspicious scores, fold stability, fairness, slices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
+from .._messages import compose, percent, plural
+from .._result import CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, current_seed, resolve_threshold
+from .model import (
+    check_pairs,
+    default_metric,
+    fitted_copy,
+    labels_of,
+    scorer_for,
+    sklearn_for,
+    splitter,
+    task_of,
+    unseen_test_classes,
+)
+
+__all__ = [
+    "assert_fair",
+    "assert_no_overfitting",
+    "assert_not_suspiciously_good",
+    "assert_slices_perform",
+    "assert_stable_across_folds",
+    "check_fair",
+    "check_no_overfitting",
+    "check_not_suspiciously_good",
+    "check_slices_perform",
+    "check_stable_across_folds",
+]
+
+
+def _train_test_scores(
+    model: Any, X_train: Any, y_train: Any, X_test: Any, y_test: Any, metric: Any, helper: str
+) -> tuple[float, float, str, dict[str, Any]]:
+    sklearn_for(helper)
+    X_train, ytr, X_test, yte = check_pairs(X_train, y_train, X_test, y_test)
+    if X_test is None:
+        raise MLCheckUsageError("pass X_test and y_test.")
+    task = task_of(model, ytr)
+    unseen_test_classes(task, yte)
+    name, reason = (
+        (metric, "chosen by the caller") if metric is not None else (default_metric(task, model))
+    )
+    scorer, label = scorer_for(name, model)
+    fitted, refitted = fitted_copy(model, X_train, ytr)
+    train_score = float(scorer(fitted, X_train, ytr))
+    test_score = float(scorer(fitted, X_test, yte))
+    details = {
+        "task": task.kind,
+        "metric": label,
+        "metric_reason": reason,
+        "train_score": train_score,
+        "test_score": test_score,
+        "fitted_a_clone": refitted,
+    }
+    return train_score, test_score, str(label), details
+
+
+@check
+def check_no_overfitting(
+    model: Any,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    max_gap: float | None = None,
+    metric: Any = None,
+) -> CheckResult:
+    """Detect overfitting: the train score exceeds the test score by more than ``max_gap``.
+
+    Figure: train minus test score with the default metric of ``beats_dummy`` (ini
+    ``ml_overfitting_max_gap``, default 0.10).
+    """
+    limit = resolve_threshold("overfitting_max_gap", max_gap)
+    train, test, label, details = _train_test_scores(
+        model, X_train, y_train, X_test, y_test, metric, "assert_no_overfitting"
+    )
+    gap = train - test
+    details["gap"] = gap
+    head = (
+        f"no_overfitting: train {label} {fmt(train, 4)} vs test {fmt(test, 4)} (gap "
+        f"{fmt(gap, 4)}, limit {fmt(limit, 4)})."
+    )
+    if gap <= limit:
+        return CheckResult("no_overfitting", "evaluation", True, "error", gap, limit, head, details)
+    message = compose(
+        head,
+        why=(
+            "the model memorised the training rows: its training score says nothing about "
+            "new data, and small changes in the data will move its predictions a lot."
+        ),
+        fix=(
+            "regularise (max_depth / min_samples_leaf for trees, alpha / C for linear "
+            "models, dropout and weight decay for nets), get more data, or drop noisy "
+            "features; tune on validation folds, not on the training score."
+        ),
+    )
+    return CheckResult("no_overfitting", "evaluation", False, "error", gap, limit, message, details)
+
+
+assert_no_overfitting = assertion(check_no_overfitting)
+
+
+@check
+def check_not_suspiciously_good(
+    model: Any,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    max_score: float | None = None,
+    max_test_advantage: float | None = None,
+    metric: Any = None,
+) -> CheckResult:
+    """Detect scores too good to be true: a near-perfect test score, or test beating train.
+
+    Fails when the test score reaches ``max_score`` (ini ``ml_suspicious_max_score``, default
+    0.99) or exceeds the train score by more than ``max_test_advantage`` (ini
+    ``ml_suspicious_test_advantage``, default 0.05). Both are classic signs of leakage (a
+    target-derived feature, duplicated rows across the split, a test set easier than train).
+    Figure: the test score.
+    """
+    limit = resolve_threshold("suspicious_max_score", max_score)
+    advantage = resolve_threshold("suspicious_test_advantage", max_test_advantage)
+    train, test, label, details = _train_test_scores(
+        model, X_train, y_train, X_test, y_test, metric, "assert_not_suspiciously_good"
+    )
+    reasons = []
+    if test >= limit:
+        reasons.append(f"near-perfect test {label} {fmt(test, 4)} (limit {fmt(limit, 4)})")
+    if test - train > advantage:
+        reasons.append(
+            f"test beats train by {fmt(test - train, 4)} (more than {fmt(advantage, 4)})"
+        )
+    details["reasons"] = reasons
+    if not reasons:
+        message = (
+            f"not_suspiciously_good: train {label} {fmt(train, 4)}, test {fmt(test, 4)}: "
+            "nothing too good to be true."
+        )
+        return CheckResult(
+            "not_suspiciously_good", "evaluation", True, "error", test, limit, message, details
+        )
+    message = compose(
+        f"not_suspiciously_good: {'; '.join(reasons)}.",
+        why=(
+            "real data is noisy: near-perfect held-out scores, or a test split that scores "
+            "better than the data the model was fitted on, usually mean the test data leaks "
+            "the answer."
+        ),
+        fix=(
+            "run assert_no_leakage on the splits (shared rows, target-derived features, rows "
+            "from the future), check how the split was made, and look at the top features."
+        ),
+    )
+    return CheckResult(
+        "not_suspiciously_good", "evaluation", False, "error", test, limit, message, details
+    )
+
+
+assert_not_suspiciously_good = assertion(check_not_suspiciously_good)
+
+
+@check
+def check_stable_across_folds(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    cv: int = 5,
+    max_std: float | None = None,
+    groups: Any = None,
+    metric: Any = None,
+    random_state: int | None = None,
+) -> CheckResult:
+    """Detect unstable performance: the spread of cross-validated scores across folds.
+
+    Folds are stratified for classification, grouped when ``groups`` is given, shuffled with
+    the session seed otherwise. Figure: the standard deviation of the fold scores, held to
+    ``max_std`` (ini ``ml_folds_max_std``, default 0.05); per-fold scores in the message.
+    """
+    from sklearn.model_selection import cross_val_score
+
+    sklearn_for("assert_stable_across_folds")
+    limit = resolve_threshold("folds_max_std", max_std)
+    X = require_array_like(X, "X")
+    require_rows(X, "X")
+    yy = labels_of(y, "y")
+    require_same_length(X, yy, "X", "y")
+    task = task_of(model, yy)
+    name, _ = (metric, "") if metric is not None else default_metric(task, model)
+    scorer, label = scorer_for(name, model)
+    split = splitter(task, cv, current_seed(random_state), groups)
+    from sklearn.base import clone
+
+    group_values = None
+    if groups is not None:
+        group_values = np.asarray(require_array_like(groups, "groups"))
+        require_same_length(X, group_values, "X", "groups")
+    scores = np.asarray(
+        cross_val_score(clone(model), X, yy, scoring=scorer, cv=split, groups=group_values),
+        dtype=float,
+    )
+    spread = float(scores.std(ddof=1)) if len(scores) > 1 else 0.0
+    details = {
+        "metric": label,
+        "folds": scores.tolist(),
+        "mean": float(scores.mean()),
+        "std": spread,
+        "grouped": groups is not None,
+    }
+    folds = ", ".join(fmt(s, 4) for s in scores)
+    head = (
+        f"stable_across_folds: {label} over {len(scores)} folds [{folds}], mean "
+        f"{fmt(float(scores.mean()), 4)}, std {fmt(spread, 4)} (limit {fmt(limit, 4)})."
+    )
+    if spread <= limit:
+        return CheckResult(
+            "stable_across_folds", "evaluation", True, "error", spread, limit, head, details
+        )
+    message = compose(
+        head,
+        why=(
+            "when the score moves this much with the split, any single test score (and any "
+            "comparison between two models) is mostly luck."
+        ),
+        fix=(
+            "get more data or fewer features, regularise, check for groups that should not "
+            "be split (pass groups=), and report the spread together with the mean."
+        ),
+    )
+    return CheckResult(
+        "stable_across_folds", "evaluation", False, "error", spread, limit, message, details
+    )
+
+
+assert_stable_across_folds = assertion(check_stable_across_folds)
+
+
+# ---------------------------------------------------------------------------- fairness
+
+
+def _binary_predictions(y: Any, arg: str, pos_label: Any) -> np.ndarray:
+    values = labels_of(y, arg)
+    if values.dtype.kind == "f" and not np.all(np.isin(values, (0.0, 1.0))):
+        raise MLCheckUsageError(
+            f"{arg} holds scores, not labels: expected predicted labels (threshold the "
+            "scores first, e.g. y_score >= 0.5)."
+        )
+    return np.asarray(values == pos_label)
+
+
+@check
+def check_fair(
+    y_true: Any,
+    y_pred: Any,
+    sensitive: Any,
+    *,
+    min_disparate_impact: float | None = None,
+    max_tpr_gap: float | None = None,
+    max_fpr_gap: float | None = None,
+    min_group_size: int = 30,
+    pos_label: Any = 1,
+) -> CheckResult:
+    """Detect unequal treatment of groups of a sensitive attribute (binary predictions).
+
+    Per group: selection rate, true- and false-positive rates. Disparate impact = lowest /
+    highest selection rate, held to ``min_disparate_impact`` (ini ``ml_fair_min_di``, default
+    0.8, the four-fifths rule); the TPR gap (equal opportunity) to ``max_tpr_gap`` (ini
+    ``ml_fair_max_tpr_gap``, default 0.1); the FPR gap to ``max_fpr_gap`` (ini
+    ``ml_fair_max_fpr_gap``, default 0.1). Groups under ``min_group_size`` rows are reported
+    and left out of the ratios (a warning if that leaves fewer than two groups).
+    """
+    di_limit = resolve_threshold("fair_min_di", min_disparate_impact)
+    tpr_limit = resolve_threshold("fair_max_tpr_gap", max_tpr_gap)
+    fpr_limit = resolve_threshold("fair_max_fpr_gap", max_fpr_gap)
+    truth = _binary_predictions(y_true, "y_true", pos_label)
+    pred = _binary_predictions(y_pred, "y_pred", pos_label)
+    groups = labels_of(sensitive, "sensitive").astype(str)
+    require_same_length(truth, pred, "y_true", "y_pred")
+    require_same_length(truth, groups, "y_true", "sensitive")
+    stats: list[dict[str, Any]] = []
+    small: list[str] = []
+    for group in np.unique(groups):
+        mask = groups == group
+        n = int(mask.sum())
+        pos = truth[mask]
+        neg_n = int((~pos).sum())
+        row = {
+            "group": str(group),
+            "n": n,
+            "selection_rate": float(pred[mask].mean()),
+            "tpr": float(pred[mask][pos].mean()) if pos.any() else None,
+            "fpr": float(pred[mask][~pos].mean()) if neg_n else None,
+        }
+        if n < min_group_size:
+            small.append(str(group))
+            row["too_small"] = True
+        stats.append(row)
+    usable = [r for r in stats if not r.get("too_small")]
+    details: dict[str, Any] = {"groups": stats, "too_small": small}
+    rows = [
+        [
+            r["group"],
+            f"{r['n']:,}",
+            percent(r["selection_rate"]),
+            "-" if r["tpr"] is None else percent(r["tpr"]),
+            "-" if r["fpr"] is None else percent(r["fpr"]),
+            "too few rows" if r.get("too_small") else "",
+        ]
+        for r in stats
+    ]
+    body = table(["group", "rows", "selected", "TPR", "FPR", ""], rows)
+    if len(usable) < 2:
+        message = compose(
+            f"fair: fewer than two groups have {min_group_size} rows or more "
+            f"({len(stats)} groups): rates cannot be compared with confidence.",
+            body=body,
+            fix="collect more data for the small groups or lower min_group_size knowingly.",
+        )
+        return CheckResult("fair", "evaluation", False, "warning", None, di_limit, message, details)
+    rates = [r["selection_rate"] for r in usable]
+    di = min(rates) / max(rates) if max(rates) > 0 else 1.0
+    tprs = [r["tpr"] for r in usable if r["tpr"] is not None]
+    fprs = [r["fpr"] for r in usable if r["fpr"] is not None]
+    tpr_gap = max(tprs) - min(tprs) if len(tprs) > 1 else 0.0
+    fpr_gap = max(fprs) - min(fprs) if len(fprs) > 1 else 0.0
+    details.update({"disparate_impact": di, "tpr_gap": tpr_gap, "fpr_gap": fpr_gap})
+    problems = []
+    if di < di_limit:
+        problems.append(f"disparate impact {fmt(di, 3)} < {fmt(di_limit, 3)} (four-fifths rule)")
+    if tpr_gap > tpr_limit:
+        problems.append(f"TPR gap {fmt(tpr_gap, 3)} > {fmt(tpr_limit, 3)} (equal opportunity)")
+    if fpr_gap > fpr_limit:
+        problems.append(f"FPR gap {fmt(fpr_gap, 3)} > {fmt(fpr_limit, 3)}")
+    small_note = f" Too small to compare: {small[:10]}." if small else ""
+    if not problems:
+        message = (
+            f"fair: disparate impact {fmt(di, 3)}, TPR gap {fmt(tpr_gap, 3)}, FPR gap "
+            f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{small_note}"
+        )
+        return CheckResult("fair", "evaluation", True, "error", di, di_limit, message, details)
+    message = compose(
+        f"fair: {'; '.join(problems)} across {plural(len(usable), 'group')}.{small_note}",
+        body=body,
+        why=(
+            "the model selects or misses people at different rates depending on the group: "
+            "a legal and ethical risk (the four-fifths rule of the US EEOC guidelines), and "
+            "often a sign that the data under-represents a group."
+        ),
+        fix=(
+            "look at the per-group error rates above; rebalance or collect data for the "
+            "disadvantaged group, use group-aware thresholds where lawful, and remove "
+            "proxies of the sensitive attribute."
+        ),
+    )
+    return CheckResult("fair", "evaluation", False, "error", di, di_limit, message, details)
+
+
+assert_fair = assertion(check_fair)
+
+
+# ---------------------------------------------------------------------------- slices
+
+
+def _metric_fn(metric: Any) -> tuple[Callable[[np.ndarray, np.ndarray], float], str, bool]:
+    """A metric (y_true, y_pred) -> float, its name and whether greater is better."""
+
+    def accuracy(t: np.ndarray, p: np.ndarray) -> float:
+        return float(np.mean(t == p))
+
+    def recall(t: np.ndarray, p: np.ndarray) -> float:
+        pos = t == 1
+        return float(np.mean(p[pos] == 1)) if pos.any() else float("nan")
+
+    def precision(t: np.ndarray, p: np.ndarray) -> float:
+        sel = p == 1
+        return float(np.mean(t[sel] == 1)) if sel.any() else float("nan")
+
+    def f1(t: np.ndarray, p: np.ndarray) -> float:
+        r, q = recall(t, p), precision(t, p)
+        return 0.0 if not (r + q) or r != r or q != q else 2 * r * q / (r + q)
+
+    def mae(t: np.ndarray, p: np.ndarray) -> float:
+        return float(np.mean(np.abs(t - p)))
+
+    def rmse(t: np.ndarray, p: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((t - p) ** 2)))
+
+    def r2(t: np.ndarray, p: np.ndarray) -> float:
+        sst = float(np.sum((t - t.mean()) ** 2))
+        return float("nan") if sst == 0 else 1 - float(np.sum((t - p) ** 2)) / sst
+
+    def roc_auc(t: np.ndarray, p: np.ndarray) -> float:
+        from .leakage import _rank_auc
+
+        return _rank_auc(p.astype(float), t == 1)
+
+    known: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], bool]] = {
+        "accuracy": (accuracy, True),
+        "recall": (recall, True),
+        "precision": (precision, True),
+        "f1": (f1, True),
+        "roc_auc": (roc_auc, True),
+        "r2": (r2, True),
+        "mae": (mae, False),
+        "rmse": (rmse, False),
+    }
+    if isinstance(metric, str):
+        if metric not in known:
+            raise MLCheckUsageError(
+                f"metric must be one of {sorted(known)} or a function, got {metric!r}."
+            )
+        fn, greater = known[metric]
+        return fn, metric, greater
+    if callable(metric):
+        return metric, getattr(metric, "__name__", "metric"), True
+    raise MLCheckUsageError(
+        f"metric must be a name or a function (y_true, y_pred), got {metric!r}."
+    )
+
+
+def _slice_masks(slices: Any, n: int) -> dict[str, np.ndarray]:
+    from .._inputs import is_dataframe
+
+    if isinstance(slices, dict):
+        masks = {}
+        for name, mask in slices.items():
+            values = np.asarray(mask, dtype=bool)
+            if values.shape != (n,):
+                raise MLCheckUsageError(
+                    f"slice {name!r} has shape {values.shape}: expected a boolean mask of {n} rows."
+                )
+            masks[str(name)] = values
+        return masks
+    obj = require_array_like(slices, "slices")
+    if is_dataframe(obj):
+        columns = {str(c): obj[c].astype(str).to_numpy() for c in obj.columns}
+    else:
+        columns = {"slice": labels_of(obj, "slices").astype(str)}
+    masks = {}
+    for col, values in columns.items():
+        if len(values) != n:
+            raise MLCheckUsageError(f"slices has {len(values):,} rows: expected {n:,}.")
+        for value in np.unique(values):
+            masks[f"{col}={value}" if len(columns) > 1 or col != "slice" else str(value)] = (
+                values == value
+            )
+    return masks
+
+
+@check
+def check_slices_perform(
+    y_true: Any,
+    y_pred: Any,
+    slices: Any,
+    *,
+    metric: Any,
+    max_gap: float | None = None,
+    min_size: int = 30,
+) -> CheckResult:
+    """Detect slices of the data where the model does much worse than overall.
+
+    ``slices``: a vector of slice labels, a DataFrame (every column's values define slices) or
+    a dict of boolean masks. ``metric``: accuracy, recall, precision, f1, roc_auc, r2, mae,
+    rmse, or a function (y_true, y_pred) where greater is better. Figure: the largest shortfall
+    of a slice against the overall score, held to ``max_gap`` (ini ``ml_slices_max_gap``,
+    default 0.1); slices under ``min_size`` rows are listed but not judged.
+    """
+    limit = resolve_threshold("slices_max_gap", max_gap)
+    truth = labels_of(y_true, "y_true")
+    pred = labels_of(y_pred, "y_pred")
+    require_same_length(truth, pred, "y_true", "y_pred")
+    fn, name, greater = _metric_fn(metric)
+    overall = float(fn(truth, pred))
+    if overall != overall:
+        raise MLCheckUsageError(f"metric {name} is undefined on the whole data: cannot decide.")
+    results: list[dict[str, Any]] = []
+    for label, mask in _slice_masks(slices, len(truth)).items():
+        size = int(mask.sum())
+        score = float(fn(truth[mask], pred[mask])) if size else float("nan")
+        shortfall = (overall - score) if greater else (score - overall)
+        results.append(
+            {
+                "slice": label,
+                "size": size,
+                "score": score,
+                "shortfall": shortfall,
+                "judged": size >= min_size and score == score,
+            }
+        )
+    results.sort(key=lambda r: -(r["shortfall"] if r["shortfall"] == r["shortfall"] else -1e9))
+    judged = [r for r in results if r["judged"]]
+    worst = judged[0]["shortfall"] if judged else 0.0
+    failing = [r for r in judged if r["shortfall"] > limit]
+    details = {"metric": name, "overall": overall, "slices": results[:50]}
+    rows = [
+        [
+            r["slice"],
+            f"{r['size']:,}",
+            fmt(r["score"], 4),
+            fmt(r["shortfall"], 4),
+            "" if r["judged"] else "too small",
+        ]
+        for r in results[:12]
+    ]
+    body = table(["slice", "rows", name, "shortfall", ""], rows)
+    if not judged:
+        raise MLCheckUsageError(
+            f"no slice has {min_size} rows or more with a defined {name}: cannot decide."
+        )
+    if not failing:
+        message = (
+            f"slices_perform: weakest slice {judged[0]['slice']!r} ({judged[0]['size']:,} rows) "
+            f"scores {fmt(judged[0]['score'], 4)} vs {fmt(overall, 4)} overall ({name}; "
+            f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)})."
+        )
+        return CheckResult(
+            "slices_perform", "evaluation", True, "error", worst, limit, message, details
+        )
+    message = compose(
+        f"slices_perform: {plural(len(failing), 'slice')} fall more than {fmt(limit, 4)} below "
+        f"the overall {name} {fmt(overall, 4)}; weakest {failing[0]['slice']!r} "
+        f"({failing[0]['size']:,} rows) at {fmt(failing[0]['score'], 4)}.",
+        body=body,
+        why=(
+            "an average hides where the model fails: a weak slice is a group of users, a "
+            "region or a product for which the model is much worse than reported."
+        ),
+        fix=(
+            "look at the weakest slices first: more or better data for them, features that "
+            "describe them, or a separate model / rule; keep this test to watch them."
+        ),
+    )
+    return CheckResult(
+        "slices_perform", "evaluation", False, "error", worst, limit, message, details
+    )
+
+
+assert_slices_perform = assertion(check_slices_perform)
