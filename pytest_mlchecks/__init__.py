@@ -68,6 +68,36 @@ if TYPE_CHECKING:
     from .checks.data import (
         check_time_grid_valid as check_time_grid_valid,
     )
+    from .checks.evaluation import (
+        assert_fair as assert_fair,
+    )
+    from .checks.evaluation import (
+        assert_no_overfitting as assert_no_overfitting,
+    )
+    from .checks.evaluation import (
+        assert_not_suspiciously_good as assert_not_suspiciously_good,
+    )
+    from .checks.evaluation import (
+        assert_slices_perform as assert_slices_perform,
+    )
+    from .checks.evaluation import (
+        assert_stable_across_folds as assert_stable_across_folds,
+    )
+    from .checks.evaluation import (
+        check_fair as check_fair,
+    )
+    from .checks.evaluation import (
+        check_no_overfitting as check_no_overfitting,
+    )
+    from .checks.evaluation import (
+        check_not_suspiciously_good as check_not_suspiciously_good,
+    )
+    from .checks.evaluation import (
+        check_slices_perform as check_slices_perform,
+    )
+    from .checks.evaluation import (
+        check_stable_across_folds as check_stable_across_folds,
+    )
     from .checks.leakage import (
         assert_no_duplicates as assert_no_duplicates,
     )
@@ -97,6 +127,18 @@ if TYPE_CHECKING:
     )
     from .checks.leakage import (
         check_no_temporal_leakage as check_no_temporal_leakage,
+    )
+    from .checks.model import (
+        assert_beats_baselines as assert_beats_baselines,
+    )
+    from .checks.model import (
+        assert_beats_dummy as assert_beats_dummy,
+    )
+    from .checks.model import (
+        check_beats_baselines as check_beats_baselines,
+    )
+    from .checks.model import (
+        check_beats_dummy as check_beats_dummy,
     )
     from .checks.pipeline import (
         assert_fit_on_train_only as assert_fit_on_train_only,
