@@ -30,8 +30,9 @@ def main() -> None:
     y = (rng.random(opts.rows) < 1 / (1 + np.exp(-logit))).astype(int)
     cut = opts.rows * 3 // 4
     Xtr, ytr, Xte, yte = X[:cut], y[:cut], X[cut:], y[cut:]
-    check_beats_dummy(HistGradientBoostingClassifier(max_iter=5), Xtr[:2000], ytr[:2000],
-                      Xte[:500], yte[:500])  # warm-up
+    check_beats_dummy(
+        HistGradientBoostingClassifier(max_iter=5), Xtr[:2000], ytr[:2000], Xte[:500], yte[:500]
+    )  # warm-up
 
     start = time.perf_counter()
     model = HistGradientBoostingClassifier(random_state=0).fit(Xtr, ytr)
@@ -51,13 +52,19 @@ def main() -> None:
     overhead_unfitted = unfitted - own
     overhead_fitted = fitted - predict_time
     print(f"rows: {opts.rows:,} (train {cut:,} / test {opts.rows - cut:,}), 20 features")
-    print(f"model fit + predict_proba         : {own:6.3f} s (fit {fit_time:.3f}, "
-          f"predict {predict_time:.3f})")
-    print(f"check_beats_dummy, unfitted model : {unfitted:6.3f} s -> overhead "
-          f"{overhead_unfitted:+.3f} s = {100 * overhead_unfitted / own:+.1f}% of the model's "
-          "own time (goal < 10%)")
-    print(f"check_beats_dummy, fitted model   : {fitted:6.3f} s -> overhead "
-          f"{overhead_fitted:+.3f} s = {100 * overhead_fitted / own:+.1f}%")
+    print(
+        f"model fit + predict_proba         : {own:6.3f} s (fit {fit_time:.3f}, "
+        f"predict {predict_time:.3f})"
+    )
+    print(
+        f"check_beats_dummy, unfitted model : {unfitted:6.3f} s -> overhead "
+        f"{overhead_unfitted:+.3f} s = {100 * overhead_unfitted / own:+.1f}% of the model's "
+        "own time (goal < 10%)"
+    )
+    print(
+        f"check_beats_dummy, fitted model   : {fitted:6.3f} s -> overhead "
+        f"{overhead_fitted:+.3f} s = {100 * overhead_fitted / own:+.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -68,6 +68,31 @@ if TYPE_CHECKING:
     from .checks.data import (
         check_time_grid_valid as check_time_grid_valid,
     )
+    from .checks.deep import GradNormTracker as GradNormTracker
+    from .checks.deep import (
+        assert_can_overfit_batch as assert_can_overfit_batch,
+    )
+    from .checks.deep import (
+        assert_eval_deterministic as assert_eval_deterministic,
+    )
+    from .checks.deep import (
+        assert_grad_norm_healthy as assert_grad_norm_healthy,
+    )
+    from .checks.deep import (
+        assert_params_update as assert_params_update,
+    )
+    from .checks.deep import (
+        check_can_overfit_batch as check_can_overfit_batch,
+    )
+    from .checks.deep import (
+        check_eval_deterministic as check_eval_deterministic,
+    )
+    from .checks.deep import (
+        check_grad_norm_healthy as check_grad_norm_healthy,
+    )
+    from .checks.deep import (
+        check_params_update as check_params_update,
+    )
     from .checks.evaluation import (
         assert_fair as assert_fair,
     )
@@ -139,6 +164,18 @@ if TYPE_CHECKING:
     )
     from .checks.model import (
         check_beats_dummy as check_beats_dummy,
+    )
+    from .checks.nlp import (
+        assert_attention_mask_respected as assert_attention_mask_respected,
+    )
+    from .checks.nlp import (
+        assert_no_truncation as assert_no_truncation,
+    )
+    from .checks.nlp import (
+        check_attention_mask_respected as check_attention_mask_respected,
+    )
+    from .checks.nlp import (
+        check_no_truncation as check_no_truncation,
     )
     from .checks.pipeline import (
         assert_fit_on_train_only as assert_fit_on_train_only,

@@ -123,6 +123,25 @@ def ml_thresholds() -> EffectiveThresholds:
     return EffectiveThresholds()
 
 
+@pytest.fixture
+def ml_grad_tracker() -> Iterator[Callable[..., Any]]:
+    """A factory of ``GradNormTracker``s; unchecked trackers are checked (and recorded in the
+    audit, without failing the test) at teardown."""
+    trackers: list[Any] = []
+
+    def make(model: Any, **kwargs: Any) -> Any:
+        from .checks.deep import GradNormTracker
+
+        tracker = GradNormTracker(model, **kwargs)
+        trackers.append(tracker)
+        return tracker
+
+    yield make
+    for tracker in trackers:
+        if not tracker.checked and tracker.steps:
+            tracker.check()
+
+
 def _helper_fixture(name: str) -> Callable[[], Any]:
     def fixture() -> Any:
         return getattr(importlib.import_module("pytest_mlchecks"), name)

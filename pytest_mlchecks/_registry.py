@@ -204,10 +204,37 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "largest tolerated shortfall of a slice against the overall score",
             "10 points: a slice that much worse is a product problem, not noise",
         ),
+        ThresholdSpec(
+            "grad_vanishing_ratio",
+            1e-3,
+            "first layer's RMS gradient relative to the largest layer's, below which it vanishes",
+            "issue default (1e-3); measured: a 6-layer sigmoid MLP 4e-6 to 1e-4, the same "
+            "depth with ReLU + BatchNorm 0.12 to 0.27",
+        ),
+        ThresholdSpec(
+            "grad_max_total_norm",
+            1e3,
+            "total gradient norm above which gradients count as exploding",
+            "well above healthy norms (usually < 10; common clip_grad_norm_ limits are 1-5)",
+        ),
+        ThresholdSpec(
+            "overfit_target_loss",
+            0.05,
+            "loss a model must reach on one memorised batch (or 1% of its initial loss)",
+            "the classic sanity check (Karpathy, 'A Recipe for Training Neural Networks', 2019)",
+        ),
+        ThresholdSpec(
+            "truncation_max_fraction",
+            0.0,
+            "largest tolerated share of texts longer than max_length",
+            "API default: any silently cut text is reported",
+        ),
     )
 }
 
 _DATA = "pytest_mlchecks.checks.data"
+_DEEP = "pytest_mlchecks.checks.deep"
+_NLP = "pytest_mlchecks.checks.nlp"
 _MODEL = "pytest_mlchecks.checks.model"
 _EVAL = "pytest_mlchecks.checks.evaluation"
 _PROD = "pytest_mlchecks.checks.production"
@@ -217,6 +244,7 @@ EXTRA_PUBLIC: dict[str, str] = {
     "Schema": "pytest_mlchecks.schema",
     "ColumnSchema": "pytest_mlchecks.schema",
     "infer_schema": "pytest_mlchecks.schema",
+    "GradNormTracker": "pytest_mlchecks.checks.deep",
 }
 _PIPE = "pytest_mlchecks.checks.pipeline"
 _LEAK = "pytest_mlchecks.checks.leakage"
@@ -325,6 +353,30 @@ CHECKS: dict[str, CheckSpec] = {
             "slices much worse than overall",
             ("slices_max_gap",),
         ),
+        CheckSpec(
+            "grad_norm_healthy",
+            "model",
+            _DEEP,
+            "NaN, missing, dead, vanishing or exploding gradients",
+            ("grad_vanishing_ratio", "grad_max_total_norm"),
+        ),
+        CheckSpec("params_update", "model", _DEEP, "parameters a training step does not move"),
+        CheckSpec(
+            "can_overfit_batch",
+            "model",
+            _DEEP,
+            "a model that cannot memorise one batch",
+            ("overfit_target_loss",),
+        ),
+        CheckSpec("eval_deterministic", "model", _DEEP, "dropout / batch-norm left in train mode"),
+        CheckSpec(
+            "no_truncation",
+            "model",
+            _NLP,
+            "texts cut by the tokenizer's max_length",
+            ("truncation_max_fraction",),
+        ),
+        CheckSpec("attention_mask_respected", "model", _NLP, "outputs that depend on padding"),
         CheckSpec("schema_matches", "production", _PROD, "every violation of a schema contract"),
         CheckSpec(
             "no_drift",

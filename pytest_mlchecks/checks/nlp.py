@@ -1,0 +1,202 @@
+"""NLP checks on the model rung: truncation by the tokenizer, attention masks that leak."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._inputs import fmt
+from .._messages import compose, percent
+from .._result import CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, current_seed, resolve_threshold
+
+__all__ = [
+    "assert_attention_mask_respected",
+    "assert_no_truncation",
+    "check_attention_mask_respected",
+    "check_no_truncation",
+]
+
+
+def _token_count(encoded: Any) -> int:
+    if isinstance(encoded, dict) or hasattr(encoded, "keys"):
+        if "input_ids" not in encoded:
+            raise MLCheckUsageError("tokenizer output has no 'input_ids'.")
+        encoded = encoded["input_ids"]
+    shape = getattr(encoded, "shape", None)
+    if shape is not None:
+        return int(shape[-1]) if len(shape) else 1
+    if isinstance(encoded, (list, tuple)):
+        if encoded and isinstance(encoded[0], (list, tuple)):
+            if len(encoded) != 1:
+                raise MLCheckUsageError("tokenizer returned several sequences for one text.")
+            return len(encoded[0])
+        return len(encoded)
+    raise MLCheckUsageError(
+        f"tokenizer returned a {type(encoded).__name__}: expected a list of ids, an array or "
+        "a mapping with 'input_ids'."
+    )
+
+
+@check
+def check_no_truncation(
+    texts: Any,
+    tokenizer: Callable[[str], Any],
+    *,
+    max_length: int,
+    max_fraction: float | None = None,
+) -> CheckResult:
+    """Detect texts longer than the model's ``max_length`` in tokens (they get cut).
+
+    ``tokenizer`` is any callable returning input ids for one text (a list, an array, or a
+    mapping with ``input_ids``); call it without truncation. Figure: the fraction of texts
+    over ``max_length``, held to ``max_fraction`` (ini ``ml_truncation_max_fraction``,
+    default 0); the message says how many tokens are cut in total and at most.
+    """
+    limit = resolve_threshold("truncation_max_fraction", max_fraction)
+    if not isinstance(max_length, int) or max_length < 1:
+        raise MLCheckUsageError(f"max_length must be a positive integer, got {max_length!r}.")
+    if isinstance(texts, str):
+        raise MLCheckUsageError("texts is a single string: expected a list of texts.")
+    items = list(texts)
+    if not items:
+        raise MLCheckUsageError("texts is empty: expected at least one text.")
+    if not callable(tokenizer):
+        raise MLCheckUsageError("tokenizer must be callable (text -> input ids).")
+    lengths = np.asarray([_token_count(tokenizer(str(t))) for t in items])
+    over = lengths > max_length
+    n_over = int(over.sum())
+    cut = lengths[over] - max_length
+    fraction = n_over / len(items)
+    details = {
+        "texts": len(items),
+        "over_max_length": n_over,
+        "tokens_cut_total": int(cut.sum()),
+        "tokens_cut_max": int(cut.max()) if n_over else 0,
+        "length_p50": float(np.median(lengths)),
+        "length_p99": float(np.quantile(lengths, 0.99)),
+        "max_length": max_length,
+    }
+    passed = fraction <= limit if limit > 0 else n_over == 0
+    head = (
+        f"no_truncation: {n_over:,} of {len(items):,} texts ({percent(fraction)}) exceed "
+        f"max_length {max_length} tokens"
+        + (
+            f"; {int(cut.sum()):,} tokens cut in total, up to {int(cut.max()):,} from one text"
+            if n_over
+            else ""
+        )
+        + f" (median length {fmt(details['length_p50'])}, 99th percentile "
+        f"{fmt(details['length_p99'])}; limit {percent(limit)})."
+    )
+    if passed:
+        return CheckResult("no_truncation", "model", True, "error", fraction, limit, head, details)
+    message = compose(
+        head,
+        why=(
+            "the model never sees the cut part: answers, negations or labels at the end of "
+            "long texts are silently dropped, and quality on long inputs falls."
+        ),
+        fix=(
+            "raise max_length (within the model's limit), split long texts into windows "
+            "with stride and aggregate, or summarise / select the relevant part first."
+        ),
+    )
+    return CheckResult("no_truncation", "model", False, "error", fraction, limit, message, details)
+
+
+assert_no_truncation = assertion(check_no_truncation)
+
+
+def _main_output(out: Any) -> Any:
+    for attr in ("logits", "last_hidden_state"):
+        if hasattr(out, attr):
+            return getattr(out, attr)
+    if isinstance(out, dict):
+        for key in ("logits", "last_hidden_state"):
+            if key in out:
+                return out[key]
+        return next(iter(out.values()))
+    if isinstance(out, (tuple, list)):
+        return out[0]
+    return out
+
+
+@check
+def check_attention_mask_respected(
+    model: Any, batch: Any, *, atol: float = 1e-5, random_state: int | None = None
+) -> CheckResult:
+    """Detect a model whose outputs at real tokens depend on the padding.
+
+    ``batch`` is a mapping with ``input_ids`` and ``attention_mask`` (0 = padding). The ids
+    at padded positions are replaced by other ids from the batch and the model is run again
+    (no_grad, in the caller's mode); outputs at unpadded positions (or pooled outputs) must
+    not change. Figure: the largest absolute change (threshold ``atol``).
+    """
+    from .._deps import require
+
+    torch = require("torch", helper="assert_attention_mask_respected")
+    if not (hasattr(batch, "keys") and "input_ids" in batch and "attention_mask" in batch):
+        raise MLCheckUsageError("batch must be a mapping with 'input_ids' and 'attention_mask'.")
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    if ids.shape != mask.shape:
+        raise MLCheckUsageError(
+            f"input_ids {tuple(ids.shape)} and attention_mask {tuple(mask.shape)} differ in shape."
+        )
+    padded = mask == 0
+    if not bool(padded.any()):
+        raise MLCheckUsageError("the batch has no padded position: nothing to test.")
+    real_ids = ids[~padded]
+    gen = torch.Generator(device="cpu").manual_seed(current_seed(random_state))
+    picks = torch.randint(0, real_ids.numel(), (int(padded.sum()),), generator=gen)
+    swapped = ids.clone()
+    swapped[padded] = real_ids.flatten()[picks.to(real_ids.device)]
+    if bool((swapped[padded] == ids[padded]).all()):
+        swapped[padded] = torch.where(
+            ids[padded] == real_ids.flatten()[0], real_ids.flatten()[-1], real_ids.flatten()[0]
+        )
+    other = dict(batch)
+    other["input_ids"] = swapped
+    with torch.no_grad():
+        base = _main_output(model(**batch))
+        again = _main_output(model(**batch))
+        changed = _main_output(model(**other))
+    noise = float((base.double() - again.double()).abs().max())
+    if noise > atol:
+        raise MLCheckUsageError(
+            f"two identical forward passes differ by {fmt(noise, 3)}: the model is not "
+            "deterministic (dropout in train mode?); call model.eval() so the check can decide."
+        )
+    diff = (base.double() - changed.double()).abs()
+    if diff.dim() >= 2 and diff.shape[:2] == tuple(mask.shape):
+        diff = diff[~padded.to(diff.device)]
+    gap = float(diff.max()) if diff.numel() else 0.0
+    details = {"max_abs_change": gap, "padded_positions": int(padded.sum())}
+    head = (
+        f"attention_mask_respected: changing {int(padded.sum()):,} padded token ids changes "
+        f"outputs at real tokens by up to {fmt(gap, 3)} (tolerance {fmt(atol, 3)})."
+    )
+    if gap <= atol:
+        return CheckResult(
+            "attention_mask_respected", "model", True, "error", gap, atol, head, details
+        )
+    message = compose(
+        head,
+        why=(
+            "padding is an artefact of batching: when it leaks into real positions, the same "
+            "text gets different predictions depending on what it was batched with."
+        ),
+        fix=(
+            "pass attention_mask to every attention layer (as key_padding_mask / additive "
+            "-inf mask), mask padded positions before pooling (masked mean, or the first "
+            "token), and check the mask convention (1 = keep)."
+        ),
+    )
+    return CheckResult(
+        "attention_mask_respected", "model", False, "error", gap, atol, message, details
+    )
+
+
+assert_attention_mask_respected = assertion(check_attention_mask_respected)

@@ -1,0 +1,323 @@
+"""PyTorch model rung: gradient health, tracker, parameter updates, overfitting one batch,
+eval determinism and the NLP checks, both ways."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from pytest_mlchecks import (  # noqa: E402
+    GradNormTracker,
+    MLCheckError,
+    MLCheckUsageError,
+    assert_grad_norm_healthy,
+    check_attention_mask_respected,
+    check_can_overfit_batch,
+    check_eval_deterministic,
+    check_grad_norm_healthy,
+    check_no_truncation,
+    check_params_update,
+)
+
+
+def mlp(act: type, *, bn: bool = False, depth: int = 6, width: int = 64) -> nn.Module:
+    layers: list[nn.Module] = []
+    d = 8
+    for _ in range(depth):
+        layers.append(nn.Linear(d, width))
+        if bn:
+            layers.append(nn.BatchNorm1d(width))
+        layers.append(act())
+        d = width
+    layers.append(nn.Linear(d, 1))
+    return nn.Sequential(*layers)
+
+
+def regression_batch(seed: int = 0, n: int = 256):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 8, generator=g)
+    return X, X[:, :2].sum(1, keepdim=True) + 0.1 * torch.randn(n, 1, generator=g)
+
+
+def backward(model: nn.Module, seed: int = 0) -> None:
+    X, y = regression_batch(seed)
+    nn.functional.mse_loss(model(X), y).backward()
+
+
+# ------------------------------------------------------------------------ grad health
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sigmoid_mlp_vanishes_relu_bn_is_healthy(seed: int) -> None:
+    torch.manual_seed(seed)
+    sigmoid = mlp(nn.Sigmoid)
+    backward(sigmoid, seed)
+    result = check_grad_norm_healthy(sigmoid)
+    assert not result.passed and result.value < 1e-3
+    assert "vanishing gradients" in result.message and "residual" in result.message
+    healthy = mlp(nn.ReLU, bn=True)
+    backward(healthy, seed)
+    assert check_grad_norm_healthy(healthy).passed
+
+
+def test_nan_and_unused_parameter_and_dead_layer() -> None:
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(8, 8)
+            self.b = nn.Linear(8, 1)
+            self.unused = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.b(torch.relu(self.a(x)))
+
+    net = Net()
+    backward(net)
+    result = check_grad_norm_healthy(net)
+    assert not result.passed
+    assert result.details["no_grad"] == ["unused.weight", "unused.bias"]
+    assert check_grad_norm_healthy(net, ignore=["unused"]).passed
+    net.a.weight.grad[0, 0] = float("nan")
+    nan = check_grad_norm_healthy(net, ignore=["unused"])
+    assert not nan.passed and nan.details["nonfinite"] == ["a.weight"]
+    net.zero_grad()
+    with torch.no_grad():
+        net.a.bias.fill_(-100.0)  # every ReLU dead
+    backward(net)
+    dead = check_grad_norm_healthy(net, ignore=["unused"])
+    assert not dead.passed and "a" in dead.details["zero_layers"]
+
+
+def test_exploding_and_usage_errors() -> None:
+    torch.manual_seed(0)
+    net = mlp(nn.ReLU, depth=2)
+    X, y = regression_batch()
+    (nn.functional.mse_loss(net(X), y) * 1e6).backward()
+    result = check_grad_norm_healthy(net)
+    assert not result.passed and "exploding" in result.message
+    with pytest.raises(MLCheckError, match="clip_grad_norm_"):
+        assert_grad_norm_healthy(net)
+    with pytest.raises(MLCheckUsageError, match=r"call loss\.backward"):
+        check_grad_norm_healthy(mlp(nn.ReLU, depth=1))
+    with pytest.raises(MLCheckUsageError, match=r"expected a torch\.nn\.Module"):
+        check_grad_norm_healthy(object())
+
+
+def test_check_only_reads_gradients() -> None:
+    torch.manual_seed(0)
+    net = mlp(nn.Tanh, depth=2)
+    backward(net)
+    before = [p.grad.clone() for p in net.parameters()]
+    check_grad_norm_healthy(net)
+    assert all(torch.equal(a, p.grad) for a, p in zip(before, net.parameters(), strict=True))
+
+
+# ------------------------------------------------------------------------ tracker
+
+
+def _train(model, tracker, *, lr, steps, optimizer="adam", nan_at=None, zero_grad=True):
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    for k in range(steps):
+        X, y = regression_batch(k)
+        if nan_at == k:
+            X = X.clone()
+            X[0, 0] = float("nan")
+        if zero_grad:
+            opt.zero_grad()
+        loss = nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        tracker.step(loss)
+        opt.step()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tracker_quiet_on_healthy_training(seed: int) -> None:
+    torch.manual_seed(seed)
+    model = mlp(nn.ReLU, bn=True, depth=3)
+    tracker = GradNormTracker(model)
+    _train(model, tracker, lr=1e-3, steps=30)
+    result = tracker.check()
+    assert result.passed, result.message
+
+
+def test_tracker_flags_adam_at_lr_5_on_the_sigmoid_net_within_20_steps() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.Sigmoid)
+    tracker = GradNormTracker(model)
+    _train(model, tracker, lr=5.0, steps=20)
+    result = tracker.check()
+    assert not result.passed
+    assert result.details["spikes"] or result.details["divergence"] or result.details["dead"]
+
+
+def test_tracker_catches_nan_at_the_right_step() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, depth=2)
+    tracker = GradNormTracker(model)
+    _train(model, tracker, lr=1e-3, steps=12, nan_at=7)
+    result = tracker.check()
+    assert not result.passed and result.details["nan_step"] == 7
+    assert "step 7" in result.message
+    with pytest.raises(MLCheckError):
+        tracker.assert_healthy()
+
+
+def test_tracker_detects_missing_zero_grad() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, depth=2)
+    tracker = GradNormTracker(model)
+    _train(model, tracker, lr=1e-4, steps=15, optimizer="sgd", zero_grad=False)
+    result = tracker.check()
+    assert not result.passed and result.details["accumulating"]
+    assert "zero_grad" in result.message
+
+
+def test_tracker_does_not_change_training() -> None:
+    def run(track: bool):
+        torch.manual_seed(0)
+        model = mlp(nn.ReLU, depth=2)
+        tracker = GradNormTracker(model) if track else None
+        opt = torch.optim.SGD(model.parameters(), lr=1e-2)
+        for k in range(5):
+            opt.zero_grad()
+            X, y = regression_batch(k)
+            loss = nn.functional.mse_loss(model(X), y)
+            loss.backward()
+            if tracker:
+                tracker.step(loss)
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(run(True), run(False), strict=True))
+
+
+def test_tracker_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_fx="""
+        import torch
+
+        def test_uses_fixture(ml_grad_tracker):
+            model = torch.nn.Linear(3, 1)
+            tracker = ml_grad_tracker(model)
+            model(torch.randn(4, 3)).sum().backward()
+            tracker.step()
+            assert tracker.check().passed
+        """
+    )
+    pytester.runpytest("--ml-audit", "--ml-audit-json=r.json").assert_outcomes(passed=1)
+    import json
+
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert [c["name"] for c in report["checks"]] == ["grad_tracker"]
+
+
+# ------------------------------------------------------------------------ params / overfit / eval
+
+
+def test_params_update_both_ways_and_restores_weights() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, depth=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = regression_batch()
+
+    def step():
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    before = [p.detach().clone() for p in model.parameters()]
+    assert check_params_update(model, step, optimizer=opt).passed
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+    model[0].weight.requires_grad_(False)  # frozen, yet still in the optimiser: stays put
+    partial = torch.optim.SGD([p for p in model.parameters() if p is not model[2].weight], lr=0.1)
+
+    def step_partial():
+        partial.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        partial.step()
+
+    result = check_params_update(model, step_partial)
+    assert not result.passed and result.details["did_not_change"] == ["2.weight"]
+
+
+def test_can_overfit_batch_and_a_broken_setup() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, depth=2)
+    X, y = regression_batch(n=16)
+    before = [p.detach().clone() for p in model.parameters()]
+    good = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=300)
+    assert good.passed, good.message
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+    broken = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    for p in broken.parameters():
+        p.requires_grad_(False)
+    broken[2].bias.requires_grad_(True)  # only a bias can learn: cannot fit 16 targets
+    result = check_can_overfit_batch(broken, (X, y), nn.functional.mse_loss, steps=200)
+    assert not result.passed
+
+
+def test_eval_deterministic_never_changes_the_mode() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 1)
+    )
+    X, _ = regression_batch()
+    running = model[1].running_mean.clone()
+    result = check_eval_deterministic(model, X)
+    assert not result.passed and model.training
+    assert torch.equal(model[1].running_mean, running)
+    assert "model.eval()" in result.message
+    model.eval()
+    assert check_eval_deterministic(model, X).passed and not model.training
+
+
+# ------------------------------------------------------------------------ NLP
+
+
+def whitespace_tokenizer(text: str) -> dict:
+    return {"input_ids": [hash(w) % 1000 for w in text.split()]}
+
+
+def test_no_truncation_both_ways() -> None:
+    texts = ["a short one", "another short text here"]
+    assert check_no_truncation(texts, whitespace_tokenizer, max_length=8).passed
+    long = [*texts, " ".join(["word"] * 30)]
+    result = check_no_truncation(long, whitespace_tokenizer, max_length=8)
+    assert not result.passed and result.details["tokens_cut_total"] == 22
+    assert result.value == pytest.approx(1 / 3)
+    assert check_no_truncation(long, lambda t: t.split(), max_length=8, max_fraction=0.5).passed
+    with pytest.raises(MLCheckUsageError, match="single string"):
+        check_no_truncation("one text", whitespace_tokenizer, max_length=8)
+
+
+class TinyEncoder(nn.Module):
+    """A toy encoder; ``respect_mask`` decides whether padding leaks into pooled outputs."""
+
+    def __init__(self, respect_mask: bool) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.respect_mask = respect_mask
+
+    def forward(self, input_ids, attention_mask):
+        h = self.emb(input_ids)
+        if self.respect_mask:
+            w = attention_mask.unsqueeze(-1).float()
+            return (h * w).sum(1) / w.sum(1)
+        return h.mean(1)
+
+
+def test_attention_mask_respected_both_ways() -> None:
+    torch.manual_seed(0)
+    ids = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 0, 0, 0]])
+    mask = (ids != 0).long()
+    batch = {"input_ids": ids, "attention_mask": mask}
+    assert check_attention_mask_respected(TinyEncoder(True).eval(), batch).passed
+    leaky = check_attention_mask_respected(TinyEncoder(False).eval(), batch)
+    assert not leaky.passed and "attention_mask" in leaky.message
+    assert math.isfinite(leaky.value)
