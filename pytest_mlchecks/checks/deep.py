@@ -49,25 +49,28 @@ def _layer(name: str) -> str:
 
 
 def _norms(torch: Any, grads: list[Any]) -> Any:
-    """Per-tensor L2 norms as one float64 tensor, batched per device and dtype."""
+    """Per-tensor L2 norms as one float64 tensor: one fused kernel per device and dtype."""
     if not grads:
         return torch.zeros(0, dtype=torch.float64)
+    foreach = getattr(torch, "_foreach_norm", None)
+
+    def norms_of(tensors: list[Any]) -> Any:
+        dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
+        if foreach is not None:
+            return torch.stack(foreach(dense))
+        return torch.stack([torch.linalg.vector_norm(t) for t in dense])  # pragma: no cover
+
+    first = grads[0]
+    if all(g.device == first.device and g.dtype == first.dtype for g in grads):
+        return norms_of(grads).to(torch.float64)
     groups: dict[tuple[Any, Any], list[int]] = {}
     for i, g in enumerate(grads):
         groups.setdefault((g.device, g.dtype), []).append(i)
-    out: list[Any] = [None] * len(grads)
-    for (_, _), idx in groups.items():
-        tensors = [grads[i].coalesce().values() if grads[i].is_sparse else grads[i] for i in idx]
-        foreach = getattr(torch, "_foreach_norm", None)
-        if foreach is not None:
-            norms = foreach(tensors)
-        else:  # pragma: no cover - old torch
-            norms = [torch.linalg.vector_norm(t) for t in tensors]
-        for i, n in zip(idx, norms, strict=True):
-            out[i] = n
-    # one device for the summary: the first gradient's; stacking moves scalars only
-    target = grads[0].device
-    return torch.stack([n.to(device=target, dtype=torch.float64) for n in out])
+    out = torch.empty(len(grads), dtype=torch.float64, device=first.device)
+    for idx in groups.values():
+        part = norms_of([grads[i] for i in idx]).to(device=first.device, dtype=torch.float64)
+        out[torch.tensor(idx, device=first.device)] = part
+    return out
 
 
 @dataclass
@@ -79,21 +82,21 @@ class _GradState:
     missing: list[str]
 
 
-def _grad_state(model: Any) -> _GradState:
+def _grad_state(params: list[tuple[str, Any]]) -> _GradState:
     import torch
 
     names, shapes, numels, grads, missing = [], [], [], [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if p.grad is None:
+    for name, p in params:
+        grad = p.grad
+        if grad is None:
             missing.append(name)
             continue
         names.append(name)
         shapes.append(tuple(p.shape))
         numels.append(p.numel())
-        grads.append(p.grad.detach())
-    norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
+        grads.append(grad)
+    with torch.no_grad():
+        norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
     return _GradState(names, shapes, numels, norms, missing)
 
 
@@ -119,10 +122,10 @@ def check_grad_norm_healthy(
     ratio_limit = resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
     norm_limit = resolve_threshold("grad_max_total_norm", max_total_norm)
     skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
-    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    state = _grad_state(model)
+    state = _grad_state(trainable)
     missing = [n for n in state.missing if n not in skip and _layer(n) not in skip]
     if not state.names:
         raise MLCheckUsageError(
@@ -202,6 +205,15 @@ def check_grad_norm_healthy(
         "no_grad": missing,
         "zero_layers": zero_layers,
     }
+    if not problems:
+        message = (
+            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite, nonzero "
+            f"gradients; total norm {fmt(total, 3)}; first/largest layer RMS ratio "
+            f"{fmt(ratio, 3)} (limit {fmt(ratio_limit, 3)})."
+        )
+        return CheckResult(
+            "grad_norm_healthy", "model", True, "error", ratio, ratio_limit, message, details
+        )
     rows = [
         [
             name,
@@ -213,19 +225,9 @@ def check_grad_norm_healthy(
             zip(state.names, state.shapes, state.norms, rms, strict=True)
         )[:40]
     ]
-    body = table(["parameter", "shape", "grad norm", "RMS / largest"], rows)
-    if not problems:
-        message = (
-            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite, nonzero "
-            f"gradients; total norm {fmt(total, 3)}; first/largest layer RMS ratio "
-            f"{fmt(ratio, 3)} (limit {fmt(ratio_limit, 3)})."
-        )
-        return CheckResult(
-            "grad_norm_healthy", "model", True, "error", ratio, ratio_limit, message, details
-        )
     message = compose(
         f"grad_norm_healthy: {'; '.join(problems)}.",
-        body=body,
+        body=table(["parameter", "shape", "grad norm", "RMS / largest"], rows),
         why=(
             "the optimiser can only learn through gradients: NaN poisons every weight, missing "
             "or zero gradients freeze layers, vanishing ones leave early layers untrained and "
@@ -277,14 +279,17 @@ class GradNormTracker:
                 continue
             grads.append(p.grad.detach() if p.grad is not None else None)
         present = [g for g in grads if g is not None]
-        norms = _norms(torch, present) if present else torch.zeros(0, dtype=torch.float64)
-        full = torch.full((len(grads),), -1.0, dtype=torch.float64, device=norms.device)
-        if present:
-            idx = torch.tensor(
-                [i for i, g in enumerate(grads) if g is not None], device=norms.device
-            )
-            full = full.index_copy(0, idx, norms)
-        self._norms.append(full)  # -1 marks "no gradient"
+        if len(present) == len(grads):
+            full = _norms(torch, present)
+        else:  # -1 marks "no gradient"
+            norms = _norms(torch, present) if present else torch.zeros(0, dtype=torch.float64)
+            full = torch.full((len(grads),), -1.0, dtype=torch.float64, device=norms.device)
+            if present:
+                idx = torch.tensor(
+                    [i for i, g in enumerate(grads) if g is not None], device=norms.device
+                )
+                full = full.index_copy(0, idx, norms)
+        self._norms.append(full)
         if loss is not None:
             value = loss.detach().reshape(-1)[0] if isinstance(loss, torch.Tensor) else loss
             self._losses.append(value)
