@@ -213,6 +213,24 @@ if TYPE_CHECKING:
     from .checks.production import (
         check_schema_matches as check_schema_matches,
     )
+    from .checks.properties import (
+        assert_handles_missing as assert_handles_missing,
+    )
+    from .checks.properties import (
+        assert_handles_unseen_categories as assert_handles_unseen_categories,
+    )
+    from .checks.properties import (
+        assert_invariant_to_row_order as assert_invariant_to_row_order,
+    )
+    from .checks.properties import (
+        check_handles_missing as check_handles_missing,
+    )
+    from .checks.properties import (
+        check_handles_unseen_categories as check_handles_unseen_categories,
+    )
+    from .checks.properties import (
+        check_invariant_to_row_order as check_invariant_to_row_order,
+    )
     from .schema import ColumnSchema as ColumnSchema
     from .schema import Schema as Schema
     from .schema import infer_schema as infer_schema

@@ -235,6 +235,7 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
 _DATA = "pytest_mlchecks.checks.data"
 _DEEP = "pytest_mlchecks.checks.deep"
 _NLP = "pytest_mlchecks.checks.nlp"
+_PROPS = "pytest_mlchecks.checks.properties"
 _MODEL = "pytest_mlchecks.checks.model"
 _EVAL = "pytest_mlchecks.checks.evaluation"
 _PROD = "pytest_mlchecks.checks.production"
@@ -377,6 +378,16 @@ CHECKS: dict[str, CheckSpec] = {
             ("truncation_max_fraction",),
         ),
         CheckSpec("attention_mask_respected", "model", _NLP, "outputs that depend on padding"),
+        CheckSpec(
+            "invariant_to_row_order", "pipeline", _PROPS, "predictions that depend on row order"
+        ),
+        CheckSpec("handles_missing", "pipeline", _PROPS, "crashes or NaN output on missing values"),
+        CheckSpec(
+            "handles_unseen_categories",
+            "pipeline",
+            _PROPS,
+            "crashes or NaN output on new categories",
+        ),
         CheckSpec("schema_matches", "production", _PROD, "every violation of a schema contract"),
         CheckSpec(
             "no_drift",

@@ -49,6 +49,7 @@ class Recorder:
     records: list[dict[str, Any]] = field(default_factory=list)
     depth: int = 0
     enforcing: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def add(self, result: CheckResult, *, enforced: bool) -> None:
         entry = result.to_dict()

@@ -57,6 +57,7 @@ class TestRecord:
     outcome: str = "passed"
     blocked_by: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
+    falsifying: dict[str, Any] | None = None
 
     @property
     def rung(self) -> str | None:
@@ -96,6 +97,8 @@ class AuditSession:
             if data.get("blocked_by"):
                 record.blocked_by = str(data["blocked_by"])
             record.checks.extend(data.get("checks", []))
+            if data.get("falsifying"):
+                record.falsifying = data["falsifying"]
         if report.outcome == "failed":
             record.outcome = "failed"
         elif report.outcome == "skipped" and record.outcome != "failed":
@@ -148,14 +151,15 @@ class AuditSession:
             row[status] += 1
             if status == "failed":
                 any_failed = True
-            tests_out.append(
-                {
-                    "nodeid": record.nodeid,
-                    "rung": rung,
-                    "outcome": status,
-                    "blocked_by": blocker if blocked else None,
-                }
-            )
+            entry: dict[str, Any] = {
+                "nodeid": record.nodeid,
+                "rung": rung,
+                "outcome": status,
+                "blocked_by": blocker if blocked else None,
+            }
+            if record.falsifying is not None and status == "failed":
+                entry["falsifying_example"] = record.falsifying
+            tests_out.append(entry)
             if blocked:
                 continue
             for position, entry in enumerate(record.checks):

@@ -157,7 +157,12 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     return settings, options
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    seed_opt = config.getoption("ml_seed")
+    if seed_opt is not None and getattr(config.option, "hypothesis_seed", "absent") is None:
+        # one seed for the run: hypothesis (if its plugin is loaded) follows --ml-seed
+        config.option.hypothesis_seed = seed_opt
     for marker, rung in MARKERS.items():
         config.addinivalue_line(
             "markers", f"{marker}: put this test on the '{rung}' rung of the ML ladder."
@@ -288,8 +293,13 @@ class Ladder:
             sent = item.stash.get(SENT_KEY, 0)
             new = recorder.records[sent:]
             item.stash[SENT_KEY] = len(recorder.records)
-        if rung is not None or new or blocked is not None:
-            payload = {"rung": rung, "blocked_by": blocked, "checks": new}
+        falsifying = None
+        if recorder is not None and report.failed and "last_draw" in recorder.notes:
+            falsifying = recorder.notes["last_draw"]  # the last (shrunk) hypothesis draw
+        if rung is not None or new or blocked is not None or falsifying is not None:
+            payload: dict[str, object] = {"rung": rung, "blocked_by": blocked, "checks": new}
+            if falsifying is not None:
+                payload["falsifying"] = falsifying
             setattr(report, REPORT_ATTR, json.dumps(payload))
         return report
 

@@ -465,3 +465,14 @@ def test_every_assert_helper_is_a_fixture(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_hypothesis_follows_ml_seed(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("hypothesis")
+    pytester.makepyfile(
+        test_h="""
+        def test_seed(pytestconfig, ml_seed):
+            assert pytestconfig.getoption("hypothesis_seed") == ml_seed == 5
+        """
+    )
+    pytester.runpytest("--ml-seed", "5").assert_outcomes(passed=1)

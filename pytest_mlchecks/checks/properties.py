@@ -1,0 +1,217 @@
+"""Property checks for a user's own model or pipeline: row order, missing values, new categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._inputs import as_dataframe, fmt, require_rows
+from .._messages import compose, plural
+from .._result import CheckResult, MLCheckUsageError
+from .._runtime import assertion, check, current_seed
+
+__all__ = [
+    "assert_handles_missing",
+    "assert_handles_unseen_categories",
+    "assert_invariant_to_row_order",
+    "check_handles_missing",
+    "check_handles_unseen_categories",
+    "check_invariant_to_row_order",
+]
+
+
+def _output(model: Any, X: Any) -> np.ndarray:
+    for method in ("predict_proba", "predict", "transform"):
+        fn = getattr(model, method, None)
+        if callable(fn):
+            out = fn(X)
+            if hasattr(out, "toarray"):
+                out = out.toarray()
+            return np.asarray(out)
+    if callable(model):
+        return np.asarray(model(X))
+    raise MLCheckUsageError(
+        f"{type(model).__name__} has no predict_proba, predict or transform and is not callable."
+    )
+
+
+def _nonfinite(out: np.ndarray) -> int:
+    if out.dtype.kind in "fc":
+        return int(np.count_nonzero(~np.isfinite(out)))
+    if out.dtype.kind == "O":
+        return int(sum(1 for v in out.ravel() if v is None or (isinstance(v, float) and v != v)))
+    return 0
+
+
+@check
+def check_invariant_to_row_order(
+    model: Any, X: Any, *, atol: float = 1e-9, random_state: int | None = None
+) -> CheckResult:
+    """Detect predictions that depend on the order of rows (batch effects, leaks across rows).
+
+    Predicts on ``X`` and on a seeded shuffle of it, puts the second back in order and
+    compares. Figure: the largest absolute difference (threshold ``atol``).
+    """
+    frame = as_dataframe(X, "X")
+    n = require_rows(frame, "X")
+    order = np.random.default_rng(current_seed(random_state)).permutation(n)
+    base = _output(model, frame)
+    shuffled = _output(model, frame.iloc[order])
+    restored = np.empty_like(shuffled)
+    restored[order] = shuffled
+    if base.dtype.kind in "OUSb" or restored.dtype.kind in "OUSb":
+        differ = base != restored
+        gap = float("inf") if np.any(differ) else 0.0
+    else:
+        delta = np.abs(base.astype(float) - restored.astype(float))
+        differ = delta > atol
+        gap = float(np.nanmax(delta)) if delta.size else 0.0
+    rows = int(np.count_nonzero(differ.reshape(n, -1).any(axis=1))) if differ.size else 0
+    details = {"rows": n, "rows_changed": rows, "max_abs_diff": gap}
+    if rows == 0:
+        message = f"invariant_to_row_order: predictions on {n:,} rows do not depend on row order."
+        return CheckResult(
+            "invariant_to_row_order", "pipeline", True, "error", 0, atol, message, details
+        )
+    message = compose(
+        f"invariant_to_row_order: shuffling the rows changes {rows:,} of {n:,} predictions "
+        f"(largest difference {fmt(gap, 3)}).",
+        why=(
+            "a prediction must depend on its own row only; order effects mean batch "
+            "statistics (batch-norm in train mode, per-batch scaling) or state carried "
+            "between rows, so serving results depend on how requests were batched."
+        ),
+        fix="compute every feature per row or from fitted statistics, and predict in eval mode.",
+    )
+    return CheckResult(
+        "invariant_to_row_order", "pipeline", False, "error", gap, atol, message, details
+    )
+
+
+assert_invariant_to_row_order = assertion(check_invariant_to_row_order)
+
+
+def _probe(model: Any, frame: Any, column: Any, value: Any, rows: np.ndarray) -> str | None:
+    probe = frame.copy()
+    if value == "__unseen__" and hasattr(probe[column], "cat"):
+        probe[column] = probe[column].cat.add_categories(["__unseen__"])
+    if value is None and probe[column].dtype.kind in "iub":
+        probe[column] = probe[column].astype("float64")
+    probe.loc[probe.index[rows], column] = np.nan if value is None else value
+    try:
+        out = _output(model, probe)
+    except Exception as exc:  # the finding itself: the pipeline crashes on this input
+        return f"raises {type(exc).__name__}: {str(exc)[:120]}"
+    bad = _nonfinite(out)
+    if bad:
+        return f"outputs {bad:,} NaN/Inf values"
+    return None
+
+
+def _rows(n: int, seed: int) -> np.ndarray:
+    k = max(1, n // 10)
+    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
+
+
+@check
+def check_handles_missing(
+    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+) -> CheckResult:
+    """Detect a pipeline that crashes or outputs NaN when a value is missing.
+
+    For each column in turn, blanks 10% of its rows (seeded) and predicts / transforms.
+    Figure: the number of columns whose missing values break the pipeline (threshold 0).
+    """
+    frame = as_dataframe(X, "X")
+    n = require_rows(frame, "X")
+    cols = list(frame.columns) if columns is None else list(columns)
+    rows = _rows(n, current_seed(random_state))
+    broken = {}
+    for col in cols:
+        problem = _probe(pipeline, frame, col, None, rows)
+        if problem:
+            broken[str(col)] = problem
+    details = {"columns_tested": len(cols), "broken": broken}
+    if not broken:
+        message = (
+            f"handles_missing: missing values in any of {plural(len(cols), 'column')} are handled."
+        )
+        return CheckResult("handles_missing", "pipeline", True, "error", 0, 0, message, details)
+    lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
+    message = compose(
+        f"handles_missing: a missing value breaks the pipeline in {plural(len(broken), 'column')}.",
+        body=lines,
+        why=(
+            "production data has gaps the training data did not; a crash takes the service "
+            "down, a NaN output is worse: it flows on as a prediction."
+        ),
+        fix="impute inside the pipeline (SimpleImputer fitted on train) or use a model that "
+        "handles NaN natively, and validate inputs at the service boundary.",
+    )
+    return CheckResult(
+        "handles_missing", "pipeline", False, "error", len(broken), 0, message, details
+    )
+
+
+assert_handles_missing = assertion(check_handles_missing)
+
+
+@check
+def check_handles_unseen_categories(
+    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+) -> CheckResult:
+    """Detect a pipeline that crashes or outputs NaN on a category it never saw.
+
+    For each categorical / string column, sets 10% of its rows (seeded) to a new category.
+    Figure: the number of columns that break the pipeline (threshold 0).
+    """
+    import pandas as pd
+
+    frame = as_dataframe(X, "X")
+    n = require_rows(frame, "X")
+    if columns is None:
+        cols = [
+            c
+            for c in frame.columns
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(frame[c].dtype)
+            or pd.api.types.is_object_dtype(frame[c].dtype)
+        ]
+    else:
+        cols = list(columns)
+    if not cols:
+        raise MLCheckUsageError("X has no categorical or string column to test.")
+    rows = _rows(n, current_seed(random_state))
+    broken = {}
+    for col in cols:
+        problem = _probe(pipeline, frame, col, "__unseen__", rows)
+        if problem:
+            broken[str(col)] = problem
+    details = {"columns_tested": [str(c) for c in cols], "broken": broken}
+    if not broken:
+        message = (
+            f"handles_unseen_categories: new categories in {plural(len(cols), 'column')} are "
+            "handled."
+        )
+        return CheckResult(
+            "handles_unseen_categories", "pipeline", True, "error", 0, 0, message, details
+        )
+    lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
+    message = compose(
+        f"handles_unseen_categories: a new category breaks the pipeline in "
+        f"{plural(len(broken), 'column')}.",
+        body=lines,
+        why=(
+            "new products, regions or app versions appear after training; an encoder that "
+            "raises on them takes the service down on the first such request."
+        ),
+        fix="use OneHotEncoder(handle_unknown='ignore' or 'infrequent_if_exist'), "
+        "OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1) or TargetEncoder.",
+    )
+    return CheckResult(
+        "handles_unseen_categories", "pipeline", False, "error", len(broken), 0, message, details
+    )
+
+
+assert_handles_unseen_categories = assertion(check_handles_unseen_categories)

@@ -1,0 +1,274 @@
+"""Hypothesis strategies for ML data property tests (needs ``pytest-mlchecks[hypothesis]``).
+
+- ``frames(schema)``: DataFrames that satisfy a ``Schema`` (built on hypothesis.extra.pandas,
+  so failures shrink); ``violating(schema)``: frames that break exactly one rule, and which.
+- ``datasets(...)``: train/test splits with a known ground truth, optionally with one failure
+  injected (``row_overlap``, ``target_leak``, ``temporal_leak``, ``contamination``,
+  ``missing_signal``); generated with vectorised numpy from a drawn seed.
+
+Import this module only in tests: it imports hypothesis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ._deps import require
+from ._result import MLCheckUsageError
+from ._synth import INJECTIONS, TASKS, SplitDataset, make_split
+from .schema import ColumnSchema, Schema
+
+require("hypothesis", helper="pytest_mlchecks.strategies")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import pandas as hpd  # noqa: E402
+
+__all__ = ["RULES", "Violation", "datasets", "frames", "violating"]
+
+RULES = (
+    "missing_columns",
+    "extra_columns",
+    "column_order",
+    "dtype",
+    "null_rate",
+    "range",
+    "unseen_categories",
+)
+
+
+def _elements(col: ColumnSchema) -> st.SearchStrategy[Any]:
+    if col.categories is not None and col.kind in ("category", "string", "bool"):
+        if col.kind == "bool":
+            return st.booleans()
+        if not col.categories:
+            return st.just("x")
+        return st.sampled_from(col.categories)
+    if col.kind == "float":
+        lo = col.min if col.min is not None else -1e6
+        hi = col.max if col.max is not None else 1e6
+        return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
+    if col.kind == "int":
+        lo = math.ceil(col.min) if col.min is not None else -(10**6)
+        hi = math.floor(col.max) if col.max is not None else 10**6
+        return st.integers(min_value=lo, max_value=max(lo, hi))
+    if col.kind == "bool":
+        return st.booleans()
+    if col.kind == "datetime":
+        lo = int(col.min) if col.min is not None else 0
+        hi = int(col.max) if col.max is not None else 10**18
+        return st.integers(min_value=lo, max_value=max(lo, hi))
+    return st.text(alphabet="abcdefghij", min_size=1, max_size=8)
+
+
+def _cast(values: Any, col: ColumnSchema) -> Any:
+    if col.kind == "category":
+        return values.astype(pd.CategoricalDtype(categories=col.categories or None))
+    if col.kind == "datetime":
+        return pd.to_datetime(values.astype("int64"), unit="ns").astype(col.dtype)
+    if col.kind in ("float", "int", "bool"):
+        try:
+            return values.astype(col.dtype)
+        except (TypeError, ValueError):
+            return values
+    if col.kind == "string":
+        try:
+            return values.astype(col.dtype)
+        except (TypeError, ValueError):
+            return values.astype(object)
+    return values
+
+
+@st.composite
+def _frame(draw: Any, schema: Schema, min_rows: int, max_rows: int) -> Any:
+    columns = [hpd.column(c.name, elements=_elements(c)) for c in schema.columns]
+    raw = draw(hpd.data_frames(columns=columns, index=hpd.range_indexes(min_rows, max_rows)))
+    n = len(raw)
+    out = {}
+    for col in schema.columns:
+        values = _cast(raw[col.name], col)
+        # nulls only where the reference had them, never above its rate
+        allowed = math.floor(col.null_rate * n)
+        if allowed > 0:
+            holes = draw(st.lists(st.integers(0, n - 1), max_size=allowed, unique=True))
+            if holes:
+                if col.kind == "int":
+                    values = values.astype("float64")
+                values = values.copy()
+                values.iloc[holes] = None
+        out[col.name] = values
+    return pd.DataFrame(out, columns=schema.names)
+
+
+def frames(schema: Schema, *, min_rows: int = 1, max_rows: int = 30) -> st.SearchStrategy[Any]:
+    """DataFrames that satisfy ``schema``: its columns in order, dtypes, ranges, categories,
+    and nulls only in nullable columns, at no more than the reference's null rate."""
+    if not isinstance(schema, Schema):
+        raise MLCheckUsageError(f"schema must be a Schema, got {type(schema).__name__}.")
+    if min_rows < 1 or max_rows < min_rows:
+        raise MLCheckUsageError("expected 1 <= min_rows <= max_rows.")
+    return _frame(schema, min_rows, max_rows)
+
+
+@dataclass
+class Violation:
+    """A frame that breaks exactly one rule of a schema."""
+
+    frame: pd.DataFrame
+    rule: str
+    column: str | None
+
+    def summary(self) -> dict[str, Any]:
+        return {"rule": self.rule, "column": self.column, "rows": len(self.frame)}
+
+
+def _rows_needed(rate: float) -> int:
+    """Rows for which every row breaking a rule exceeds what chance explains at ``rate``."""
+    for m in range(1, 100_000):
+        expected = m * rate
+        if m > expected + 4.0 * math.sqrt(expected) + 2.0:
+            return m
+    raise MLCheckUsageError("the schema's tolerance is too wide to break with a small frame.")
+
+
+def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
+    from .checks.production import _chance_rate
+
+    options: list[tuple[str, str | None]] = [("missing_columns", None), ("extra_columns", None)]
+    if len(schema.columns) >= 2:
+        options.append(("column_order", None))
+    n0 = max(schema.n_rows, 1)
+    for col in schema.columns:
+        if col.kind in ("int", "float", "bool", "category", "string"):
+            options.append(("dtype", col.name))
+        if col.null_rate == 0:
+            options.append(("null_rate", col.name))
+        bounded = col.min is not None and col.max is not None
+        if col.kind in ("int", "float") and bounded and _rows_needed(_chance_rate(2, n0)) <= 200:
+            options.append(("range", col.name))
+        if col.categories is not None and col.kind in ("category", "string"):
+            rate = ((col.singletons or 0) + 1) / (n0 + 1)
+            if rate < 0.5 and _rows_needed(rate) <= 200:
+                options.append(("unseen_categories", col.name))
+    return options
+
+
+@st.composite
+def _violation(draw: Any, schema: Schema) -> Violation:
+    from .checks.production import _chance_rate
+
+    rule, column = draw(st.sampled_from(_applicable(schema)))
+    n0 = max(schema.n_rows, 1)
+    min_rows = 1
+    if rule == "range":
+        min_rows = _rows_needed(_chance_rate(2, n0))
+    elif rule == "unseen_categories":
+        spec = schema[str(column)]
+        min_rows = _rows_needed(((spec.singletons or 0) + 1) / (n0 + 1))
+    elif rule == "null_rate":
+        min_rows = 2
+    frame = draw(frames(schema, min_rows=min_rows, max_rows=max(min_rows, 30)))
+    frame = frame.copy()
+    if rule == "missing_columns":
+        column = draw(st.sampled_from(schema.names))
+        frame = frame.drop(columns=[column])
+    elif rule == "extra_columns":
+        column = "__extra__"
+        frame[column] = 1.0
+    elif rule == "column_order":
+        names = list(frame.columns)
+        frame = frame[[names[1], names[0], *names[2:]]]
+    elif rule == "dtype":
+        spec = schema[str(column)]
+        if spec.kind in ("int", "float", "bool"):
+            frame[column] = frame[column].astype(str).astype(object)
+        else:
+            frame[column] = np.arange(len(frame), dtype=np.int64)
+    elif rule == "null_rate":
+        frame[column] = (
+            frame[column].astype(object).where(pd.Series(False, index=frame.index), None)
+        )
+    elif rule == "range":
+        spec = schema[str(column)]
+        span = (spec.max or 0.0) - (spec.min or 0.0)
+        far = (spec.max or 0.0) + 10.0 * (span if span > 0 else abs(spec.max or 1.0) + 1.0)
+        frame[column] = pd.Series(far, index=frame.index).astype(
+            frame[column].dtype, errors="ignore"
+        )
+    elif rule == "unseen_categories":
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].cat.add_categories(["__unseen__"])
+        frame.loc[:, column] = "__unseen__"
+    return Violation(frame, rule, column)
+
+
+def violating(schema: Schema) -> st.SearchStrategy[Violation]:
+    """Frames that break exactly one rule of ``schema``; ``.rule`` and ``.column`` say which
+    (rules: missing_columns, extra_columns, column_order, dtype, null_rate, range,
+    unseen_categories, as reported by ``check_schema_matches``)."""
+    if not isinstance(schema, Schema):
+        raise MLCheckUsageError(f"schema must be a Schema, got {type(schema).__name__}.")
+    return _violation(schema)
+
+
+def _value(draw: Any, value: Any) -> Any:
+    return draw(value) if isinstance(value, st.SearchStrategy) else value
+
+
+@st.composite
+def _dataset(
+    draw: Any,
+    task: Any,
+    n_rows: Any,
+    n_features: Any,
+    imbalance: Any,
+    nan_fraction: Any,
+    inject: Any,
+    strength: Any,
+) -> SplitDataset:
+    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
+    ds = make_split(
+        task=_value(draw, task),
+        n_rows=_value(draw, n_rows),
+        n_features=_value(draw, n_features),
+        imbalance=_value(draw, imbalance),
+        nan_fraction=_value(draw, nan_fraction),
+        inject=_value(draw, inject),
+        strength=_value(draw, strength),
+        seed=seed,
+    )
+    ds.info["seed"] = seed
+    _note_draw(ds.summary() | {"seed": seed})
+    return ds
+
+
+def datasets(
+    *,
+    task: Any = "binary",
+    n_rows: Any = 500,
+    n_features: Any = 6,
+    imbalance: Any = None,
+    nan_fraction: Any = 0.0,
+    inject: Any = None,
+    strength: Any = None,
+) -> st.SearchStrategy[SplitDataset]:
+    """Split datasets (``X_train``, ``X_test``, ``y_train``, ``y_test``, ``injected``) with a
+    known ground truth. Any argument may itself be a strategy (e.g. ``inject=
+    st.sampled_from([None, "target_leak"])``). ``strength`` tunes the injected failure from
+    subtle to blatant (see ``pytest_mlchecks._synth.DEFAULT_STRENGTH``)."""
+    for name, value, allowed in (("task", task, TASKS), ("inject", inject, (*INJECTIONS, None))):
+        if not isinstance(value, st.SearchStrategy) and value not in allowed:
+            raise MLCheckUsageError(f"{name} must be one of {allowed}, got {value!r}.")
+    return _dataset(task, n_rows, n_features, imbalance, nan_fraction, inject, strength)
+
+
+def _note_draw(summary: dict[str, Any]) -> None:
+    """Remember the last drawn dataset's summary on the running test (for the audit report)."""
+    from ._runtime import current_recorder
+
+    recorder = current_recorder()
+    if recorder is not None:
+        recorder.notes["last_draw"] = summary

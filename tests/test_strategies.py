@@ -1,0 +1,174 @@
+"""Hypothesis strategies: frames satisfy their schema, violating frames break the named rule,
+datasets carry their ground truth, and the property helpers work both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pytest_mlchecks import (  # noqa: E402
+    check_handles_missing,
+    check_handles_unseen_categories,
+    check_invariant_to_row_order,
+    check_no_row_overlap,
+    check_no_target_leakage,
+    check_no_temporal_leakage,
+    check_schema_matches,
+    infer_schema,
+)
+from pytest_mlchecks.strategies import datasets, frames, violating  # noqa: E402
+
+
+def _reference() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "visits": rng.poisson(3, n),
+            "plan": rng.choice(["free", "pro", "team"], n),
+            "city": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "active": rng.random(n) < 0.5,
+            "income": rng.lognormal(10, 1, n),
+        }
+    )
+    frame.loc[:99, "income"] = np.nan  # 5% nullable
+    return frame
+
+
+SCHEMA = infer_schema(_reference())
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(frames(SCHEMA))
+def test_frames_always_pass_their_schema(frame: pd.DataFrame) -> None:
+    result = check_schema_matches(frame, SCHEMA)
+    assert result.passed, result.message
+    assert list(frame.columns) == SCHEMA.names
+
+
+@FAST
+@given(violating(SCHEMA))
+def test_violating_frames_fail_with_the_named_rule(violation) -> None:
+    result = check_schema_matches(violation.frame, SCHEMA)
+    assert not result.passed
+    rules = {v["rule"] for v in result.details["violations"]}
+    assert violation.rule in rules, (violation.summary(), result.message)
+
+
+@settings(max_examples=15, deadline=None)
+@given(datasets(inject=st.sampled_from([None, "row_overlap"]), n_rows=400))
+def test_datasets_know_their_row_overlap(ds) -> None:
+    found = not check_no_row_overlap(ds.train, ds.test).passed
+    assert found == (ds.injected == "row_overlap")
+
+
+@settings(max_examples=10, deadline=None)
+@given(datasets(task=st.sampled_from(["binary", "regression"]), inject="target_leak"))
+def test_datasets_target_leak_is_found(ds) -> None:
+    result = check_no_target_leakage(ds.train, ds.test, "target", exclude=["event_time"])
+    assert result.details["leaking_features"] == [ds.info["leaked_feature"]]
+
+
+@settings(max_examples=10, deadline=None)
+@given(datasets(inject=st.sampled_from([None, "temporal_leak"])))
+def test_datasets_temporal_ground_truth(ds) -> None:
+    late = not check_no_temporal_leakage(ds.X_train, ds.X_test, "event_time").passed
+    assert late == (ds.injected == "temporal_leak")
+    assert ds.summary()["rows_train"] == len(ds.X_train)
+
+
+def test_strategy_arguments_are_validated() -> None:
+    from pytest_mlchecks import MLCheckUsageError
+
+    with pytest.raises(MLCheckUsageError, match="inject must be one of"):
+        datasets(inject="gremlins")
+    with pytest.raises(MLCheckUsageError, match="schema must be a Schema"):
+        frames({"a": 1})  # type: ignore[arg-type]
+
+
+def test_falsifying_dataset_summary_lands_in_the_audit_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_prop="""
+        import pytest
+        from hypothesis import given, settings
+        from pytest_mlchecks.strategies import datasets
+
+        @pytest.mark.ml_data
+        @settings(max_examples=5, deadline=None, database=None)
+        @given(datasets(inject="row_overlap", n_rows=200))
+        def test_never_overlaps(ds):
+            assert ds.injected is None
+        """
+    )
+    result = pytester.runpytest("--ml-audit", "--ml-audit-json=r.json", "--ml-seed=3")
+    result.assert_outcomes(failed=1)
+    import json
+
+    test = json.loads((pytester.path / "r.json").read_text())["tests"][0]
+    assert test["falsifying_example"]["injected"] == "row_overlap"
+    assert set(test["falsifying_example"]) >= {"rows_train", "rows_test", "seed", "task"}
+
+
+# ------------------------------------------------------------------------ property helpers
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.compose import make_column_transformer  # noqa: E402
+from sklearn.impute import SimpleImputer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler  # noqa: E402
+
+
+def _xy():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=300), "city": rng.choice(["a", "b", "c"], 300)})
+    y = (X["x"] + (X["city"] == "a") > 0.3).astype(int)
+    return X, y
+
+
+def _pipe(*, impute: bool, unknown: str):
+    num = make_pipeline(SimpleImputer(), StandardScaler()) if impute else StandardScaler()
+    if unknown == "ignore":
+        cat = OneHotEncoder(handle_unknown="ignore")
+    else:
+        cat = OrdinalEncoder()  # raises on unknown categories
+    if impute:
+        cat = make_pipeline(SimpleImputer(strategy="most_frequent"), cat)
+    pre = make_column_transformer((num, ["x"]), (cat, ["city"]))
+    X, y = _xy()
+    return make_pipeline(pre, LogisticRegression()).fit(X, y)
+
+
+def test_property_helpers_both_ways() -> None:
+    X, _ = _xy()
+    robust = _pipe(impute=True, unknown="ignore")
+    fragile = _pipe(impute=False, unknown="error")
+    assert check_invariant_to_row_order(robust, X).passed
+    assert check_handles_missing(robust, X).passed
+    assert check_handles_unseen_categories(robust, X).passed
+    missing = check_handles_missing(fragile, X)
+    assert not missing.passed and set(missing.details["broken"]) == {"x", "city"}
+    unseen = check_handles_unseen_categories(fragile, X)
+    assert not unseen.passed and "raises" in unseen.details["broken"]["city"]
+
+
+class _BatchScaled:
+    """Predictions that use the batch's own mean: depends on which rows come together."""
+
+    def predict(self, X):
+        values = np.asarray(X["x"], dtype=float)
+        return values - values[: len(values) // 2].mean()
+
+
+def test_row_order_dependence_is_caught() -> None:
+    X, _ = _xy()
+    result = check_invariant_to_row_order(_BatchScaled(), X)
+    assert not result.passed and result.details["rows_changed"] == len(X)
