@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pytest_mlchecks import (  # noqa: E402
+from pytest_mlchecks import (
     check_handles_missing,
     check_handles_unseen_categories,
     check_invariant_to_row_order,
@@ -22,7 +22,7 @@ from pytest_mlchecks import (  # noqa: E402
     check_schema_matches,
     infer_schema,
 )
-from pytest_mlchecks.strategies import datasets, frames, violating  # noqa: E402
+from pytest_mlchecks.strategies import datasets, frames, violating
 
 
 def _reference() -> pd.DataFrame:
