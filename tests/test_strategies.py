@@ -136,10 +136,8 @@ def _xy():
 
 def _pipe(*, impute: bool, unknown: str):
     num = make_pipeline(SimpleImputer(), StandardScaler()) if impute else StandardScaler()
-    if unknown == "ignore":
-        cat = OneHotEncoder(handle_unknown="ignore")
-    else:
-        cat = OrdinalEncoder()  # raises on unknown categories
+    # OrdinalEncoder() raises on unknown categories
+    cat = OneHotEncoder(handle_unknown="ignore") if unknown == "ignore" else OrdinalEncoder()
     if impute:
         cat = make_pipeline(SimpleImputer(strategy="most_frequent"), cat)
     pre = make_column_transformer((num, ["x"]), (cat, ["city"]))
