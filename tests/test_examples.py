@@ -41,7 +41,9 @@ def _outcomes(audit: dict, example: str) -> dict[str, str]:
 
 def test_clean_example_passes_every_rung(audit: dict) -> None:
     outcomes = _outcomes(audit, "clean_tabular")
-    assert len(outcomes) == 4 and set(outcomes.values()) == {"passed"}
+    assert len(outcomes) == 8 and set(outcomes.values()) == {"passed"}
+    rungs = {t["rung"] for t in audit["tests"] if t["nodeid"].startswith("clean_tabular/")}
+    assert rungs == {"data", "pipeline", "model", "evaluation", "production"}
 
 
 def test_nan_example_fails_data_and_blocks_the_model(audit: dict) -> None:
@@ -58,17 +60,58 @@ def test_misaligned_example_is_caught(audit: dict) -> None:
     }
 
 
-def test_imbalance_example_warns_without_failing(audit: dict) -> None:
-    assert _outcomes(audit, "imbalance_95_5") == {"test_label_balance": "passed"}
-    warn = [c for c in audit["checks"] if c["nodeid"].startswith("imbalance_95_5/")]
-    assert [(c["name"], c["passed"], c["severity"]) for c in warn] == [
-        ("class_balance", False, "warning")
+def test_imbalance_example_warns_then_fails_on_accuracy(audit: dict) -> None:
+    assert _outcomes(audit, "imbalance_95_5") == {
+        "test_label_balance": "passed",
+        "test_fraud_model_beats_dummy_on_accuracy": "failed",
+    }
+    found = {
+        (c["name"], c["passed"], c["severity"])
+        for c in audit["checks"]
+        if c["nodeid"].startswith("imbalance_95_5/")
+    }
+    assert found == {("class_balance", False, "warning"), ("beats_dummy", False, "error")}
+    trap = next(
+        c
+        for c in audit["checks"]
+        if c["name"] == "beats_dummy" and c["nodeid"].startswith("imbalance_95_5/")
+    )
+    assert "Accuracy misleads here" in trap["message"]
+
+
+@pytest.mark.parametrize(
+    ("example", "test", "check"),
+    [
+        ("salary_survey_leaks", "test_splits_do_not_leak", "no_row_overlap"),
+        ("salary_survey_leaks", "test_splits_do_not_leak", "no_target_leakage"),
+        ("scaler_before_split", "test_scaler_saw_only_training_rows", "fit_on_train_only"),
+        ("vanishing_gradients", "test_sigmoid_net_gradients_are_healthy", "grad_norm_healthy"),
+        ("serving_skew", "test_serving_features_match_training", "same_features"),
+        ("drifted_batch", "test_batch_has_not_drifted", "no_drift"),
+        ("drifted_batch", "test_batch_matches_the_training_schema", "schema_matches"),
+    ],
+)
+def test_each_intended_failure_is_caught(audit: dict, example: str, test: str, check: str) -> None:
+    assert _outcomes(audit, example)[test] == "failed"
+    failing = [
+        c["name"]
+        for c in audit["checks"]
+        if c["nodeid"].startswith(f"{example}/")
+        and c["nodeid"].endswith(f"::{test}")
+        and not c["passed"]
     ]
+    assert check in failing
 
 
 def test_audit_gate_fails_on_the_broken_examples(audit: dict) -> None:
     assert audit["gate"] == "fail"
     assert audit["failed_rungs_by_scope"] == {
+        "drifted_batch": "production",
+        "imbalance_95_5": "model",
         "misaligned_labels": "data",
         "nan_only_trees_tolerate": "data",
+        "salary_survey_leaks": "data",
+        "scaler_before_split": "pipeline",
+        "serving_skew": "pipeline",
+        "vanishing_gradients": "model",
     }
