@@ -70,6 +70,14 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
             if verbose > 0 and _status(c) in ("FAIL", "WARN"):
                 for text in str(c.get("message", "")).splitlines():
                     lines.append("        " + text)
+    ladders = summary.get("ladders") or {}
+    if ladders:
+        lines.append("")
+        lines.append(f"ladders ({len(ladders)}, one per directory):")
+        width = max(len(name) for name in ladders)
+        for name, entry in ladders.items():
+            verdict = "PASS" if entry["failed_rung"] is None else f"FAIL at {entry['failed_rung']}"
+            lines.append(f"  {name:{width}}  {entry['tests']:3d} tests  {verdict}")
     lines.append("")
     lines.append(gate_line(summary))
     return lines
@@ -133,6 +141,18 @@ def markdown(summary: dict[str, Any]) -> str:
             out.append("```")
             out.append("</details>")
             out.append("")
+    ladders = summary.get("ladders") or {}
+    if ladders:
+        out.append("### Ladders (one per directory)")
+        out.append("")
+        out.append("| ladder | tests | verdict |")
+        out.append("|---|---:|---|")
+        for name, entry in ladders.items():
+            verdict = (
+                "✅ pass" if entry["failed_rung"] is None else f"❌ fails at {entry['failed_rung']}"
+            )
+            out.append(f"| `{name}` | {entry['tests']} | {verdict} |")
+        out.append("")
     blocked = [t for t in summary["tests"] if t["outcome"] == "blocked"]
     if blocked:
         noun = "test" if len(blocked) == 1 else "tests"
@@ -152,6 +172,9 @@ def write_atomic(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".mlchecks-", dir=directory)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; reports are for others to read
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -36,6 +36,7 @@ class Options:
     seed: int = 0
     json_path: str | None = None
     md_path: str | None = None
+    html_path: str | None = None
     scope: str = "session"
 
 
@@ -185,11 +186,29 @@ class AuditSession:
             "failed_rung": first_failed,
             "ladder_scope": self.options.scope,
             "failed_rungs_by_scope": lowest_failed if self.options.scope != "session" else {},
+            "ladders": self._ladders(records, scope_of, lowest_failed),
             "rungs": rungs,
             "tests": tests_out,
             "checks": checks_out,
         }
         return self.summary
+
+    def _ladders(
+        self,
+        records: list[TestRecord],
+        scope_of: dict[str, str],
+        lowest_failed: dict[str, str],
+    ) -> dict[str, dict[str, Any]]:
+        """Per-ladder verdicts when each directory has its own ladder."""
+        if self.options.scope == "session":
+            return {}
+        ladders: dict[str, dict[str, Any]] = {}
+        for record in records:
+            scope = scope_of[record.nodeid]
+            entry = ladders.setdefault(scope, {"tests": 0, "failed_rung": None})
+            entry["tests"] += 1
+            entry["failed_rung"] = lowest_failed.get(scope)
+        return dict(sorted(ladders.items()))
 
     def has_ml_failures(self) -> bool:
         """Whether a test that ran ML checks failed (prints the summary outside audit mode)."""

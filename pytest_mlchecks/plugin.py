@@ -78,6 +78,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a Markdown audit report (for CI job summaries) to PATH.",
     )
     group.addoption(
+        "--ml-audit-html",
+        dest="ml_audit_html",
+        metavar="PATH",
+        default=None,
+        help="write a self-contained HTML audit report (ladder, findings, plots) to PATH.",
+    )
+    group.addoption(
         "--ml-strict",
         action="store_true",
         dest="ml_strict",
@@ -152,6 +159,7 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
         seed=seed,
         json_path=config.getoption("ml_audit_json"),
         md_path=config.getoption("ml_audit_md"),
+        html_path=config.getoption("ml_audit_html"),
         scope=scope,
     )
     return settings, options
@@ -318,6 +326,11 @@ class Ladder:
         if opts.md_path:
             _report.write_atomic(opts.md_path, _report.markdown(summary))
             self.session.written.append(opts.md_path)
+        if opts.html_path:
+            from . import _html
+
+            _report.write_atomic(opts.html_path, _html.render(summary))
+            self.session.written.append(opts.html_path)
         if opts.audit and summary["gate"] == "fail" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -437,6 +437,12 @@ def check_no_drift(
         psi = _psi(rc.astype(float), cc.astype(float))
         psi_noise = chi2_isf(alpha, max(used - 1, 1)) * (1 / n + 1 / m)
         row: dict[str, Any] = {"column": str(name), "psi": psi, "psi_noise": psi_noise}
+        shares_ref = rc / max(float(rc.sum()), 1.0)
+        shares_cur = cc / max(float(cc.sum()), 1.0)
+        row["histogram"] = {  # bin shares, for plots in reports (aggregates only)
+            "reference": [round(float(v), 5) for v in shares_ref],
+            "current": [round(float(v), 5) for v in shares_cur],
+        }
         if numeric:
             row["ks"] = _ks(x, y, rng)
             row["ks_noise"] = ks_critical(alpha, min(n, KS_SAMPLE), min(m, KS_SAMPLE))
@@ -462,6 +468,8 @@ def check_no_drift(
     warnings_ = [r for r in rows if r["level"] == "warning"]
     worst = rows[0]["effect"] if rows else 0.0
     label = "KS" if method == "ks" else "PSI"
+    for r in rows[3:]:
+        r.pop("histogram", None)  # keep histograms of the three worst columns only
     details = {
         "method": method,
         "reference_rows": n,

@@ -1,0 +1,269 @@
+"""A single self-contained HTML audit report: the ladder, failing checks, inline SVG plots.
+
+Plots are drawn as inline SVG from the checks' aggregate details (no plotting library, no
+network, no external files): per-layer gradient norms, drift histograms (reference vs
+current), train vs test (and baseline) scores, per-group rates.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+from ._result import RUNGS
+
+COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    if number == int(number) and abs(number) < 1e12:
+        return str(int(number))
+    return f"{number:.4g}"
+
+
+def _bars(
+    labels: list[str],
+    series: list[tuple[str, list[float], str]],
+    *,
+    log: bool = False,
+    title: str = "",
+) -> str:
+    """Grouped horizontal bar chart as SVG (values >= 0; ``log`` for orders of magnitude)."""
+    if not labels or not series:
+        return ""
+    row_h, bar_h, left, width = 22, 8, 170, 420
+    height = 30 + len(labels) * row_h + 20
+    values = [v for _, vs, _ in series for v in vs if v is not None and math.isfinite(v)]
+    if not values:
+        return ""
+    if log:
+        positive = [v for v in values if v > 0] or [1.0]
+        lo, hi = math.log10(min(positive)), math.log10(max(positive))
+        span = (hi - lo) or 1.0
+
+        def scale(v: float) -> float:
+            return 0.0 if v <= 0 else (math.log10(v) - lo) / span * (width - 10) + 10
+    else:
+        top = max(values) or 1.0
+
+        def scale(v: float) -> float:
+            return max(v, 0.0) / top * width
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
+        f'role="img" aria-label="{_esc(title)}">',
+        f'<text x="4" y="16" font-size="13" font-weight="bold">{_esc(title)}</text>',
+    ]
+    for i, label in enumerate(labels):
+        y = 30 + i * row_h
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
+            f"{_esc(label[:28])}</text>"
+        )
+        for j, (_, vs, color) in enumerate(series):
+            v = vs[i] if i < len(vs) else None
+            if v is None or not math.isfinite(v):
+                continue
+            w = scale(v)
+            parts.append(
+                f'<rect x="{left}" y="{y + j * bar_h}" width="{w:.1f}" height="{bar_h - 1}" '
+                f'fill="{color}"><title>{_esc(label)}: {_fmt(v)}</title></rect>'
+            )
+            if j == len(series) - 1 or len(series) == 1:
+                parts.append(
+                    f'<text x="{left + w + 4:.1f}" y="{y + 12}" font-size="10">{_fmt(v)}</text>'
+                )
+    legend_y = height - 6
+    x = left
+    for name, _, color in series:
+        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text x="{x + 14}" y="{legend_y}" font-size="11">{_esc(name)}</text>')
+        x += 20 + 8 * len(name)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def plot_for(check: dict[str, Any]) -> str:
+    """An SVG picture of a check's figures, when one says more than the numbers."""
+    name, d = check.get("name"), check.get("details") or {}
+    if name == "grad_norm_healthy" and d.get("layers"):
+        layers = list(d["layers"].items())[:30]
+        return _bars(
+            [k for k, _ in layers],
+            [("RMS gradient per layer (log scale)", [v for _, v in layers], COLORS["cur"])],
+            log=True,
+            title="Gradient RMS per layer, input to output",
+        )
+    if name == "no_drift" and d.get("columns"):
+        charts = []
+        for col in d["columns"][:3]:
+            hist = col.get("histogram")
+            if not hist:
+                continue
+            labels = [f"bin {i + 1}" for i in range(len(hist["reference"]))]
+            charts.append(
+                _bars(
+                    labels,
+                    [
+                        ("reference", hist["reference"], COLORS["ref"]),
+                        ("current", hist["current"], COLORS["cur"]),
+                    ],
+                    title=f"{col['column']}: share of rows per reference bin "
+                    f"(PSI {_fmt(col['psi'])})",
+                )
+            )
+        return "".join(charts)
+    if name in ("no_overfitting", "not_suspiciously_good") and "train_score" in d:
+        return _bars(
+            ["train", "test"],
+            [(str(d.get("metric", "score")), [d["train_score"], d["test_score"]], COLORS["ref"])],
+            title="Train vs test score",
+        )
+    if name == "beats_dummy" and "model_score" in d:
+        return _bars(
+            ["dummy", "model"],
+            [(str(d.get("metric", "score")), [d["dummy_score"], d["model_score"]], COLORS["ref"])],
+            title="Model vs dummy baseline",
+        )
+    if name == "beats_baselines" and d.get("scores"):
+        scores = d["scores"]
+        return _bars(
+            list(scores),
+            [(str(d.get("metric", "score")), list(scores.values()), COLORS["ref"])],
+            title="The baseline ladder",
+        )
+    if name == "fair" and d.get("groups"):
+        groups = d["groups"][:20]
+        return _bars(
+            [g["group"] for g in groups],
+            [
+                ("selection rate", [g["selection_rate"] for g in groups], COLORS["ref"]),
+                ("TPR", [g["tpr"] for g in groups], COLORS["cur"]),
+            ],
+            title="Per-group rates",
+        )
+    return ""
+
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
+max-width:1100px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
+.badge{display:inline-block;padding:3px 10px;border-radius:12px;color:#fff;font-weight:600}
+.pass{background:#2e8b57}.fail{background:#c0392b}.warn{background:#d68910}.muted{color:#777}
+table{border-collapse:collapse;margin:6px 0 12px}
+td,th{border:1px solid #ddd;padding:4px 9px;text-align:left}
+th{background:#f4f4f4} td.num{text-align:right}
+tr.failed td:first-child{border-left:4px solid #c0392b}
+tr.blocked td:first-child{border-left:4px solid #d68910}
+pre{background:#fafafa;border:1px solid #eee;padding:10px;white-space:pre-wrap;font-size:12.5px}
+details{margin:8px 0;border:1px solid #e5e5e5;border-radius:6px;padding:6px 10px}
+summary{cursor:pointer;font-weight:600} svg{display:block;margin:8px 0}
+"""
+
+
+def _status(check: dict[str, Any]) -> str:
+    if check.get("passed") is None:
+        return "info"
+    if check["passed"]:
+        return "pass"
+    return "warn" if check.get("severity") == "warning" else "fail"
+
+
+def render(summary: dict[str, Any]) -> str:
+    """The whole report as one HTML document."""
+    gate = summary["gate"]
+    lowest = summary.get("failed_rung")
+    lowest_note = f", lowest failing rung: {_esc(lowest)}" if lowest else ""
+    out = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>ML audit report</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>ML audit <span class='badge {'pass' if gate == 'pass' else 'fail'}'>"
+        f"gate {gate.upper()}</span></h1>",
+        f"<div class='muted'>seed {_esc(summary.get('seed'))}"
+        f"{', strict' if summary.get('strict') else ''}"
+        f"{lowest_note}</div>",
+        "<h2>The ladder</h2><table><tr><th>rung</th><th>tests</th><th>passed</th>"
+        "<th>failed</th><th>skipped</th><th>blocked</th></tr>",
+    ]
+    rungs = summary["rungs"]
+    for rung in ("unranked", *RUNGS):
+        row = rungs.get(rung)
+        if row is None:
+            continue
+        css = "failed" if row["failed"] else ("blocked" if row["blocked"] else "")
+        cells = "".join(
+            f"<td class='num'>{row[c]}</td>"
+            for c in ("tests", "passed", "failed", "skipped", "blocked")
+        )
+        out.append(f"<tr class='{css}'><td>{_esc(rung)}</td>{cells}</tr>")
+    out.append("</table>")
+    ladders = summary.get("ladders") or {}
+    if ladders:
+        out.append(
+            "<h2>Ladders, one per directory</h2><table><tr><th>ladder</th><th>tests</th>"
+            "<th>verdict</th></tr>"
+        )
+        for name, entry in ladders.items():
+            ok = entry["failed_rung"] is None
+            verdict = "pass" if ok else f"fails at {entry['failed_rung']}"
+            out.append(
+                f"<tr class='{'' if ok else 'failed'}'><td>{_esc(name)}</td>"
+                f"<td class='num'>{entry['tests']}</td>"
+                f"<td><span class='badge {'pass' if ok else 'fail'}'>{_esc(verdict)}</span>"
+                "</td></tr>"
+            )
+        out.append("</table>")
+    checks = summary["checks"]
+    failing = [c for c in checks if _status(c) in ("fail", "warn")]
+    out.append(f"<h2>Findings ({len(failing)} of {len(checks)} checks)</h2>")
+    if not failing:
+        out.append("<p>Every check passed.</p>")
+    order = {rung: i for i, rung in enumerate(RUNGS)}
+    for check in sorted(failing, key=lambda c: (order.get(str(c.get("rung")), 9), c["nodeid"])):
+        status = _status(check)
+        out.append(
+            f"<details open><summary><span class='badge {status}'>{status.upper()}</span> "
+            f"{_esc(check.get('rung'))} · <code>{_esc(check['name'])}</code> · "
+            f"value {_esc(_fmt(check.get('value')))} (threshold "
+            f"{_esc(_fmt(check.get('threshold')))}) · <span class='muted'>"
+            f"{_esc(check['nodeid'])}</span></summary>"
+        )
+        out.append(plot_for(check))
+        out.append(f"<pre>{_esc(check.get('message', ''))}</pre></details>")
+    passed = [c for c in checks if _status(c) in ("pass", "info")]
+    if passed:
+        out.append(
+            f"<h2>Passed and recorded ({len(passed)})</h2><table><tr><th>rung</th>"
+            "<th>check</th><th>value</th><th>threshold</th><th>test</th></tr>"
+        )
+        for check in passed:
+            out.append(
+                f"<tr><td>{_esc(check.get('rung'))}</td><td><code>{_esc(check['name'])}</code>"
+                f"</td><td class='num'>{_esc(_fmt(check.get('value')))}</td>"
+                f"<td class='num'>{_esc(_fmt(check.get('threshold')))}</td>"
+                f"<td class='muted'>{_esc(check['nodeid'])}</td></tr>"
+            )
+        out.append("</table>")
+    blocked = [t for t in summary["tests"] if t["outcome"] == "blocked"]
+    if blocked:
+        out.append(f"<h2>Blocked tests ({len(blocked)})</h2><ul>")
+        for t in blocked:
+            out.append(
+                f"<li>{_esc(t['nodeid'])} ({_esc(t['rung'])}; blocked by "
+                f"{_esc(t['blocked_by'])}: fix lower layers first)</li>"
+            )
+        out.append("</ul>")
+    out.append("</body></html>")
+    return "\n".join(out)
