@@ -184,6 +184,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_fixtures, "mlchecks-fixtures")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Under --ml-audit, add the items generated from pyproject.toml's [tool.mlchecks]."""
+    ladder = config.stash.get(LADDER_KEY, None)
+    if ladder is None or not ladder.options.audit:
+        return
+    from ._autoaudit import generated_items
+
+    items.extend(generated_items(session))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     token = config.stash.get(TOKEN_KEY, None)
     if token is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import needs_xdist
+from .conftest import needs_sklearn, needs_xdist
 
 LADDER_SUITE = """
 import numpy as np
@@ -468,7 +469,8 @@ def test_every_assert_helper_is_a_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_hypothesis_follows_ml_seed(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("hypothesis")
+    if importlib.util.find_spec("hypothesis") is None:
+        pytest.skip("hypothesis not installed")
     pytester.makepyfile(
         test_h="""
         def test_seed(pytestconfig, ml_seed):
@@ -476,3 +478,98 @@ def test_hypothesis_follows_ml_seed(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest("--ml-seed", "5").assert_outcomes(passed=1)
+
+
+AUTO_PYPROJECT = """
+[tool.mlchecks]
+train = "data/train.csv"
+test = "data/test.csv"
+target = "churned"
+id_columns = ["customer_id"]
+sensitive_columns = ["region"]
+current = "data/current.csv"
+model = "project_model:load_model"
+"""
+
+MODEL_MODULE = """
+from sklearn.linear_model import LogisticRegression
+
+def load_model():
+    return LogisticRegression(max_iter=1000)
+"""
+
+
+def _write_project(pytester: pytest.Pytester, *, duplicate: bool) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "tenure": rng.gamma(2.0, 10.0, n).round(3),
+            "fee": rng.normal(50, 10, n).round(3),
+            "region": rng.choice(["north", "south"], n),
+        }
+    )
+    frame["churned"] = (rng.random(n) < 1 / (1 + np.exp(0.08 * frame["tenure"] - 1))).astype(int)
+    train, test = frame.iloc[:900].copy(), frame.iloc[900:].copy()
+    if duplicate:
+        copy = train.iloc[[5]].copy()
+        copy["customer_id"] = 99_999  # the same record, exported again with a new id
+        test = pd.concat([test, copy], ignore_index=True)
+    data = pytester.mkdir("data")
+    train.to_csv(data / "train.csv", index=False)
+    test.to_csv(data / "test.csv", index=False)
+    current = frame.sample(300, random_state=1).drop(columns=["churned"])
+    current.to_csv(data / "current.csv", index=False)
+    pytester.makepyprojecttoml(AUTO_PYPROJECT)
+    pytester.makepyfile(project_model=MODEL_MODULE)
+
+
+@needs_sklearn
+def test_config_driven_audit_passes_on_clean_data(pytester: pytest.Pytester) -> None:
+    _write_project(pytester, duplicate=False)
+    # subprocesses: the audit imports scikit-learn, which must not be imported twice in one
+    # process (pytester's in-process runs restore sys.modules afterwards)
+    result = pytester.runpytest_subprocess(
+        "--ml-audit", "-v", "--ml-audit-json=r.json", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*pyproject.toml::data::no_leakage PASSED*",
+            "*pyproject.toml::production::no_drift PASSED*",
+        ]
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    report = _json(pytester, "r.json")
+    assert report["gate"] == "pass"
+    assert report["rungs"]["evaluation"]["passed"] == 3  # overfitting, suspicious, fair[region]
+    only = pytester.runpytest_subprocess(
+        "--ml-audit", "-k", "beats_dummy", "-p", "no:cacheprovider"
+    )
+    only.assert_outcomes(passed=1)
+
+
+@needs_sklearn
+def test_config_driven_audit_catches_a_duplicated_row(pytester: pytest.Pytester) -> None:
+    _write_project(pytester, duplicate=True)
+    result = pytester.runpytest_subprocess("--ml-audit", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*no_row_overlap: 1 of 301 test rows*exact copies of train rows*"])
+    assert "blocked" in result.stdout.str()
+
+
+def test_config_without_audit_flag_adds_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(AUTO_PYPROJECT)
+    pytester.makepyfile(test_x="def test_x(): pass")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_bad_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("[tool.mlchecks]\ntrain = 'a.csv'\ncolour = 'blue'\n")
+    pytester.makepyfile(test_x="def test_x(): pass")
+    result = pytester.runpytest("--ml-audit")
+    assert result.ret != 0
+    assert "unknown keys ['colour']" in result.stdout.str() + result.stderr.str()

@@ -1,0 +1,328 @@
+"""Config-driven audit: ``[tool.mlchecks]`` in pyproject.toml turns into ladder test items.
+
+```toml
+[tool.mlchecks]
+train = "data/train.csv"          # CSV or Parquet; or loader = "pkg.module:function"
+test = "data/test.csv"            #   (the loader returns (train, test) or a dict of frames)
+target = "churned"
+time_column = "signup_date"       # optional
+id_columns = ["customer_id"]      # optional
+sensitive_columns = ["region"]    # optional, for the fairness check
+current = "data/this_week.csv"    # optional production batch: schema, drift, OOD
+model = "pkg.model:load_model"    # optional: returns a fitted (or unfitted) estimator
+```
+
+With ``pytest --ml-audit`` each applicable check becomes a real item (``-k``, ``-v``,
+counted in the summary) on its rung. Heavy libraries load only when an item runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._result import MLCheckError, MLCheckUsageError
+
+KEYS = {
+    "train",
+    "test",
+    "loader",
+    "target",
+    "time_column",
+    "id_columns",
+    "sensitive_columns",
+    "current",
+    "model",
+    "task",
+}
+
+
+def read_config(rootpath: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The ``[tool.mlchecks]`` table of the rootdir's pyproject.toml, if any."""
+    path = rootpath / "pyproject.toml"
+    if not path.is_file():
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10: the tomli backport (a dependency there)
+        import tomli as tomllib
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    table = data.get("tool", {}).get("mlchecks")
+    if not isinstance(table, dict):
+        return None
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        raise pytest.UsageError(
+            f"[tool.mlchecks] in {path}: unknown keys {unknown} (known: {sorted(KEYS)})"
+        )
+    if "loader" not in table and not ("train" in table and "test" in table):
+        raise pytest.UsageError(
+            f"[tool.mlchecks] in {path}: give train and test files, or loader = 'module:function'"
+        )
+    return path, table
+
+
+def _import(spec: str, root: Path) -> Callable[..., Any]:
+    if ":" not in spec:
+        raise MLCheckUsageError(f"expected 'module:function', got {spec!r}.")
+    module_name, func = spec.split(":", 1)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    module = importlib.import_module(module_name)
+    target = getattr(module, func, None)
+    if not callable(target):
+        raise MLCheckUsageError(f"{spec!r}: {func} is not a callable in {module_name}.")
+    return target  # type: ignore[no-any-return]
+
+
+def _read_table(path: Path) -> Any:
+    import pandas as pd
+
+    if not path.is_file():
+        raise MLCheckUsageError(f"data file {str(path)!r} does not exist.")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path)
+        except ImportError as exc:
+            raise MLCheckUsageError(
+                f"reading {path.name} needs pyarrow: pip install pyarrow."
+            ) from exc
+    return pd.read_csv(path)
+
+
+class AuditData:
+    """Loads the configured data (and model) once per session."""
+
+    def __init__(self, root: Path, table: dict[str, Any]) -> None:
+        self.root = root
+        self.table = table
+        self._cache: dict[str, Any] = {}
+
+    def frames(self) -> dict[str, Any]:
+        if "frames" not in self._cache:
+            t = self.table
+            if "loader" in t:
+                loaded = _import(str(t["loader"]), self.root)()
+                if isinstance(loaded, dict):
+                    frames = dict(loaded)
+                elif isinstance(loaded, (tuple, list)) and len(loaded) in (2, 3):
+                    frames = dict(zip(("train", "test", "current"), loaded, strict=False))
+                else:
+                    raise MLCheckUsageError(
+                        "the loader must return (train, test[, current]) or a dict of frames."
+                    )
+            else:
+                frames = {k: _read_table(self.root / str(t[k])) for k in ("train", "test")}
+                if "current" in t:
+                    frames["current"] = _read_table(self.root / str(t["current"]))
+            self._cache["frames"] = frames
+        return dict(self._cache["frames"])
+
+    def model(self) -> Any:
+        if "model" not in self._cache:
+            self._cache["model"] = _import(str(self.table["model"]), self.root)()
+        return self._cache["model"]
+
+    def features(self, frame: Any) -> Any:
+        drop = [self.table.get("target"), self.table.get("time_column")]
+        drop += list(_names(self.table.get("id_columns")))
+        drop += list(_names(self.table.get("sensitive_columns")))
+        return frame.drop(columns=[c for c in drop if c is not None and c in frame.columns])
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _fitted_model(data: AuditData) -> tuple[Any, Any, Any, Any, Any]:
+    from .checks.model import fitted_copy
+
+    frames = data.frames()
+    target = data.table["target"]
+    X_train, X_test = data.features(frames["train"]), data.features(frames["test"])
+    y_train, y_test = frames["train"][target], frames["test"][target]
+    model, _ = fitted_copy(data.model(), X_train, y_train)
+    return model, X_train, y_train, X_test, y_test
+
+
+def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], Any]]]:
+    """(rung, name, run) for every check the configuration allows."""
+    import pytest_mlchecks as mlc
+
+    target = table.get("target")
+    ids = _names(table.get("id_columns")) or None
+    time_column = table.get("time_column")
+    items: list[tuple[str, str, Callable[[AuditData], Any]]] = []
+
+    def frames(d: AuditData) -> dict[str, Any]:
+        return d.frames()
+
+    items.append(
+        (
+            "data",
+            "finite",
+            lambda d: [
+                mlc.assert_finite(d.features(frames(d)[split]), allow_nan=True)
+                for split in ("train", "test")
+            ],
+        )
+    )
+    items.append(
+        (
+            "data",
+            "no_duplicates",
+            lambda d: mlc.assert_no_duplicates(
+                frames(d)["train"],
+                subset=[c for c in frames(d)["train"].columns if c not in (ids or [])],
+            ),
+        )
+    )
+    items.append(
+        (
+            "data",
+            "no_leakage",
+            lambda d: mlc.assert_no_leakage(
+                frames(d)["train"],
+                frames(d)["test"],
+                target=target,
+                time_column=time_column,
+                id_columns=ids,
+            ),
+        )
+    )
+    if target is not None:
+        items.append(
+            (
+                "data",
+                "missingness_not_predictive",
+                lambda d: mlc.assert_missingness_not_predictive(
+                    d.features(frames(d)["train"]), frames(d)["train"][target]
+                ),
+            )
+        )
+    if table.get("model") and target is not None:
+
+        def beats(d: AuditData) -> Any:
+            model, X_train, y_train, X_test, y_test = _fitted_model(d)
+            return mlc.assert_beats_dummy(model, X_train, y_train, X_test, y_test)
+
+        def roundtrip(d: AuditData) -> Any:
+            model, _, _, X_test, _ = _fitted_model(d)
+            return mlc.assert_roundtrip_consistent(model, X_test)
+
+        def overfit(d: AuditData) -> Any:
+            return mlc.assert_no_overfitting(*_fitted_model(d))
+
+        def suspicious(d: AuditData) -> Any:
+            return mlc.assert_not_suspiciously_good(*_fitted_model(d))
+
+        items.append(("pipeline", "roundtrip_consistent", roundtrip))
+        items.append(("model", "beats_dummy", beats))
+        items.append(("evaluation", "no_overfitting", overfit))
+        items.append(("evaluation", "not_suspiciously_good", suspicious))
+        for column in _names(table.get("sensitive_columns")):
+
+            def fair(d: AuditData, column: str = column) -> Any:
+                model, _, _, X_test, y_test = _fitted_model(d)
+                groups = frames(d)["test"][column]
+                return mlc.assert_fair(y_test, model.predict(X_test), groups)
+
+            items.append(("evaluation", f"fair[{column}]", fair))
+    if table.get("current") or table.get("loader"):
+
+        def current(d: AuditData) -> Any:
+            got = frames(d).get("current")
+            if got is None:
+                pytest.skip("no current batch configured (current = ... or a loader's third frame)")
+            return got
+
+        items.append(
+            (
+                "production",
+                "schema_matches",
+                lambda d: mlc.assert_schema_matches(
+                    d.features(current(d)), mlc.infer_schema(d.features(frames(d)["train"]))
+                ),
+            )
+        )
+        items.append(
+            (
+                "production",
+                "no_drift",
+                lambda d: mlc.assert_no_drift(
+                    d.features(frames(d)["train"]), d.features(current(d))
+                ),
+            )
+        )
+        items.append(
+            (
+                "production",
+                "in_distribution",
+                lambda d: mlc.assert_in_distribution(
+                    d.features(current(d)), d.features(frames(d)["train"])
+                ),
+            )
+        )
+    return items
+
+
+class AuditItem(pytest.Item):
+    """One generated check of the config-driven audit."""
+
+    def __init__(
+        self, *, run: Callable[[AuditData], Any], data: AuditData, rung: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._run = run
+        self._data = data
+        self.add_marker(f"ml_{rung}")
+
+    def runtest(self) -> None:
+        __tracebackhide__ = True
+        self._run(self._data)
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
+        if isinstance(excinfo.value, (MLCheckError, MLCheckUsageError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = 0
+        try:
+            for number, text in enumerate(self.path.read_text().splitlines()):
+                if text.strip() == "[tool.mlchecks]":
+                    line = number
+                    break
+        except OSError:
+            pass
+        return self.path, line, f"[tool.mlchecks] {self.name}"
+
+
+class AuditFile(pytest.File):
+    """pyproject.toml's [tool.mlchecks] table, as a collector of ladder items."""
+
+    def __init__(self, *, table: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._table = table
+
+    def collect(self) -> Iterator[pytest.Item]:
+        data = AuditData(self.path.parent, self._table)
+        for rung, name, run in plan(self._table):
+            yield AuditItem.from_parent(self, name=f"{rung}::{name}", run=run, data=data, rung=rung)
+
+
+def generated_items(session: pytest.Session) -> list[pytest.Item]:
+    found = read_config(session.config.rootpath)
+    if found is None:
+        return []
+    path, table = found
+    collector = AuditFile.from_parent(session, path=path, table=table)
+    return list(collector.collect())
