@@ -560,7 +560,8 @@ def check_no_target_leakage(
         return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
     names = ", ".join(repr(n) for n, _ in leaking[:5])
     message = compose(
-        f"no_target_leakage: {plural(len(leaking), 'feature')} alone predict "
+        f"no_target_leakage: {plural(len(leaking), 'feature')} alone "
+        f"{'predicts' if len(leaking) == 1 else 'predict'} "
         f"{target!r} on the test split with {metric} above {fmt(limit, 4)}: {names} "
         f"(top {fmt(top, 4)}).",
         body=table(["feature", f"test {metric}", ""], rows),
