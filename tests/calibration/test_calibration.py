@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from pytest_mlchecks.calibration import DETECTORS, calibrate_one
+from pytest_mlchecks.calibration import BATCH_DETECTORS, DETECTORS, calibrate_batch, calibrate_one
 
 pytestmark = pytest.mark.calibration
 
@@ -27,3 +27,26 @@ def test_detector_is_calibrated(detector, n_rows: int) -> None:
     # goals: <= 1% false alarms, >= 99% detection; with a small budget allow one stray alarm
     assert row.false_alarms <= max(1, int(0.01 * DATASETS)), row
     assert row.detections >= DATASETS - max(1, int(0.01 * DATASETS)), row
+
+
+@pytest.mark.parametrize("detector", BATCH_DETECTORS, ids=lambda d: d.name)
+@pytest.mark.parametrize("n_rows", [5000])
+def test_production_detector_is_calibrated(detector, n_rows: int) -> None:
+    row = calibrate_batch(detector, n_rows, DATASETS, seed=7)
+    assert row.false_alarms <= max(1, int(0.01 * DATASETS)), row
+    assert row.detections >= DATASETS - max(1, int(0.01 * DATASETS)), row
+
+
+def test_datasets_strategy_draws_from_the_calibrated_generator() -> None:
+    pytest.importorskip("hypothesis")
+    from hypothesis import find, settings
+    from hypothesis import strategies as st
+
+    from pytest_mlchecks.strategies import datasets
+
+    ds = find(
+        datasets(inject=st.sampled_from(["target_leak"]), n_rows=300),
+        lambda d: d.injected == "target_leak",
+        settings=settings(database=None),
+    )
+    assert "derived" in ds.X_train.columns and ds.info["seed"] >= 0
