@@ -11,6 +11,7 @@ import html
 import math
 from typing import Any
 
+from ._report import _fmt_value as _fmt
 from ._result import RUNGS
 
 COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
@@ -18,17 +19,6 @@ COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
 
 def _esc(value: Any) -> str:
     return html.escape(str(value))
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    number = float(value)
-    if number == int(number) and abs(number) < 1e12:
-        return str(int(number))
-    return f"{number:.4g}"
 
 
 def _bars(

@@ -13,6 +13,7 @@ from .._inputs import (
     is_dataframe,
     is_series,
     is_torch,
+    label_vector,
     require_array_like,
     require_rows,
     require_same_length,
@@ -380,34 +381,7 @@ assert_aligned = assertion(check_aligned)
 # --------------------------------------------------------------------------- class balance
 
 
-def _labels(y: Any, arg: str) -> np.ndarray:
-    """A 1-D numpy view of a label vector (NaN / None labels are rejected)."""
-    y = require_array_like(y, arg)
-    require_rows(y, arg)
-    if is_torch(y):
-        y = y.detach().cpu().numpy()
-    if is_dataframe(y):
-        if y.shape[1] != 1:
-            raise MLCheckUsageError(
-                f"{arg} is a DataFrame with {y.shape[1]} columns: expected one label column."
-            )
-        y = y.iloc[:, 0]
-    if is_series(y):
-        if y.isna().any():
-            raise MLCheckUsageError(
-                f"{arg} has {int(y.isna().sum()):,} missing labels: expected every row labelled."
-            )
-        return np.asarray(y.to_numpy())
-    values = np.asarray(y)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected a 1-D label vector.")
-    if values.dtype.kind == "f" and np.isnan(values).any():
-        raise MLCheckUsageError(
-            f"{arg} has {int(np.isnan(values).sum()):,} NaN labels: expected every row labelled."
-        )
-    return values
+_labels = label_vector
 
 
 @check

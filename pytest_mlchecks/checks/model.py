@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
-from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
+from .._inputs import (
+    fmt,
+    label_vector,
+    require_array_like,
+    require_rows,
+    require_same_length,
+    table,
+)
 from .._messages import compose, percent
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
@@ -72,27 +79,7 @@ def fitted_copy(model: Any, X: Any, y: Any, arg: str = "model") -> tuple[Any, bo
     return fresh, True
 
 
-def labels_of(y: Any, arg: str) -> np.ndarray:
-    from .._inputs import is_dataframe, is_series, is_torch
-
-    y = require_array_like(y, arg)
-    require_rows(y, arg)
-    if is_torch(y):
-        y = y.detach().cpu().numpy()
-    if is_dataframe(y):
-        if y.shape[1] != 1:
-            raise MLCheckUsageError(f"{arg} has {y.shape[1]} columns: expected one target.")
-        y = y.iloc[:, 0]
-    if is_series(y):
-        if y.isna().any():
-            raise MLCheckUsageError(f"{arg} has missing values: expected every row labelled.")
-        return np.asarray(y.to_numpy())
-    values = np.asarray(y)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected a 1-D target.")
-    return values
+labels_of = label_vector
 
 
 def task_of(model: Any, y_train: np.ndarray) -> Task:
