@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,18 +83,40 @@ class _GradState:
     missing: list[str]
 
 
-def _grad_state(params: list[tuple[str, Any]]) -> _GradState:
+_STRUCTURE: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], list[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _trainable(model: Any) -> list[tuple[str, Any, tuple[int, ...], int]]:
+    """(name, parameter, shape, numel) of trainable parameters, cached per model while its
+    parameters stay the same objects with the same requires_grad flags."""
+    params = list(model.parameters())
+    key = tuple(id(p) if p.requires_grad else -id(p) for p in params)
+    cached = _STRUCTURE.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    entries = [
+        (name, p, tuple(p.shape), p.numel())
+        for name, p in model.named_parameters()
+        if p.requires_grad
+    ]
+    _STRUCTURE[model] = (key, entries)
+    return entries
+
+
+def _grad_state(params: list[tuple[str, Any, tuple[int, ...], int]]) -> _GradState:
     import torch
 
     names, shapes, numels, grads, missing = [], [], [], [], []
-    for name, p in params:
+    for name, p, shape, numel in params:
         grad = p.grad
         if grad is None:
             missing.append(name)
             continue
         names.append(name)
-        shapes.append(tuple(p.shape))
-        numels.append(p.numel())
+        shapes.append(shape)
+        numels.append(numel)
         grads.append(grad)
     with torch.no_grad():
         norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
@@ -122,7 +145,7 @@ def check_grad_norm_healthy(
     ratio_limit = resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
     norm_limit = resolve_threshold("grad_max_total_norm", max_total_norm)
     skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    trainable = _trainable(model)
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
     state = _grad_state(trainable)
