@@ -122,3 +122,17 @@ def test_registry_public_names_and_type_hints_stay_in_sync() -> None:
             assert f"{name} as {name}" in source, f"add {name} to the TYPE_CHECKING imports"
             assert name in module.__all__
         assert getattr(module, spec.check_name).__name__ == spec.check_name
+
+
+def test_readme_documents_every_ini_threshold_and_check() -> None:
+    from pathlib import Path
+
+    from pytest_mlchecks._registry import CHECKS, THRESHOLDS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for spec in THRESHOLDS.values():
+        sci = f"{spec.default:.0e}".replace("e-0", "e-").replace("e+0", "e")
+        shown = {f"{spec.default:g}", f"{spec.default:.2f}", sci}
+        assert any(f"`{spec.ini}` | {v} |" in readme for v in shown), f"{spec.ini} not in README"
+    for spec in CHECKS.values():
+        assert f"`{spec.name}(" in readme or f"`{spec.assert_name}(" in readme, spec.name
