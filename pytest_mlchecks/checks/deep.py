@@ -291,16 +291,12 @@ class GradNormTracker:
 
     def __post_init__(self) -> None:
         _require_module(self.model, "GradNormTracker")
-        self._names = [n for n, p in self.model.named_parameters() if p.requires_grad]
+        self._names = [name for name, _, _, _ in _trainable(self.model)]
 
     def step(self, loss: Any = None) -> None:
         import torch
 
-        grads = []
-        for _, p in self.model.named_parameters():
-            if not p.requires_grad:
-                continue
-            grads.append(p.grad.detach() if p.grad is not None else None)
+        grads = [p.grad for _, p, _, _ in _trainable(self.model)]
         present = [g for g in grads if g is not None]
         if len(present) == len(grads):
             full = _norms(torch, present)
