@@ -321,3 +321,16 @@ def test_attention_mask_respected_both_ways() -> None:
     leaky = check_attention_mask_respected(TinyEncoder(False).eval(), batch)
     assert not leaky.passed and "attention_mask" in leaky.message
     assert math.isfinite(leaky.value)
+
+
+def test_half_precision_gradients_do_not_overflow_the_norm() -> None:
+    net = nn.Linear(4, 1)
+    net.weight.grad = torch.full_like(net.weight, 1e4).half().float()
+    net.bias.grad = torch.ones_like(net.bias)
+    half = nn.Linear(4, 1).half()
+    half.weight.grad = torch.full_like(half.weight, 6e4)  # each finite in fp16, the norm is not
+    half.bias.grad = torch.ones_like(half.bias)
+    result = check_grad_norm_healthy(half, max_total_norm=1e9)
+    assert result.details["nonfinite"] == [] and result.details["total_norm"] == pytest.approx(
+        1.2e5, rel=1e-3
+    )

@@ -58,12 +58,18 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
     def norms_of(tensors: list[Any]) -> Any:
         dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
         if foreach is not None:
+            if dense[0].dtype in (torch.float16, torch.bfloat16):
+                # accumulate half-precision gradients in float32: fp16 overflows at 65504
+                return torch.stack(foreach(dense, 2, dtype=torch.float32))
             return torch.stack(foreach(dense))
         return torch.stack([torch.linalg.vector_norm(t) for t in dense])  # pragma: no cover
 
     first = grads[0]
-    if all(g.device == first.device and g.dtype == first.dtype for g in grads):
-        return norms_of(grads).to(torch.float64)
+    device, dtype = first.device, first.dtype
+    if all(g.device == device and g.dtype == dtype for g in grads):
+        norms = norms_of(grads)
+        # float32/float64 norms are exact enough; half precision would overflow at 65504
+        return norms if dtype in (torch.float32, torch.float64) else norms.to(torch.float64)
     groups: dict[tuple[Any, Any], list[int]] = {}
     for i, g in enumerate(grads):
         groups.setdefault((g.device, g.dtype), []).append(i)
