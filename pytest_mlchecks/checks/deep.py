@@ -8,6 +8,7 @@ caller's gradients, mode or weights (helpers that must train restore what they t
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
 import weakref
@@ -89,44 +90,73 @@ class _GradState:
     missing: list[str]
 
 
-_STRUCTURE: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], list[Any]]] = (
+@dataclass
+class _Params:
+    """The trainable parameters of a model, with their names, shapes and sizes."""
+
+    params: list[Any]
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    numels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+_STRUCTURE: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], _Params]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _trainable(model: Any) -> list[tuple[str, Any, tuple[int, ...], int]]:
-    """(name, parameter, shape, numel) of trainable parameters, cached per model while its
-    parameters stay the same objects with the same requires_grad flags."""
+def _trainable(model: Any) -> _Params:
+    """The trainable parameters, cached per model while its parameters stay the same objects
+    with the same requires_grad flags."""
     params = list(model.parameters())
     key = tuple(id(p) if p.requires_grad else -id(p) for p in params)
     cached = _STRUCTURE.get(model)
     if cached is not None and cached[0] == key:
         return cached[1]
-    entries = [
-        (name, p, tuple(p.shape), p.numel())
-        for name, p in model.named_parameters()
-        if p.requires_grad
-    ]
-    _STRUCTURE[model] = (key, entries)
-    return entries
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    found = _Params(
+        params=[p for _, p in named],
+        names=[name for name, _ in named],
+        shapes=[tuple(p.shape) for _, p in named],
+        numels=[p.numel() for _, p in named],
+    )
+    _STRUCTURE[model] = (key, found)
+    return found
 
 
-def _grad_state(params: list[tuple[str, Any, tuple[int, ...], int]]) -> _GradState:
+def _grad_state(trainable: _Params) -> _GradState:
     import torch
 
-    names, shapes, numels, grads, missing = [], [], [], [], []
-    for name, p, shape, numel in params:
-        grad = p.grad
-        if grad is None:
-            missing.append(name)
-            continue
-        names.append(name)
-        shapes.append(shape)
-        numels.append(numel)
-        grads.append(grad)
+    grads = [p.grad for p in trainable.params]
+    if any(g is None for g in grads):
+        keep = [i for i, g in enumerate(grads) if g is not None]
+        missing = [trainable.names[i] for i, g in enumerate(grads) if g is None]
+        names = [trainable.names[i] for i in keep]
+        shapes = [trainable.shapes[i] for i in keep]
+        numels = [trainable.numels[i] for i in keep]
+        grads = [grads[i] for i in keep]
+    else:  # the common case: the cached columns as they are
+        missing, names, shapes, numels = [], trainable.names, trainable.shapes, trainable.numels
     with torch.no_grad():
-        norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
+        norms = _norms(torch, grads).cpu().tolist() if grads else []  # the one host transfer
     return _GradState(names, shapes, numels, norms, missing)
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(
+    names: tuple[str, ...], dims: tuple[int, ...]
+) -> tuple[dict[str, list[int]], dict[str, list[int]], list[str]]:
+    """Parameters grouped by layer (module), each layer's weight parameters (dim >= 2, else
+    all of its parameters) and the layers with weights, in registration order (cached)."""
+    layers: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        layers.setdefault(_layer(name), []).append(i)
+    weights = {layer: [i for i in idx if dims[i] >= 2] or idx for layer, idx in layers.items()}
+    with_weights = [layer for layer, idx in layers.items() if any(dims[i] >= 2 for i in idx)]
+    return layers, weights, with_weights or list(layers)
 
 
 @check
@@ -164,22 +194,13 @@ def check_grad_norm_healthy(
     finite = [v if math.isfinite(v) else 0.0 for v in state.norms]
     total = math.sqrt(sum(v * v for v in finite)) if not nonfinite else float("inf")
     rms = [v / math.sqrt(max(k, 1)) for v, k in zip(finite, state.numels, strict=True)]
-    # per layer (module): weights (dim >= 2) if the layer has any, else all of its params
-    layers: dict[str, list[int]] = {}
-    for i, name in enumerate(state.names):
-        layers.setdefault(_layer(name), []).append(i)
-    layer_rms: dict[str, float] = {}
-    for layer, idx in layers.items():
-        weights = [i for i in idx if len(state.shapes[i]) >= 2] or idx
-        layer_rms[layer] = max(rms[i] for i in weights)
+    layers, weight_idx, weight_layers = _layout(tuple(state.names), tuple(map(len, state.shapes)))
+    layer_rms = {layer: max(rms[i] for i in weight_idx[layer]) for layer in layers}
     zero_layers = [
         layer
         for layer, idx in layers.items()
-        if all(state.norms[i] == 0.0 for i in idx) and layer not in skip
+        if layer not in skip and all(state.norms[i] == 0.0 for i in idx)
     ]
-    weight_layers = [
-        layer for layer, idx in layers.items() if any(len(state.shapes[i]) >= 2 for i in idx)
-    ] or list(layers)
     largest = max(layer_rms.values()) if layer_rms else 0.0
     first = weight_layers[0]
     ratio = layer_rms[first] / largest if largest > 0 else 0.0
@@ -297,12 +318,12 @@ class GradNormTracker:
 
     def __post_init__(self) -> None:
         _require_module(self.model, "GradNormTracker")
-        self._names = [name for name, _, _, _ in _trainable(self.model)]
+        self._names = list(_trainable(self.model).names)
 
     def step(self, loss: Any = None) -> None:
         import torch
 
-        grads = [p.grad for _, p, _, _ in _trainable(self.model)]
+        grads = [p.grad for p in _trainable(self.model).params]
         present = [g for g in grads if g is not None]
         if len(present) == len(grads):
             full = _norms(torch, present)
