@@ -260,3 +260,10 @@ def test_leakage_works_on_numpy_splits() -> None:
     test = np.vstack([rng.normal(size=(99, 3)), train[:1]])
     result = check_no_row_overlap(train, test)
     assert not result.passed and result.details["overlapping_test_rows"] == 1
+
+
+def test_row_overlap_on_tiny_repetitive_tables_counts_every_copy() -> None:
+    train = pd.DataFrame({"x": [1, 1, 1, 2, 2]})
+    test = pd.DataFrame({"x": [1, 3]})
+    result = check_no_row_overlap(train, test)
+    assert not result.passed and result.details["overlapping_test_rows"] == 1

@@ -158,3 +158,18 @@ def test_same_features_with_a_fitted_pipeline() -> None:
 def test_same_features_usage_errors() -> None:
     with pytest.raises(MLCheckUsageError, match="expected a fitted transformer"):
         check_same_features(42, _train_features, _raw())
+
+
+def test_same_features_compares_arrays_by_position() -> None:
+    raw = _raw()
+
+    def as_array(frame):
+        return _train_features(frame).to_numpy()
+
+    assert check_same_features(as_array, _train_features, raw).passed
+
+    def serve(frame):
+        return pd.DataFrame({"age": frame["age"].fillna(0), "log_income": np.log(frame["income"])})
+
+    result = check_same_features(as_array, serve, raw)
+    assert not result.passed and set(result.details["columns"]) == {"age"}

@@ -111,6 +111,7 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
 
 
 DISCRETE_RATIO = 0.5  # distinct rows / rows below which rows repeat naturally
+MIN_ROWS_FOR_CHANCE = 200  # smaller tables: every shared row counts
 
 
 @check
@@ -144,7 +145,8 @@ def check_no_row_overlap(
     n_overlap = len(test_idx)
     fraction = n_overlap / n_test
     distinct_ratio = found["distinct_train_rows"] / n_train
-    discrete = distinct_ratio < DISCRETE_RATIO
+    # the chance allowance needs enough rows to estimate how often rows repeat
+    discrete = distinct_ratio < DISCRETE_RATIO and n_train >= MIN_ROWS_FOR_CHANCE
     chance = found["train_rows_with_twin"] if discrete else 0.0
     noise = 3.0 * float(np.sqrt(chance * (1 - chance) / n_test)) if discrete else 0.0
     allowed = limit + chance + noise

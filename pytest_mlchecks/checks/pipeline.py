@@ -482,7 +482,9 @@ assert_roundtrip_consistent = assertion(check_roundtrip_consistent)
 # ---------------------------------------------------------------------------- train vs serve
 
 
-def _features(producer: Any, X: Any, arg: str) -> Any:
+def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
+    """The features a producer computes, as a DataFrame, and whether its columns have names
+    (False for plain arrays, which are then compared by position)."""
     import pandas as pd
 
     from .._inputs import as_dataframe
@@ -498,8 +500,9 @@ def _features(producer: Any, X: Any, arg: str) -> Any:
         )
     if hasattr(out, "toarray"):  # scipy sparse
         out = out.toarray()
+    named = isinstance(out, pd.DataFrame)
     names = None
-    if hasattr(producer, "get_feature_names_out") and not isinstance(out, pd.DataFrame):
+    if hasattr(producer, "get_feature_names_out") and not named:
         try:
             names = [str(n) for n in producer.get_feature_names_out()]
         except Exception:
@@ -507,7 +510,8 @@ def _features(producer: Any, X: Any, arg: str) -> Any:
     frame = as_dataframe(out, f"the output of {arg}")
     if names is not None and len(names) == frame.shape[1]:
         frame = frame.set_axis(names, axis=1)
-    return frame
+        named = True
+    return frame, named
 
 
 @check
@@ -528,8 +532,12 @@ def check_same_features(
     """
     X = require_array_like(X, "X")
     n = require_rows(X, "X")
-    train = _features(train_fn_or_pipeline, X, "train_fn_or_pipeline")
-    serve = _features(serve_fn, X, "serve_fn")
+    train, train_named = _features(train_fn_or_pipeline, X, "train_fn_or_pipeline")
+    serve, serve_named = _features(serve_fn, X, "serve_fn")
+    if not (train_named and serve_named) and train.shape[1] == serve.shape[1]:
+        # one side is a plain array: compare by position, under the named side's names
+        names = list(train.columns if train_named else serve.columns)
+        train, serve = train.set_axis(names, axis=1), serve.set_axis(names, axis=1)
     problems: list[str] = []
     details: dict[str, Any] = {"rows": n}
     if len(train) != len(serve):
