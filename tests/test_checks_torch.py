@@ -334,3 +334,13 @@ def test_half_precision_gradients_do_not_overflow_the_norm() -> None:
     assert result.details["nonfinite"] == [] and result.details["total_norm"] == pytest.approx(
         1.2e5, rel=1e-3
     )
+
+
+def test_eval_deterministic_catches_batch_norm_alone_in_train_mode() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 1))
+    X, _ = regression_batch(n=64)
+    result = check_eval_deterministic(model, X)
+    assert not result.passed and "1" in result.details["train_mode_stochastic_modules"]
+    model.eval()
+    assert check_eval_deterministic(model, X).passed
