@@ -167,15 +167,16 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    seed_opt = config.getoption("ml_seed")
-    if seed_opt is not None and getattr(config.option, "hypothesis_seed", "absent") is None:
-        # one seed for the run: hypothesis (if its plugin is loaded) follows --ml-seed
-        config.option.hypothesis_seed = seed_opt
     for marker, rung in MARKERS.items():
         config.addinivalue_line(
             "markers", f"{marker}: put this test on the '{rung}' rung of the ML ladder."
         )
     settings, options = _settings(config)
+    explicit = config.getoption("ml_seed") is not None
+    if (explicit or options.audit) and getattr(config.option, "hypothesis_seed", "-") is None:
+        # one seed for the run: hypothesis (if its plugin is loaded; tryfirst puts us before
+        # it) follows --ml-seed, and every audit is reproducible from the seed it prints
+        config.option.hypothesis_seed = settings.seed
     config.stash[TOKEN_KEY] = set_session_settings(settings)
     ladder = Ladder(config, settings, AuditSession(options))
     config.stash[LADDER_KEY] = ladder

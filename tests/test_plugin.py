@@ -573,3 +573,17 @@ def test_bad_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--ml-audit")
     assert result.ret != 0
     assert "unknown keys ['colour']" in result.stdout.str() + result.stderr.str()
+
+
+def test_audit_pins_hypothesis_to_the_printed_seed(pytester: pytest.Pytester) -> None:
+    if importlib.util.find_spec("hypothesis") is None:
+        pytest.skip("hypothesis not installed")
+    pytester.makepyfile(
+        test_h="""
+        def test_seed(pytestconfig):
+            assert pytestconfig.getoption("hypothesis_seed") == 0
+        """
+    )
+    result = pytester.runpytest("--ml-audit")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["mlchecks: audit on, seed 0*"])
