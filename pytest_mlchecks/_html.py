@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ._report import _fmt_value as _fmt
+from ._report import _status as _report_status
 from ._result import RUNGS
 
 COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
@@ -163,11 +164,8 @@ summary{cursor:pointer;font-weight:600} svg{display:block;margin:8px 0}
 
 
 def _status(check: dict[str, Any]) -> str:
-    if check.get("passed") is None:
-        return "info"
-    if check["passed"]:
-        return "pass"
-    return "warn" if check.get("severity") == "warning" else "fail"
+    """info / pass / warn / fail (the terminal's status, as a CSS class)."""
+    return _report_status(check).lower()
 
 
 def render(summary: dict[str, Any]) -> str:
