@@ -152,7 +152,9 @@ def test_property_helpers_both_ways() -> None:
     assert check_invariant_to_row_order(robust, X).passed
     assert check_handles_missing(robust, X).passed
     assert check_handles_unseen_categories(robust, X).passed
+    before = X.copy()
     missing = check_handles_missing(fragile, X)
+    pd.testing.assert_frame_equal(X, before)  # probes never write to the caller's frame
     assert not missing.passed and set(missing.details["broken"]) == {"x", "city"}
     unseen = check_handles_unseen_categories(fragile, X)
     assert not unseen.passed and "raises" in unseen.details["broken"]["city"]

@@ -93,12 +93,15 @@ assert_invariant_to_row_order = assertion(check_invariant_to_row_order)
 
 
 def _probe(model: Any, frame: Any, column: Any, value: Any, rows: np.ndarray) -> str | None:
-    probe = frame.copy()
-    if value == "__unseen__" and hasattr(probe[column], "cat"):
-        probe[column] = probe[column].cat.add_categories(["__unseen__"])
-    if value is None and probe[column].dtype.kind in "iub":
-        probe[column] = probe[column].astype("float64")
-    probe.loc[probe.index[rows], column] = np.nan if value is None else value
+    """What goes wrong when ``rows`` of ``column`` are set to ``value`` (None: missing)."""
+    changed = frame[column].copy()  # only the probed column is copied
+    if value == "__unseen__" and hasattr(changed, "cat"):
+        changed = changed.cat.add_categories(["__unseen__"])
+    if value is None and changed.dtype.kind in "iub":
+        changed = changed.astype("float64")
+    changed.iloc[rows] = np.nan if value is None else value
+    probe = frame.copy(deep=False)  # the caller's frame is never written to
+    probe[column] = changed
     try:
         out = _output(model, probe)
     except Exception as exc:  # the finding itself: the pipeline crashes on this input
@@ -114,6 +117,27 @@ def _rows(n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
 
+def _probe_columns(
+    pipeline: Any, frame: Any, cols: list[Any], value: Any, seed: int
+) -> dict[str, str]:
+    """Probe each column in turn (10% of rows, seeded): column -> what broke."""
+    rows = _rows(len(frame), seed)
+    broken = {}
+    for col in cols:
+        problem = _probe(pipeline, frame, col, value, rows)
+        if problem:
+            broken[str(col)] = problem
+    return broken
+
+
+def _broken_result(
+    name: str, head: str, broken: dict[str, str], details: dict[str, Any], why: str, fix: str
+) -> CheckResult:
+    lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
+    message = compose(head, body=lines, why=why, fix=fix)
+    return CheckResult(name, "pipeline", False, "error", len(broken), 0, message, details)
+
+
 @check
 def check_handles_missing(
     pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
@@ -124,33 +148,26 @@ def check_handles_missing(
     Figure: the number of columns whose missing values break the pipeline (threshold 0).
     """
     frame = as_dataframe(X, "X")
-    n = require_rows(frame, "X")
+    require_rows(frame, "X")
     cols = list(frame.columns) if columns is None else list(columns)
-    rows = _rows(n, current_seed(random_state))
-    broken = {}
-    for col in cols:
-        problem = _probe(pipeline, frame, col, None, rows)
-        if problem:
-            broken[str(col)] = problem
+    broken = _probe_columns(pipeline, frame, cols, None, current_seed(random_state))
     details = {"columns_tested": len(cols), "broken": broken}
     if not broken:
         message = (
             f"handles_missing: missing values in any of {plural(len(cols), 'column')} are handled."
         )
         return CheckResult("handles_missing", "pipeline", True, "error", 0, 0, message, details)
-    lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
-    message = compose(
+    return _broken_result(
+        "handles_missing",
         f"handles_missing: a missing value breaks the pipeline in {plural(len(broken), 'column')}.",
-        body=lines,
+        broken,
+        details,
         why=(
             "production data has gaps the training data did not; a crash takes the service "
             "down, a NaN output is worse: it flows on as a prediction."
         ),
         fix="impute inside the pipeline (SimpleImputer fitted on train) or use a model that "
         "handles NaN natively, and validate inputs at the service boundary.",
-    )
-    return CheckResult(
-        "handles_missing", "pipeline", False, "error", len(broken), 0, message, details
     )
 
 
@@ -169,7 +186,7 @@ def check_handles_unseen_categories(
     import pandas as pd
 
     frame = as_dataframe(X, "X")
-    n = require_rows(frame, "X")
+    require_rows(frame, "X")
     if columns is None:
         cols = [
             c
@@ -182,12 +199,7 @@ def check_handles_unseen_categories(
         cols = list(columns)
     if not cols:
         raise MLCheckUsageError("X has no categorical or string column to test.")
-    rows = _rows(n, current_seed(random_state))
-    broken = {}
-    for col in cols:
-        problem = _probe(pipeline, frame, col, "__unseen__", rows)
-        if problem:
-            broken[str(col)] = problem
+    broken = _probe_columns(pipeline, frame, cols, "__unseen__", current_seed(random_state))
     details = {"columns_tested": [str(c) for c in cols], "broken": broken}
     if not broken:
         message = (
@@ -197,20 +209,18 @@ def check_handles_unseen_categories(
         return CheckResult(
             "handles_unseen_categories", "pipeline", True, "error", 0, 0, message, details
         )
-    lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
-    message = compose(
+    return _broken_result(
+        "handles_unseen_categories",
         f"handles_unseen_categories: a new category breaks the pipeline in "
         f"{plural(len(broken), 'column')}.",
-        body=lines,
+        broken,
+        details,
         why=(
             "new products, regions or app versions appear after training; an encoder that "
             "raises on them takes the service down on the first such request."
         ),
         fix="use OneHotEncoder(handle_unknown='ignore' or 'infrequent_if_exist'), "
         "OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1) or TargetEncoder.",
-    )
-    return CheckResult(
-        "handles_unseen_categories", "pipeline", False, "error", len(broken), 0, message, details
     )
 
 
