@@ -1,4 +1,4 @@
-"""Cost of check_grad_norm_healthy and of GradNormTracker.step on a 100-layer MLP and a conv net.
+"""Cost of check_grad_norm_healthy and GradNormTracker.step: 100-layer MLP, Transformer, conv net.
 
 Compares, on the same gradients: torch.nn.utils.get_total_norm over model.parameters() (as
 clip_grad_norm_ is called in a training loop; clip_grad_norm_ with max_norm=inf on older torch),
@@ -19,11 +19,19 @@ import torch
 from torch import nn
 
 
-def mlp(depth: int = 100, width: int = 256) -> nn.Module:
+def mlp(depth: int = 100, width: int = 256, *, he_init: bool = True) -> nn.Module:
+    """A deep ReLU MLP. With He initialisation it trains (the check passes); with torch's
+    default initialisation 100 layers are too deep: the first layers' gradients are exactly
+    zero and the check fails, which times the failure path (diagnosis and per-layer table)."""
     layers: list[nn.Module] = [nn.Linear(64, width), nn.ReLU()]
     for _ in range(depth - 2):
         layers += [nn.Linear(width, width), nn.ReLU()]
     layers.append(nn.Linear(width, 1))
+    if he_init:
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
     return nn.Sequential(*layers)
 
 
@@ -43,6 +51,19 @@ def convnet() -> nn.Module:
         nn.Flatten(),
         nn.Linear(64, 10),
     )
+
+
+class Encoder(nn.Module):
+    """A 6-layer Transformer encoder regressing 4 targets from the first token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(128, 4, 256, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 6, enable_nested_tensor=False)
+        self.head = nn.Linear(128, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x)[:, 0])
 
 
 def best(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
@@ -68,23 +89,33 @@ def naive(model: nn.Module) -> float:
     return max(p.grad.norm().item() for p in model.parameters() if p.grad is not None)
 
 
-def bench(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) -> None:
+def bench(
+    name: str,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    repeats: int,
+    *,
+    track: bool = True,
+) -> None:
     from pytest_mlchecks import GradNormTracker, check_grad_norm_healthy
 
     loss_fn = nn.functional.cross_entropy if y.dtype == torch.long else nn.functional.mse_loss
     loss_fn(model(x), y).backward()
     params = list(model.parameters())
-    check_grad_norm_healthy(model)  # warm-up
+    verdict = "passes" if check_grad_norm_healthy(model).passed else "fails"  # also a warm-up
     t_total = best(lambda: total_norm(model), repeats)
     t_naive = best(lambda: naive(model), repeats)
     t_ours = best(lambda: check_grad_norm_healthy(model), repeats)
-    print(f"{name}: {len(params)} parameter tensors")
+    print(f"{name}: {len(params)} parameter tensors, the check {verdict}")
     print(f"  get_total_norm       : {t_total * 1e3:8.3f} ms")
     print(f"  naive .norm().item() : {t_naive * 1e3:8.3f} ms")
     print(
         f"  check_grad_norm_healthy: {t_ours * 1e3:6.3f} ms  -> {t_ours / t_total:.2f}x "
         f"get_total_norm (goal <= 1.5x), {t_naive / t_ours:.2f}x faster than naive"
     )
+    if not track:
+        return
 
     opt = torch.optim.SGD(model.parameters(), lr=1e-4)
 
@@ -115,10 +146,25 @@ def main() -> None:
     opts = parser.parse_args()
     torch.manual_seed(0)
     bench(
-        "100-layer MLP (width 256, batch 256)",
+        "100-layer MLP, He init (width 256, batch 256)",
         mlp(),
         torch.randn(256, 64),
         torch.randn(256, 1),
+        opts.repeats,
+    )
+    bench(
+        "100-layer MLP, torch default init (dead early layers)",
+        mlp(he_init=False),
+        torch.randn(256, 64),
+        torch.randn(256, 1),
+        opts.repeats,
+        track=False,
+    )
+    bench(
+        "6-layer Transformer encoder (d 128, batch 16 x 32 tokens)",
+        Encoder(),
+        torch.randn(16, 32, 128),
+        torch.randn(16, 4),
         opts.repeats,
     )
     bench(

@@ -344,3 +344,95 @@ def test_eval_deterministic_catches_batch_norm_alone_in_train_mode() -> None:
     assert not result.passed and "1" in result.details["train_mode_stochastic_modules"]
     model.eval()
     assert check_eval_deterministic(model, X).passed
+
+
+def test_structure_changes_between_checks_are_seen() -> None:
+    """The per-model cache of trainable parameters follows freezing, replaced layers and
+    shared modules, and models that list their parameters their own way."""
+    torch.manual_seed(0)
+    net = mlp(nn.ReLU, depth=2)
+    backward(net)
+    first = check_grad_norm_healthy(net)
+    assert first.passed and "0" in first.details["layers"]
+    net[0].weight.requires_grad_(False)
+    net[0].bias.requires_grad_(False)
+    frozen = check_grad_norm_healthy(net)
+    assert frozen.passed and "0" not in frozen.details["layers"]
+    net[0] = nn.Linear(8, 64)  # a new layer, no gradient yet
+    replaced = check_grad_norm_healthy(net)
+    assert not replaced.passed and replaced.details["no_grad"] == ["0.weight", "0.bias"]
+
+    shared = nn.Linear(8, 8)
+    tied = nn.Sequential(shared, nn.ReLU(), shared, nn.Linear(8, 1))
+    backward(tied)
+    assert list(check_grad_norm_healthy(tied).details["layers"]) == ["0", "3"]
+
+    class Listed(nn.Module):  # lists only some of its parameters
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(8, 1)
+            self.b = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.a(x) + self.b(x)
+
+        def named_parameters(self, *args, **kwargs):
+            return ((n, p) for n, p in super().named_parameters(*args, **kwargs) if n[0] == "a")
+
+        def parameters(self, recurse: bool = True):
+            return (p for _, p in self.named_parameters())
+
+    listed = Listed()
+    backward(listed)
+    assert list(check_grad_norm_healthy(listed).details["layers"]) == ["a"]
+
+
+def test_mixed_dtypes_and_float64_overflow() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1))
+    net[2].double()
+    X, y = regression_batch()
+    nn.functional.mse_loss(net[2](net[1](net[0](X)).double()), y.double()).backward()
+    mixed = check_grad_norm_healthy(net)
+    expected = math.sqrt(sum(float(p.grad.double().norm()) ** 2 for p in net.parameters()))
+    assert mixed.passed and mixed.details["total_norm"] == pytest.approx(expected, rel=1e-6)
+    big = nn.Linear(2, 1).double()
+    big.weight.grad = torch.full_like(big.weight, 1e200)  # finite, but its square is not
+    big.bias.grad = torch.ones_like(big.bias)
+    result = check_grad_norm_healthy(big)
+    assert not result.passed and result.details["nonfinite"] == []
+    assert "exploding" in result.message
+    assert result.details["total_norm"] == pytest.approx(math.sqrt(2) * 1e200, rel=1e-9)
+
+
+def test_tracker_with_a_parameter_that_never_gets_a_gradient() -> None:
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used = nn.Linear(8, 1)
+            self.unused = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    net = Net()
+    tracker = GradNormTracker(net)
+    _train(net, tracker, lr=1e-3, steps=4)
+    result = tracker.check()
+    assert not result.passed and result.details["dead"] == ["unused.weight", "unused.bias"]
+    assert result.details["total_norms"][0] > 0
+
+
+def test_float32_gradients_whose_squares_overflow_are_exploding_not_nan() -> None:
+    net = nn.Linear(4, 1)
+    net.weight.grad = torch.full_like(net.weight, 1e20)  # finite in float32, its square is not
+    net.bias.grad = torch.ones_like(net.bias)
+    result = check_grad_norm_healthy(net)
+    assert not result.passed and result.details["nonfinite"] == []
+    assert "exploding" in result.message and "NaN" not in result.message.split("\n")[0]
+    assert result.details["total_norm"] == pytest.approx(2e20, rel=1e-6)
+    net.weight.grad[0, 1] = float("inf")
+    inf = check_grad_norm_healthy(net)
+    assert inf.details["nonfinite"] == ["weight"] and inf.details["total_norm"] == "inf"

@@ -11,6 +11,7 @@ import copy
 import functools
 import itertools
 import math
+import operator
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ def _layer(name: str) -> str:
 
 
 def _norms(torch: Any, grads: list[Any]) -> Any:
-    """Per-tensor L2 norms as one float64 tensor: one fused kernel per device and dtype."""
+    """Per-tensor L2 norms as one tensor (float32 or float64) on the first gradient's device:
+    one fused kernel per device and dtype, nothing leaves the device."""
     if not grads:
         return torch.zeros(0, dtype=torch.float64)
     foreach = getattr(torch, "_foreach_norm", None)
@@ -66,11 +68,14 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
         return torch.stack([torch.linalg.vector_norm(t) for t in dense])  # pragma: no cover
 
     first = grads[0]
-    device, dtype = first.device, first.dtype
-    if all(g.device == device and g.dtype == dtype for g in grads):
-        norms = norms_of(grads)
-        # float32/float64 norms are exact enough; half precision would overflow at 65504
-        return norms if dtype in (torch.float32, torch.float64) else norms.to(torch.float64)
+    dtype = first.dtype
+    if dtype in (torch.float32, torch.float64) and all(
+        g.dtype is dtype and g.layout is torch.strided for g in grads
+    ):
+        try:  # the common case: one dtype, dense; torch.stack refuses mixed devices
+            return norms_of(grads)
+        except RuntimeError:
+            pass
     groups: dict[tuple[Any, Any], list[int]] = {}
     for i, g in enumerate(grads):
         groups.setdefault((g.device, g.dtype), []).append(i)
@@ -81,41 +86,106 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
     return out
 
 
-@dataclass
-class _GradState:
-    names: list[str]
-    shapes: list[tuple[int, ...]]
-    numels: list[int]
-    norms: list[float]
-    missing: list[str]
+@dataclass(frozen=True)
+class _Layout:
+    """Parameters grouped by layer (module): each layer's parameter indices, the indices whose
+    RMS gradient stands for the layer (its weights, dim >= 2, else all its parameters) and the
+    first layer with weights (registration order)."""
+
+    layers: dict[str, tuple[int, ...]]
+    picks: tuple[tuple[str, int | tuple[int, ...]], ...]
+    first: str
+    n_weight_layers: int
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(names: tuple[str, ...], dims: tuple[int, ...]) -> _Layout:
+    grouped: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        grouped.setdefault(_layer(name), []).append(i)
+    layers = {layer: tuple(idx) for layer, idx in grouped.items()}
+    picks: list[tuple[str, int | tuple[int, ...]]] = []
+    with_weights: list[str] = []
+    for layer, idx in layers.items():
+        weights = tuple(i for i in idx if dims[i] >= 2)
+        if weights:
+            with_weights.append(layer)
+        chosen = weights or idx
+        picks.append((layer, chosen[0] if len(chosen) == 1 else chosen))
+    chosen_layers = with_weights or list(layers) or [""]
+    return _Layout(layers, tuple(picks), chosen_layers[0], len(chosen_layers))
 
 
 @dataclass
 class _Params:
-    """The trainable parameters of a model, with their names, shapes and sizes."""
+    """The trainable parameters of a model, with their names, shapes, sizes and layout."""
 
     params: list[Any]
     names: list[str]
     shapes: list[tuple[int, ...]]
     numels: list[int]
+    inv_sqrt: list[float] = field(init=False)
+    layout: _Layout = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inv_sqrt = [1.0 / math.sqrt(max(k, 1)) for k in self.numels]
+        self.layout = _layout(tuple(self.names), tuple(len(s) for s in self.shapes))
 
     def __len__(self) -> int:
         return len(self.params)
 
+    def subset(self, keep: list[int]) -> _Params:
+        return _Params(
+            [self.params[i] for i in keep],
+            [self.names[i] for i in keep],
+            [self.shapes[i] for i in keep],
+            [self.numels[i] for i in keep],
+        )
 
-_STRUCTURE: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], _Params]] = (
+
+_STRUCTURE: weakref.WeakKeyDictionary[Any, tuple[list[Any], list[bool], _Params]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _registered(model: Any) -> list[Any]:
+    """Every registered parameter slot (None included) walked straight over the module tree:
+    cheaper than ``model.parameters()``, which it replaces only for modules that do not
+    override how parameters are listed."""
+    import torch
+
+    cls, base = type(model), torch.nn.Module
+    if cls.named_parameters is not base.named_parameters or cls.parameters is not base.parameters:
+        return list(model.parameters())
+    todo = [model]
+    seen = {id(model)}
+    found: list[Any] = []
+    for module in todo:  # breadth first; todo grows while it is walked
+        params = module._parameters
+        if params:
+            found.extend(params.values())
+        children = module._modules
+        if children:
+            for child in children.values():
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    todo.append(child)
+    return found
 
 
 def _trainable(model: Any) -> _Params:
     """The trainable parameters, cached per model while its parameters stay the same objects
     with the same requires_grad flags."""
-    params = list(model.parameters())
-    key = tuple(id(p) if p.requires_grad else -id(p) for p in params)
+    slots = _registered(model)
+    flags = [p is not None and p.requires_grad for p in slots]
     cached = _STRUCTURE.get(model)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    if (
+        cached is not None
+        and len(cached[0]) == len(slots)
+        and all(map(operator.is_, cached[0], slots))
+        and cached[1] == flags
+    ):
+        return cached[2]
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     found = _Params(
         params=[p for _, p in named],
@@ -123,40 +193,44 @@ def _trainable(model: Any) -> _Params:
         shapes=[tuple(p.shape) for _, p in named],
         numels=[p.numel() for _, p in named],
     )
-    _STRUCTURE[model] = (key, found)
+    _STRUCTURE[model] = (slots, flags, found)
     return found
 
 
-def _grad_state(trainable: _Params) -> _GradState:
+def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str]]:
+    """The parameters that have a gradient, their gradient norms (one host transfer) and the
+    names of those without one."""
     import torch
 
     grads = [p.grad for p in trainable.params]
-    if any(g is None for g in grads):
+    missing: list[str] = []
+    present = trainable
+    if not all(map(operator.is_not, grads, itertools.repeat(None))):
         keep = [i for i, g in enumerate(grads) if g is not None]
         missing = [trainable.names[i] for i, g in enumerate(grads) if g is None]
-        names = [trainable.names[i] for i in keep]
-        shapes = [trainable.shapes[i] for i in keep]
-        numels = [trainable.numels[i] for i in keep]
+        present = trainable.subset(keep)
         grads = [grads[i] for i in keep]
-    else:  # the common case: the cached columns as they are
-        missing, names, shapes, numels = [], trainable.names, trainable.shapes, trainable.numels
+    if not grads:
+        return present, [], missing
     with torch.no_grad():
-        norms = _norms(torch, grads).cpu().tolist() if grads else []  # the one host transfer
-    return _GradState(names, shapes, numels, norms, missing)
+        norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
+        for i, value in enumerate(norms):
+            if value == math.inf:  # an Inf gradient, or finite values whose squares overflow
+                norms[i] = _rescaled_norm(torch, grads[i])
+    return present, norms, missing
 
 
-@functools.lru_cache(maxsize=64)
-def _layout(
-    names: tuple[str, ...], dims: tuple[int, ...]
-) -> tuple[dict[str, list[int]], dict[str, list[int]], list[str]]:
-    """Parameters grouped by layer (module), each layer's weight parameters (dim >= 2, else
-    all of its parameters) and the layers with weights, in registration order (cached)."""
-    layers: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        layers.setdefault(_layer(name), []).append(i)
-    weights = {layer: [i for i in idx if dims[i] >= 2] or idx for layer, idx in layers.items()}
-    with_weights = [layer for layer, idx in layers.items() if any(dims[i] >= 2 for i in idx)]
-    return layers, weights, with_weights or list(layers)
+def _rescaled_norm(torch: Any, grad: Any) -> float:
+    """The L2 norm of a gradient whose squares overflow, computed as max|g| * ||g / max|g|||
+    in float64; inf when the gradient itself holds an Inf or NaN."""
+    dense = (grad.coalesce().values() if grad.is_sparse else grad).to(torch.float64)
+    scale = dense.abs().max()
+    if not bool(torch.isfinite(scale)):
+        return math.inf
+    return float(scale * torch.linalg.vector_norm(dense / scale))
+
+
+_TABLE_ROWS = 40  # parameters listed in a failure message
 
 
 @check
@@ -184,27 +258,43 @@ def check_grad_norm_healthy(
     trainable = _trainable(model)
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    state = _grad_state(trainable)
-    missing = [n for n in state.missing if n not in skip and _layer(n) not in skip]
-    if not state.names:
+    state, norms, no_grad = _grad_state(trainable)
+    if not norms:
         raise MLCheckUsageError(
             "no parameter has a gradient: call loss.backward() before checking gradients."
         )
-    nonfinite = [n for n, v in zip(state.names, state.norms, strict=True) if not math.isfinite(v)]
-    finite = [v if math.isfinite(v) else 0.0 for v in state.norms]
-    total = math.sqrt(sum(v * v for v in finite)) if not nonfinite else float("inf")
-    rms = [v / math.sqrt(max(k, 1)) for v, k in zip(finite, state.numels, strict=True)]
-    layers, weight_idx, weight_layers = _layout(tuple(state.names), tuple(map(len, state.shapes)))
-    layer_rms = {layer: max(rms[i] for i in weight_idx[layer]) for layer in layers}
-    zero_layers = [
-        layer
-        for layer, idx in layers.items()
-        if layer not in skip and all(state.norms[i] == 0.0 for i in idx)
-    ]
-    largest = max(layer_rms.values()) if layer_rms else 0.0
-    first = weight_layers[0]
+    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
+    total_sq = sum(map(operator.mul, norms, norms))
+    if math.isfinite(total_sq):  # the common case: every norm finite, no overflow
+        nonfinite: list[str] = []
+        finite, total = norms, math.sqrt(total_sq)
+    else:
+        nonfinite = [n for n, v in zip(state.names, norms, strict=True) if not math.isfinite(v)]
+        finite = [v if math.isfinite(v) else 0.0 for v in norms]
+        big = max(finite)
+        total = (
+            float("inf")
+            if nonfinite
+            else big * math.sqrt(sum((v / big) ** 2 for v in finite))  # squares overflowed
+        )
+    rms = list(map(operator.mul, finite, state.inv_sqrt))
+    layout = state.layout
+    layer_rms = {
+        layer: rms[pick] if isinstance(pick, int) else max(rms[i] for i in pick)
+        for layer, pick in layout.picks
+    }
+    zero_layers: list[str] = []
+    if 0.0 in norms:
+        zero = {i for i, v in enumerate(norms) if v == 0.0}
+        zero_layers = [
+            layer
+            for layer, idx in layout.layers.items()
+            if layer not in skip and zero.issuperset(idx)
+        ]
+    largest = max(layer_rms.values())
+    first = layout.first
     ratio = layer_rms[first] / largest if largest > 0 else 0.0
-    vanishing = len(weight_layers) > 1 and largest > 0 and ratio < ratio_limit
+    vanishing = layout.n_weight_layers > 1 and largest > 0 and ratio < ratio_limit
     exploding = math.isfinite(total) and total > norm_limit
     problems: list[str] = []
     fixes: list[str] = []
@@ -264,20 +354,22 @@ def check_grad_norm_healthy(
         return CheckResult(
             "grad_norm_healthy", "model", True, "error", ratio, ratio_limit, message, details
         )
+    shown = min(len(norms), _TABLE_ROWS)
     rows = [
         [
-            name,
-            "x".join(str(d) for d in shape) or "scalar",
-            fmt(norm, 3) if math.isfinite(norm) else str(norm),
-            fmt(r / largest, 3) if largest > 0 else "-",
+            state.names[i],
+            "x".join(map(str, state.shapes[i])) or "scalar",
+            fmt(norms[i], 3) if math.isfinite(norms[i]) else str(norms[i]),
+            fmt(rms[i] / largest, 3) if largest > 0 else "-",
         ]
-        for name, shape, norm, r in list(
-            zip(state.names, state.shapes, state.norms, rms, strict=True)
-        )[:40]
+        for i in range(shown)
     ]
+    body = table(["parameter", "shape", "grad norm", "RMS / largest"], rows)
+    if shown < len(norms):
+        body += f"\n  ... and {plural(len(norms) - shown, 'more parameter')}"
     message = compose(
         f"grad_norm_healthy: {'; '.join(problems)}.",
-        body=table(["parameter", "shape", "grad norm", "RMS / largest"], rows),
+        body=body,
         why=(
             "the optimiser can only learn through gradients: NaN poisons every weight, missing "
             "or zero gradients freeze layers, vanishing ones leave early layers untrained and "
@@ -314,22 +406,23 @@ class GradNormTracker:
     _norms: list[Any] = field(default_factory=list, repr=False)
     _losses: list[Any] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
+    _params: _Params = field(init=False, repr=False)
     checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         _require_module(self.model, "GradNormTracker")
-        self._names = list(_trainable(self.model).names)
+        self._params = _trainable(self.model)  # the parameters followed: trainable at start
+        self._names = list(self._params.names)
 
     def step(self, loss: Any = None) -> None:
         import torch
 
-        grads = [p.grad for p in _trainable(self.model).params]
+        grads = [p.grad for p in self._params.params]
         present = [g for g in grads if g is not None]
-        if len(present) == len(grads):
-            full = _norms(torch, present)
-        else:  # -1 marks "no gradient"
-            norms = _norms(torch, present) if present else torch.zeros(0, dtype=torch.float64)
-            full = torch.full((len(grads),), -1.0, dtype=torch.float64, device=norms.device)
+        full = _norms(torch, present)
+        if len(present) < len(grads):  # -1 marks "no gradient"
+            norms = full
+            full = torch.full((len(grads),), -1.0, dtype=norms.dtype, device=norms.device)
             if present:
                 idx = torch.tensor(
                     [i for i, g in enumerate(grads) if g is not None], device=norms.device
@@ -366,7 +459,8 @@ def _tracker_check(tracker: GradNormTracker) -> CheckResult:
     if not tracker._norms:
         raise MLCheckUsageError("GradNormTracker recorded no step: call .step() after backward().")
     device = tracker._norms[0].device
-    stacked = torch.stack([n.to(device) for n in tracker._norms]).cpu().tolist()
+    rows = [n.to(device=device, dtype=torch.float64) for n in tracker._norms]
+    stacked = torch.stack(rows).cpu().tolist()
     losses = [float(v.cpu()) if isinstance(v, torch.Tensor) else float(v) for v in tracker._losses]
     return _tracker_verdict(tracker, stacked, losses)
 
