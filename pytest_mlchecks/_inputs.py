@@ -6,6 +6,7 @@ recognised by their type's module, so a numpy-only call never imports pandas or 
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -148,6 +149,8 @@ def fmt(value: float, digits: int = 3) -> str:
     """Human formatting for figures in messages."""
     if value != value:  # NaN
         return "nan"
+    if value in (math.inf, -math.inf):
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"
     if abs(value) >= 1e4 or abs(value) < 1e-3:

@@ -436,3 +436,103 @@ def test_float32_gradients_whose_squares_overflow_are_exploding_not_nan() -> Non
     net.weight.grad[0, 1] = float("inf")
     inf = check_grad_norm_healthy(net)
     assert inf.details["nonfinite"] == ["weight"] and inf.details["total_norm"] == "inf"
+
+
+def test_training_helpers_restore_mixed_modes_grads_and_rng() -> None:
+    """A fine-tuning set-up: the model trains but its frozen batch-norm stays in eval mode;
+    the helpers must hand back exactly that, with the caller's gradients and RNG state."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 1))
+    model.train()
+    model[1].eval()
+    backward(model)
+    grads = [p.grad.clone() for p in model.parameters()]
+    X, y = regression_batch(n=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step():
+        opt.zero_grad()
+        model.train()  # a typical step_fn switches the whole model to train mode
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    rng = torch.random.get_rng_state()
+    assert check_params_update(model, step, optimizer=opt).passed
+    assert check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=50).details
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    assert model.training and not model[1].training
+    assert all(torch.equal(a, p.grad) for a, p in zip(grads, model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_can_overfit_batch_is_not_fooled_by_dropout(seed: int) -> None:
+    """Dropout makes train-mode losses noisy; a healthy model still passes (eval-mode loss)."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Linear(8, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 64), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(64, 1),
+    )  # fmt: skip
+    X, y = torch.randn(16, 8), torch.randn(16, 1)
+    result = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss)
+    assert result.passed, result.message
+
+
+class KeywordNet(nn.Module):
+    """Takes keyword inputs and returns a mapping, like a transformers model."""
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.drop = nn.Dropout(p)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.drop(self.emb(input_ids)) * attention_mask.unsqueeze(-1)
+        pooled = h.sum(1) / attention_mask.sum(1, keepdim=True)
+        return {"logits": self.head(pooled), "pred": self.head(pooled).argmax(-1)}
+
+
+def test_keyword_inputs_and_mapping_outputs() -> None:
+    torch.manual_seed(0)
+    ids = torch.randint(1, 20, (8, 5))
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    assert check_eval_deterministic(KeywordNet(0.3).eval(), batch).passed
+    leaky = check_eval_deterministic(KeywordNet(0.3), batch)
+    assert not leaky.passed and leaky.details["train_mode_stochastic_modules"] == ["drop"]
+    y = torch.randint(0, 2, (8,))
+
+    def loss_fn(out, target):
+        return nn.functional.cross_entropy(out["logits"], target)
+
+    fit = check_can_overfit_batch(KeywordNet(), (batch, y), loss_fn, steps=100)
+    assert fit.passed and "batch of 8" in fit.message
+    two_inputs = check_eval_deterministic(
+        nn.Bilinear(3, 4, 2).eval(), (torch.randn(6, 3), torch.randn(6, 4))
+    )
+    assert two_inputs.passed
+
+
+def test_eval_deterministic_tolerates_rounding_but_not_noise() -> None:
+    class Jitter(nn.Module):
+        """Deterministic except for a perturbation of a given relative size."""
+
+        def __init__(self, size: float) -> None:
+            super().__init__()
+            self.size = size
+
+        def forward(self, x):
+            out = x * 1000.0
+            return out * (1 + self.size * torch.rand_like(out))
+
+    X = torch.randn(16, 4)
+    assert check_eval_deterministic(Jitter(1e-7), X).passed  # float32 rounding level
+    result = check_eval_deterministic(Jitter(1e-3), X)
+    assert not result.passed and result.value > result.threshold
+    nan_out = nn.Sequential(nn.Linear(4, 2), nn.Softplus()).eval()
+    with torch.no_grad():
+        nan_out[0].weight[0, 0] = float("nan")
+    assert check_eval_deterministic(nan_out, X).passed  # NaN in the same places both times
+    with pytest.raises(MLCheckUsageError, match="atol"):
+        check_eval_deterministic(nan_out, X, atol=-1.0)
+    with pytest.raises(MLCheckUsageError, match="loss_fn"):
+        check_can_overfit_batch(nan_out, (X, X), "mse")

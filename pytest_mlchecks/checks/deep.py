@@ -13,7 +13,7 @@ import itertools
 import math
 import operator
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -581,6 +581,79 @@ def _restore(model: Any, state: dict[str, Any]) -> None:
         model.load_state_dict(state)
 
 
+def _modes(model: Any) -> list[tuple[Any, bool]]:
+    """Every submodule's train/eval flag: a model may mix them (frozen batch-norm in eval)."""
+    return [(m, m.training) for m in model.modules()]
+
+
+def _restore_modes(modes: list[tuple[Any, bool]]) -> None:
+    for module, training in modes:
+        module.training = training
+
+
+def _grads(model: Any) -> dict[str, Any]:
+    return {n: p.grad for n, p in model.named_parameters()}
+
+
+def _restore_grads(model: Any, grads: dict[str, Any]) -> None:
+    for name, p in model.named_parameters():
+        if name in grads:
+            p.grad = grads[name]
+
+
+def _forward(model: Any, inputs: Any) -> Any:
+    """Call the model on one input, a tuple/list of positional inputs or a mapping of keyword
+    inputs (as tokenizers return)."""
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    return model(inputs)
+
+
+def _tensors(out: Any) -> list[Any]:
+    """The tensors in a model output: a tensor, or nested tuples, lists, mappings."""
+    if hasattr(out, "dtype") and hasattr(out, "shape") and hasattr(out, "detach"):
+        return [out]
+    if isinstance(out, Mapping):
+        return [t for value in out.values() for t in _tensors(value)]
+    if isinstance(out, (tuple, list)):
+        return [t for item in out for t in _tensors(item)]
+    return []
+
+
+def _first_rows(inputs: Any, rows: int) -> Any:
+    """The first ``rows`` rows of every batched tensor in the inputs (others unchanged)."""
+    if isinstance(inputs, (tuple, list)):
+        return type(inputs)(_first_rows(v, rows) for v in inputs)
+    if isinstance(inputs, Mapping):
+        return {k: _first_rows(v, rows) for k, v in inputs.items()}
+    shape = getattr(inputs, "shape", None)
+    if shape is not None and len(shape) and hasattr(inputs, "__getitem__"):
+        return inputs[:rows]
+    return inputs
+
+
+def _batch_rows(inputs: Any) -> int:
+    """The batch size shared by every batched tensor in the inputs (0 if there is none)."""
+    sizes: set[int] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                visit(v)
+        else:
+            shape = getattr(value, "shape", None)
+            if shape is not None and len(shape):
+                sizes.add(int(shape[0]))
+
+    visit(inputs)
+    return sizes.pop() if len(sizes) == 1 else 0
+
+
 @check
 def check_params_update(
     model: Any, step_fn: Callable[[], Any], *, optimizer: Any = None, restore: bool = True
@@ -589,7 +662,8 @@ def check_params_update(
 
     Runs ``step_fn()`` once (your forward, backward and optimiser step) and compares every
     parameter with its value before: trainable ones must change, frozen ones must not. The
-    model's weights (and ``optimizer``'s state, if given) are restored afterwards.
+    model's weights, gradients and train/eval modes (and ``optimizer``'s state, if given) are
+    restored afterwards unless ``restore=False``.
     Figure: the number of parameters breaking the rule (threshold 0).
     """
     torch = _require_module(model, "assert_params_update")
@@ -597,8 +671,9 @@ def check_params_update(
         raise MLCheckUsageError("step_fn must be a callable running one training step.")
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     weights = _snapshot(model) if restore else None
+    grads = _grads(model) if restore else None
     opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
-    mode = model.training
+    modes = _modes(model)
     try:
         step_fn()
         stuck, moved_frozen = [], []
@@ -611,9 +686,11 @@ def check_params_update(
     finally:
         if weights is not None:
             _restore(model, weights)
+        if grads is not None:
+            _restore_grads(model, grads)
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
-        model.train(mode)
+        _restore_modes(modes)
     bad = len(stuck) + len(moved_frozen)
     details = {"did_not_change": stuck, "frozen_but_changed": moved_frozen}
     if not bad:
@@ -664,55 +741,65 @@ def check_can_overfit_batch(
 ) -> CheckResult:
     """Detect a model that cannot drive one small batch's loss near zero (a broken setup).
 
-    ``batch`` is ``(inputs, targets)``; trains for ``steps`` Adam steps at ``lr`` (or with
-    ``optimizer``) and requires the final loss to reach ``target_loss`` (ini
-    ``ml_overfit_target_loss``, default 0.05) or 1% of the initial loss, whichever is larger.
-    Weights, mode and the optimiser's state are restored afterwards. Figure: the final loss.
+    ``batch`` is ``(inputs, targets)``; ``inputs`` is a tensor, a tuple of positional inputs
+    or a mapping of keyword inputs. Trains in train mode for ``steps`` Adam steps at ``lr``
+    (or with ``optimizer``) and requires the final loss, the lower of train and eval mode
+    (dropout off), to reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
+    or 1% of the initial loss, whichever is larger. Weights, gradients, every module's mode,
+    the optimiser's state and the global RNG state are restored. Figure: the final loss.
     """
     torch = _require_module(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         raise MLCheckUsageError("batch must be a pair (inputs, targets).")
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise MLCheckUsageError(f"steps must be a positive integer, got {steps!r}.")
+    if not callable(loss_fn):
+        raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
     inputs, targets = batch
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
     weights = _snapshot(model)
-    mode = model.training
+    modes = _modes(model)
+    grads = _grads(model)
+    rng_state = torch.random.get_rng_state()
     opt = optimizer
     opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
     if opt is None:
-        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    grads_before = {
-        n: (None if p.grad is None else p.grad.detach().clone())
-        for n, p in model.named_parameters()
-    }
+        opt = torch.optim.Adam(trainable, lr=lr)
     losses: list[float] = []
+    final = float("nan")
     try:
         model.train()
         for _ in range(steps):
             opt.zero_grad()
-            loss = loss_fn(model(inputs), targets)
+            loss = loss_fn(_forward(model, inputs), targets)
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
             if not math.isfinite(losses[-1]):
                 break
         with torch.no_grad():
-            final = float(loss_fn(model(inputs), targets))
+            trained = float(loss_fn(_forward(model, inputs), targets))
+            model.eval()
+            evaluated = float(loss_fn(_forward(model, inputs), targets))
+        finite = [v for v in (trained, evaluated) if math.isfinite(v)]
+        final = min(finite) if finite else float("nan")
     finally:
         _restore(model, weights)
-        model.train(mode)
+        _restore_modes(modes)
+        _restore_grads(model, grads)
+        torch.random.set_rng_state(rng_state)
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
-        for name, p in model.named_parameters():
-            p.grad = grads_before[name]
     start = losses[0] if losses else float("nan")
     goal = max(target, 0.01 * start) if math.isfinite(start) else target
     passed = math.isfinite(final) and final <= goal
     details = {"initial_loss": start, "final_loss": final, "goal": goal, "steps": len(losses)}
     head = (
         f"can_overfit_batch: loss {fmt(start, 4)} -> {fmt(final, 4)} after {len(losses)} steps "
-        f"on a batch of {len(targets)} (goal <= {fmt(goal, 4)})."
+        f"on a batch of {_batch_rows(targets) or _batch_rows(inputs)} (goal <= {fmt(goal, 4)})."
     )
     if passed:
         return CheckResult("can_overfit_batch", "model", True, "error", final, goal, head, details)
@@ -738,58 +825,106 @@ assert_can_overfit_batch = assertion(check_can_overfit_batch)
 # ---------------------------------------------------------------------------- eval determinism
 
 
+def _gap(x: Any, y: Any) -> float:
+    """Largest absolute difference between two output tensors (NaN or Inf in the same place
+    count as equal; a shape, dtype or NaN-placement mismatch counts as infinite)."""
+    import torch
+
+    x, y = x.detach(), y.detach()
+    if x.shape != y.shape or x.dtype != y.dtype:
+        return math.inf
+    if not x.numel():
+        return 0.0
+    if not (x.is_floating_point() or x.is_complex()):  # labels, ids, masks: exact
+        return float((x.to(torch.float64) - y.to(x.device, torch.float64)).abs().max())
+    x, y = x.to(torch.complex128 if x.is_complex() else torch.float64), y.to(x.device)
+    same = (x == y) | (torch.isnan(x) & torch.isnan(y))
+    diff = torch.where(same, torch.zeros((), dtype=torch.float64, device=x.device), (x - y).abs())
+    return float(torch.nan_to_num(diff, nan=math.inf).max())
+
+
+def _rounding(t: Any, atol: float) -> float:
+    """What floating-point rounding alone can explain between two evaluations of the same rows
+    of one output (kernels may change with the batch size, or run in another order on GPUs):
+    64 machine epsilons of its dtype times its scale (at most 1% of it), or ``atol``."""
+    import torch
+
+    if not t.is_floating_point() or not t.numel():
+        return atol
+    magnitude = t.detach().abs()
+    finite = magnitude[torch.isfinite(magnitude)]
+    scale = float(finite.max()) if finite.numel() else 1.0
+    return max(atol, min(64 * torch.finfo(t.dtype).eps, 0.01) * max(scale, 1.0))
+
+
 @check
-def check_eval_deterministic(model: Any, X: Any, *, atol: float = 0.0) -> CheckResult:
+def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -> CheckResult:
     """Detect inference that is not deterministic in the mode the caller left the model.
 
-    Runs two forward passes (under no_grad, on the same input) and compares them, then runs
-    the first half of the batch alone and compares its rows: dropout left in training mode
-    makes the passes differ, batch-norm in training mode makes a row's output depend on the
-    rest of the batch. The mode, weights and batch-norm running statistics are left as they
-    were. Figure: the largest absolute difference.
+    Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
+    positional inputs or a mapping of keyword inputs) and compares every output tensor, then
+    runs the first half of the batch alone and compares its rows: dropout left in training
+    mode makes the passes differ, batch-norm in training mode makes a row's output depend on
+    the rest of the batch. Differences within floating-point rounding (64 epsilons of the
+    output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
+    weights, batch-norm running statistics and RNG state are left as they were. Figure: the
+    largest absolute difference.
     """
     torch = _require_module(model, "assert_eval_deterministic")
+    if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
+        raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     rng_state = torch.random.get_rng_state()
-    part = None
+    rows = _batch_rows(X)
+    half = None
     try:
         with torch.no_grad():
-            first = model(X)
-            second = model(X)
-            rows = int(X.shape[0]) if hasattr(X, "shape") and len(X.shape) else 0
+            first = _tensors(_forward(model, X))
+            second = _tensors(_forward(model, X))
             if rows >= 4:
-                part = model(X[: rows // 2])
+                half = _tensors(_forward(model, _first_rows(X, rows // 2)))
     finally:
         with torch.no_grad():
             for name, value in model.named_buffers():
                 if name in buffers:
                     value.copy_(buffers[name])
         torch.random.set_rng_state(rng_state)
-    a = first[0] if isinstance(first, (tuple, list)) else first
-    b = second[0] if isinstance(second, (tuple, list)) else second
-    gap = float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
-    if part is not None:
-        c = part[0] if isinstance(part, (tuple, list)) else part
-        rows = int(X.shape[0]) // 2
-        if c.dim() and c.shape[0] == rows and a.shape[0] == int(X.shape[0]):
-            gap = max(gap, float((a[:rows].double() - c.double()).abs().max()))
+    if not first:
+        raise MLCheckUsageError(
+            "the model returned no tensor: expected a tensor, or tuples / mappings of tensors."
+        )
+    limit = float(atol or 0.0)
+    if len(second) != len(first):
+        compared = [(math.inf, limit)]
+    else:
+        compared = [(_gap(a, b), _rounding(a, limit)) for a, b in zip(first, second, strict=True)]
+    if half is not None and len(half) == len(first):
+        # the outputs batched by row (first dimension = batch) must not depend on the others
+        compared += [
+            (_gap(full[: rows // 2], part), _rounding(full, limit))
+            for full, part in zip(first, half, strict=True)
+            if full.dim() and part.dim() and full.shape[0] == rows and part.shape[0] == rows // 2
+        ]
+    over = [(g, t) for g, t in compared if g > t]
+    gap, tolerance = max(over) if over else max(compared)
     training = [n for n, m in model.named_modules() if m.training and _has_randomness(m)]
     details = {
         "max_abs_diff": gap,
         "model_training": model.training,
         "train_mode_stochastic_modules": training[:20],
     }
-    if gap <= atol:
+    if gap <= tolerance:
         message = (
-            f"eval_deterministic: two forward passes agree (max |diff| {fmt(gap, 3)}; model "
+            f"eval_deterministic: two forward passes agree (max |diff| {fmt(gap, 3)}, "
+            f"tolerance {fmt(tolerance, 3)}; model "
             f"in {'train' if model.training else 'eval'} mode)."
         )
         return CheckResult(
-            "eval_deterministic", "model", True, "error", gap, atol, message, details
+            "eval_deterministic", "model", True, "error", gap, tolerance, message, details
         )
     message = compose(
         f"eval_deterministic: forward passes on the same rows differ by up to "
-        f"{fmt(gap, 3)} (tolerance {fmt(atol, 3)}); the model is in "
+        f"{fmt(gap, 3)} (tolerance {fmt(tolerance, 3)}); the model is in "
         f"{'train' if model.training else 'eval'} mode"
         + (f", with stochastic modules in train mode: {training[:5]}" if training else "")
         + ".",
@@ -800,7 +935,9 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float = 0.0) -> CheckR
         ),
         fix="call model.eval() (and wrap inference in torch.no_grad() or inference_mode()).",
     )
-    return CheckResult("eval_deterministic", "model", False, "error", gap, atol, message, details)
+    return CheckResult(
+        "eval_deterministic", "model", False, "error", gap, tolerance, message, details
+    )
 
 
 def _has_randomness(module: Any) -> bool:
