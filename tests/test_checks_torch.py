@@ -536,3 +536,25 @@ def test_eval_deterministic_tolerates_rounding_but_not_noise() -> None:
         check_eval_deterministic(nan_out, X, atol=-1.0)
     with pytest.raises(MLCheckUsageError, match="loss_fn"):
         check_can_overfit_batch(nan_out, (X, X), "mse")
+
+
+def test_tracker_does_not_call_growing_norms_accumulation_when_zero_grad_runs() -> None:
+    """Norms that rise at every step for another reason (here a growing loss scale) are not
+    accumulation when zero_grad() resets the gradients; the same run without it is."""
+
+    def run(zero_grad: bool):
+        torch.manual_seed(0)
+        model = mlp(nn.ReLU, depth=2)
+        tracker = GradNormTracker(model)
+        X, y = regression_batch()
+        for k in range(8):
+            if zero_grad:
+                model.zero_grad()
+            (nn.functional.mse_loss(model(X), y) * (k + 1)).backward()
+            tracker.step()
+        return tracker.check()
+
+    reset = run(True)
+    assert not reset.details["accumulating"] and reset.details["gradients_reset_between_steps"]
+    kept = run(False)
+    assert kept.details["accumulating"] and not kept.details["gradients_reset_between_steps"]

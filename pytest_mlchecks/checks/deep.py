@@ -396,7 +396,8 @@ class GradNormTracker:
     on the device until ``.check()`` (no host sync per step). ``.check()`` finds NaN/Inf at
     step k, spikes (total norm over ``spike_factor`` times the running median), divergence
     (loss or norm growing by ``divergence_factor``), layers that stay dead, and gradient
-    accumulation (norms growing step after step, as when ``zero_grad`` is missing).
+    accumulation (norms growing at every step while the gradient tensors are never reset, as
+    when ``zero_grad`` is missing).
     """
 
     model: Any
@@ -407,6 +408,8 @@ class GradNormTracker:
     _losses: list[Any] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
     _params: _Params = field(init=False, repr=False)
+    _refs: list[Any] = field(default_factory=list, repr=False)
+    _reset: bool = field(default=False, repr=False)
     checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -419,6 +422,14 @@ class GradNormTracker:
 
         grads = [p.grad for p in self._params.params]
         present = [g for g in grads if g is not None]
+        # zero_grad() (set_to_none, the default) replaces the gradient tensors between steps;
+        # gradients that pile up without it stay the same tensors
+        if self._refs and not self._reset:
+            self._reset = len(self._refs) != len(grads) or any(
+                (ref() if ref is not None else None) is not g
+                for ref, g in zip(self._refs, grads, strict=True)
+            )
+        self._refs = [weakref.ref(g) if g is not None else None for g in grads]
         full = _norms(torch, present)
         if len(present) < len(grads):  # -1 marks "no gradient"
             norms = full
@@ -529,12 +540,17 @@ def _tracker_verdict(
     accumulating = False
     if len(totals) >= 5:
         rises = sum(1 for a, b in itertools.pairwise(totals) if b > a)
-        accumulating = rises == len(totals) - 1 and totals[-1] > 3 * max(totals[0], 1e-30)
+        accumulating = (
+            not tracker._reset
+            and rises == len(totals) - 1
+            and totals[-1] > 3 * max(totals[0], 1e-30)
+        )
         if accumulating:
             findings.append(
                 f"gradient norm rose at every one of {len(totals) - 1} steps to "
-                f"{fmt(totals[-1] / max(totals[0], 1e-30), 3)}x its start: gradients are "
-                "accumulating (zero_grad() missing?)"
+                f"{fmt(totals[-1] / max(totals[0], 1e-30), 3)}x its start, and the gradient "
+                "tensors were never reset between steps: gradients are accumulating "
+                "(zero_grad() missing?)"
             )
     details = {
         "steps": len(norms),
@@ -545,6 +561,7 @@ def _tracker_verdict(
         "divergence": None if diverged is None else {"what": diverged[0], "step": diverged[1]},
         "dead": dead,
         "accumulating": accumulating,
+        "gradients_reset_between_steps": tracker._reset,
     }
     if not findings:
         message = (
