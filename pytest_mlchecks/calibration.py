@@ -1,7 +1,8 @@
 """Measure each detector's false-alarm rate on clean data and detection rate on injected data.
 
 Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
-the table that README shows. Each detector runs at its default thresholds on generated
+the tables that README shows (``--only grads`` for the gradient table, which needs torch).
+Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
 """
@@ -9,6 +10,7 @@ targets; every dataset has its own seed, so the figures are reproducible.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,8 +161,6 @@ def calibrate_batch(detector: BatchDetector, n_rows: int, datasets: int, seed: i
 def calibrate(
     datasets: int = 200, sizes: tuple[int, ...] = (300, 2000, 20000), seed: int = 0
 ) -> list[Row]:
-    import importlib.util
-
     rows = []
     for detector in DETECTORS:
         if detector.needs and importlib.util.find_spec(detector.needs) is None:
@@ -200,17 +200,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="300,2000,20000")
     parser.add_argument("--batch-sizes", default="500,5000,50000")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=["splits", "batches"], default=None)
+    parser.add_argument("--grad-seeds", type=int, default=30)
+    parser.add_argument("--only", choices=["splits", "batches", "grads"], default=None)
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
     batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
     start = time.perf_counter()
-    if opts.only != "batches":
+    if opts.only in (None, "splits"):
         print(markdown_table(calibrate(opts.datasets, sizes, opts.seed)))
         print()
-    if opts.only != "splits":
+    if opts.only in (None, "batches"):
         rows = calibrate_batches(opts.datasets, batch_sizes, opts.seed)
         print(markdown_table(rows).replace(" strength |", " injected |"))
+        print()
+    if opts.only in (None, "grads") and importlib.util.find_spec("torch") is not None:
+        from . import _grad_cases
+
+        grad_rows = [
+            _grad_cases.calibrate_case(case, opts.grad_seeds, opts.seed)
+            for case in _grad_cases.GRAD_CASES
+        ]
+        print(_grad_cases.markdown_table(grad_rows))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

@@ -89,17 +89,18 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
 @dataclass(frozen=True)
 class _Layout:
     """Parameters grouped by layer (module): each layer's parameter indices, the indices whose
-    RMS gradient stands for the layer (its weights, dim >= 2, else all its parameters) and the
-    first layer with weights (registration order)."""
+    RMS gradient stands for the layer (its weights, dim >= 2, else all its parameters), the
+    layers compared for vanishing (those with weights, else all) and the first of them that
+    is not an embedding (registration order)."""
 
     layers: dict[str, tuple[int, ...]]
     picks: tuple[tuple[str, int | tuple[int, ...]], ...]
+    compared: tuple[str, ...]
     first: str
-    n_weight_layers: int
 
 
 @functools.lru_cache(maxsize=64)
-def _layout(names: tuple[str, ...], dims: tuple[int, ...]) -> _Layout:
+def _layout(names: tuple[str, ...], dims: tuple[int, ...], embeddings: frozenset[str]) -> _Layout:
     grouped: dict[str, list[int]] = {}
     for i, name in enumerate(names):
         grouped.setdefault(_layer(name), []).append(i)
@@ -112,8 +113,12 @@ def _layout(names: tuple[str, ...], dims: tuple[int, ...]) -> _Layout:
             with_weights.append(layer)
         chosen = weights or idx
         picks.append((layer, chosen[0] if len(chosen) == 1 else chosen))
-    chosen_layers = with_weights or list(layers) or [""]
-    return _Layout(layers, tuple(picks), chosen_layers[0], len(chosen_layers))
+    compared = tuple(with_weights or layers) or ("",)
+    # an embedding's gradient only touches the rows of the tokens in the batch, so its RMS
+    # over the whole table says nothing about depth: vanishing is judged from the first
+    # dense layer after it
+    dense = [layer for layer in compared if layer not in embeddings]
+    return _Layout(layers, tuple(picks), compared, (dense or list(compared))[0])
 
 
 @dataclass
@@ -124,12 +129,14 @@ class _Params:
     names: list[str]
     shapes: list[tuple[int, ...]]
     numels: list[int]
+    embeddings: frozenset[str] = frozenset()
     inv_sqrt: list[float] = field(init=False)
     layout: _Layout = field(init=False)
 
     def __post_init__(self) -> None:
         self.inv_sqrt = [1.0 / math.sqrt(max(k, 1)) for k in self.numels]
-        self.layout = _layout(tuple(self.names), tuple(len(s) for s in self.shapes))
+        dims = tuple(len(s) for s in self.shapes)
+        self.layout = _layout(tuple(self.names), dims, self.embeddings)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -140,6 +147,7 @@ class _Params:
             [self.names[i] for i in keep],
             [self.shapes[i] for i in keep],
             [self.numels[i] for i in keep],
+            self.embeddings,
         )
 
 
@@ -186,12 +194,21 @@ def _trainable(model: Any) -> _Params:
         and cached[1] == flags
     ):
         return cached[2]
+    import torch
+
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    modules = dict(model.named_modules())
+    kinds = (torch.nn.Embedding, torch.nn.EmbeddingBag)
     found = _Params(
         params=[p for _, p in named],
         names=[name for name, _ in named],
         shapes=[tuple(p.shape) for _, p in named],
         numels=[p.numel() for _, p in named],
+        embeddings=frozenset(
+            layer
+            for layer in {_layer(name) for name, _ in named}
+            if isinstance(modules.get(layer), kinds)
+        ),
     )
     _STRUCTURE[model] = (slots, flags, found)
     return found
@@ -291,10 +308,10 @@ def check_grad_norm_healthy(
             for layer, idx in layout.layers.items()
             if layer not in skip and zero.issuperset(idx)
         ]
-    largest = max(layer_rms.values())
+    largest = max(layer_rms[layer] for layer in layout.compared)
     first = layout.first
     ratio = layer_rms[first] / largest if largest > 0 else 0.0
-    vanishing = layout.n_weight_layers > 1 and largest > 0 and ratio < ratio_limit
+    vanishing = len(layout.compared) > 1 and largest > 0 and ratio < ratio_limit
     exploding = math.isfinite(total) and total > norm_limit
     problems: list[str] = []
     fixes: list[str] = []
@@ -344,6 +361,8 @@ def check_grad_norm_healthy(
         "nonfinite": nonfinite,
         "no_grad": missing,
         "zero_layers": zero_layers,
+        "vanishing": vanishing,
+        "exploding": exploding,
     }
     if not problems:
         message = (

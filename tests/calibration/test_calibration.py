@@ -50,3 +50,24 @@ def test_datasets_strategy_draws_from_the_calibrated_generator() -> None:
         settings=settings(database=None),
     )
     assert "derived" in ds.X_train.columns and ds.info["seed"] >= 0
+
+
+def _grad_cases():
+    from pytest_mlchecks._grad_cases import GRAD_CASES
+
+    return GRAD_CASES
+
+
+@pytest.mark.parametrize("case", _grad_cases(), ids=lambda c: c.name)
+def test_grad_norm_healthy_is_calibrated(case) -> None:
+    """Healthy architectures pass on (almost) every seed, saturating deep nets fail on (almost)
+    every seed; goals: <= 5% either way."""
+    pytest.importorskip("torch")
+    from pytest_mlchecks._grad_cases import calibrate_case
+
+    seeds = max(10, DATASETS // 2)
+    row = calibrate_case(case, seeds, seed=7)
+    if case.healthy:
+        assert row.flagged <= max(1, int(0.05 * seeds)), row
+    else:
+        assert row.flagged >= seeds - max(1, int(0.05 * seeds)), row

@@ -1,0 +1,169 @@
+"""Generated networks for calibrating ``grad_norm_healthy``: healthy and broken architectures.
+
+Each case builds a freshly initialised model from a seed, runs one forward and backward pass
+on a random batch of its task and returns the model with its gradients. Healthy cases must
+pass, broken ones (deep saturating nets without normalisation) must fail. torch is imported
+when a case runs; ``python -m pytest_mlchecks.calibration --only grads`` prints the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+def _mlp(torch: Any, act: str, depth: int, *, bn: bool = False, he: bool = False) -> Any:
+    nn = torch.nn
+    layers: list[Any] = []
+    width = 8
+    for _ in range(depth):
+        layers.append(nn.Linear(width, 64))
+        if bn:
+            layers.append(nn.BatchNorm1d(64))
+        layers.append(getattr(nn, act)())
+        width = 64
+    layers.append(nn.Linear(width, 1))
+    model = nn.Sequential(*layers)
+    if he:
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+    return model
+
+
+def _regress(torch: Any, model: Any) -> Any:
+    X = torch.randn(64, 8)
+    target = X[:, :2].sum(1, keepdim=True)
+    torch.nn.functional.mse_loss(model(X), target).backward()
+    return model
+
+
+def _mlp_case(act: str, depth: int, **kw: bool) -> Callable[[Any], Any]:
+    return lambda torch: _regress(torch, _mlp(torch, act, depth, **kw))
+
+
+def _cnn(torch: Any) -> Any:
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 10),
+    )
+    X, y = torch.randn(16, 3, 16, 16), torch.randint(0, 10, (16,))
+    nn.functional.cross_entropy(model(X), y).backward()
+    return model
+
+
+def _sequence(torch: Any, kind: str) -> Any:
+    nn = torch.nn
+    base: Any = nn.Module
+
+    class Net(base):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(5000, 64)
+            if kind == "transformer":
+                layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True)
+                self.body = nn.TransformerEncoder(layer, 3, enable_nested_tensor=False)
+            else:
+                self.body = getattr(nn, kind)(64, 64, num_layers=2, batch_first=True)
+            self.head = nn.Linear(64, 2)
+
+        def forward(self, ids: Any) -> Any:
+            h = self.body(self.emb(ids))
+            h = h if kind == "transformer" else h[0]
+            return self.head(h.mean(1))
+
+    model = Net()
+    ids, y = torch.randint(0, 5000, (16, 20)), torch.randint(0, 2, (16,))
+    nn.functional.cross_entropy(model(ids), y).backward()
+    return model
+
+
+@dataclass(frozen=True)
+class GradCase:
+    name: str
+    healthy: bool
+    build: Callable[[Any], Any]
+
+
+GRAD_CASES: tuple[GradCase, ...] = (
+    GradCase("6-layer ReLU + BatchNorm MLP", True, _mlp_case("ReLU", 6, bn=True)),
+    GradCase("6-layer ReLU MLP (torch default init)", True, _mlp_case("ReLU", 6)),
+    GradCase("10-layer ReLU MLP (He init)", True, _mlp_case("ReLU", 10, he=True)),
+    GradCase("20-layer ReLU MLP (He init)", True, _mlp_case("ReLU", 20, he=True)),
+    GradCase("4-layer tanh MLP", True, _mlp_case("Tanh", 4)),
+    GradCase("CNN with BatchNorm", True, _cnn),
+    GradCase("embedding + 2-layer LSTM", True, lambda torch: _sequence(torch, "LSTM")),
+    GradCase("embedding + 2-layer GRU", True, lambda torch: _sequence(torch, "GRU")),
+    GradCase("embedding + 3-layer Transformer", True, lambda t: _sequence(t, "transformer")),
+    GradCase("6-layer sigmoid MLP", False, _mlp_case("Sigmoid", 6)),
+    GradCase("8-layer sigmoid MLP", False, _mlp_case("Sigmoid", 8)),
+    GradCase("20-layer tanh MLP", False, _mlp_case("Tanh", 20)),
+)
+
+
+@dataclass(frozen=True)
+class GradRow:
+    case: str
+    healthy: bool
+    seeds: int
+    flagged: int
+    ratio_min: float
+    ratio_max: float
+    reasons: tuple[str, ...]
+
+
+def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
+    """Build ``seeds`` fresh models of one case and run the check on each."""
+    import torch
+
+    from .checks.deep import check_grad_norm_healthy
+
+    flagged, ratios, reasons = 0, [], set[str]()
+    state = torch.random.get_rng_state()
+    try:
+        for i in range(seeds):
+            torch.manual_seed(seed * 1_000_003 + i)
+            result = check_grad_norm_healthy(case.build(torch))
+            ratios.append(float(result.value if result.value is not None else 0.0))
+            if not result.passed:
+                flagged += 1
+                details = result.details
+                reasons.update(
+                    reason
+                    for reason, found in (
+                        ("NaN/Inf", details["nonfinite"]),
+                        ("no gradient", details["no_grad"]),
+                        ("dead layers", details["zero_layers"]),
+                        ("vanishing", details["vanishing"]),
+                        ("exploding", details["exploding"]),
+                    )
+                    if found
+                )
+    finally:
+        torch.random.set_rng_state(state)
+    return GradRow(
+        case.name, case.healthy, seeds, flagged, min(ratios), max(ratios), tuple(sorted(reasons))
+    )
+
+
+def markdown_table(rows: list[GradRow]) -> str:
+    lines = [
+        "| network | expected | seeds | flagged | first/largest RMS ratio | flagged for |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.case} | {'pass' if r.healthy else 'fail'} | {r.seeds} | {r.flagged} | "
+            f"{r.ratio_min:.2g} to {r.ratio_max:.2g} | {', '.join(r.reasons) or '-'} |"
+        )
+    return "\n".join(lines)
