@@ -422,6 +422,7 @@ def test_tracker_with_a_parameter_that_never_gets_a_gradient() -> None:
     _train(net, tracker, lr=1e-3, steps=4)
     result = tracker.check()
     assert not result.passed and result.details["dead"] == ["unused.weight", "unused.bias"]
+    assert result.details["dead_layers"] == ["unused"] and "layers ['unused']" in result.message
     assert result.details["total_norms"][0] > 0
 
 
@@ -558,3 +559,15 @@ def test_tracker_does_not_call_growing_norms_accumulation_when_zero_grad_runs() 
     assert not reset.details["accumulating"] and reset.details["gradients_reset_between_steps"]
     kept = run(False)
     assert kept.details["accumulating"] and not kept.details["gradients_reset_between_steps"]
+
+
+def test_eval_deterministic_on_tiny_batches() -> None:
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    images = torch.randn(2, 3, 8, 8)
+    assert not check_eval_deterministic(conv, images).passed  # two rows are enough here
+    assert check_eval_deterministic(conv.eval(), images).passed
+    dense = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))  # refuses one row in train mode
+    rows = torch.randn(3, 4)
+    assert check_eval_deterministic(dense.eval(), rows).passed
+    assert not check_eval_deterministic(dense.train(), rows).passed  # probed with 2 of 3 rows

@@ -554,8 +554,21 @@ def _tracker_verdict(
         for j in range(len(names))
         if len(norms) >= 2 and all(row[j] == 0.0 or row[j] < 0 for row in norms)
     ]
+    by_layer: dict[str, list[str]] = {}
+    for name in names:
+        by_layer.setdefault(_layer(name), []).append(name)
+    dead_set = set(dead)
+    dead_layers = [layer for layer, params in by_layer.items() if dead_set.issuperset(params)]
     if dead:
-        findings.append(f"parameters without gradient signal at every step: {dead[:5]}")
+        whole = f"layers {dead_layers[:5]}" if dead_layers else ""
+        rest = [n for n in dead if _layer(n) not in dead_layers]
+        parts = [whole] if whole else []
+        if rest:
+            parts.append(f"parameters {rest[:5]}")
+        findings.append(
+            "no gradient signal (zero or missing) at any of the "
+            f"{len(norms)} steps in {' and '.join(parts)}"
+        )
     accumulating = False
     if len(totals) >= 5:
         rises = sum(1 for a, b in itertools.pairwise(totals) if b > a)
@@ -579,6 +592,7 @@ def _tracker_verdict(
         "spikes": spikes,
         "divergence": None if diverged is None else {"what": diverged[0], "step": diverged[1]},
         "dead": dead,
+        "dead_layers": dead_layers,
         "accumulating": accumulating,
         "gradients_reset_between_steps": tracker._reset,
     }
@@ -899,7 +913,8 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
 
     Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
     positional inputs or a mapping of keyword inputs) and compares every output tensor, then
-    runs the first half of the batch alone and compares its rows: dropout left in training
+    runs the first half of the batch alone (at least 2 rows when the batch has 3 or more) and
+    compares its rows: dropout left in training
     mode makes the passes differ, batch-norm in training mode makes a row's output depend on
     the rest of the batch. Differences within floating-point rounding (64 epsilons of the
     output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
@@ -912,13 +927,17 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     rng_state = torch.random.get_rng_state()
     rows = _batch_rows(X)
+    sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
         with torch.no_grad():
             first = _tensors(_forward(model, X))
             second = _tensors(_forward(model, X))
-            if rows >= 4:
-                half = _tensors(_forward(model, _first_rows(X, rows // 2)))
+            if rows >= 2:
+                try:
+                    half = _tensors(_forward(model, _first_rows(X, sub)))
+                except Exception:  # e.g. batch-norm in train mode refuses a single row
+                    half = None
     finally:
         with torch.no_grad():
             for name, value in model.named_buffers():
@@ -937,9 +956,9 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     if half is not None and len(half) == len(first):
         # the outputs batched by row (first dimension = batch) must not depend on the others
         compared += [
-            (_gap(full[: rows // 2], part), _rounding(full, limit))
+            (_gap(full[:sub], part), _rounding(full, limit))
             for full, part in zip(first, half, strict=True)
-            if full.dim() and part.dim() and full.shape[0] == rows and part.shape[0] == rows // 2
+            if full.dim() and part.dim() and full.shape[0] == rows and part.shape[0] == sub
         ]
     over = [(g, t) for g, t in compared if g > t]
     gap, tolerance = max(over) if over else max(compared)
