@@ -651,6 +651,19 @@ def _restore_grads(model: Any, grads: dict[str, Any]) -> None:
             p.grad = grads[name]
 
 
+def _rng_kept(torch: Any, model: Any) -> Any:
+    """A context that puts back the CPU random state and that of every CUDA device the
+    model lives on (dropout draws from the device's generator)."""
+    cuda = sorted(
+        {
+            t.device.index or 0
+            for t in itertools.chain(model.parameters(), model.buffers())
+            if t.device.type == "cuda"
+        }
+    )
+    return torch.random.fork_rng(devices=cuda)
+
+
 def _forward(model: Any, inputs: Any) -> Any:
     """Call the model on one input, a tuple/list of positional inputs or a mapping of keyword
     inputs (as tokenizers return)."""
@@ -813,7 +826,6 @@ def check_can_overfit_batch(
     weights = _snapshot(model)
     modes = _modes(model)
     grads = _grads(model)
-    rng_state = torch.random.get_rng_state()
     opt = optimizer
     opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
     if opt is None:
@@ -821,26 +833,26 @@ def check_can_overfit_batch(
     losses: list[float] = []
     final = float("nan")
     try:
-        model.train()
-        for _ in range(steps):
-            opt.zero_grad()
-            loss = loss_fn(_forward(model, inputs), targets)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            if not math.isfinite(losses[-1]):
-                break
-        with torch.no_grad():
-            trained = float(loss_fn(_forward(model, inputs), targets))
-            model.eval()
-            evaluated = float(loss_fn(_forward(model, inputs), targets))
+        with _rng_kept(torch, model):
+            model.train()
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = loss_fn(_forward(model, inputs), targets)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()))
+                if not math.isfinite(losses[-1]):
+                    break
+            with torch.no_grad():
+                trained = float(loss_fn(_forward(model, inputs), targets))
+                model.eval()
+                evaluated = float(loss_fn(_forward(model, inputs), targets))
         finite = [v for v in (trained, evaluated) if math.isfinite(v)]
         final = min(finite) if finite else float("nan")
     finally:
         _restore(model, weights)
         _restore_modes(modes)
         _restore_grads(model, grads)
-        torch.random.set_rng_state(rng_state)
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
     start = losses[0] if losses else float("nan")
@@ -925,12 +937,11 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
         raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
-    rng_state = torch.random.get_rng_state()
     rows = _batch_rows(X)
     sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
-        with torch.no_grad():
+        with _rng_kept(torch, model), torch.no_grad():
             first = _tensors(_forward(model, X))
             second = _tensors(_forward(model, X))
             if rows >= 2:
@@ -943,7 +954,6 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
             for name, value in model.named_buffers():
                 if name in buffers:
                     value.copy_(buffers[name])
-        torch.random.set_rng_state(rng_state)
     if not first:
         raise MLCheckUsageError(
             "the model returned no tensor: expected a tensor, or tuples / mappings of tensors."
