@@ -571,3 +571,30 @@ def test_eval_deterministic_on_tiny_batches() -> None:
     rows = torch.randn(3, 4)
     assert check_eval_deterministic(dense.eval(), rows).passed
     assert not check_eval_deterministic(dense.train(), rows).passed  # probed with 2 of 3 rows
+
+
+def test_tracker_names_the_spike_step_and_divergence() -> None:
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, bn=True, depth=3)
+    tracker = GradNormTracker(model)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    for k in range(15):
+        X, y = regression_batch(k)
+        if k == 9:
+            y = y * 1000.0  # one corrupted batch: labels in the wrong unit
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        tracker.step(loss)
+        opt.step()
+    spiky = tracker.check()
+    assert not spiky.passed and spiky.details["spikes"][0] == 9
+    assert "steps [9" in spiky.message
+
+    torch.manual_seed(0)
+    model = mlp(nn.ReLU, depth=3)
+    tracker = GradNormTracker(model)
+    _train(model, tracker, lr=0.5, steps=20, optimizer="sgd")  # far too large a step
+    diverged = tracker.check()
+    assert not diverged.passed and diverged.details["divergence"] is not None
+    assert "divergence" in diverged.message
