@@ -2,7 +2,8 @@
 
 A schema records, per column: dtype and its kind, observed null rate, numeric range and robust
 quantiles, categories (with the number seen only once, for a Good-Turing estimate of how
-often new categories appear by chance), the column order and the reference's row count.
+often new categories appear by chance), whether an integer column is a key (unique and
+increasing: no range rule), the column order and the reference's row count.
 ``Schema.to_json()`` / ``Schema.from_json()`` round-trip exactly.
 """
 
@@ -35,6 +36,7 @@ class ColumnSchema:
     quantiles: dict[str, float] | None = None
     categories: list[str] | None = None
     singletons: int | None = None
+    key: bool | None = None
 
     @property
     def nullable(self) -> bool:
@@ -110,6 +112,18 @@ class Schema:
         return cls.from_json(target.read_text(encoding="utf-8"))
 
 
+KEY_MIN_ROWS = 20
+
+
+def is_key(col: Any) -> bool:
+    """An integer column that is unique and strictly increasing in row order (an
+    auto-increment id or row number, at least ``KEY_MIN_ROWS`` values): its range grows with
+    every new batch by construction, so range, drift and out-of-distribution rules skip it."""
+    if kind_of(col.dtype) != "int" or len(col) < KEY_MIN_ROWS or bool(col.isna().any()):
+        return False
+    return bool(col.is_monotonic_increasing and col.is_unique)
+
+
 def _column_dict(column: ColumnSchema) -> dict[str, Any]:
     return {k: v for k, v in asdict(column).items() if v is not None}
 
@@ -163,6 +177,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
             values = values[np.isfinite(values)]
             if kind == "int":  # distinct counts of floats are costly and say little
                 spec.n_unique = len(pd.unique(values))
+                spec.key = is_key(col) or None
             if len(values):
                 spec.min = _finite_float(values.min())
                 spec.max = _finite_float(values.max())

@@ -233,3 +233,46 @@ def test_far_rows_are_flagged_and_features_named() -> None:
     out = result.details["features_out"]
     assert set(out) == {"income", "city"} and 200 <= out["income"] <= 203 and out["city"] == 100
     assert "income" in result.message
+
+
+def _with_keys(n: int, seed: int, start: int, shift: float = 0.0) -> pd.DataFrame:
+    """A feature frame with a row id and a timestamp that move forward with every batch."""
+    frame = _frame(n, seed, shift=shift)
+    frame.insert(0, "row_id", np.arange(start, start + n))
+    frame["seen_at"] = pd.date_range("2025-01-01", periods=n, freq="min", tz="UTC") + pd.Timedelta(
+        minutes=start
+    )
+    return frame
+
+
+def test_keys_and_timestamps_are_not_drift_range_or_ood_failures() -> None:
+    reference, current = _with_keys(4000, 0, 0), _with_keys(1000, 1, 4000)
+    schema = infer_schema(reference)
+    assert schema["row_id"].key and not schema["age"].key
+    assert check_schema_matches(current, schema).passed
+    assert Schema.from_json(schema.to_json())["row_id"].key
+    drift = check_no_drift(reference, current)
+    assert drift.passed and drift.details["skipped"] == {"row_id": "key", "seen_at": "datetime"}
+    assert check_in_distribution(current, reference).passed
+    # named explicitly, they are compared (as numbers for the timestamp) and do drift
+    named = check_no_drift(reference, current, columns=["row_id", "seen_at"], method="ks")
+    assert not named.passed and set(named.details["drifted"]) == {"row_id", "seen_at"}
+    assert "worst KS 1 " in named.message
+    # a real shift is still caught next to them
+    shifted = _with_keys(1000, 1, 4000, shift=2.0)
+    assert not check_no_drift(reference, shifted).passed
+    assert not check_in_distribution(shifted.assign(age=shifted["age"] * 1000), reference).passed
+
+
+def test_exclude_and_mixed_metric_headline() -> None:
+    reference = _frame(3000, 0)
+    current = _frame(3000, 1)
+    current["segment"] = "new"  # every current row in a category the reference never had
+    reference["segment"] = "old"
+    ks = check_no_drift(reference, current, method="ks")
+    assert not ks.passed and ks.details["drifted"] == ["segment"]
+    assert "worst PSI" in ks.message and ks.threshold == pytest.approx(0.25)
+    assert check_no_drift(reference, current, method="ks", exclude="segment").passed
+    assert check_in_distribution(current, reference, exclude=["segment"]).passed
+    with pytest.raises(MLCheckUsageError, match="exclude names 'nope'"):
+        check_no_drift(reference, current, exclude=["nope"])

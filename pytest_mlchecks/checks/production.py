@@ -18,7 +18,7 @@ from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
 from .._stats import chi2_isf, ks_critical
-from ..schema import Schema, infer_schema, kind_of
+from ..schema import Schema, infer_schema, is_key, kind_of
 
 __all__ = [
     "assert_in_distribution",
@@ -52,7 +52,26 @@ def _count_allowance(m: int, rate: float) -> float:
 
 
 def _as_float(col: Any) -> np.ndarray:
+    """A numeric, datetime or timedelta column as float64 (times as nanoseconds; NaN for
+    missing values)."""
+    if kind_of(col.dtype) in ("datetime", "timedelta"):
+        if getattr(col.dtype, "tz", None) is not None:
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        missing = col.isna().to_numpy()
+        values = col.to_numpy().view("int64").astype(np.float64)
+        values[missing] = np.nan
+        return np.asarray(values)
     return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _excluded(exclude: Any, *frames: Any) -> set[Any]:
+    from .._inputs import as_name_list
+
+    names = set(as_name_list(exclude, "exclude"))
+    for name in names:
+        if not any(name in f.columns for f in frames):
+            raise MLCheckUsageError(f"exclude names {name!r}, which is in neither input.")
+    return names
 
 
 def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str | None]:
@@ -175,6 +194,7 @@ def check_schema_matches(
                 )
         if (
             check_ranges
+            and not spec.key
             and spec.min is not None
             and spec.max is not None
             and kind in ("int", "float")
@@ -373,6 +393,7 @@ def check_no_drift(
     threshold: float | None = None,
     warn_threshold: float | None = None,
     columns: Any = None,
+    exclude: Any = (),
     bins: int = 10,
     random_state: int | None = None,
 ) -> CheckResult:
@@ -385,7 +406,10 @@ def check_no_drift(
     numeric columns (error 0.1, warning 0.05; categorical columns keep PSI). A column drifts
     only when its effect passes the threshold and also the sampling-noise bar at these
     sample sizes (the 99.9% quantile of the statistic under no drift, Bonferroni over
-    columns). Works on predictions too (1-D input). Figure: the worst column's effect.
+    columns). Works on predictions too (1-D input). ``exclude`` drops columns (ids, keys);
+    datetime columns and key columns (unique, increasing integers: row ids) are skipped
+    unless named in ``columns`` (they move forward by construction: compare derived
+    features such as hour or weekday). Figure: the worst column's effect.
     """
     from .._inputs import split_columns
 
@@ -396,15 +420,23 @@ def check_no_drift(
     ref, cur = _frame_pair(reference, current)
     n = require_rows(ref, "reference")
     m = require_rows(cur, "current")
+    excluded = _excluded(exclude, ref, cur)
+    skipped: dict[str, str] = {}
     if columns is None:
-        common = [c for c in ref.columns if c in cur.columns]
-        if not common:
+        common = [c for c in ref.columns if c in cur.columns and c not in excluded]
+        for c in common:
+            if kind_of(ref[c].dtype) == "datetime":
+                skipped[str(c)] = "datetime"
+            elif is_key(ref[c]):
+                skipped[str(c)] = "key"
+        cols = [c for c in common if str(c) not in skipped]
+        if not cols:
             raise MLCheckUsageError(
-                "reference and current have no columns in common: expected the same features."
+                "reference and current have no columns in common to compare "
+                f"(skipped: {skipped}): expected the same features."
             )
-        cols = common
     else:
-        cols = split_columns(ref, cur, columns)
+        cols = [c for c in split_columns(ref, cur, columns) if c not in excluded]
     key = "drift_ks" if method == "ks" else "drift_psi"
     err = resolve_threshold(f"{key}_threshold", threshold)
     warn = resolve_threshold(f"{key}_warning", warn_threshold)
@@ -418,8 +450,8 @@ def check_no_drift(
     rows: list[dict[str, Any]] = []
     for name in cols:
         a, b = ref[name], cur[name]
-        kind_a = kind_of(a.dtype)
-        numeric = kind_a in ("int", "float") and kind_of(b.dtype) in ("int", "float")
+        kinds = {kind_of(a.dtype), kind_of(b.dtype)}
+        numeric = kinds <= {"int", "float"} or kinds in ({"datetime"}, {"timedelta"})
         if numeric:
             x, y = _as_float(a), _as_float(b)
             rc, cc, _ = _numeric_bins(x, y, bins, rng)
@@ -447,11 +479,14 @@ def check_no_drift(
             row["ks"] = _ks(x, y, rng)
             row["ks_noise"] = ks_critical(alpha, min(n, KS_SAMPLE), min(m, KS_SAMPLE))
         if method == "ks" and numeric:
-            effect, noise, limits = row["ks"], row["ks_noise"], (warn, err)
+            effect, noise, limits, metric = row["ks"], row["ks_noise"], (warn, err), "KS"
         elif method == "ks":  # categorical columns have no KS: they keep PSI and its limits
-            effect, noise, limits = psi, psi_noise, psi_limits
+            effect, noise, limits, metric = psi, psi_noise, psi_limits, "PSI"
         else:
-            effect, noise, limits = psi, psi_noise, (warn, err)
+            effect, noise, limits, metric = psi, psi_noise, (warn, err), "PSI"
+        row["metric"] = metric
+        row["limit"] = limits[1]
+        row["warning"] = limits[0]
         row["effect"] = effect
         row["noise"] = noise
         real = effect == effect and effect > noise
@@ -463,11 +498,11 @@ def check_no_drift(
             else "ok"
         )
         rows.append(row)
-    rows.sort(key=lambda r: -(r["effect"] if r["effect"] == r["effect"] else -1))
+    # most severe first: effect relative to its own limit (KS and PSI differ in scale)
+    rows.sort(key=lambda r: -(r["effect"] / r["limit"] if r["effect"] == r["effect"] else -1))
     errors = [r for r in rows if r["level"] == "error"]
     warnings_ = [r for r in rows if r["level"] == "warning"]
     worst = rows[0]["effect"] if rows else 0.0
-    label = "KS" if method == "ks" else "PSI"
     for r in rows[3:]:
         r.pop("histogram", None)  # keep histograms of the three worst columns only
     details = {
@@ -477,6 +512,7 @@ def check_no_drift(
         "columns": rows[:50],
         "drifted": [r["column"] for r in errors],
         "warned": [r["column"] for r in warnings_],
+        "skipped": skipped,
     }
     table_rows = [
         [
@@ -489,22 +525,30 @@ def check_no_drift(
         for r in rows[:12]
     ]
     body = table(["column", "PSI", "noise", "KS", "verdict"], table_rows)
+    if skipped:
+        body += (
+            f"\n  not compared (datetime or key columns; name them in columns= to compare): "
+            f"{list(skipped)[:10]}"
+        )
     if not errors and not warnings_:
         message = (
-            f"no_drift: no column drifted ({len(rows)} compared; worst {label} "
-            f"{fmt(worst, 3)} vs limit {fmt(err, 3)}, noise bar {fmt(rows[0]['noise'], 3)} "
-            f"at n={n:,}/{m:,})."
+            f"no_drift: no column drifted ({len(rows)} compared; worst {rows[0]['metric']} "
+            f"{fmt(worst, 3)} vs limit {fmt(rows[0]['limit'], 3)}, noise bar "
+            f"{fmt(rows[0]['noise'], 3)} at n={n:,}/{m:,})."
         )
-        return CheckResult("no_drift", "production", True, "error", worst, err, message, details)
+        return CheckResult(
+            "no_drift", "production", True, "error", worst, rows[0]["limit"], message, details
+        )
     flagged = errors or warnings_
     severity = "error" if errors else "warning"
     names = ", ".join(repr(r["column"]) for r in flagged[:5])
     message = compose(
         f"no_drift: {plural(len(flagged), 'column')} drifted "
         f"({'above the error limit' if errors else 'past the warning level'}): {names}; worst "
-        f"{label} {fmt(flagged[0]['effect'], 3)} (limit {fmt(err, 3)}, warning "
-        f"{fmt(warn, 3)}), sampling noise alone reaches {fmt(flagged[0]['noise'], 3)} at "
-        f"n={n:,} reference / {m:,} current rows.",
+        f"{flagged[0]['metric']} {fmt(flagged[0]['effect'], 3)} (limit "
+        f"{fmt(flagged[0]['limit'], 3)}, warning {fmt(flagged[0]['warning'], 3)}), sampling "
+        f"noise alone reaches {fmt(flagged[0]['noise'], 3)} at n={n:,} reference / {m:,} "
+        "current rows.",
         body=body,
         why=(
             "a model scores well only on data like its training data; shifted inputs or "
@@ -515,7 +559,16 @@ def check_no_drift(
             "the world changed, retrain on recent data and refresh the reference."
         ),
     )
-    return CheckResult("no_drift", "production", False, severity, worst, err, message, details)
+    return CheckResult(
+        "no_drift",
+        "production",
+        False,
+        severity,
+        flagged[0]["effect"],
+        flagged[0]["limit"],
+        message,
+        details,
+    )
 
 
 assert_no_drift = assertion(check_no_drift)
@@ -547,6 +600,7 @@ def check_in_distribution(
     max_fraction: float | None = None,
     margin: float | None = None,
     columns: Any = None,
+    exclude: Any = (),
 ) -> CheckResult:
     """Detect rows of ``X_new`` with features far outside the training distribution.
 
@@ -557,7 +611,9 @@ def check_in_distribution(
     the fraction of rows with any feature out, held to ``max_fraction`` (ini
     ``ml_ood_max_fraction``, default 0.01) plus what chance explains for this training size;
     rows "far" out (half a training span beyond an extreme, log scale for positive features)
-    are held to ``max_fraction`` alone.
+    are held to ``max_fraction`` alone. ``exclude`` drops columns (ids, keys); datetime
+    columns and key columns (unique, increasing integers) are not compared unless named in
+    ``columns``: new data is always later.
     """
     from .._inputs import split_columns
 
@@ -567,18 +623,22 @@ def check_in_distribution(
     train = as_dataframe(X_train, "X_train")
     m = require_rows(new, "X_new")
     n = require_rows(train, "X_train")
+    excluded = _excluded(exclude, train, new)
     if columns is None:
-        cols = [c for c in train.columns if c in new.columns]
+        cols = [c for c in train.columns if c in new.columns and c not in excluded]
         if not cols:
             raise MLCheckUsageError("X_new and X_train have no columns in common.")
     else:
-        cols = split_columns(train, new, columns)
+        cols = [c for c in split_columns(train, new, columns) if c not in excluded]
     any_out = np.zeros(m, dtype=bool)
     any_far = np.zeros(m, dtype=bool)
     per_feature: dict[str, int] = {}
     checked = 0
+    keys = [str(c) for c in cols if columns is None and is_key(train[c])]
     for name in cols:
         kind = kind_of(train[name].dtype)
+        if str(name) in keys:
+            continue
         if kind in ("int", "float"):
             t = _as_float(train[name])
             t = t[np.isfinite(t)]
@@ -624,6 +684,7 @@ def check_in_distribution(
         "rows_far_out": far,
         "features_out": dict(ranked[:20]),
         "allowed_rows": allowed_count,
+        "skipped_keys": keys,
     }
     if passed:
         message = (
