@@ -242,6 +242,41 @@ def test_fair_small_groups_warn_instead_of_dividing_by_zero() -> None:
         check_fair(y, np.linspace(0, 1, len(y)), group)
 
 
+def test_fair_with_named_labels_needs_the_favourable_one() -> None:
+    """String labels used to be compared with pos_label=1, matched nothing and passed."""
+    rng = np.random.default_rng(1)
+    n = 4000
+    group = rng.choice(["F", "M"], n)
+    y = np.where(rng.random(n) < 0.4, "approved", "denied")
+    pred = np.where((group == "F") & (rng.random(n) < 0.6), "denied", y)
+    with pytest.raises(MLCheckUsageError, match=r"pass pos_label= the positive"):
+        check_fair(y, pred, group)
+    with pytest.raises(MLCheckUsageError, match=r"pos_label 'yes' never occurs"):
+        check_fair(y, pred, group, pos_label="yes")
+    biased = check_fair(y, pred, group, pos_label="approved")
+    assert not biased.passed and biased.value < 0.8
+    assert check_fair(y, y, group, pos_label="approved").passed
+    as_bool = check_fair(y == "approved", pred == "approved", group)
+    assert as_bool.value == pytest.approx(biased.value)
+
+
+def test_slices_with_named_labels_score_the_named_positive_class() -> None:
+    """f1 on string labels used to compare them with 1, score 0 everywhere and pass."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    region = rng.choice(["north", "south"], n)
+    y = np.where(rng.random(n) < 0.4, "fraud", "ok")
+    pred = np.where(rng.random(n) < 0.9, y, np.where(y == "fraud", "ok", "fraud"))
+    pred = np.where((region == "south") & (y == "fraud") & (rng.random(n) < 0.5), "ok", pred)
+    with pytest.raises(MLCheckUsageError, match="pos_label"):
+        check_slices_perform(y, pred, region, metric="f1")
+    result = check_slices_perform(y, pred, region, metric="recall", pos_label="fraud")
+    assert not result.passed and result.details["slices"][0]["slice"] == "south"
+    assert check_slices_perform(y, pred, region, metric="accuracy").details["overall"] > 0.7
+    with pytest.raises(MLCheckUsageError, match="needs numeric"):
+        check_slices_perform(y, pred, region, metric="mae")
+
+
 def test_slices_report_the_weakest_with_sizes() -> None:
     rng = np.random.default_rng(0)
     n = 3000

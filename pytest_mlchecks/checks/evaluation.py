@@ -250,14 +250,37 @@ assert_stable_across_folds = assertion(check_stable_across_folds)
 # ---------------------------------------------------------------------------- fairness
 
 
-def _binary_predictions(y: Any, arg: str, pos_label: Any) -> np.ndarray:
+def _label_values(y: Any, arg: str) -> np.ndarray:
     values = labels_of(y, arg)
     if values.dtype.kind == "f" and not np.all(np.isin(values, (0.0, 1.0))):
         raise MLCheckUsageError(
             f"{arg} holds scores, not labels: expected predicted labels (threshold the "
             "scores first, e.g. y_score >= 0.5)."
         )
-    return np.asarray(values == pos_label)
+    return values
+
+
+def _positive_label(truth: np.ndarray, pred: np.ndarray, pos_label: Any) -> Any:
+    """The favourable outcome: ``pos_label`` if given (it must occur), else 1 for 0/1 or
+    boolean labels; other labels must name it (a wrong guess would compare nothing)."""
+    seen = {
+        v.item() if hasattr(v, "item") else v
+        for v in np.unique(np.concatenate([truth.astype(object), pred.astype(object)]))
+    }
+    shown = sorted(map(str, seen))[:10]
+    if pos_label is None:
+        if seen <= {0, 1}:  # also True / False
+            return 1
+        raise MLCheckUsageError(
+            f"y_true / y_pred hold the labels {shown}: pass pos_label= the positive "
+            "(favourable) outcome that rates and metrics are about."
+        )
+    if pos_label not in seen:
+        raise MLCheckUsageError(
+            f"pos_label {pos_label!r} never occurs in y_true or y_pred (labels {shown}): "
+            "expected one of them."
+        )
+    return pos_label
 
 
 @check
@@ -270,7 +293,7 @@ def check_fair(
     max_tpr_gap: float | None = None,
     max_fpr_gap: float | None = None,
     min_group_size: int = 30,
-    pos_label: Any = 1,
+    pos_label: Any = None,
 ) -> CheckResult:
     """Detect unequal treatment of groups of a sensitive attribute (binary predictions).
 
@@ -280,12 +303,17 @@ def check_fair(
     ``ml_fair_max_tpr_gap``, default 0.1); the FPR gap to ``max_fpr_gap`` (ini
     ``ml_fair_max_fpr_gap``, default 0.1). Groups under ``min_group_size`` rows are reported
     and left out of the ratios (a warning if that leaves fewer than two groups).
+    ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean labels, required
+    for other labels (other labels count as not selected).
     """
     di_limit = resolve_threshold("fair_min_di", min_disparate_impact)
     tpr_limit = resolve_threshold("fair_max_tpr_gap", max_tpr_gap)
     fpr_limit = resolve_threshold("fair_max_fpr_gap", max_fpr_gap)
-    truth = _binary_predictions(y_true, "y_true", pos_label)
-    pred = _binary_predictions(y_pred, "y_pred", pos_label)
+    true_values = _label_values(y_true, "y_true")
+    pred_values = _label_values(y_pred, "y_pred")
+    positive = _positive_label(true_values, pred_values, pos_label)
+    truth = np.asarray(true_values == positive)
+    pred = np.asarray(pred_values == positive)
     groups = labels_of(sensitive, "sensitive").astype(str)
     require_same_length(truth, pred, "y_true", "y_pred")
     require_same_length(truth, groups, "y_true", "sensitive")
@@ -373,19 +401,26 @@ assert_fair = assertion(check_fair)
 # ---------------------------------------------------------------------------- slices
 
 
-def _metric_fn(metric: Any) -> tuple[Callable[[np.ndarray, np.ndarray], float], str, bool]:
-    """A metric (y_true, y_pred) -> float, its name and whether greater is better."""
+POSITIVE_METRICS = ("recall", "precision", "f1", "roc_auc")
+NUMERIC_METRICS = ("mae", "rmse", "r2")
+
+
+def _metric_fn(
+    metric: Any, positive: Any = 1
+) -> tuple[Callable[[np.ndarray, np.ndarray], float], str, bool]:
+    """A metric (y_true, y_pred) -> float, its name and whether greater is better; recall,
+    precision, f1 and roc_auc score the ``positive`` label."""
 
     def accuracy(t: np.ndarray, p: np.ndarray) -> float:
         return float(np.mean(t == p))
 
     def recall(t: np.ndarray, p: np.ndarray) -> float:
-        pos = t == 1
-        return float(np.mean(p[pos] == 1)) if pos.any() else float("nan")
+        pos = t == positive
+        return float(np.mean(p[pos] == positive)) if pos.any() else float("nan")
 
     def precision(t: np.ndarray, p: np.ndarray) -> float:
-        sel = p == 1
-        return float(np.mean(t[sel] == 1)) if sel.any() else float("nan")
+        sel = p == positive
+        return float(np.mean(t[sel] == positive)) if sel.any() else float("nan")
 
     def f1(t: np.ndarray, p: np.ndarray) -> float:
         r, q = recall(t, p), precision(t, p)
@@ -404,7 +439,7 @@ def _metric_fn(metric: Any) -> tuple[Callable[[np.ndarray, np.ndarray], float], 
     def roc_auc(t: np.ndarray, p: np.ndarray) -> float:
         from .leakage import _rank_auc
 
-        return _rank_auc(p.astype(float), t == 1)
+        return _rank_auc(p.astype(float), t == positive)
 
     known: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], bool]] = {
         "accuracy": (accuracy, True),
@@ -468,6 +503,7 @@ def check_slices_perform(
     metric: Any,
     max_gap: float | None = None,
     min_size: int = 30,
+    pos_label: Any = None,
 ) -> CheckResult:
     """Detect slices of the data where the model does much worse than overall.
 
@@ -475,13 +511,26 @@ def check_slices_perform(
     a dict of boolean masks. ``metric``: accuracy, recall, precision, f1, roc_auc, r2, mae,
     rmse, or a function (y_true, y_pred) where greater is better. Figure: the largest shortfall
     of a slice against the overall score, held to ``max_gap`` (ini ``ml_slices_max_gap``,
-    default 0.1); slices under ``min_size`` rows are listed but not judged.
+    default 0.1); slices under ``min_size`` rows are listed but not judged. recall,
+    precision, f1 and roc_auc score ``pos_label`` (1 by default for 0/1 or boolean labels,
+    required for other labels).
     """
     limit = resolve_threshold("slices_max_gap", max_gap)
     truth = labels_of(y_true, "y_true")
     pred = labels_of(y_pred, "y_pred")
     require_same_length(truth, pred, "y_true", "y_pred")
-    fn, name, greater = _metric_fn(metric)
+    positive: Any = 1
+    if metric in POSITIVE_METRICS:
+        labels = pred if metric != "roc_auc" else truth  # roc_auc's y_pred are scores
+        positive = _positive_label(truth, labels, pos_label)
+    elif metric in NUMERIC_METRICS and not (
+        truth.dtype.kind in "biuf" and pred.dtype.kind in "biuf"
+    ):
+        raise MLCheckUsageError(
+            f"metric {metric} needs numeric y_true and y_pred, got {truth.dtype} and "
+            f"{pred.dtype}: use accuracy, recall, precision or f1 for labels."
+        )
+    fn, name, greater = _metric_fn(metric, positive)
     overall = float(fn(truth, pred))
     if overall != overall:
         raise MLCheckUsageError(f"metric {name} is undefined on the whole data: cannot decide.")

@@ -218,7 +218,7 @@ def check_fit_on_train_only(
     seen = getattr(fitted, "n_samples_seen_", None)
     reference = _fit_reference(fitted, X, y_train)
     diffs = _differences(fitted, reference, X)
-    compared = diffs.pop()[1] if diffs and diffs[-1][0] == "#compared" else 0
+    compared = int(diffs.pop()[1]) if diffs and diffs[-1][0] == "#compared" else 0
     if compared == 0:
         raise MLCheckUsageError(
             f"{type(fitted).__name__} exposes neither fitted attributes nor an output "
