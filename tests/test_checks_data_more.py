@@ -121,3 +121,16 @@ def test_finite_on_transformer_output_catches_nan_escaping_an_imputer() -> None:
     out = SimpleImputer(strategy="mean", keep_empty_features=True).fit_transform(X)
     assert check_finite(out).passed
     assert not check_finite(X).passed
+
+
+def test_usage_errors_for_a_regression_target_and_a_missing_model() -> None:
+    from pytest_mlchecks import check_beats_dummy, check_class_balance
+
+    pytest.importorskip("sklearn")
+    y = np.random.default_rng(0).normal(size=200)
+    with pytest.raises(MLCheckUsageError, match="regression target"):
+        check_class_balance(y)
+    assert check_class_balance(np.array([0.0, 1.0] * 50)).passed  # float-coded classes
+    X = np.zeros((200, 2))
+    with pytest.raises(MLCheckUsageError, match="model is a NoneType"):
+        check_beats_dummy(None, X, y, X, y)

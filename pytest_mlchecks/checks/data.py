@@ -288,7 +288,8 @@ def check_aligned(X: Any, y: Any) -> CheckResult:
     if n_x != n_y:
         diff = abs(n_x - n_y)
         message = compose(
-            f"aligned: X has {n_x:,} rows but y has {n_y:,} ({diff:,} rows apart; expected 0).",
+            f"aligned: X has {n_x:,} rows but y has {n_y:,} ({plural(diff, 'row')} apart; "
+            "expected 0).",
             why=why,
             fix=(
                 "filter, sample or drop rows on X and y together (one DataFrame, or one index "
@@ -396,6 +397,11 @@ def check_class_balance(y: Any, *, min_fraction: float | None = None) -> CheckRe
     if not 0.0 < limit < 1.0:
         raise MLCheckUsageError(f"min_fraction must be within (0, 1), got {limit}.")
     labels = _labels(y, "y")
+    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
+        raise MLCheckUsageError(
+            "y holds non-integer numbers (a regression target?): expected class labels; "
+            "class_balance applies to classification."
+        )
     classes, counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
         raise MLCheckUsageError(

@@ -85,6 +85,11 @@ labels_of = label_vector
 def task_of(model: Any, y_train: np.ndarray) -> Task:
     from sklearn.base import is_classifier, is_regressor
 
+    if not (hasattr(model, "fit") and hasattr(model, "predict")):
+        raise MLCheckUsageError(
+            f"model is a {type(model).__name__}: expected a scikit-learn style estimator "
+            "with fit and predict."
+        )
     if is_regressor(model):
         return Task("regression", [], 0.0, 0.0)
     classes, counts = np.unique(y_train, return_counts=True)
