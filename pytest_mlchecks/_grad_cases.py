@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._messages import md_table
+
 
 def _mlp(torch: Any, act: str, depth: int, *, bn: bool = False, he: bool = False) -> Any:
     nn = torch.nn
@@ -157,13 +159,16 @@ def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
 
 
 def markdown_table(rows: list[GradRow]) -> str:
-    lines = [
-        "| network | expected | seeds | flagged | first/largest RMS ratio | flagged for |",
-        "|---|---|---:|---:|---|---|",
+    headers = ["network", "expected", "seeds", "flagged", "first/largest RMS ratio"]
+    body = [
+        [
+            r.case,
+            "pass" if r.healthy else "fail",
+            str(r.seeds),
+            str(r.flagged),
+            f"{r.ratio_min:.2g} to {r.ratio_max:.2g}",
+            ", ".join(r.reasons) or "-",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.case} | {'pass' if r.healthy else 'fail'} | {r.seeds} | {r.flagged} | "
-            f"{r.ratio_min:.2g} to {r.ratio_max:.2g} | {', '.join(r.reasons) or '-'} |"
-        )
-    return "\n".join(lines)
+    return "\n".join(md_table([*headers, "flagged for"], body, right=(2, 3)))

@@ -27,3 +27,13 @@ def percent(fraction: float) -> str:
     if value < 0.01:
         return f"{value:.2g}%"
     return f"{value:.2f}%".replace(".00%", "%")
+
+
+def md_table(
+    headers: list[str], rows: list[list[str]], *, right: tuple[int, ...] = ()
+) -> list[str]:
+    """The lines of a Markdown table (columns whose index is in ``right`` align right)."""
+    rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"
+    lines = ["| " + " | ".join(headers) + " |", rule]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines

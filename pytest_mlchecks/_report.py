@@ -7,6 +7,7 @@ import os
 import tempfile
 from typing import Any
 
+from ._messages import md_table
 from ._result import RUNGS
 
 COLUMNS = ("tests", "passed", "failed", "skipped", "blocked")
@@ -104,11 +105,12 @@ def markdown(summary: dict[str, Any]) -> str:
     out = [f"## {icon} ML audit: gate {summary['gate'].upper()}", ""]
     out.append(f"Seed `{summary['seed']}`" + (", strict" if summary.get("strict") else ""))
     out.append("")
-    out.append("| rung | " + " | ".join(COLUMNS) + " |")
-    out.append("|---|" + "---:|" * len(COLUMNS))
-    for name, row in _rung_rows(summary):
-        flag = " ❌" if row["failed"] else (" ⏸" if row["blocked"] else "")
-        out.append(f"| {name}{flag} | " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
+    rung_rows = [
+        [name + (" ❌" if row["failed"] else (" ⏸" if row["blocked"] else ""))]
+        + [str(row[c]) for c in COLUMNS]
+        for name, row in _rung_rows(summary)
+    ]
+    out += md_table(["rung", *COLUMNS], rung_rows, right=tuple(range(1, len(COLUMNS) + 1)))
     out.append("")
     by_rung: dict[str, list[dict[str, Any]]] = {}
     for check in summary["checks"]:
@@ -120,13 +122,17 @@ def markdown(summary: dict[str, Any]) -> str:
         checks = sorted(checks, key=lambda c: {"FAIL": 0, "WARN": 1}.get(_status(c), 2))
         out.append(f"### {rung}")
         out.append("")
-        out.append("| status | check | value | threshold | test |")
-        out.append("|---|---|---:|---:|---|")
-        for c in checks:
-            out.append(
-                f"| {_status(c)} | `{c['name']}` | {_fmt_value(c.get('value'))} | "
-                f"{_fmt_value(c.get('threshold'))} | `{c['nodeid']}` |"
-            )
+        check_rows = [
+            [
+                _status(c),
+                f"`{c['name']}`",
+                _fmt_value(c.get("value")),
+                _fmt_value(c.get("threshold")),
+                f"`{c['nodeid']}`",
+            ]
+            for c in checks
+        ]
+        out += md_table(["status", "check", "value", "threshold", "test"], check_rows, right=(2, 3))
         out.append("")
         for c in checks:
             if _status(c) not in ("FAIL", "WARN"):
@@ -145,13 +151,17 @@ def markdown(summary: dict[str, Any]) -> str:
     if ladders:
         out.append("### Ladders (one per directory)")
         out.append("")
-        out.append("| ladder | tests | verdict |")
-        out.append("|---|---:|---|")
-        for name, entry in ladders.items():
-            verdict = (
-                "✅ pass" if entry["failed_rung"] is None else f"❌ fails at {entry['failed_rung']}"
-            )
-            out.append(f"| `{name}` | {entry['tests']} | {verdict} |")
+        ladder_rows = [
+            [
+                f"`{name}`",
+                str(entry["tests"]),
+                "✅ pass"
+                if entry["failed_rung"] is None
+                else f"❌ fails at {entry['failed_rung']}",
+            ]
+            for name, entry in ladders.items()
+        ]
+        out += md_table(["ladder", "tests", "verdict"], ladder_rows, right=(1,))
         out.append("")
     blocked = [t for t in summary["tests"] if t["outcome"] == "blocked"]
     if blocked:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._messages import md_table
 from ._synth import DEFAULT_STRENGTH, SplitDataset, make_batch, make_split
 
 TASKS = ("binary", "multiclass", "regression")
@@ -181,17 +182,19 @@ def _strength(value: float | str) -> str:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = [
-        "| detector | rows | datasets | false alarms (clean) | detected (injected) | strength |",
-        "|---|---:|---:|---:|---:|---|",
+    headers = ["detector", "rows", "datasets", "false alarms (clean)", "detected (injected)"]
+    body = [
+        [
+            f"`{r.detector}`",
+            f"{r.n_rows:,}",
+            str(r.datasets),
+            f"{r.false_alarms} ({100 * r.false_alarm_rate:.1f}%)",
+            f"{r.detections} ({100 * r.detection_rate:.1f}%)",
+            _strength(r.strength),
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| `{r.detector}` | {r.n_rows:,} | {r.datasets} | "
-            f"{r.false_alarms} ({100 * r.false_alarm_rate:.1f}%) | "
-            f"{r.detections} ({100 * r.detection_rate:.1f}%) | {_strength(r.strength)} |"
-        )
-    return "\n".join(lines)
+    return "\n".join(md_table([*headers, "strength"], body, right=(1, 2, 3, 4)))
 
 
 def main(argv: list[str] | None = None) -> None:
