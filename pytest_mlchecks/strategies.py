@@ -147,7 +147,8 @@ def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
         if col.null_rate == 0:
             options.append(("null_rate", col.name))
         bounded = col.min is not None and col.max is not None
-        if col.kind in ("int", "float") and bounded and _rows_needed(_chance_rate(2, n0)) <= 200:
+        enforced = bounded and not col.key  # key columns (row ids) have no range rule
+        if col.kind in ("int", "float") and enforced and _rows_needed(_chance_rate(2, n0)) <= 200:
             options.append(("range", col.name))
         if col.categories is not None and col.kind in ("category", "string"):
             rate = ((col.singletons or 0) + 1) / (n0 + 1)

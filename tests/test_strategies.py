@@ -30,6 +30,7 @@ def _reference() -> pd.DataFrame:
     n = 2000
     frame = pd.DataFrame(
         {
+            "row_id": np.arange(n),  # a key column: no range rule to violate
             "age": rng.normal(40, 10, n),
             "visits": rng.poisson(3, n),
             "plan": rng.choice(["free", "pro", "team"], n),
@@ -172,3 +173,11 @@ def test_row_order_dependence_is_caught() -> None:
     X, _ = _xy()
     result = check_invariant_to_row_order(_BatchScaled(), X)
     assert not result.passed and result.details["rows_changed"] == len(X)
+
+
+def test_violations_are_drawn_only_from_rules_the_schema_enforces() -> None:
+    from pytest_mlchecks.strategies import _applicable
+
+    assert SCHEMA["row_id"].key
+    options = _applicable(SCHEMA)
+    assert ("range", "row_id") not in options and ("range", "age") in options
