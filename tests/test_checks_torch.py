@@ -598,3 +598,25 @@ def test_tracker_names_the_spike_step_and_divergence() -> None:
     diverged = tracker.check()
     assert not diverged.passed and diverged.details["divergence"] is not None
     assert "divergence" in diverged.message
+
+
+def test_can_overfit_batch_fails_on_classic_broken_setups() -> None:
+    torch.manual_seed(0)
+    X = torch.randn(32, 8)
+    y = torch.randint(0, 10, (32,))
+    double_softmax = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 10), nn.Softmax(-1))
+    capped = check_can_overfit_batch(double_softmax, (X, y), nn.functional.cross_entropy)
+    assert not capped.passed and capped.value > 1.0  # probabilities fed to a loss on logits
+
+    class Detached(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Linear(8, 10)
+
+        def forward(self, x):
+            return self.body(x).detach()  # the graph is cut
+
+    cut = check_can_overfit_batch(Detached(), (X, y), nn.functional.cross_entropy)
+    assert not cut.passed and cut.details["loss_detached"] and "grad_fn" in cut.message
+    logits = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 10))
+    assert check_can_overfit_batch(logits, (X, y), nn.functional.cross_entropy).passed

@@ -832,12 +832,18 @@ def check_can_overfit_batch(
         opt = torch.optim.Adam(trainable, lr=lr)
     losses: list[float] = []
     final = float("nan")
+    detached = False
     try:
         with _rng_kept(torch, model):
             model.train()
             for _ in range(steps):
                 opt.zero_grad()
                 loss = loss_fn(_forward(model, inputs), targets)
+                if not getattr(loss, "requires_grad", False):
+                    # the graph is cut: no parameter can move the loss
+                    detached = True
+                    losses.append(float(loss))
+                    break
                 loss.backward()
                 opt.step()
                 losses.append(float(loss.detach()))
@@ -857,12 +863,24 @@ def check_can_overfit_batch(
             optimizer.load_state_dict(opt_state)
     start = losses[0] if losses else float("nan")
     goal = max(target, 0.01 * start) if math.isfinite(start) else target
-    passed = math.isfinite(final) and final <= goal
-    details = {"initial_loss": start, "final_loss": final, "goal": goal, "steps": len(losses)}
+    passed = math.isfinite(final) and final <= goal and not detached
+    details = {
+        "initial_loss": start,
+        "final_loss": final,
+        "goal": goal,
+        "steps": len(losses),
+        "loss_detached": detached,
+    }
     head = (
         f"can_overfit_batch: loss {fmt(start, 4)} -> {fmt(final, 4)} after {len(losses)} steps "
         f"on a batch of {_batch_rows(targets) or _batch_rows(inputs)} (goal <= {fmt(goal, 4)})."
     )
+    if detached:
+        head = (
+            f"can_overfit_batch: the loss ({fmt(start, 4)}) does not depend on any trainable "
+            "parameter (it has no grad_fn): the graph is cut between the parameters and the "
+            "loss, so no step can lower it."
+        )
     if passed:
         return CheckResult("can_overfit_batch", "model", True, "error", final, goal, head, details)
     message = compose(
@@ -874,8 +892,9 @@ def check_can_overfit_batch(
         ),
         fix=(
             "check that the loss matches the output (logits vs probabilities, target dtype "
-            "and shape), that gradients reach every layer (assert_grad_norm_healthy), and try "
-            "another learning rate."
+            "and shape), that gradients reach every layer (assert_grad_norm_healthy; look for "
+            ".detach(), .item(), torch.no_grad() or a numpy round trip in forward or the "
+            "loss), and try another learning rate."
         ),
     )
     return CheckResult("can_overfit_batch", "model", False, "error", final, goal, message, details)
