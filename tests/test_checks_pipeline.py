@@ -19,6 +19,7 @@ from pytest_mlchecks import (  # noqa: E402
     MLCheckUsageError,
     assert_fit_on_train_only,
     check_fit_on_train_only,
+    check_roundtrip_consistent,
 )
 
 
@@ -126,3 +127,21 @@ def test_unseeded_random_estimator_cannot_be_decided() -> None:
         check_fit_on_train_only(forest, num.iloc[:800], y[:800])
     seeded = RandomForestClassifier(n_estimators=5, random_state=0).fit(num.iloc[:800], y[:800])
     assert check_fit_on_train_only(seeded, num.iloc[:800], y[:800]).passed
+
+
+def test_sparse_outputs_are_compared_without_densifying() -> None:
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"c": rng.choice(list("xyz"), 400), "d": rng.choice(list("pq"), 400)})
+    train = frame.iloc[:300]
+    ok = check_fit_on_train_only(OneHotEncoder().fit(train), train)
+    assert ok.passed, ok.message
+    rare = frame.copy()
+    rare.loc[350, "c"] = "w"  # a category only the full data has
+    leaky = check_fit_on_train_only(OneHotEncoder().fit(rare), train)
+    assert not leaky.passed
+    encoder = OneHotEncoder().fit(train)
+    assert check_roundtrip_consistent(encoder, frame).passed
+    with pytest.raises(MLCheckUsageError, match="is not fitted"):
+        check_roundtrip_consistent(OneHotEncoder(), frame)

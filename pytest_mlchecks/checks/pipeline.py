@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -145,11 +146,28 @@ def _differences(fitted: Any, reference: Any, X: Any) -> list[tuple[str, float, 
     return diffs
 
 
+def _comparable(value: Any) -> Any:
+    """An output in a form ``_compare`` reads: numbers as float arrays, labels as they are,
+    sparse matrices (one-hot, TF-IDF) as their CSR parts, never densified."""
+    if hasattr(value, "tocsr") and hasattr(value, "nnz"):
+        csr = value.tocsr(copy=True)
+        csr.sum_duplicates()
+        csr.sort_indices()
+        return {
+            "shape": np.asarray(csr.shape),
+            "indptr": np.asarray(csr.indptr),
+            "indices": np.asarray(csr.indices),
+            "data": np.asarray(csr.data, dtype=float),
+        }
+    array = np.asarray(value)
+    return array.astype(float) if array.dtype.kind in "biufc" else array
+
+
 def _output(est: Any, X: Any) -> Any:
     for method in ("transform", "predict_proba", "decision_function", "predict"):
         fn = getattr(est, method, None)
         if callable(fn):
-            return np.asarray(fn(X), dtype=float)
+            return _comparable(fn(X))
     return None
 
 
@@ -298,7 +316,7 @@ assert_fit_on_train_only = assertion(check_fit_on_train_only)
 # ---------------------------------------------------------------------------- round trip
 
 
-def _predict_outputs(model: Any, X: Any) -> dict[str, np.ndarray]:
+def _predict_outputs(model: Any, X: Any) -> dict[str, Any]:
     """Every prediction-like output the model offers, as float arrays (torch: forward)."""
     from .._inputs import is_torch
 
@@ -311,7 +329,14 @@ def _predict_outputs(model: Any, X: Any) -> dict[str, np.ndarray]:
         if isinstance(out, (tuple, list)):
             out = out[0]
         return {"forward": out.detach().cpu().double().numpy()}
-    outputs: dict[str, np.ndarray] = {}
+    from .model import is_fitted
+
+    if hasattr(model, "fit") and not is_fitted(model):
+        raise MLCheckUsageError(
+            f"model ({type(model).__name__}) is not fitted: expected the fitted model or "
+            "pipeline that gets saved."
+        )
+    outputs: dict[str, Any] = {}
     for method in ("predict", "predict_proba", "decision_function", "transform"):
         fn = getattr(model, method, None)
         if not callable(fn):
@@ -320,8 +345,7 @@ def _predict_outputs(model: Any, X: Any) -> dict[str, np.ndarray]:
             value = fn(X)
         except (AttributeError, NotImplementedError):
             continue
-        array = np.asarray(value)
-        outputs[method] = array if array.dtype.kind in "OUS" else array.astype(float)
+        outputs[method] = _comparable(value)
     if not outputs and callable(model):
         outputs["call"] = np.asarray(model(X))
     if not outputs:
@@ -430,6 +454,16 @@ def check_roundtrip_consistent(
     differing: dict[str, dict[str, float]] = {}
     for name, a in before.items():
         b = after.get(name)
+        if isinstance(a, dict):  # a sparse output: structure must match, then the values
+            gap = math.inf
+            if isinstance(b, dict) and all(
+                np.array_equal(a[k], b[k]) for k in ("shape", "indptr", "indices")
+            ):
+                gap = float(np.max(np.abs(a["data"] - b["data"]), initial=0.0))
+            if gap > atol:
+                differing[name] = {"max_abs_diff": gap, "rows": float(a["shape"][0])}
+            worst = max(worst, gap)
+            continue
         if b is None or a.shape != b.shape:
             differing[name] = {"max_abs_diff": float("inf"), "rows": float(len(a))}
             worst = float("inf")
