@@ -267,3 +267,20 @@ def test_row_overlap_on_tiny_repetitive_tables_counts_every_copy() -> None:
     test = pd.DataFrame({"x": [1, 3]})
     result = check_no_row_overlap(train, test)
     assert not result.passed and result.details["overlapping_test_rows"] == 1
+
+
+def test_time_column_may_be_the_index() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "t": pd.date_range("2024-01-01", periods=1000, freq="6h"),
+            "x": rng.normal(size=1000),
+            "y": rng.integers(0, 2, 1000),
+        }
+    ).set_index("t")
+    ok = check_no_leakage(frame.iloc[:800], frame.iloc[800:], target="y", time_column="t")
+    assert ok.passed and len(ok.results) == 3
+    late = check_no_temporal_leakage(frame.iloc[::2], frame.iloc[1::2], "t")
+    assert not late.passed and "2024-01-01 06:00:00" in late.message
+    with pytest.raises(MLCheckUsageError, match="neither a column nor an index level"):
+        check_no_temporal_leakage(frame, frame, "when")

@@ -588,12 +588,27 @@ assert_no_target_leakage = assertion(check_no_target_leakage)
 # ---------------------------------------------------------------------------- temporal leakage
 
 
+def _stamp(value: Any) -> str:
+    """A time stamp for messages: dates as pandas prints them, whole numbers without '.0'."""
+    import pandas as pd
+
+    if isinstance(value, np.datetime64):
+        return str(pd.Timestamp(value))
+    number = float(value)
+    return str(int(number)) if number.is_integer() else fmt(number)
+
+
 def _times(frame: Any, column: Any, split: str) -> np.ndarray:
     import pandas as pd
 
-    if column not in frame.columns:
-        raise MLCheckUsageError(f"time_column {column!r} is not a column of {split}.")
-    col = frame[column]
+    if column in frame.columns:
+        col = frame[column]
+    elif column is not None and column in (frame.index.names or []):
+        col = frame.index.get_level_values(column).to_series(index=range(len(frame)))
+    else:
+        raise MLCheckUsageError(
+            f"time_column {column!r} is neither a column nor an index level of {split}."
+        )
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         if getattr(col.dt, "tz", None) is not None:
             col = col.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -644,19 +659,21 @@ def check_no_temporal_leakage(
     details = {
         "rows_train": n_train,
         "train_rows_after_test_start": n_late,
-        "test_start": str(start),
-        "train_end": str(end),
+        "test_start": _stamp(start),
+        "train_end": _stamp(end),
         "train_missing_times": missing_train,
     }
     if passed:
         message = (
-            f"no_temporal_leakage: train ends at {end}, test starts at {start}; "
+            f"no_temporal_leakage: train ends at {_stamp(end)}, test starts at "
+            f"{_stamp(start)}; "
             f"{n_late:,} train rows after the test start."
         )
     else:
         message = compose(
             f"no_temporal_leakage: {n_late:,} of {n_train:,} train rows ({percent(fraction)}) "
-            f"are dated after the first test row; overlap window {start} .. {end} "
+            f"are dated after the first test row; overlap window {_stamp(start)} .. "
+            f"{_stamp(end)} "
             f"(limit {percent(limit)}).",
             why=(
                 "a model trained on rows from after the test period learns from the future "
@@ -698,7 +715,11 @@ def check_no_leakage(
     ids = as_name_list(id_columns, "id_columns")
     results = [check_no_row_overlap(train, test, id_columns=ids or None)]
     if target is not None:
-        skip = [*ids, *([time_column] if time_column is not None else [])]
+        # the time column is not a feature (when it is an index level, it is not scored)
+        time_is_column = time_column is not None and any(
+            time_column in getattr(split, "columns", ()) for split in (train, test)
+        )
+        skip = [*ids, *([time_column] if time_is_column else [])]
         results.append(
             check_no_target_leakage(
                 train, test, target, exclude=skip or None, max_auc=max_auc, max_r2=max_r2
