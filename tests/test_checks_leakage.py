@@ -284,3 +284,13 @@ def test_time_column_may_be_the_index() -> None:
     assert not late.passed and "2024-01-01 06:00:00" in late.message
     with pytest.raises(MLCheckUsageError, match="neither a column nor an index level"):
         check_no_temporal_leakage(frame, frame, "when")
+
+
+def test_copies_are_found_across_float32_and_float64_splits() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=1000), "b": rng.integers(0, 5, 1000)})
+    train = frame.iloc[:800].astype({"a": "float32"})  # e.g. saved for a GPU model
+    test = pd.concat([frame.iloc[800:], frame.iloc[:20]])
+    found = check_no_row_overlap(train, test)
+    assert not found.passed and found.value == pytest.approx(20 / 220)
+    assert check_no_row_overlap(train, frame.iloc[800:]).passed

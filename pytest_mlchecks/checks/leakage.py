@@ -44,7 +44,12 @@ def _comparable(train: Any, test: Any, columns: list[Any]) -> tuple[Any, Any]:
         if a == b:
             continue
         numeric = pd.api.types.is_numeric_dtype
-        if numeric(a) and numeric(b):
+        floats = pd.api.types.is_float_dtype
+        if floats(a) and floats(b):
+            # float32 in one split, float64 in the other: a copy is equal at the lower
+            # precision (float64 values cast to float32 as one split was)
+            fixes[name] = "float32" if min(a.itemsize, b.itemsize) == 4 else "float64"
+        elif numeric(a) and numeric(b):
             fixes[name] = "float64"
         else:
             fixes[name] = "object"
