@@ -620,3 +620,45 @@ def test_can_overfit_batch_fails_on_classic_broken_setups() -> None:
     assert not cut.passed and cut.details["loss_detached"] and "grad_fn" in cut.message
     logits = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 10))
     assert check_can_overfit_batch(logits, (X, y), nn.functional.cross_entropy).passed
+
+
+def _minibatch_run(*, zero_grad: str | None, micro: int = 1, clip: bool = False, seed: int = 0):
+    """Minibatch SGD with momentum on a noisy regression; ``zero_grad`` is "none" (the
+    default, set_to_none), "zero" (in place) or None (forgotten)."""
+    torch.manual_seed(seed)
+    model = mlp(nn.ReLU, depth=3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    tracker = GradNormTracker(model)
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(2000, 8, generator=g)
+    y = X[:, :2].sum(1, keepdim=True) + 0.3 * torch.randn(2000, 1, generator=g)
+    for _ in range(40):
+        if zero_grad is not None:
+            opt.zero_grad(set_to_none=zero_grad == "none")
+        for _ in range(micro):  # gradient accumulation over micro-batches, on purpose
+            idx = torch.randint(0, 2000, (32,), generator=g)
+            loss = nn.functional.mse_loss(model(X[idx]), y[idx]) / micro
+            loss.backward()
+            tracker.step(loss)
+        if clip:
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    return tracker.check()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_forgotten_zero_grad_is_certain_with_minibatches(seed: int) -> None:
+    """Noisy minibatch norms do not rise at every step, but the gradient tensors tell: each
+    backward added to them, nothing ever reset them."""
+    forgotten = _minibatch_run(zero_grad=None, seed=seed)
+    assert not forgotten.passed and forgotten.details["accumulating"]
+    assert "zero_grad() is missing" in forgotten.message
+    for setup in (
+        {"zero_grad": "none"},
+        {"zero_grad": "zero"},
+        {"zero_grad": "none", "micro": 4},  # tracked after every micro-batch
+        {"zero_grad": "zero", "micro": 4},
+        {"zero_grad": "none", "clip": True},
+    ):
+        healthy = _minibatch_run(seed=seed, **setup)  # type: ignore[arg-type]
+        assert healthy.passed, (setup, healthy.message)

@@ -415,8 +415,9 @@ class GradNormTracker:
     on the device until ``.check()`` (no host sync per step). ``.check()`` finds NaN/Inf at
     step k, spikes (total norm over ``spike_factor`` times the running median), divergence
     (loss or norm growing by ``divergence_factor``), layers that stay dead, and gradient
-    accumulation (norms growing at every step while the gradient tensors are never reset, as
-    when ``zero_grad`` is missing).
+    accumulation when ``zero_grad`` is missing (the same gradient tensors kept across steps,
+    each backward adding to them; or, when other code writes them in place, norms growing at
+    every step while the tensors are never replaced).
     """
 
     model: Any
@@ -428,7 +429,10 @@ class GradNormTracker:
     _names: list[str] = field(default_factory=list, repr=False)
     _params: _Params = field(init=False, repr=False)
     _refs: list[Any] = field(default_factory=list, repr=False)
+    _versions: list[Any] = field(default_factory=list, repr=False)
     _reset: bool = field(default=False, repr=False)
+    _intervals: int = field(default=0, repr=False)
+    _piled: int = field(default=0, repr=False)
     checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -441,14 +445,11 @@ class GradNormTracker:
 
         grads = [p.grad for p in self._params.params]
         present = [g for g in grads if g is not None]
-        # zero_grad() (set_to_none, the default) replaces the gradient tensors between steps;
-        # gradients that pile up without it stay the same tensors
-        if self._refs and not self._reset:
-            self._reset = len(self._refs) != len(grads) or any(
-                (ref() if ref is not None else None) is not g
-                for ref, g in zip(self._refs, grads, strict=True)
-            )
+        versions = [getattr(g, "_version", None) if g is not None else None for g in grads]
+        if self._refs:
+            self._watch_resets(grads, versions)
         self._refs = [weakref.ref(g) if g is not None else None for g in grads]
+        self._versions = versions
         full = _norms(torch, present)
         if len(present) < len(grads):  # -1 marks "no gradient"
             norms = full
@@ -462,6 +463,22 @@ class GradNormTracker:
         if loss is not None:
             value = loss.detach().reshape(-1)[0] if isinstance(loss, torch.Tensor) else loss
             self._losses.append(value)
+
+    def _watch_resets(self, grads: list[Any], versions: list[Any]) -> None:
+        """How the gradients changed since the last step. zero_grad() (set_to_none, torch's
+        default) replaces the gradient tensors; zero_grad(set_to_none=False) zeroes them in
+        place. Without either, backward adds to the same tensors: each one's version
+        counter moves by exactly one per backward (read, never written)."""
+        kept = [
+            (v, old)
+            for ref, g, v, old in zip(self._refs, grads, versions, self._versions, strict=True)
+            if g is not None and ref is not None and ref() is g
+        ]
+        replaced = len(kept) < sum(g is not None for g in grads)
+        self._reset = self._reset or replaced
+        self._intervals += 1
+        if kept and not replaced and all(v is not None and old is not None for v, old in kept):
+            self._piled += all(v - old == 1 for v, old in kept)
 
     @property
     def steps(self) -> int:
@@ -569,21 +586,30 @@ def _tracker_verdict(
             "no gradient signal (zero or missing) at any of the "
             f"{len(norms)} steps in {' and '.join(parts)}"
         )
-    accumulating = False
-    if len(totals) >= 5:
-        rises = sum(1 for a, b in itertools.pairwise(totals) if b > a)
-        accumulating = (
-            not tracker._reset
-            and rises == len(totals) - 1
-            and totals[-1] > 3 * max(totals[0], 1e-30)
+    growth = totals[-1] / max(totals[0], 1e-30) if totals else 1.0
+    # certain: at every step backward added to the same, never-zeroed gradient tensors
+    piled = tracker._intervals >= 2 and tracker._piled == tracker._intervals
+    # likely: the norm rose at every step and the tensors were never replaced (they may
+    # have been zeroed in place, which the counters cannot tell apart from clipping)
+    rising = (
+        len(totals) >= 5
+        and not tracker._reset
+        and all(b > a for a, b in itertools.pairwise(totals))
+        and growth > 3
+    )
+    accumulating = piled or rising
+    if piled:
+        findings.append(
+            f"gradients were never reset: at each of {tracker._intervals} steps backward "
+            f"added to the previous gradients (total norm {fmt(growth, 3)}x its start); "
+            "zero_grad() is missing"
         )
-        if accumulating:
-            findings.append(
-                f"gradient norm rose at every one of {len(totals) - 1} steps to "
-                f"{fmt(totals[-1] / max(totals[0], 1e-30), 3)}x its start, and the gradient "
-                "tensors were never reset between steps: gradients are accumulating "
-                "(zero_grad() missing?)"
-            )
+    elif rising:
+        findings.append(
+            f"gradient norm rose at every one of {len(totals) - 1} steps to "
+            f"{fmt(growth, 3)}x its start, and the gradient tensors were never replaced "
+            "between steps: gradients are accumulating (zero_grad() missing?)"
+        )
     details = {
         "steps": len(norms),
         "total_norms": totals[:1000],
@@ -595,6 +621,7 @@ def _tracker_verdict(
         "dead_layers": dead_layers,
         "accumulating": accumulating,
         "gradients_reset_between_steps": tracker._reset,
+        "steps_gradients_piled_up": tracker._piled,
     }
     if not findings:
         message = (
