@@ -172,3 +172,139 @@ def markdown_table(rows: list[GradRow]) -> str:
         for r in rows
     ]
     return "\n".join(md_table([*headers, "flagged for"], body, right=(2, 3)))
+
+
+# ---------------------------------------------------------------------------- tracker
+
+
+@dataclass(frozen=True)
+class TrainingCase:
+    """A minibatch training run followed by ``GradNormTracker``: healthy or broken."""
+
+    name: str
+    healthy: bool
+    network: str  # "relu", "relu_bn", "tanh", "classifier", "sigmoid6"
+    optimizer: str  # "adam", "sgdm", "sgd"
+    lr: float
+    zero_grad: bool = True
+    steps: int = 100
+
+
+TRAINING_CASES: tuple[TrainingCase, ...] = (
+    TrainingCase("3-layer ReLU MLP, Adam 1e-3", True, "relu", "adam", 1e-3),
+    TrainingCase("3-layer ReLU MLP, SGD momentum 0.01", True, "relu", "sgdm", 1e-2),
+    TrainingCase("4-layer ReLU + BatchNorm MLP, Adam 1e-3", True, "relu_bn", "adam", 1e-3),
+    TrainingCase("2-layer tanh MLP, SGD momentum 0.01", True, "tanh", "sgdm", 1e-2),
+    TrainingCase("5-class classifier, Adam 1e-3", True, "classifier", "adam", 1e-3),
+    TrainingCase("zero_grad() forgotten, SGD 0.01", False, "relu", "sgd", 1e-2, False, 50),
+    TrainingCase("zero_grad() forgotten, Adam 1e-3", False, "relu", "adam", 1e-3, False, 50),
+    TrainingCase("learning rate far too high, SGD 0.5", False, "relu", "sgd", 0.5, True, 50),
+    TrainingCase("6-layer sigmoid MLP, Adam 5.0", False, "sigmoid6", "adam", 5.0, True, 20),
+)
+
+
+def _training_model(torch: Any, network: str) -> Any:
+    nn = torch.nn
+    layers: list[Any] = []
+    width, depth, act = 10, 3, nn.ReLU
+    if network == "relu_bn":
+        depth = 4
+    elif network == "tanh":
+        depth, act = 2, nn.Tanh
+    elif network == "sigmoid6":
+        depth, act = 6, nn.Sigmoid
+    for _ in range(depth):
+        layers.append(nn.Linear(width, 64))
+        if network == "relu_bn":
+            layers.append(nn.BatchNorm1d(64))
+        layers.append(act())
+        width = 64
+    layers.append(nn.Linear(width, 5 if network == "classifier" else 1))
+    return nn.Sequential(*layers)
+
+
+def run_training(case: TrainingCase, seed: int) -> Any:
+    """Train one freshly seeded model on minibatches of a noisy linear task; the tracker's
+    verdict."""
+    import torch
+
+    from .checks.deep import GradNormTracker
+
+    torch.manual_seed(seed)
+    model = _training_model(torch, case.network)
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(2000, 10, generator=gen)
+    y = (X @ torch.randn(10, generator=gen)).unsqueeze(1) + 0.3 * torch.randn(
+        2000, 1, generator=gen
+    )
+    loss_fn: Any = torch.nn.functional.mse_loss
+    if case.network == "classifier":
+        y = torch.bucketize(y.squeeze(1), torch.tensor([-2.0, -0.5, 0.5, 2.0]))
+        loss_fn = torch.nn.functional.cross_entropy
+    opt: Any
+    if case.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), case.lr)
+    else:
+        momentum = 0.9 if case.optimizer == "sgdm" else 0.0
+        opt = torch.optim.SGD(model.parameters(), case.lr, momentum=momentum)
+    tracker = GradNormTracker(model)
+    for _ in range(case.steps):
+        idx = torch.randint(0, 2000, (64,), generator=gen)
+        if case.zero_grad:
+            opt.zero_grad()
+        loss: Any = loss_fn(model(X[idx]), y[idx])
+        loss.backward()
+        tracker.step(loss)
+        opt.step()
+    return tracker.check()
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    case: str
+    healthy: bool
+    runs: int
+    flagged: int
+    reasons: tuple[str, ...]
+
+
+def calibrate_training(case: TrainingCase, runs: int, seed: int = 0) -> TrainingRow:
+    import torch
+
+    flagged, reasons = 0, set[str]()
+    state = torch.random.get_rng_state()
+    try:
+        for i in range(runs):
+            result = run_training(case, seed * 1_000_003 + i)
+            if not result.passed:
+                flagged += 1
+                d = result.details
+                reasons.update(
+                    reason
+                    for reason, found in (
+                        ("NaN/Inf", d["nan_step"] is not None),
+                        ("spikes", d["spikes"]),
+                        ("divergence", d["divergence"]),
+                        ("dead", d["dead"]),
+                        ("accumulation", d["accumulating"]),
+                    )
+                    if found
+                )
+    finally:
+        torch.random.set_rng_state(state)
+    return TrainingRow(case.name, case.healthy, runs, flagged, tuple(sorted(reasons)))
+
+
+def training_table(rows: list[TrainingRow]) -> str:
+    body = [
+        [
+            r.case,
+            "pass" if r.healthy else "fail",
+            str(r.runs),
+            str(r.flagged),
+            ", ".join(r.reasons) or "-",
+        ]
+        for r in rows
+    ]
+    headers = ["training run", "expected", "runs", "flagged", "flagged for"]
+    return "\n".join(md_table(headers, body, right=(2, 3)))

@@ -1,7 +1,8 @@
 """Measure each detector's false-alarm rate on clean data and detection rate on injected data.
 
 Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
-the tables that README shows (``--only grads`` for the gradient table, which needs torch).
+the tables that README shows (``--only grads`` / ``--only training`` for the gradient and
+GradNormTracker tables, which need torch).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-sizes", default="500,5000,50000")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--grad-seeds", type=int, default=30)
-    parser.add_argument("--only", choices=["splits", "batches", "grads"], default=None)
+    parser.add_argument("--training-runs", type=int, default=20)
+    parser.add_argument("--only", choices=["splits", "batches", "grads", "training"], default=None)
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
     batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
@@ -224,6 +226,15 @@ def main(argv: list[str] | None = None) -> None:
             for case in _grad_cases.GRAD_CASES
         ]
         print(_grad_cases.markdown_table(grad_rows))
+        print()
+    if opts.only in (None, "training") and importlib.util.find_spec("torch") is not None:
+        from . import _grad_cases
+
+        training_rows = [
+            _grad_cases.calibrate_training(case, opts.training_runs, opts.seed)
+            for case in _grad_cases.TRAINING_CASES
+        ]
+        print(_grad_cases.training_table(training_rows))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

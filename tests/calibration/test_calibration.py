@@ -71,3 +71,20 @@ def test_grad_norm_healthy_is_calibrated(case) -> None:
         assert row.flagged <= max(1, int(0.05 * seeds)), row
     else:
         assert row.flagged >= seeds - max(1, int(0.05 * seeds)), row
+
+
+def _training_cases():
+    from pytest_mlchecks._grad_cases import TRAINING_CASES
+
+    return TRAINING_CASES
+
+
+@pytest.mark.parametrize("case", _training_cases(), ids=lambda c: c.name)
+def test_grad_tracker_is_calibrated(case) -> None:
+    """Healthy minibatch training is never flagged; the broken runs always are."""
+    pytest.importorskip("torch")
+    from pytest_mlchecks._grad_cases import calibrate_training
+
+    runs = max(5, DATASETS // 6)
+    row = calibrate_training(case, runs, seed=7)
+    assert row.flagged == (0 if case.healthy else runs), row
