@@ -168,6 +168,21 @@ def test_baselines_ladder_diagnoses_the_stalled_rung() -> None:
     assert "check data and labels" in bad.message
 
 
+def test_a_linear_model_is_its_own_linear_rung() -> None:
+    """A logistic regression used to 'stall at the linear rung' against its own kind."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    Xtr, ytr, Xte, yte = _clf_data()
+    linear = make_pipeline(StandardScaler(), LogisticRegression())
+    result = check_beats_baselines(linear, Xtr, ytr, Xte, yte)
+    assert result.passed and result.details["linear_rung_skipped"], result.message
+    assert "its own linear rung" in result.message
+    rng = np.random.default_rng(4)
+    noise = check_beats_baselines(linear, Xtr, rng.permutation(ytr), Xte, rng.permutation(yte))
+    assert not noise.passed and noise.details["failed_rung"] == "dummy"
+
+
 def test_baselines_handle_mixed_frames() -> None:
     rng = np.random.default_rng(0)
     n = 1500

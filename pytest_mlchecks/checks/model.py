@@ -354,6 +354,12 @@ def linear_baseline(task: Task, X: Any) -> Any:
     return make_pipeline(numeric, final)
 
 
+def is_linear_model(model: Any) -> bool:
+    """A scikit-learn linear model, or a pipeline ending in one."""
+    final = getattr(model, "_final_estimator", model)
+    return type(final).__module__.startswith("sklearn.linear_model")
+
+
 @check
 def check_beats_baselines(
     model: Any,
@@ -369,8 +375,10 @@ def check_beats_baselines(
 
     Scores the Dummy baseline, a linear baseline (imputer + scaler + one-hot + logistic
     regression or ridge) and the model on the test split with one metric (defaults as in
-    ``beats_dummy``), and diagnoses the first rung that fails. Figure: the model's score
-    minus the best baseline's, held to ``margin`` (ini ``ml_beats_dummy_margin``, 0.02).
+    ``beats_dummy``), and diagnoses the first rung that fails. A linear model (or a pipeline
+    ending in one) is its own linear rung: it only has to beat the dummy. Figure: the
+    model's score minus the best baseline's, held to ``margin`` (ini
+    ``ml_beats_dummy_margin``, 0.02).
     """
     sklearn_for("assert_beats_baselines")
     gap_needed = resolve_threshold("beats_dummy_margin", margin)
@@ -387,7 +395,13 @@ def check_beats_baselines(
         "linear": float(scorer(linear, X_test, yte)),
         "model": float(scorer(fitted, X_test, yte)),
     }
-    details: dict[str, Any] = {"task": task.kind, "metric": label, "scores": scores}
+    linear_model = is_linear_model(model)
+    details: dict[str, Any] = {
+        "task": task.kind,
+        "metric": label,
+        "scores": scores,
+        "linear_rung_skipped": linear_model,
+    }
     rows = [[k, fmt(v, 4)] for k, v in scores.items()]
     body = table(["rung", label], rows)
     over_dummy = scores["model"] - scores["dummy"]
@@ -398,7 +412,7 @@ def check_beats_baselines(
             "barely above dummy: check data and labels (shuffled, misaligned or noisy "
             "labels; features that carry no signal; a broken join)."
         )
-    elif over_linear < gap_needed:
+    elif over_linear < gap_needed and not linear_model:
         stage, gap = "linear", over_linear
         diagnosis = (
             "worse than (or level with) the linear baseline: check scaling and encoding, "
@@ -406,14 +420,19 @@ def check_beats_baselines(
             "problem; otherwise ship the simpler model."
         )
     else:
-        stage, gap = "", min(over_dummy, over_linear)
+        stage, gap = "", over_dummy if linear_model else min(over_dummy, over_linear)
         diagnosis = ""
     details.update({"failed_rung": stage or None, "gap": gap})
     if not stage:
+        beaten = (
+            f"dummy {fmt(scores['dummy'], 4)} (the model is linear: it is its own linear "
+            f"rung; the linear baseline scores {fmt(scores['linear'], 4)})"
+            if linear_model
+            else f"dummy {fmt(scores['dummy'], 4)} and linear {fmt(scores['linear'], 4)}"
+        )
         message = (
-            f"beats_baselines: model {label} {fmt(scores['model'], 4)} beats dummy "
-            f"{fmt(scores['dummy'], 4)} and linear {fmt(scores['linear'], 4)} by at least "
-            f"{fmt(gap, 4)} (needs {fmt(gap_needed, 4)})."
+            f"beats_baselines: model {label} {fmt(scores['model'], 4)} beats {beaten} by at "
+            f"least {fmt(gap, 4)} (needs {fmt(gap_needed, 4)})."
         )
         return CheckResult(
             "beats_baselines", "model", True, "error", gap, gap_needed, message, details
