@@ -124,38 +124,45 @@ class GradRow:
     reasons: tuple[str, ...]
 
 
+GRAD_REASONS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("NaN/Inf", lambda d: d["nonfinite"]),
+    ("no gradient", lambda d: d["no_grad"]),
+    ("dead layers", lambda d: d["zero_layers"]),
+    ("vanishing", lambda d: d["vanishing"]),
+    ("exploding", lambda d: d["exploding"]),
+)
+
+
+def _seeded_runs(
+    run: Callable[[int], Any], count: int, seed: int, reasons: tuple[tuple[str, Any], ...]
+) -> tuple[list[Any], int, tuple[str, ...]]:
+    """``run(seed_i)`` for ``count`` seeds (torch's global RNG state put back afterwards):
+    the results, how many failed and the reasons they failed for."""
+    import torch
+
+    state = torch.random.get_rng_state()
+    try:
+        results = [run(seed * 1_000_003 + i) for i in range(count)]
+    finally:
+        torch.random.set_rng_state(state)
+    failed = [r for r in results if not r.passed]
+    found = {name for r in failed for name, test in reasons if test(r.details)}
+    return results, len(failed), tuple(sorted(found))
+
+
 def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
     """Build ``seeds`` fresh models of one case and run the check on each."""
     import torch
 
     from .checks.deep import check_grad_norm_healthy
 
-    flagged, ratios, reasons = 0, [], set[str]()
-    state = torch.random.get_rng_state()
-    try:
-        for i in range(seeds):
-            torch.manual_seed(seed * 1_000_003 + i)
-            result = check_grad_norm_healthy(case.build(torch))
-            ratios.append(float(result.value if result.value is not None else 0.0))
-            if not result.passed:
-                flagged += 1
-                details = result.details
-                reasons.update(
-                    reason
-                    for reason, found in (
-                        ("NaN/Inf", details["nonfinite"]),
-                        ("no gradient", details["no_grad"]),
-                        ("dead layers", details["zero_layers"]),
-                        ("vanishing", details["vanishing"]),
-                        ("exploding", details["exploding"]),
-                    )
-                    if found
-                )
-    finally:
-        torch.random.set_rng_state(state)
-    return GradRow(
-        case.name, case.healthy, seeds, flagged, min(ratios), max(ratios), tuple(sorted(reasons))
-    )
+    def run(s: int) -> Any:
+        torch.manual_seed(s)
+        return check_grad_norm_healthy(case.build(torch))
+
+    results, flagged, reasons = _seeded_runs(run, seeds, seed, GRAD_REASONS)
+    ratios = [float(r.value if r.value is not None else 0.0) for r in results]
+    return GradRow(case.name, case.healthy, seeds, flagged, min(ratios), max(ratios), reasons)
 
 
 def markdown_table(rows: list[GradRow]) -> str:
@@ -268,31 +275,21 @@ class TrainingRow:
     reasons: tuple[str, ...]
 
 
-def calibrate_training(case: TrainingCase, runs: int, seed: int = 0) -> TrainingRow:
-    import torch
+TRAINING_REASONS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("NaN/Inf", lambda d: d["nan_step"] is not None),
+    ("spikes", lambda d: d["spikes"]),
+    ("divergence", lambda d: d["divergence"]),
+    ("dead", lambda d: d["dead"]),
+    ("accumulation", lambda d: d["accumulating"]),
+)
 
-    flagged, reasons = 0, set[str]()
-    state = torch.random.get_rng_state()
-    try:
-        for i in range(runs):
-            result = run_training(case, seed * 1_000_003 + i)
-            if not result.passed:
-                flagged += 1
-                d = result.details
-                reasons.update(
-                    reason
-                    for reason, found in (
-                        ("NaN/Inf", d["nan_step"] is not None),
-                        ("spikes", d["spikes"]),
-                        ("divergence", d["divergence"]),
-                        ("dead", d["dead"]),
-                        ("accumulation", d["accumulating"]),
-                    )
-                    if found
-                )
-    finally:
-        torch.random.set_rng_state(state)
-    return TrainingRow(case.name, case.healthy, runs, flagged, tuple(sorted(reasons)))
+
+def calibrate_training(case: TrainingCase, runs: int, seed: int = 0) -> TrainingRow:
+    """``runs`` seeded training runs of one case, each judged by ``GradNormTracker``."""
+    _, flagged, reasons = _seeded_runs(
+        lambda s: run_training(case, s), runs, seed, TRAINING_REASONS
+    )
+    return TrainingRow(case.name, case.healthy, runs, flagged, reasons)
 
 
 def training_table(rows: list[TrainingRow]) -> str:

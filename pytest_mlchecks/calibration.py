@@ -218,23 +218,19 @@ def main(argv: list[str] | None = None) -> None:
         rows = calibrate_batches(opts.datasets, batch_sizes, opts.seed)
         print(markdown_table(rows).replace(" strength |", " injected |"))
         print()
-    if opts.only in (None, "grads") and importlib.util.find_spec("torch") is not None:
-        from . import _grad_cases
+    torch_tables = importlib.util.find_spec("torch") is not None
+    if torch_tables and opts.only in (None, "grads", "training"):
+        from . import _grad_cases as g
 
-        grad_rows = [
-            _grad_cases.calibrate_case(case, opts.grad_seeds, opts.seed)
-            for case in _grad_cases.GRAD_CASES
-        ]
-        print(_grad_cases.markdown_table(grad_rows))
-        print()
-    if opts.only in (None, "training") and importlib.util.find_spec("torch") is not None:
-        from . import _grad_cases
-
-        training_rows = [
-            _grad_cases.calibrate_training(case, opts.training_runs, opts.seed)
-            for case in _grad_cases.TRAINING_CASES
-        ]
-        print(_grad_cases.training_table(training_rows))
+        seed = opts.seed
+        if opts.only != "training":
+            grads = [g.calibrate_case(c, opts.grad_seeds, seed) for c in g.GRAD_CASES]
+            print(g.markdown_table(grads))
+            print()
+        if opts.only != "grads":
+            runs = opts.training_runs
+            training = [g.calibrate_training(c, runs, seed) for c in g.TRAINING_CASES]
+            print(g.training_table(training))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 
