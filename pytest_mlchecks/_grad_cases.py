@@ -15,17 +15,26 @@ from typing import Any
 from ._messages import md_table
 
 
-def _mlp(torch: Any, act: str, depth: int, *, bn: bool = False, he: bool = False) -> Any:
+def _mlp(
+    torch: Any,
+    act: str,
+    depth: int,
+    *,
+    bn: bool = False,
+    he: bool = False,
+    inputs: int = 8,
+    outputs: int = 1,
+) -> Any:
     nn = torch.nn
     layers: list[Any] = []
-    width = 8
+    width = inputs
     for _ in range(depth):
         layers.append(nn.Linear(width, 64))
         if bn:
             layers.append(nn.BatchNorm1d(64))
         layers.append(getattr(nn, act)())
         width = 64
-    layers.append(nn.Linear(width, 1))
+    layers.append(nn.Linear(width, outputs))
     model = nn.Sequential(*layers)
     if he:
         for layer in model:
@@ -211,23 +220,11 @@ TRAINING_CASES: tuple[TrainingCase, ...] = (
 
 
 def _training_model(torch: Any, network: str) -> Any:
-    nn = torch.nn
-    layers: list[Any] = []
-    width, depth, act = 10, 3, nn.ReLU
-    if network == "relu_bn":
-        depth = 4
-    elif network == "tanh":
-        depth, act = 2, nn.Tanh
-    elif network == "sigmoid6":
-        depth, act = 6, nn.Sigmoid
-    for _ in range(depth):
-        layers.append(nn.Linear(width, 64))
-        if network == "relu_bn":
-            layers.append(nn.BatchNorm1d(64))
-        layers.append(act())
-        width = 64
-    layers.append(nn.Linear(width, 5 if network == "classifier" else 1))
-    return nn.Sequential(*layers)
+    act, depth = {"tanh": ("Tanh", 2), "sigmoid6": ("Sigmoid", 6), "relu_bn": ("ReLU", 4)}.get(
+        network, ("ReLU", 3)
+    )
+    outputs = 5 if network == "classifier" else 1
+    return _mlp(torch, act, depth, bn=network == "relu_bn", inputs=10, outputs=outputs)
 
 
 def run_training(case: TrainingCase, seed: int) -> Any:
