@@ -78,7 +78,8 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
         width = max(len(name) for name in ladders)
         for name, entry in ladders.items():
             verdict = "PASS" if entry["failed_rung"] is None else f"FAIL at {entry['failed_rung']}"
-            lines.append(f"  {name:{width}}  {entry['tests']:3d} tests  {verdict}")
+            noun = "test " if entry["tests"] == 1 else "tests"
+            lines.append(f"  {name:{width}}  {entry['tests']:3d} {noun}  {verdict}")
     lines.append("")
     lines.append(gate_line(summary))
     return lines
