@@ -44,7 +44,14 @@ def _reference() -> pd.DataFrame:
 
 
 SCHEMA = infer_schema(_reference())
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the suite draws the same examples on every run, so CI is never flaky
+FAST = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+)
 
 
 @FAST
@@ -64,21 +71,21 @@ def test_violating_frames_fail_with_the_named_rule(violation) -> None:
     assert violation.rule in rules, (violation.summary(), result.message)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
 @given(datasets(inject=st.sampled_from([None, "row_overlap"]), n_rows=400))
 def test_datasets_know_their_row_overlap(ds) -> None:
     found = not check_no_row_overlap(ds.train, ds.test).passed
     assert found == (ds.injected == "row_overlap")
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None, derandomize=True, database=None)
 @given(datasets(task=st.sampled_from(["binary", "regression"]), inject="target_leak"))
 def test_datasets_target_leak_is_found(ds) -> None:
     result = check_no_target_leakage(ds.train, ds.test, "target", exclude=["event_time"])
     assert result.details["leaking_features"] == [ds.info["leaked_feature"]]
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None, derandomize=True, database=None)
 @given(datasets(inject=st.sampled_from([None, "temporal_leak"])))
 def test_datasets_temporal_ground_truth(ds) -> None:
     late = not check_no_temporal_leakage(ds.X_train, ds.X_test, "event_time").passed
