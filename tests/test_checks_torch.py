@@ -662,3 +662,29 @@ def test_forgotten_zero_grad_is_certain_with_minibatches(seed: int) -> None:
     ):
         healthy = _minibatch_run(seed=seed, **setup)  # type: ignore[arg-type]
         assert healthy.passed, (setup, healthy.message)
+
+
+def test_zero_initialised_adapter_is_explained_and_clears_after_a_step() -> None:
+    torch.manual_seed(0)
+
+    class LoRALinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base = nn.Linear(8, 8).requires_grad_(False)
+            self.lora_A = nn.Linear(8, 2, bias=False)
+            self.lora_B = nn.Linear(2, 8, bias=False)
+            nn.init.zeros_(self.lora_B.weight)  # the adapter starts as a no-op
+
+        def forward(self, x):
+            return self.base(x) + self.lora_B(self.lora_A(x))
+
+    model = nn.Sequential(LoRALinear(), nn.ReLU(), nn.Linear(8, 1))
+    X, y = regression_batch()
+    nn.functional.mse_loss(model(X), y).backward()
+    first = check_grad_norm_healthy(model)
+    assert not first.passed and first.details["zero_layers"] == ["0.lora_A"]
+    assert "LoRA" in first.message
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    nn.functional.mse_loss(model(X), y).backward()
+    assert check_grad_norm_healthy(model).passed

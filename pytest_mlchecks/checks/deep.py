@@ -336,7 +336,9 @@ def check_grad_norm_healthy(
         problems.append(f"all-zero gradients (dead or saturated) in {zero_layers[:5]}")
         fixes.append(
             "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
-            "sigmoid/tanh, or a constant input"
+            "sigmoid/tanh, or a constant input; a layer fed by a zero-initialised one (LoRA's "
+            "A before B moves) is zero at the first step by design: check after a step, or "
+            "list it in ignore="
         )
     if vanishing:
         problems.append(
