@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ._result import CheckResult
+
 
 def compose(headline: str, *, body: str = "", why: str = "", fix: str = "") -> str:
     parts = [headline]
@@ -37,3 +41,23 @@ def md_table(
     lines = ["| " + " | ".join(headers) + " |", rule]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def verdict(
+    name: str,
+    rung: str,
+    passed: bool,
+    value: float | None,
+    threshold: float | None,
+    head: str,
+    details: dict[str, Any],
+    *,
+    why: str,
+    fix: str,
+    body: str = "",
+    severity: str = "error",
+) -> CheckResult:
+    """A check's result whose message is ``head`` alone when it passes and head, body, why
+    and fix when it fails."""
+    message = head if passed else compose(head, body=body, why=why, fix=fix)
+    return CheckResult(name, rung, passed, severity, value, threshold, message, details)

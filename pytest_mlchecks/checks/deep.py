@@ -19,7 +19,7 @@ from typing import Any
 
 from .._deps import require
 from .._inputs import fmt, table
-from .._messages import compose, plural
+from .._messages import compose, plural, verdict
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, resolve_threshold
 
@@ -910,10 +910,14 @@ def check_can_overfit_batch(
             "parameter (it has no grad_fn): the graph is cut between the parameters and the "
             "loss, so no step can lower it."
         )
-    if passed:
-        return CheckResult("can_overfit_batch", "model", True, "error", final, goal, head, details)
-    message = compose(
+    return verdict(
+        "can_overfit_batch",
+        "model",
+        passed,
+        final,
+        goal,
         head,
+        details,
         why=(
             "any working model can memorise a handful of examples; if it cannot, the bug is "
             "in the setup (loss vs output mismatch, frozen or detached layers, wrong targets, "
@@ -926,7 +930,6 @@ def check_can_overfit_batch(
             "loss), and try another learning rate."
         ),
     )
-    return CheckResult("can_overfit_batch", "model", False, "error", final, goal, message, details)
 
 
 assert_can_overfit_batch = assertion(check_can_overfit_batch)

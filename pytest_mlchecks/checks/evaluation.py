@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
-from .._messages import compose, percent, plural
+from .._messages import compose, percent, plural, verdict
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
 from .model import (
@@ -90,10 +90,14 @@ def check_no_overfitting(
         f"no_overfitting: train {label} {fmt(train, 4)} vs test {fmt(test, 4)} (gap "
         f"{fmt(gap, 4)}, limit {fmt(limit, 4)})."
     )
-    if gap <= limit:
-        return CheckResult("no_overfitting", "evaluation", True, "error", gap, limit, head, details)
-    message = compose(
+    return verdict(
+        "no_overfitting",
+        "evaluation",
+        gap <= limit,
+        gap,
+        limit,
         head,
+        details,
         why=(
             "the model memorised the training rows: its training score says nothing about "
             "new data, and small changes in the data will move its predictions a lot."
@@ -104,7 +108,6 @@ def check_no_overfitting(
             "features; tune on validation folds, not on the training score."
         ),
     )
-    return CheckResult("no_overfitting", "evaluation", False, "error", gap, limit, message, details)
 
 
 assert_no_overfitting = assertion(check_no_overfitting)
@@ -224,12 +227,14 @@ def check_stable_across_folds(
         f"stable_across_folds: {label} over {len(scores)} folds [{folds}], mean "
         f"{fmt(float(scores.mean()), 4)}, std {fmt(spread, 4)} (limit {fmt(limit, 4)})."
     )
-    if spread <= limit:
-        return CheckResult(
-            "stable_across_folds", "evaluation", True, "error", spread, limit, head, details
-        )
-    message = compose(
+    return verdict(
+        "stable_across_folds",
+        "evaluation",
+        spread <= limit,
+        spread,
+        limit,
         head,
+        details,
         why=(
             "when the score moves this much with the split, any single test score (and any "
             "comparison between two models) is mostly luck."
@@ -238,9 +243,6 @@ def check_stable_across_folds(
             "get more data or fewer features, regularise, check for groups that should not "
             "be split (pass groups=), and report the spread together with the mean."
         ),
-    )
-    return CheckResult(
-        "stable_across_folds", "evaluation", False, "error", spread, limit, message, details
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._inputs import fmt
-from .._messages import compose, percent
+from .._messages import percent, verdict
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
 
@@ -91,10 +91,14 @@ def check_no_truncation(
         + f" (median length {fmt(details['length_p50'])}, 99th percentile "
         f"{fmt(details['length_p99'])}; limit {percent(limit)})."
     )
-    if passed:
-        return CheckResult("no_truncation", "model", True, "error", fraction, limit, head, details)
-    message = compose(
+    return verdict(
+        "no_truncation",
+        "model",
+        passed,
+        fraction,
+        limit,
         head,
+        details,
         why=(
             "the model never sees the cut part: answers, negations or labels at the end of "
             "long texts are silently dropped, and quality on long inputs falls."
@@ -104,7 +108,6 @@ def check_no_truncation(
             "with stride and aggregate, or summarise / select the relevant part first."
         ),
     )
-    return CheckResult("no_truncation", "model", False, "error", fraction, limit, message, details)
 
 
 assert_no_truncation = assertion(check_no_truncation)
@@ -178,12 +181,14 @@ def check_attention_mask_respected(
         f"attention_mask_respected: changing {int(padded.sum()):,} padded token ids changes "
         f"outputs at real tokens by up to {fmt(gap, 3)} (tolerance {fmt(atol, 3)})."
     )
-    if gap <= atol:
-        return CheckResult(
-            "attention_mask_respected", "model", True, "error", gap, atol, head, details
-        )
-    message = compose(
+    return verdict(
+        "attention_mask_respected",
+        "model",
+        gap <= atol,
+        gap,
+        atol,
         head,
+        details,
         why=(
             "padding is an artefact of batching: when it leaks into real positions, the same "
             "text gets different predictions depending on what it was batched with."
@@ -193,9 +198,6 @@ def check_attention_mask_respected(
             "-inf mask), mask padded positions before pooling (masked mean, or the first "
             "token), and check the mask convention (1 = keep)."
         ),
-    )
-    return CheckResult(
-        "attention_mask_respected", "model", False, "error", gap, atol, message, details
     )
 
 
