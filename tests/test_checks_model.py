@@ -309,3 +309,27 @@ def test_slices_report_the_weakest_with_sizes() -> None:
         y.astype(float), worse.astype(float), {"east": region == "east"}, metric="mae"
     )
     assert err.details["slices"][0]["shortfall"] > 0
+
+
+def test_named_binary_labels_score_the_minority_class() -> None:
+    """'fraud' / 'ok' labels made average precision fail inside scikit-learn (pos_label=1);
+    the minority class is the positive one, with the same figures as 0/1 labels."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = rng.normal(size=(n, 5))
+    fraud = X[:, 0] + rng.normal(0, 1, n) > 2.2
+    named = np.where(fraud, "fraud", "ok")
+    coded = fraud.astype(int)
+    by_name = check_beats_dummy(
+        LogisticRegression(), X[:2000], named[:2000], X[2000:], named[2000:]
+    )
+    by_code = check_beats_dummy(
+        LogisticRegression(), X[:2000], coded[:2000], X[2000:], coded[2000:]
+    )
+    assert by_name.passed and "average_precision of 'fraud'" in by_name.message
+    assert by_name.value == pytest.approx(by_code.value)
+    noise = rng.normal(size=(n, 5))
+    blind = check_beats_dummy(
+        LogisticRegression(), noise[:2000], named[:2000], noise[2000:], named[2000:]
+    )
+    assert not blind.passed

@@ -49,7 +49,7 @@ def _train_test_scores(
     name, reason = (
         (metric, "chosen by the caller") if metric is not None else (default_metric(task, model))
     )
-    scorer, label = scorer_for(name, model)
+    scorer, label = scorer_for(name, model, task)
     fitted, refitted = fitted_copy(model, X_train, ytr)
     train_score = float(scorer(fitted, X_train, ytr))
     test_score = float(scorer(fitted, X_test, yte))
@@ -202,7 +202,7 @@ def check_stable_across_folds(
     require_same_length(X, yy, "X", "y")
     task = task_of(model, yy)
     name, _ = (metric, "") if metric is not None else default_metric(task, model)
-    scorer, label = scorer_for(name, model)
+    scorer, label = scorer_for(name, model, task)
     split = splitter(task, cv, current_seed(random_state), groups)
     from sklearn.base import clone
 

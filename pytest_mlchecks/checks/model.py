@@ -44,6 +44,9 @@ class Task:
     classes: list[Any]
     minority: float  # minority class share in y_train (classification)
     majority: float
+    # binary labels other than 0/1 or booleans: the label that precision-type metrics score
+    # (the minority class, the one an imbalanced problem is about); None: scikit-learn's 1
+    positive: Any = None
 
 
 def sklearn_for(helper: str) -> Any:
@@ -103,7 +106,11 @@ def task_of(model: Any, y_train: np.ndarray) -> Task:
         )
     shares = counts / counts.sum()
     kind = "binary" if len(classes) == 2 else "multiclass"
-    return Task(kind, list(classes), float(shares.min()), float(shares.max()))
+    positive = None
+    if kind == "binary" and not {c.item() if hasattr(c, "item") else c for c in classes} <= {0, 1}:
+        chosen = classes[int(np.argmin(counts))] if counts[0] != counts[1] else classes[1]
+        positive = chosen.item() if hasattr(chosen, "item") else chosen
+    return Task(kind, list(classes), float(shares.min()), float(shares.max()), positive)
 
 
 def has_scores(model: Any) -> bool:
@@ -131,7 +138,34 @@ def default_metric(task: Task, model: Any) -> tuple[str, str]:
 _NEEDS_SCORES = {"roc_auc", "average_precision", "roc_auc_ovr", "roc_auc_ovo", "neg_log_loss"}
 
 
-def scorer_for(metric: Any, model: Any) -> tuple[Callable[[Any, Any, Any], float], str]:
+_POSITIVE_METRICS = {"average_precision": True, "f1": False, "precision": False, "recall": False}
+
+
+def _positive_scorer(metric: str, positive: Any) -> Callable[[Any, Any, Any], float]:
+    """A scorer of ``metric`` for the label ``positive`` (scikit-learn's own scorers assume
+    the positive label is 1): scores of that class for average precision, labels otherwise."""
+    from sklearn import metrics
+
+    func = getattr(metrics, f"{metric}_score")
+
+    def score(estimator: Any, X: Any, y: Any) -> float:
+        if not _POSITIVE_METRICS[metric]:
+            return float(func(y, estimator.predict(X), pos_label=positive))
+        index = list(estimator.classes_).index(positive)
+        proba = getattr(estimator, "predict_proba", None)
+        if callable(proba):
+            scores = np.asarray(proba(X))[:, index]
+        else:
+            decision = np.asarray(estimator.decision_function(X))
+            scores = decision if index == 1 else -decision
+        return float(func(y, scores, pos_label=positive))
+
+    return score
+
+
+def scorer_for(
+    metric: Any, model: Any, task: Task | None = None
+) -> tuple[Callable[[Any, Any, Any], float], str]:
     """A scorer (estimator, X, y) -> float, greater is better, and its display name."""
     from sklearn.metrics import get_scorer, make_scorer
 
@@ -149,6 +183,8 @@ def scorer_for(metric: Any, model: Any) -> tuple[Callable[[Any, Any, Any], float
                 "neither predict_proba nor decision_function: pick a label metric such as "
                 "'balanced_accuracy' or 'f1_macro'."
             )
+        if task is not None and task.positive is not None and metric in _POSITIVE_METRICS:
+            return _positive_scorer(metric, task.positive), f"{metric} of {task.positive!r}"
         return scorer, metric
     if callable(metric):
         if hasattr(metric, "_score_func"):  # already a scorer from make_scorer
@@ -260,8 +296,8 @@ def check_beats_dummy(
     name, why_metric = (
         (metric, "chosen by the caller") if metric is not None else (default_metric(task, model))
     )
-    scorer, label = scorer_for(name, model)
-    dummy = dummy_for(task, str(label))
+    scorer, label = scorer_for(name, model, task)
+    dummy = dummy_for(task, str(name))
     seed = current_seed(random_state)
     details: dict[str, Any] = {"task": task.kind, "metric": label, "metric_reason": why_metric}
     if cv is not None:
@@ -386,9 +422,9 @@ def check_beats_baselines(
     task = task_of(model, ytr)
     unseen_test_classes(task, yte)
     name = metric if metric is not None else default_metric(task, model)[0]
-    scorer, label = scorer_for(name, model)
+    scorer, label = scorer_for(name, model, task)
     fitted, _ = fitted_copy(model, X_train, ytr)
-    dummy = dummy_for(task, str(label)).fit(X_train, ytr)
+    dummy = dummy_for(task, str(name)).fit(X_train, ytr)
     linear = linear_baseline(task, X_train).fit(X_train, ytr)
     scores = {
         "dummy": float(scorer(dummy, X_test, yte)),
