@@ -134,3 +134,27 @@ def test_usage_errors_for_a_regression_target_and_a_missing_model() -> None:
     X = np.zeros((200, 2))
     with pytest.raises(MLCheckUsageError, match="model is a NoneType"):
         check_beats_dummy(None, X, y, X, y)
+
+
+def test_rows_with_list_and_array_cells_are_compared() -> None:
+    """Embeddings or tag lists in a column made row hashing crash ("unhashable type")."""
+    from pytest_mlchecks import check_no_duplicates, check_no_row_overlap
+
+    emb = [np.arange(3.0), np.arange(3.0), np.ones(3)]
+    frame = pd.DataFrame({"emb": emb, "tags": [["a", "b"], ["a", "b"], ["c"]], "x": [1, 1, 1]})
+    dups = check_no_duplicates(frame)
+    assert not dups.passed and dups.details["duplicate_rows"] == 1
+    assert check_no_duplicates(frame.iloc[1:]).passed
+    overlap = check_no_row_overlap(frame.iloc[:1], frame.iloc[1:])
+    assert not overlap.passed and "1 distinct train row;" in overlap.message
+    assert check_no_row_overlap(frame.iloc[2:], frame.iloc[:2]).passed
+
+
+def test_entirely_missing_columns_are_named_not_counted_as_tested() -> None:
+    from pytest_mlchecks import check_missingness_not_predictive
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"empty": [np.nan] * 200, "x": rng.normal(size=200)})
+    result = check_missingness_not_predictive(X, rng.integers(0, 2, 200))
+    assert result.passed and result.details["missing_in_every_row"] == ["empty"]
+    assert "Missing in every row" in result.message

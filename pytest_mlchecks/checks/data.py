@@ -543,6 +543,8 @@ def check_missingness_not_predictive(
     counts = missing.sum(axis=0)
     n = len(frame)
     candidates = [j for j in range(frame.shape[1]) if 0 < counts[j] < n]
+    # a column missing in every row carries no signal in its missingness (nor any value)
+    all_missing = [str(frame.columns[j]) for j in range(frame.shape[1]) if counts[j] == n]
     if kind == "regression":
         target = y_series.to_numpy(dtype=np.float64)
         sd = float(target.std())
@@ -604,6 +606,7 @@ def check_missingness_not_predictive(
         "columns_with_missing": len(candidates),
         "columns_tested": len(tested),
         "too_few_to_test": too_few,
+        "missing_in_every_row": all_missing,
         "flagged": [
             {"column": name, "p_adjusted": p, "effect": effect, "missing": n_miss}
             for name, p, effect, n_miss in flagged
@@ -617,10 +620,12 @@ def check_missingness_not_predictive(
         if too_few
         else ""
     )
+    if all_missing:
+        note += f" Missing in every row (no information at all): {all_missing[:10]}."
     if not flagged:
         message = (
             f"missingness_not_predictive: none of {plural(len(tested), 'column')} with "
-            f"missing values has missingness that predicts the target (family-wise alpha "
+            f"partly missing values has missingness that predicts the target (family-wise alpha "
             f"{fmt(level)}, min effect {fmt(effect_limit)}).{note}"
         )
         return CheckResult(

@@ -59,6 +59,33 @@ def _comparable(train: Any, test: Any, columns: list[Any]) -> tuple[Any, Any]:
     return left, right
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a cell holding a list, dict, set or array (embeddings, tags)."""
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((repr(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(v) for v in value)))
+    return value
+
+
+def _hashed(frame: Any) -> tuple[Any, np.ndarray]:
+    """The frame rows are compared on and their hashes: ``frame`` itself, or, when object
+    columns hold unhashable cells (lists, dicts, arrays: embeddings, tags), a copy with those
+    cells frozen into equal-if-equal tuples (only then is the frame walked twice)."""
+    try:
+        return frame, _hash_rows(frame)
+    except TypeError:
+        frozen = frame.copy()
+        for name in frozen.columns:
+            if frozen[name].dtype == object:
+                frozen[name] = frozen[name].map(_freeze)
+        return frozen, _hash_rows(frozen)
+
+
 def _hash_rows(frame: Any) -> np.ndarray:
     import pandas as pd
 
@@ -84,8 +111,8 @@ def _rows_equal(a: Any, b: Any) -> np.ndarray:
 
 def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
     """Test rows that also occur in train (verified), plus train's own duplication."""
-    h_train = _hash_rows(train_part)
-    h_test = _hash_rows(test_part)
+    train_part, h_train = _hashed(train_part)
+    test_part, h_test = _hashed(test_part)
     order = np.argsort(h_train, kind="stable")
     sorted_h = h_train[order]
     pos = np.searchsorted(sorted_h, h_test)
@@ -189,7 +216,7 @@ def check_no_row_overlap(
         )
         message = compose(
             f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows ({percent(fraction)}) are "
-            f"exact copies of train rows ({distinct_shared:,} distinct train rows; limit "
+            f"exact copies of train rows ({plural(distinct_shared, 'distinct train row')}; limit "
             f"{percent(limit)}).{context}",
             body=f"  first test row positions: {[int(i) for i in test_idx[:10]]}",
             why=(
@@ -223,8 +250,7 @@ def check_no_duplicates(
     cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
     if not cols:
         raise MLCheckUsageError("df has no columns to compare rows on.")
-    part = frame[cols]
-    hashes = _hash_rows(part)
+    part, hashes = _hashed(frame[cols])
     order = np.argsort(hashes, kind="stable")
     sorted_h = hashes[order]
     repeat = np.zeros(n, dtype=bool)
