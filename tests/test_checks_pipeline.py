@@ -145,3 +145,20 @@ def test_sparse_outputs_are_compared_without_densifying() -> None:
     assert check_roundtrip_consistent(encoder, frame).passed
     with pytest.raises(MLCheckUsageError, match="is not fitted"):
         check_roundtrip_consistent(OneHotEncoder(), frame)
+
+
+def test_torch_roundtrip_compares_every_output_of_a_mapping() -> None:
+    torch = pytest.importorskip("torch")
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Linear(3, 2)
+            self.b = torch.nn.Linear(3, 1)
+
+        def forward(self, x):
+            return {"logits": self.a(x), "value": self.b(x)}
+
+    model = TwoHeads()
+    result = check_roundtrip_consistent(model, torch.randn(8, 3))
+    assert result.passed and result.details["outputs"] == ["forward", "forward[1]"]

@@ -323,12 +323,13 @@ def _predict_outputs(model: Any, X: Any) -> dict[str, Any]:
     if _is_torch_module(model):
         import torch
 
+        from .deep import _forward, _tensors
+
         inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
         with torch.no_grad():
-            out = model(inputs)
-        if isinstance(out, (tuple, list)):
-            out = out[0]
-        return {"forward": out.detach().cpu().double().numpy()}
+            outs = _tensors(_forward(model, inputs))
+        names = ["forward"] + [f"forward[{i}]" for i in range(1, len(outs))]
+        return {n: t.detach().cpu().double().numpy() for n, t in zip(names, outs, strict=True)}
     from .model import is_fitted
 
     if hasattr(model, "fit") and not is_fitted(model):
