@@ -11,8 +11,8 @@ import html
 import math
 from typing import Any
 
+from ._report import NOT_COUNTED, STATUS_LABELS, partial_lines, status_key
 from ._report import _fmt_value as _fmt
-from ._report import _status as _report_status
 from ._result import RUNGS
 
 COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
@@ -164,8 +164,8 @@ summary{cursor:pointer;font-weight:600} svg{display:block;margin:8px 0}
 
 
 def _status(check: dict[str, Any]) -> str:
-    """info / pass / warn / fail (the terminal's status, as a CSS class)."""
-    return _report_status(check).lower()
+    """info / pass / warn / fail / not_enforced / xfail / rerun (also the CSS class)."""
+    return status_key(check)
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -173,15 +173,20 @@ def render(summary: dict[str, Any]) -> str:
     gate = summary["gate"]
     lowest = summary.get("failed_rung")
     lowest_note = f", lowest failing rung: {_esc(lowest)}" if lowest else ""
+    badge = {"pass": "pass", "incomplete": "warn"}.get(gate, "fail")
+    notes = []
+    if gate != "pass" and summary.get("reason"):
+        notes.append(f"<p><strong>Reason:</strong> {_esc(summary['reason'])}</p>")
+    notes += [f"<p class='muted'>{_esc(line)}</p>" for line in partial_lines(summary)]
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>ML audit report</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>ML audit <span class='badge {'pass' if gate == 'pass' else 'fail'}'>"
-        f"gate {gate.upper()}</span></h1>",
+        f"<h1>ML audit <span class='badge {badge}'>gate {_esc(gate.upper())}</span></h1>",
         f"<div class='muted'>seed {_esc(summary.get('seed'))}"
         f"{', strict' if summary.get('strict') else ''}"
         f"{lowest_note}</div>",
+        *notes,
         "<h2>The ladder</h2><table><tr><th>rung</th><th>tests</th><th>passed</th>"
         "<th>failed</th><th>skipped</th><th>blocked</th></tr>",
     ]
@@ -239,6 +244,21 @@ def render(summary: dict[str, Any]) -> str:
         for check in passed:
             out.append(
                 f"<tr><td>{_esc(check.get('rung'))}</td><td><code>{_esc(check['name'])}</code>"
+                f"</td><td class='num'>{_esc(_fmt(check.get('value')))}</td>"
+                f"<td class='num'>{_esc(_fmt(check.get('threshold')))}</td>"
+                f"<td class='muted'>{_esc(check['nodeid'])}</td></tr>"
+            )
+        out.append("</table>")
+    uncounted = [c for c in checks if _status(c) in NOT_COUNTED]
+    if uncounted:
+        out.append(
+            f"<h2>Recorded, not counted ({len(uncounted)})</h2><table><tr><th>status</th>"
+            "<th>rung</th><th>check</th><th>value</th><th>threshold</th><th>test</th></tr>"
+        )
+        for check in uncounted:
+            out.append(
+                f"<tr><td>{_esc(STATUS_LABELS[_status(check)])}</td>"
+                f"<td>{_esc(check.get('rung'))}</td><td><code>{_esc(check['name'])}</code>"
                 f"</td><td class='num'>{_esc(_fmt(check.get('value')))}</td>"
                 f"<td class='num'>{_esc(_fmt(check.get('threshold')))}</td>"
                 f"<td class='muted'>{_esc(check['nodeid'])}</td></tr>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import tempfile
@@ -26,12 +27,48 @@ def _fmt_value(value: Any) -> str:
     return f"{number:.4f}".rstrip("0").rstrip(".")
 
 
-def _status(check: dict[str, Any]) -> str:
+#: how each check status reads; only FAIL and WARN are findings, the last three are not counted
+STATUS_LABELS = {
+    "pass": "pass",
+    "info": "info",
+    "fail": "FAIL",
+    "warn": "WARN",
+    "not_enforced": "not enforced",
+    "xfail": "xfail (accepted)",
+    "rerun": "rerun (discarded)",
+}
+NOT_COUNTED = ("not_enforced", "xfail", "rerun")
+GATE_ICONS = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "error": "❌"}
+
+
+def status_key(check: dict[str, Any]) -> str:
+    """The check's status (reports of schema 1 had none: derived from the verdict)."""
+    status = check.get("status")
+    if isinstance(status, str) and status in STATUS_LABELS:
+        return status
     if check.get("passed") is None:
         return "info"
     if check["passed"]:
         return "pass"
-    return "WARN" if check.get("severity") == "warning" else "FAIL"
+    return "warn" if check.get("severity") == "warning" else "fail"
+
+
+def _status(check: dict[str, Any]) -> str:
+    return STATUS_LABELS[status_key(check)]
+
+
+#: characters that Markdown or HTML would act on, as numeric character references
+_MD_ACTIVE = {ord(char): f"&#{ord(char)};" for char in "&<>\"'|\\`*_[]#~!"}
+
+
+def md_escape(text: Any) -> str:
+    """Plain text safe in a Markdown table cell or inline HTML: no markup, no cell breaks."""
+    return " ".join(str(text).translate(_MD_ACTIVE).split("\n"))
+
+
+def md_code(text: Any) -> str:
+    """Inline code (test ids, check names) that survives any character in ``text``."""
+    return f"<code>{md_escape(text)}</code>"
 
 
 def _rung_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
@@ -58,15 +95,18 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
         lines.append(
             f"checks: {len(checks)} ran, {sum(1 for c in checks if _status(c) == 'FAIL')} failed, "
             f"{sum(1 for c in checks if _status(c) == 'WARN')} warned"
+            + _not_counted(checks)
             + ("" if shown is checks else f" (showing the {len(failing)} not passing; -v: all)")
         )
         name_w = max(len(str(c["name"])) for c in shown) if shown else 4
         rung_w = max(len(str(c.get("rung") or "-")) for c in shown) if shown else 4
         for c in shown:
             figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
+            repeats = int(c.get("count", 1) or 1)
             lines.append(
                 f"  {_status(c):4}  {c.get('rung') or '-'!s:{rung_w}}  "
                 f"{c['name']!s:{name_w}}  {figure:28}  {c['nodeid']}"
+                + (f"  (x{repeats})" if repeats > 1 else "")
             )
             if verbose > 0 and _status(c) in ("FAIL", "WARN"):
                 for text in str(c.get("message", "")).splitlines():
@@ -82,13 +122,29 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
             lines.append(f"  {name:{width}}  {entry['tests']:3d} {noun}  {verdict}")
     lines.append("")
     lines.append(gate_line(summary))
+    lines += partial_lines(summary)
     return lines
+
+
+def _not_counted(checks: list[dict[str, Any]]) -> str:
+    counts = {key: sum(1 for c in checks if status_key(c) == key) for key in NOT_COUNTED}
+    parts = [f"{n} {STATUS_LABELS[key]}" for key, n in counts.items() if n]
+    return (", not counted: " + ", ".join(parts)) if parts else ""
+
+
+def partial_lines(summary: dict[str, Any]) -> list[str]:
+    """Why the report covers only part of the suite (deselection, --lf, an early stop)."""
+    reasons = summary.get("partial_reasons") or []
+    return [f"partial report: {reason}" for reason in reasons]
 
 
 def gate_line(summary: dict[str, Any]) -> str:
     blocked = sum(row["blocked"] for _, row in _rung_rows(summary))
-    if summary["gate"] == "pass":
+    gate = summary["gate"]
+    if gate == "pass":
         return "gate: PASS"
+    if gate in ("incomplete", "error"):
+        return f"gate: {gate.upper()} - {summary.get('reason') or 'the run did not finish'}"
     parts = ["gate: FAIL"]
     if summary.get("failed_rung"):
         parts.append(f"- lowest failing rung: {summary['failed_rung']}")
@@ -102,8 +158,12 @@ def gate_line(summary: dict[str, Any]) -> str:
 
 def markdown(summary: dict[str, Any]) -> str:
     """A Markdown report for CI job summaries: the ladder, then failures first per rung."""
-    icon = {"pass": "✅", "fail": "❌"}[summary["gate"]]
+    icon = GATE_ICONS.get(summary["gate"], "❌")
     out = [f"## {icon} ML audit: gate {summary['gate'].upper()}", ""]
+    if summary.get("gate") != "pass" and summary.get("reason"):
+        out += [f"**Reason:** {md_escape(summary['reason'])}", ""]
+    for line in partial_lines(summary):
+        out += [f"> {md_escape(line)}", ""]
     out.append(f"Seed `{summary['seed']}`" + (", strict" if summary.get("strict") else ""))
     out.append("")
     rung_rows = [
@@ -120,16 +180,16 @@ def markdown(summary: dict[str, Any]) -> str:
         checks = by_rung.get(rung)
         if not checks:
             continue
-        checks = sorted(checks, key=lambda c: {"FAIL": 0, "WARN": 1}.get(_status(c), 2))
+        checks = sorted(checks, key=lambda c: {"fail": 0, "warn": 1}.get(status_key(c), 2))
         out.append(f"### {rung}")
         out.append("")
         check_rows = [
             [
                 _status(c),
-                f"`{c['name']}`",
-                _fmt_value(c.get("value")),
-                _fmt_value(c.get("threshold")),
-                f"`{c['nodeid']}`",
+                md_code(c["name"]),
+                md_escape(_fmt_value(c.get("value"))),
+                md_escape(_fmt_value(c.get("threshold"))),
+                md_code(c["nodeid"]),
             ]
             for c in checks
         ]
@@ -139,13 +199,13 @@ def markdown(summary: dict[str, Any]) -> str:
             if _status(c) not in ("FAIL", "WARN"):
                 continue
             out.append(
-                f"<details><summary>{_status(c)} <code>{c['name']}</code> in "
-                f"<code>{c['nodeid']}</code></summary>"
+                f"<details><summary>{_status(c)} {md_code(c['name'])} in "
+                f"{md_code(c['nodeid'])}</summary>"
             )
             out.append("")
-            out.append("```text")
-            out.append(str(c.get("message", "")))
-            out.append("```")
+            # an HTML block: the escaped message cannot close it, nor open Markdown markup
+            out.append(f"<pre>{html.escape(str(c.get('message', '')))}</pre>")
+            out.append("")
             out.append("</details>")
             out.append("")
     ladders = summary.get("ladders") or {}
@@ -154,7 +214,7 @@ def markdown(summary: dict[str, Any]) -> str:
         out.append("")
         ladder_rows = [
             [
-                f"`{name}`",
+                md_code(name),
                 str(entry["tests"]),
                 "✅ pass"
                 if entry["failed_rung"] is None
@@ -170,10 +230,21 @@ def markdown(summary: dict[str, Any]) -> str:
         out.append(f"<details><summary>{len(blocked)} blocked {noun}</summary>")
         out.append("")
         for t in blocked:
-            out.append(f"- `{t['nodeid']}` ({t['rung']}, blocked by {t['blocked_by']})")
+            out.append(
+                f"- {md_code(t['nodeid'])} ({md_escape(t['rung'])}, blocked by "
+                f"{md_escape(t['blocked_by'])})"
+            )
         out.append("</details>")
         out.append("")
-    out.append(gate_line(summary))
+    not_finished = [t for t in summary["tests"] if t["outcome"] == "not_finished"]
+    if not_finished:
+        out.append(f"<details><summary>{len(not_finished)} not finished</summary>")
+        out.append("")
+        for t in not_finished:
+            out.append(f"- {md_code(t['nodeid'])}")
+        out.append("</details>")
+        out.append("")
+    out.append(md_escape(gate_line(summary)))
     out.append("")
     return "\n".join(out)
 
@@ -194,6 +265,16 @@ def write_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def append_text(path: str, text: str) -> None:
+    """Append ``text`` to ``path`` (CI step summaries collect several steps' output)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        if handle.tell() > 0:
+            handle.write("\n")
+        handle.write(text)
 
 
 def to_json(summary: dict[str, Any]) -> str:

@@ -21,7 +21,10 @@ RUNG_KEY = pytest.StashKey[str | None]()
 BLOCKED_KEY = pytest.StashKey[str | None]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
 SENT_KEY = pytest.StashKey[int]()
-SCHEMA_VERSION = 1
+#: 2: "reason", "partial", "partial_reasons", "run" (selection and completeness); per-check
+#: "status" and "count"; tests that never finished are listed as "not_finished"
+SCHEMA_VERSION = 2
+GATES = ("pass", "fail", "incomplete", "error")
 BLOCK_REASON = (
     "blocked: rung '{rung}' failed below this test's rung '{own}' "
     "(fix lower layers first; --ml-no-block runs it anyway)"
@@ -43,6 +46,19 @@ class Options:
 SCOPES = ("session", "directory")
 
 
+@dataclass
+class RunState:
+    """What the run selected and how it ended (filled by the plugin's hooks)."""
+
+    selected: int | None = None
+    deselected: int = 0
+    collection_errors: list[str] = field(default_factory=list)
+    exitstatus: int = 0
+    stop_reason: str | None = None
+    last_failed: int = 0
+    collect_only: bool = False
+
+
 def ladder_scope(nodeid: str, scope: str) -> str:
     """The ladder a test belongs to: one per session, or one per directory of test files."""
     if scope != "directory":
@@ -51,21 +67,93 @@ def ladder_scope(nodeid: str, scope: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else "."
 
 
+#: outcomes of a test that reached a verdict; "pending" means it never did (interrupted)
+PENDING = "pending"
+#: how a test that did not finish is listed in the report
+NOT_FINISHED = "not_finished"
+#: per-check keys that say "the same figure again" (benchmark rounds, loops): merged with a count
+REPEAT_KEY = ("name", "rung", "passed", "severity", "value", "threshold", "enforced", "user")
+
+
+def merge_repeats(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per distinct figure, in first-seen order, with how often it was recorded.
+
+    pytest-benchmark (or a loop) calls the same check on the same input many times; the
+    report keeps the first record and a ``count`` instead of one record per round.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for check in checks:
+        key = json.dumps([check.get(k) for k in REPEAT_KEY] + [bool(check.get("rerun"))])
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = dict(check, count=int(check.get("count", 1)))
+        else:
+            seen["count"] += int(check.get("count", 1))
+    return list(merged.values())
+
+
 @dataclass
 class TestRecord:
     nodeid: str
     declared_rung: str | None = None
-    outcome: str = "passed"
+    outcome: str = PENDING
     blocked_by: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
     falsifying: dict[str, Any] | None = None
+    xfailed: bool = False
+    #: the test failed because a check's verdict was raised (strict mode, or a warnings
+    #: filter such as ``filterwarnings = error`` turning MLCheckWarning into an exception)
+    escalated: bool = False
+    reruns: int = 0
+    _attempt_start: int = 0
+    _discarding: bool = False
 
     @property
     def rung(self) -> str | None:
         """Marker (or inferred) rung, else the lowest rung of the checks it ran."""
         if self.declared_rung is not None:
             return self.declared_rung
-        return lowest_rung([str(c.get("rung")) for c in self.checks if c.get("rung")])
+        counted = [c for c in self.checks if not c.get("rerun")]
+        return lowest_rung([str(c.get("rung")) for c in counted if c.get("rung")])
+
+    def fold(self, report: Any, data: dict[str, Any] | None) -> None:
+        """One phase's report (setup, call, teardown; or a rerun attempt's)."""
+        when = getattr(report, "when", None)
+        if when == "setup":  # a new attempt (pytest-rerunfailures runs several)
+            self._attempt_start = len(self.checks)
+            self._discarding = False
+            self.outcome = PENDING
+            self.xfailed = False
+            self.escalated = False
+        if data is not None:
+            checks = [dict(c) for c in data.get("checks", [])]
+            if self._discarding:
+                for check in checks:
+                    check["rerun"] = True
+            self.checks.extend(checks)
+            if data.get("falsifying"):
+                self.falsifying = data["falsifying"]
+            if data.get("escalated") and not self._discarding:
+                self.escalated = True
+        outcome = report.outcome
+        if outcome == "rerun":  # a discarded attempt: its checks are kept, marked, not counted
+            for check in self.checks[self._attempt_start :]:
+                check["rerun"] = True
+            self._discarding = True
+            self.reruns += 1
+            self.outcome = PENDING
+            self.escalated = False
+            return
+        if self._discarding:
+            return
+        wasxfail = hasattr(report, "wasxfail")
+        if outcome == "failed":
+            self.outcome = "failed"
+        elif outcome == "skipped" and self.outcome != "failed":
+            self.outcome = "skipped"
+            self.xfailed = wasxfail
+        elif outcome == "passed" and when == "call" and self.outcome == PENDING:
+            self.outcome = "passed"
 
 
 class AuditSession:
@@ -77,6 +165,8 @@ class AuditSession:
         self._live_failed: dict[str, set[str]] = {}
         self.summary: dict[str, Any] | None = None
         self.written: list[str] = []
+        self.write_errors: list[str] = []
+        self.run = RunState()
 
     # ------------------------------------------------------------------ collecting
     def add_report(self, report: Any) -> None:
@@ -84,26 +174,15 @@ class AuditSession:
         payload = getattr(report, REPORT_ATTR, None)
         nodeid = str(report.nodeid)
         record = self.tests.get(nodeid)
-        if payload is None and record is None:
-            if report.when == "call" or report.outcome != "passed":
-                record = self.tests[nodeid] = TestRecord(nodeid)
-            else:
-                return
         if record is None:
             record = self.tests[nodeid] = TestRecord(nodeid)
-        if payload is not None:
-            data = json.loads(payload)
+        data = json.loads(payload) if payload is not None else None
+        if data is not None:
             if data.get("rung"):
                 record.declared_rung = str(data["rung"])
             if data.get("blocked_by"):
                 record.blocked_by = str(data["blocked_by"])
-            record.checks.extend(data.get("checks", []))
-            if data.get("falsifying"):
-                record.falsifying = data["falsifying"]
-        if report.outcome == "failed":
-            record.outcome = "failed"
-        elif report.outcome == "skipped" and record.outcome != "failed":
-            record.outcome = "skipped"
+        record.fold(report, data)
         if record.outcome == "failed" and record.rung is not None:
             scope = ladder_scope(nodeid, self.options.scope)
             self._live_failed.setdefault(scope, set()).add(record.rung)
@@ -135,12 +214,11 @@ class AuditSession:
         unranked = {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
         tests_out: list[dict[str, Any]] = []
         checks_out: list[dict[str, Any]] = []
-        any_failed = False
-        user_failed = False
+        failed_tests = 0
+        user_failed = 0
+        not_finished: list[str] = []
         for record in records:
             rung = record.rung
-            row = rows[rung] if rung is not None else unranked
-            row["tests"] += 1
             blocker = lowest_failed.get(scope_of[record.nodeid])
             blocked = (
                 block
@@ -148,37 +226,62 @@ class AuditSession:
                 and blocker is not None
                 and rung_index(rung) > rung_index(blocker)
             )
-            status = "blocked" if blocked else record.outcome
-            row[status] += 1
+            if record.outcome == PENDING and not blocked:
+                # interrupted mid-test, or set up and never called: no verdict, not counted
+                not_finished.append(record.nodeid)
+                status = NOT_FINISHED
+            else:
+                status = "blocked" if blocked else record.outcome
+                row = rows[rung] if rung is not None else unranked
+                row["tests"] += 1
+                row[status] += 1
             if status == "failed":
-                any_failed = True
+                failed_tests += 1
             entry: dict[str, Any] = {
                 "nodeid": record.nodeid,
                 "rung": rung,
-                "outcome": status,
+                "outcome": "xfailed" if status == "skipped" and record.xfailed else status,
                 "blocked_by": blocker if blocked else None,
             }
+            if record.reruns:
+                entry["reruns"] = record.reruns
             if record.falsifying is not None and status == "failed":
                 entry["falsifying_example"] = record.falsifying
             tests_out.append(entry)
             if blocked:
                 continue
-            for position, entry in enumerate(record.checks):
+            for position, check in enumerate(merge_repeats(record.checks)):
                 item = {"nodeid": record.nodeid, "test_rung": rung, "index": position}
-                item.update(entry)
-                if entry.get("user") and entry.get("passed") is False:
-                    user_failed = True
+                item.update(check)
+                item["status"] = check_status(check, record)
+                if item["status"] == "fail" and check.get("user"):
+                    user_failed += 1
                 checks_out.append(item)
         checks_out.sort(key=lambda c: (rung_index(c.get("rung")), c["nodeid"], c["index"]))
         for item in checks_out:
             del item["index"]
-        gate = "fail" if (any_failed or user_failed) else "pass"
+        gate, reason, partial = self._verdict(
+            failed_tests, user_failed, len(records) - len(not_finished), not_finished
+        )
         rungs: dict[str, dict[str, int]] = dict(rows)
         if unranked["tests"]:
             rungs["unranked"] = unranked
+        run = self.run
         self.summary = {
             "schema_version": SCHEMA_VERSION,
             "gate": gate,
+            "reason": reason,
+            "partial": bool(partial),
+            "partial_reasons": partial,
+            "run": {
+                "selected": run.selected,
+                "deselected": run.deselected,
+                "finished": len(records) - len(not_finished),
+                "not_finished": not_finished,
+                "collection_errors": list(run.collection_errors),
+                "exitstatus": run.exitstatus,
+                "last_failed_only": run.last_failed > 0,
+            },
             "seed": self.options.seed,
             "strict": self.options.strict,
             "audit": self.options.audit,
@@ -192,6 +295,66 @@ class AuditSession:
             "checks": checks_out,
         }
         return self.summary
+
+    def _verdict(
+        self, failed_tests: int, user_failed: int, finished: int, not_finished: list[str]
+    ) -> tuple[str, str | None, list[str]]:
+        """The gate, why it is not "pass", and why the report covers only part of the suite.
+
+        "error": the suite could not be collected (or pytest stopped on an internal or usage
+        error); "fail": a test, or a figure recorded with ``passed=False``, failed;
+        "incomplete": nothing failed but the run proved nothing or not everything it selected
+        (empty selection, interruption, stopped early); "pass": every selected test ran and
+        nothing failed. Deselection (-k, -m, split plugins) and --lf make a report partial
+        without failing the gate.
+        """
+        run = self.run
+        partial: list[str] = []
+        selected = run.selected if run.selected is not None else finished + len(not_finished)
+        missing = max(selected - finished, len(not_finished))
+        if run.collection_errors:
+            partial.append(
+                f"{len(run.collection_errors)} collection error"
+                f"{'s' if len(run.collection_errors) != 1 else ''}: the tests in "
+                + ", ".join(run.collection_errors[:5])
+                + (" ..." if len(run.collection_errors) > 5 else "")
+                + " never ran"
+            )
+        if missing:
+            why = run.stop_reason or (
+                "interrupted" if run.exitstatus == 2 else "the run ended early"
+            )
+            partial.append(f"{why}: {missing} of {selected} selected tests did not finish")
+        if run.last_failed:
+            partial.append(
+                f"--lf: only the tests that failed last time ran ({run.last_failed} known failures)"
+            )
+        if run.deselected:
+            partial.append(
+                f"{run.deselected} of {selected + run.deselected} collected tests were "
+                "deselected (-k, -m, --deselect, --lf or a split plugin)"
+            )
+        if run.collection_errors:
+            return "error", partial[0], partial
+        if run.exitstatus in (3, 4):  # pytest's INTERNAL_ERROR, USAGE_ERROR
+            return "error", f"pytest stopped with exit status {run.exitstatus}", partial
+        if failed_tests or user_failed:
+            parts = []
+            if failed_tests:
+                parts.append(f"{failed_tests} test{'s' if failed_tests != 1 else ''} failed")
+            if user_failed:
+                parts.append(
+                    f"{user_failed} recorded figure{'s' if user_failed != 1 else ''} failed"
+                )
+            return "fail", ", ".join(parts), partial
+        if missing:
+            return "incomplete", partial[0], partial
+        if finished == 0:
+            why = "no tests were selected" if selected == 0 else "no test reached a verdict"
+            if run.deselected:
+                why += f" ({run.deselected} deselected)"
+            return "incomplete", why + ": the run proved nothing", partial
+        return "pass", None, partial
 
     def _ladders(
         self,
@@ -213,3 +376,29 @@ class AuditSession:
     def has_ml_failures(self) -> bool:
         """Whether a test that ran ML checks failed (prints the summary outside audit mode)."""
         return any(r.outcome == "failed" and r.checks for r in self.tests.values())
+
+
+def check_status(check: dict[str, Any], record: TestRecord) -> str:
+    """How one recorded check counts: pass, fail, warn, info, or one of the not-counted states.
+
+    - ``rerun``: recorded in an attempt pytest-rerunfailures discarded;
+    - ``xfail``: failed inside a test that was expected to fail (accepted, not a failure);
+    - ``not_enforced``: a failing ``check_`` twin whose result the (passing) test never
+      asserted;
+    - a failing warning-severity check is ``warn``, or ``fail`` when it failed its test
+      (``--ml-strict``, or a warnings filter such as ``filterwarnings = error``).
+    """
+    if check.get("rerun"):
+        return "rerun"
+    passed = check.get("passed")
+    if passed is None:
+        return "info"
+    if passed:
+        return "pass"
+    if record.xfailed:
+        return "xfail"
+    if check.get("severity") == "warning":
+        return "fail" if (record.escalated and check.get("enforced")) else "warn"
+    if not check.get("enforced") and not check.get("user") and record.outcome != "failed":
+        return "not_enforced"
+    return "fail"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import tempfile
 from collections.abc import Generator, Iterable
 from contextvars import Token
 from types import CodeType
@@ -18,7 +20,7 @@ import pytest
 
 from . import _fixtures, _report
 from ._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
-from ._result import RUNGS
+from ._result import RUNGS, MLCheckError, MLCheckWarning
 from ._runtime import (
     Recorder,
     Settings,
@@ -36,6 +38,7 @@ from ._session import (
     SENT_KEY,
     AuditSession,
     Options,
+    merge_repeats,
 )
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
@@ -51,6 +54,41 @@ def _seed(text: str) -> int:
     if value < 0:
         raise pytest.UsageError(f"--ml-seed / ml_seed must be >= 0, got {value}")
     return value
+
+
+REPORT_OPTIONS = (
+    ("--ml-audit-json", "ml_audit_json"),
+    ("--ml-audit-md", "ml_audit_md"),
+    ("--ml-audit-html", "ml_audit_html"),
+)
+
+
+def _check_report_path(option: str, path: str) -> None:
+    """A usage error now, naming the option, rather than a traceback when the run ends."""
+    if not path.strip():
+        raise pytest.UsageError(f"{option}: empty path")
+    target = os.path.abspath(path)
+    if os.path.isdir(target) or path.endswith(("/", os.sep)):
+        raise pytest.UsageError(
+            f"{option}={path}: is a directory; give a file name, e.g. "
+            f"{os.path.join(path, 'mlchecks-report')}"
+        )
+    ancestor = os.path.dirname(target)
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise pytest.UsageError(
+            f"{option}={path}: {ancestor} is a file, so the report cannot be written under it"
+        )
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise pytest.UsageError(f"{option}={path}: the file is not writable")
+    try:  # the only reliable test (root, read-only mounts, ACLs): create a file there
+        with tempfile.TemporaryFile(prefix=".mlchecks-probe-", dir=ancestor):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"{option}={path}: cannot write in {ancestor} ({exc.strerror or exc})"
+        ) from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,7 +113,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="ml_audit_md",
         metavar="PATH",
         default=None,
-        help="write a Markdown audit report (for CI job summaries) to PATH.",
+        help="append a Markdown audit report (for CI job summaries, e.g. "
+        "$GITHUB_STEP_SUMMARY) to PATH.",
     )
     group.addoption(
         "--ml-audit-html",
@@ -172,6 +211,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers", f"{marker}: put this test on the '{rung}' rung of the ML ladder."
         )
     settings, options = _settings(config)
+    if not _is_worker(config):
+        for flag, dest in REPORT_OPTIONS:
+            value = config.getoption(dest)
+            if value is not None:
+                _check_report_path(flag, str(value))
     explicit = config.getoption("ml_seed") is not None
     if (explicit or options.audit) and getattr(config.option, "hypothesis_seed", "-") is None:
         # one seed for the run: hypothesis (if its plugin is loaded; tryfirst puts us before
@@ -268,14 +312,41 @@ class Ladder:
             f"blocking {'on' if opts.block else 'off'}"
         )
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            rung = _marker_rung(item)
-            if rung is None and self.options.audit:
-                rung = _inferred_rung(item)
-            item.stash[RUNG_KEY] = rung
-        if self.options.audit:
-            items.sort(key=lambda item: rung_index(item.stash[RUNG_KEY]))
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # registered now, after every plugin's pytest_configure: its wrapper then runs outside
+        # the cache plugin's (--ff, --nf, --lf reorder items after the inner hooks)
+        if not self.config.pluginmanager.has_plugin("mlchecks-order"):
+            self.config.pluginmanager.register(LadderOrder(self), "mlchecks-order")
+        lf = self.config.pluginmanager.get_plugin("lfplugin")
+        if self.config.getoption("lf", False) and lf is not None:
+            self.session.run.last_failed = len(getattr(lf, "lastfailed", {}) or {})
+        self.session.run.collect_only = bool(self.config.getoption("collectonly", False))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and report.nodeid not in self.session.run.collection_errors:
+            self.session.run.collection_errors.append(report.nodeid or ".")
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.session.run.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.session.run.selected = len(session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if self.session.run.selected is None:
+            self.session.run.selected = len(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        run = output.get("mlchecks_run")
+        if isinstance(run, dict):
+            state = self.session.run
+            state.deselected = max(state.deselected, int(run.get("deselected", 0)))
+            for nodeid in run.get("collection_errors", []):
+                if nodeid not in state.collection_errors:
+                    state.collection_errors.append(str(nodeid))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -304,7 +375,7 @@ class Ladder:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
-        self, item: pytest.Item
+        self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         recorder = item.stash.get(RECORDER_KEY, None)
@@ -313,15 +384,24 @@ class Ladder:
         new: list[dict[str, object]] = []
         if recorder is not None:
             sent = item.stash.get(SENT_KEY, 0)
-            new = recorder.records[sent:]
+            new = merge_repeats(recorder.records[sent:])
             item.stash[SENT_KEY] = len(recorder.records)
         falsifying = None
         if recorder is not None and report.failed and "last_draw" in recorder.notes:
             falsifying = recorder.notes["last_draw"]  # the last (shrunk) hypothesis draw
-        if rung is not None or new or blocked is not None or falsifying is not None:
+        # a check's verdict raised as the test's failure: --ml-strict, or a warnings filter
+        # (filterwarnings = error) turning MLCheckWarning into an exception
+        escalated = (
+            report.failed
+            and call.excinfo is not None
+            and (call.excinfo.errisinstance((MLCheckWarning, MLCheckError)))
+        )
+        if rung is not None or new or blocked is not None or falsifying is not None or escalated:
             payload: dict[str, object] = {"rung": rung, "blocked_by": blocked, "checks": new}
             if falsifying is not None:
                 payload["falsifying"] = falsifying
+            if escalated:
+                payload["escalated"] = True
             setattr(report, REPORT_ATTR, json.dumps(payload))
         return report
 
@@ -329,24 +409,47 @@ class Ladder:
         self.session.add_report(report)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.session.run
         if _is_worker(self.config):
+            output = getattr(self.config, "workeroutput", None)
+            if isinstance(output, dict):
+                output["mlchecks_run"] = {
+                    "deselected": run.deselected,
+                    "collection_errors": list(run.collection_errors),
+                }
             return
+        if run.collect_only:
+            return  # --co proves nothing: never write (or overwrite) a report
+        run.exitstatus = int(exitstatus)
+        run.stop_reason = _stop_reason(self.config, session)
         summary = self.session.build_summary()
         opts = self.options
-        if opts.json_path:
-            _report.write_atomic(opts.json_path, _report.to_json(summary))
-            self.session.written.append(opts.json_path)
-        if opts.md_path:
-            _report.write_atomic(opts.md_path, _report.markdown(summary))
-            self.session.written.append(opts.md_path)
+        self._write(opts.json_path, lambda: _report.to_json(summary))
+        self._write(opts.md_path, lambda: _report.markdown(summary), append=True)
         if opts.html_path:
             from . import _html
 
-            _report.write_atomic(opts.html_path, _html.render(summary))
-            self.session.written.append(opts.html_path)
-        if opts.audit and summary["gate"] == "fail" and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self._write(opts.html_path, lambda: _html.render(summary))
+        gate = summary["gate"]
+        if gate != "pass" and session.exitstatus == pytest.ExitCode.OK:
+            if gate == "fail" and opts.audit:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            elif gate in ("incomplete", "error"):
+                session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+    def _write(self, path: str | None, render: Any, *, append: bool = False) -> None:
+        if not path:
+            return
+        try:
+            if append:
+                _report.append_text(path, render())
+            else:
+                _report.write_atomic(path, render())
+        except OSError as exc:  # checked at start-up; the disk can still fill up meanwhile
+            self.session.write_errors.append(f"could not write {path}: {exc}")
+        else:
+            self.session.written.append(path)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if _is_worker(self.config):
@@ -354,7 +457,10 @@ class Ladder:
         summary = self.session.summary
         if summary is None:
             return
-        if not (self.options.audit or self.session.has_ml_failures()):
+        for error in self.session.write_errors:
+            terminalreporter.write_line(f"mlchecks: {error}", red=True)
+        unusual = summary["gate"] in ("incomplete", "error") and bool(self.session.written)
+        if not (self.options.audit or self.session.has_ml_failures() or unusual):
             return
         terminalreporter.write_sep("=", "ML audit ladder" if self.options.audit else "ML checks")
         verbose = int(self.config.getoption("verbose") or 0)
@@ -362,3 +468,41 @@ class Ladder:
             terminalreporter.write_line(line)
         for path in self.session.written:
             terminalreporter.write_line(f"report written: {path}")
+
+
+def _stop_reason(config: pytest.Config, session: pytest.Session) -> str | None:
+    """Why the run stopped before its end (-x, --maxfail, a worker's Ctrl-C), if it did."""
+    holders = [session, config.pluginmanager.get_plugin("dsession")]
+    for holder in holders:
+        for attr in ("shouldfail", "shouldstop"):
+            value = getattr(holder, attr, None)
+            if value:
+                return str(value) if isinstance(value, str) else "the run was stopped"
+    return None
+
+
+class LadderOrder:
+    """Sorts items bottom rung first, after every other plugin reordered them.
+
+    Registered at session start, after the cache plugin, so this wrapper runs outside its
+    ``--ff``/``--nf``/``--lf`` wrappers: failed-first order is kept within a rung (a stable
+    sort), as is any shuffling within a rung (pytest-randomly).
+    """
+
+    def __init__(self, ladder: Ladder) -> None:
+        self.ladder = ladder
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        result = yield
+        audit = self.ladder.options.audit
+        for item in items:
+            rung = _marker_rung(item)
+            if rung is None and audit:
+                rung = _inferred_rung(item)
+            item.stash[RUNG_KEY] = rung
+        if audit:
+            items.sort(key=lambda item: rung_index(item.stash[RUNG_KEY]))
+        return result
