@@ -71,8 +71,18 @@ def ladder_scope(nodeid: str, scope: str) -> str:
 PENDING = "pending"
 #: how a test that did not finish is listed in the report
 NOT_FINISHED = "not_finished"
-#: per-check keys that say "the same figure again" (benchmark rounds, loops): merged with a count
-REPEAT_KEY = ("name", "rung", "passed", "severity", "value", "threshold", "enforced", "user")
+#: per-check keys that say "the same verdict again" (benchmark rounds, loops): merged, counted
+REPEAT_KEY = (
+    "name",
+    "rung",
+    "passed",
+    "severity",
+    "value",
+    "threshold",
+    "message",
+    "enforced",
+    "user",
+)
 
 
 def merge_repeats(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
