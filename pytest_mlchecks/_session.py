@@ -197,6 +197,12 @@ class AuditSession:
             scope = ladder_scope(nodeid, self.options.scope)
             self._live_failed.setdefault(scope, set()).add(record.rung)
 
+    def add_unreported(self, nodeid: str, checks: list[dict[str, Any]]) -> None:
+        """Checks a test recorded before it was interrupted (no report carries them)."""
+        if checks:
+            record = self.tests.setdefault(nodeid, TestRecord(nodeid))
+            record.checks.extend(checks)
+
     def live_blocker(self, nodeid: str, rung: str | None) -> str | None:
         """The lowest failed rung below ``rung`` seen so far in this process and ladder."""
         failed = self._live_failed.get(ladder_scope(nodeid, self.options.scope))

@@ -354,7 +354,12 @@ class Ladder:
         item.stash[RECORDER_KEY] = recorder
         item.stash[SENT_KEY] = 0
         with recording(recorder):
-            return (yield)
+            try:
+                return (yield)
+            except BaseException:  # Ctrl-C mid-test: no report comes, keep what it recorded
+                unsent = recorder.records[item.stash.get(SENT_KEY, 0) :]
+                self.session.add_unreported(item.nodeid, merge_repeats(unsent))
+                raise
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,28 +107,89 @@ def test_c(): pass
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_interrupted_run_is_incomplete_and_the_test_not_passed(
-    pytester: pytest.Pytester, mode: str
-) -> None:
+def test_interrupted_run_is_incomplete_and_the_test_not_passed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_int=INTERRUPTED)
-    args = ["--ml-audit", "--ml-audit-json=r.json", "-p", "no:randomly"]
-    if mode == "xdist":  # one worker per file chunk: test_b is interrupted on its worker
-        args += ["-n", "2", "--dist", "loadfile"]
     # a subprocess: pytester re-raises an in-process run's KeyboardInterrupt
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_subprocess("--ml-audit", "--ml-audit-json=r.json")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     report = _json(pytester)
     assert report["gate"] == "incomplete"
-    assert report["reason"].startswith(("interrupted", "[gw")), report["reason"]
-    assert "did not finish" in report["reason"]
+    assert report["reason"] == "interrupted: 2 of 3 selected tests did not finish"
     outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in report["tests"]}
-    assert outcomes["test_a"] == "passed"
-    assert outcomes["test_b"] == "not_finished"
-    assert "test_c" not in outcomes or outcomes["test_c"] != "failed"
+    assert outcomes == {"test_a": "passed", "test_b": "not_finished"}
     assert report["rungs"]["data"]["passed"] == 1  # the interrupted test is not a pass
-    assert "test_int.py::test_b" in report["run"]["not_finished"]
+    assert report["run"]["not_finished"] == ["test_int.py::test_b"]
+    assert report["checks"][0]["name"] == "finite"  # what it did record is kept
     assert report["partial"] is True
+    result.stdout.fnmatch_lines(["gate: INCOMPLETE - interrupted: 2 of 3 selected tests*"])
+
+
+@pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist not installed")
+def test_keyboard_interrupt_in_an_xdist_worker_is_not_a_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_int=INTERRUPTED)
+    result = pytester.runpytest_subprocess(
+        "--ml-audit", "--ml-audit-json=r.json", "-n", "2", "--dist", "loadfile"
+    )
+    assert result.ret != pytest.ExitCode.OK
+    report = _json(pytester)
+    # xdist reports the test whose worker was interrupted as failed ("worker crashed")
+    outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in report["tests"]}
+    assert outcomes["test_b"] == "failed" and report["gate"] == "fail"
+    assert any("keyboard-interrupt" in r for r in report["partial_reasons"])
+
+
+SLOW = """
+import time
+from pathlib import Path
+
+def test_fast(): pass
+
+def test_slow():
+    Path({flag!r}).write_text("started")
+    time.sleep(60)
+
+def test_after(): pass
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ctrl_c_mid_test_is_incomplete(pytester: pytest.Pytester, mode: str) -> None:
+    """A real Ctrl-C: SIGINT to the whole process group while a test runs."""
+    flag = pytester.path / "started.flag"
+    pytester.makepyfile(test_slow=SLOW.format(flag=str(flag)))
+    args = [sys.executable, "-m", "pytest", "--ml-audit-json=r.json", "-p", "no:randomly"]
+    if mode == "xdist":
+        args += ["-n", "2"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        args,
+        cwd=pytester.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert flag.exists(), proc.communicate(timeout=5)[0].decode()
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)
+        out = proc.communicate(timeout=60)[0].decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0, out
+    report = _json(pytester)
+    assert report["gate"] != "pass", out
+    outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in report["tests"]}
+    assert outcomes.get("test_slow") != "passed"
+    if mode == "serial":
+        assert report["gate"] == "incomplete"
+        assert outcomes["test_slow"] == "not_finished"
+        assert report["reason"].startswith("interrupted:")
 
 
 @pytest.mark.parametrize("mode", MODES)
