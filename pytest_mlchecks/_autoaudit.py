@@ -7,10 +7,17 @@ test = "data/test.csv"            #   (the loader returns (train, test) or a dic
 target = "churned"
 time_column = "signup_date"       # optional
 id_columns = ["customer_id"]      # optional
-sensitive_columns = ["region"]    # optional, for the fairness check
+sensitive_columns = ["region"]    # optional, for the fairness check (kept in the model input)
+exclude = ["notes"]               # optional: columns the model does not take
+parse_dates = ["last_seen"]       # optional: date columns (time_column is parsed too)
 current = "data/this_week.csv"    # optional production batch: schema, drift, OOD
 model = "pkg.model:load_model"    # optional: returns a fitted (or unfitted) estimator
 ```
+
+The model's input is every column except the target, ``time_column``, ``id_columns``,
+``exclude`` and ``parse_dates``; ``sensitive_columns`` stay in it (a model may use them)
+unless listed in ``exclude`` too. Every column named here must exist in the train and test
+frames: a misspelt name is a usage error, never a silently skipped check.
 
 With ``pytest --ml-audit`` each applicable check becomes a real item (``-k``, ``-v``,
 counted in the summary) on its rung. Heavy libraries load only when an item runs.
@@ -18,8 +25,10 @@ counted in the summary) on its rung. Heavy libraries load only when an item runs
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,10 +45,53 @@ KEYS = {
     "time_column",
     "id_columns",
     "sensitive_columns",
+    "exclude",
+    "parse_dates",
     "current",
     "model",
     "task",
 }
+STRING_KEYS = ("train", "test", "loader", "target", "time_column", "current", "model", "task")
+LIST_KEYS = ("id_columns", "sensitive_columns", "exclude", "parse_dates")
+
+
+def _near_miss(name: str) -> bool:
+    """``[tool.mlcheck]``, ``[tool.ml-checks]``, ``[tool.pytest-mlchecks]``..."""
+    squashed = name.lower().replace("-", "").replace("_", "").removeprefix("pytest")
+    return name != "mlchecks" and squashed in ("mlcheck", "mlchecks")
+
+
+def _validate(path: Path, table: dict[str, Any]) -> None:
+    where = f"[tool.mlchecks] in {path}"
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        hints = [
+            f"{hint[0]!r} for {key!r}"
+            for key in unknown
+            if (hint := difflib.get_close_matches(key, sorted(KEYS), n=1))
+        ]
+        said = f"{unknown}" + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+        raise pytest.UsageError(f"{where}: unknown keys {said} (known: {sorted(KEYS)})")
+    for key in STRING_KEYS:
+        if key in table and (not isinstance(table[key], str) or not table[key].strip()):
+            raise pytest.UsageError(
+                f"{where}: {key} must be a non-empty string, got {table[key]!r}"
+            )
+    for key in LIST_KEYS:
+        value = table.get(key)
+        if value is None:
+            continue
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise pytest.UsageError(
+                f"{where}: {key} must be a column name or a list of column names, got {value!r}"
+            )
+    if "loader" not in table and not ("train" in table and "test" in table):
+        raise pytest.UsageError(
+            f"{where}: give train and test files, or loader = 'module:function'"
+        )
+    if "model" in table and "target" not in table:
+        raise pytest.UsageError(f"{where}: model needs target = '<label column>'")
 
 
 def read_config(rootpath: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -53,18 +105,16 @@ def read_config(rootpath: Path) -> tuple[Path, dict[str, Any]] | None:
         import tomli as tomllib
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    table = data.get("tool", {}).get("mlchecks")
+    tool = data.get("tool", {})
+    table = tool.get("mlchecks") if isinstance(tool, dict) else None
     if not isinstance(table, dict):
+        misspelt = [name for name in tool if _near_miss(name)] if isinstance(tool, dict) else []
+        if misspelt:
+            raise pytest.UsageError(
+                f"{path}: found [tool.{misspelt[0]}]; the zero-test audit reads [tool.mlchecks]"
+            )
         return None
-    unknown = sorted(set(table) - KEYS)
-    if unknown:
-        raise pytest.UsageError(
-            f"[tool.mlchecks] in {path}: unknown keys {unknown} (known: {sorted(KEYS)})"
-        )
-    if "loader" not in table and not ("train" in table and "test" in table):
-        raise pytest.UsageError(
-            f"[tool.mlchecks] in {path}: give train and test files, or loader = 'module:function'"
-        )
+    _validate(path, table)
     return path, table
 
 
@@ -121,8 +171,55 @@ class AuditData:
                 frames = {k: _read_table(self.root / str(t[k])) for k in ("train", "test")}
                 if "current" in t:
                     frames["current"] = _read_table(self.root / str(t["current"]))
-            self._cache["frames"] = frames
+            self._cache["frames"] = self._checked(frames)
         return dict(self._cache["frames"])
+
+    def _checked(self, frames: dict[str, Any]) -> dict[str, Any]:
+        """Every configured column exists; date columns parsed as dates, not compared as text."""
+        import pandas as pd
+
+        t = self.table
+        for split in ("train", "test"):
+            if split not in frames:
+                raise MLCheckUsageError(f"[tool.mlchecks]: no {split!r} frame was loaded.")
+        for name, frame in frames.items():
+            if not isinstance(frame, pd.DataFrame):
+                raise MLCheckUsageError(
+                    f"[tool.mlchecks]: the {name!r} frame is a {type(frame).__name__}, "
+                    "expected a pandas DataFrame."
+                )
+        named: list[tuple[str, str]] = [
+            (key, column)
+            for key in ("target", "time_column", *LIST_KEYS)
+            for column in _names(t.get(key))
+        ]
+        for key, column in named:
+            for split in ("train", "test"):
+                if column not in frames[split].columns:
+                    close = difflib.get_close_matches(column, list(map(str, frames[split])), n=1)
+                    raise MLCheckUsageError(
+                        f"[tool.mlchecks] {key}: column {column!r} is not in the {split} frame"
+                        + (f" (did you mean {close[0]!r}?)" if close else "")
+                        + f"; its columns: {list(frames[split].columns)[:20]}"
+                    )
+        dates = set(_names(t.get("parse_dates"))) | set(_names(t.get("time_column")))
+        parsed: dict[str, Any] = {}
+        for name, frame in frames.items():
+            todo = [c for c in dates if c in frame.columns]
+            if todo:
+                frame = frame.copy()
+                for column in todo:
+                    try:
+                        with warnings.catch_warnings():  # "could not infer format": fine here
+                            warnings.simplefilter("ignore", UserWarning)
+                            frame[column] = pd.to_datetime(frame[column])
+                    except (TypeError, ValueError) as exc:
+                        raise MLCheckUsageError(
+                            f"[tool.mlchecks]: column {column!r} of the {name} frame is not a "
+                            f"date ({exc})."
+                        ) from exc
+            parsed[name] = frame
+        return parsed
 
     def model(self) -> Any:
         if "model" not in self._cache:
@@ -131,8 +228,8 @@ class AuditData:
 
     def features(self, frame: Any) -> Any:
         drop = [self.table.get("target"), self.table.get("time_column")]
-        drop += list(_names(self.table.get("id_columns")))
-        drop += list(_names(self.table.get("sensitive_columns")))
+        for key in ("id_columns", "exclude", "parse_dates"):
+            drop += list(_names(self.table.get(key)))
         return frame.drop(columns=[c for c in drop if c is not None and c in frame.columns])
 
 
@@ -287,7 +384,15 @@ class AuditItem(pytest.Item):
 
     def runtest(self) -> None:
         __tracebackhide__ = True
-        self._run(self._data)
+        try:
+            self._run(self._data)
+        except (MLCheckError, MLCheckUsageError, pytest.skip.Exception):
+            raise
+        except Exception as exc:  # the user's loader or model: say where, not 1,500 lines
+            raise MLCheckUsageError(
+                f"[tool.mlchecks] {self.name}: the configured data or model failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         if isinstance(excinfo.value, (MLCheckError, MLCheckUsageError)):

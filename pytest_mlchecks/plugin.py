@@ -216,6 +216,10 @@ def pytest_configure(config: pytest.Config) -> None:
             value = config.getoption(dest)
             if value is not None:
                 _check_report_path(flag, str(value))
+    if options.audit and not _is_worker(config):
+        from ._autoaudit import read_config
+
+        read_config(config.rootpath)  # a bad [tool.mlchecks] stops the run before it starts
     explicit = config.getoption("ml_seed") is not None
     if (explicit or options.audit) and getattr(config.option, "hypothesis_seed", "-") is None:
         # one seed for the run: hypothesis (if its plugin is loaded; tryfirst puts us before

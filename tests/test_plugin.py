@@ -487,6 +487,7 @@ test = "data/test.csv"
 target = "churned"
 id_columns = ["customer_id"]
 sensitive_columns = ["region"]
+exclude = ["region"]
 current = "data/current.csv"
 model = "project_model:load_model"
 """
