@@ -98,13 +98,14 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
             + _not_counted(checks)
             + ("" if shown is checks else f" (showing the {len(failing)} not passing; -v: all)")
         )
+        status_w = max([4, *(len(_status(c)) for c in shown)])
         name_w = max(len(str(c["name"])) for c in shown) if shown else 4
         rung_w = max(len(str(c.get("rung") or "-")) for c in shown) if shown else 4
         for c in shown:
             figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
             repeats = int(c.get("count", 1) or 1)
             lines.append(
-                f"  {_status(c):4}  {c.get('rung') or '-'!s:{rung_w}}  "
+                f"  {_status(c):{status_w}}  {c.get('rung') or '-'!s:{rung_w}}  "
                 f"{c['name']!s:{name_w}}  {figure:28}  {c['nodeid']}"
                 + (f"  (x{repeats})" if repeats > 1 else "")
             )
