@@ -473,6 +473,23 @@ def test_repeated_identical_checks_are_one_record_with_a_count(
     assert [(c["name"], c["count"]) for c in checks] == [("finite", 500), ("finite", 1)]
 
 
+def test_pytest_benchmark_gives_one_record_per_test(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_benchmark")
+    pytester.makepyfile(
+        test_bench="""
+        import numpy as np
+        from pytest_mlchecks import assert_finite
+
+        def test_bench(benchmark):
+            benchmark(assert_finite, np.ones((50, 3)))
+        """
+    )
+    result = pytester.runpytest_subprocess("--ml-audit-json=r.json", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    checks = _json(pytester)["checks"]
+    assert len(checks) == 1 and checks[0]["count"] > 1
+
+
 NOT_ENFORCED = """
 import numpy as np
 from pytest_mlchecks import check_finite
