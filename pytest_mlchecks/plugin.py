@@ -67,7 +67,7 @@ def _check_report_path(option: str, path: str) -> None:
     """A usage error now, naming the option, rather than a traceback when the run ends."""
     if not path.strip():
         raise pytest.UsageError(f"{option}: empty path")
-    target = os.path.abspath(path)
+    target = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(target) or path.endswith(("/", os.sep)):
         raise pytest.UsageError(
             f"{option}={path}: is a directory; give a file name, e.g. "
@@ -167,6 +167,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
 
 
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(os.path.expanduser(path)) if path else path
+
+
 def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     ini: dict[str, float] = {}
     for key, spec in THRESHOLDS.items():
@@ -196,9 +200,10 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
         block=bool(config.getoption("ml_block")),
         strict=strict,
         seed=seed,
-        json_path=config.getoption("ml_audit_json"),
-        md_path=config.getoption("ml_audit_md"),
-        html_path=config.getoption("ml_audit_html"),
+        # absolute now: a test that changes the working directory cannot move the reports
+        json_path=_absolute(config.getoption("ml_audit_json")),
+        md_path=_absolute(config.getoption("ml_audit_md")),
+        html_path=_absolute(config.getoption("ml_audit_html")),
         scope=scope,
     )
     return settings, options

@@ -71,7 +71,15 @@ def test_collection_error_is_a_gate_error(pytester: pytest.Pytester, mode: str) 
 @pytest.mark.parametrize("mode", MODES)
 def test_empty_selection_is_incomplete(pytester: pytest.Pytester, mode: str) -> None:
     pytester.makepyfile(test_ok=TWO_PASSING)
-    result = _run(pytester, mode, "-k", "nomatch", "--ml-audit-json=r.json", "--ml-audit-md=r.md")
+    result = _run(
+        pytester,
+        mode,
+        "-k",
+        "nomatch",
+        "--ml-audit-json=r.json",
+        "--ml-audit-md=r.md",
+        "--ml-audit-html=r.html",
+    )
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     report = _json(pytester)
     assert report["gate"] == "incomplete"
@@ -82,6 +90,9 @@ def test_empty_selection_is_incomplete(pytester: pytest.Pytester, mode: str) -> 
     assert md.startswith("## ⚠️ ML audit: gate INCOMPLETE")
     assert "gate: INCOMPLETE - no tests were selected" in md
     result.stdout.fnmatch_lines(["gate: INCOMPLETE - no tests were selected*"])
+    html = (pytester.path / "r.html").read_text()
+    assert "<span class='badge warn'>gate INCOMPLETE</span>" in html
+    assert "<strong>Reason:</strong> no tests were selected" in html
 
 
 def test_no_tests_at_all_is_incomplete(pytester: pytest.Pytester) -> None:
@@ -639,6 +650,23 @@ def test_read_only_directory_is_a_usage_error(pytester: pytest.Pytester) -> None
         result.stderr.fnmatch_lines(["*--ml-audit-md=locked/summary.md: cannot write in*"])
     finally:
         locked.chmod(0o700)
+
+
+def test_a_test_that_changes_directory_does_not_move_the_report(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.mkdir("elsewhere")
+    pytester.makepyfile(
+        test_cd="""
+        import os
+
+        def test_wanders():
+            os.chdir("elsewhere")
+        """
+    )
+    pytester.runpytest("--ml-audit-json=r.json")
+    assert _json(pytester)["gate"] == "pass"
+    assert not (pytester.path / "elsewhere" / "r.json").exists()
 
 
 def test_missing_parent_directories_are_created(pytester: pytest.Pytester) -> None:
