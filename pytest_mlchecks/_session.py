@@ -113,7 +113,7 @@ class TestRecord:
     xfailed: bool = False
     #: the test failed because a check's verdict was raised (strict mode, or a warnings
     #: filter such as ``filterwarnings = error`` turning MLCheckWarning into an exception)
-    escalated: bool = False
+    escalated: list[str] = field(default_factory=list)
     reruns: int = 0
     _attempt_start: int = 0
     _discarding: bool = False
@@ -134,7 +134,7 @@ class TestRecord:
             self._discarding = False
             self.outcome = PENDING
             self.xfailed = False
-            self.escalated = False
+            self.escalated = []
         if data is not None:
             checks = [dict(c) for c in data.get("checks", [])]
             if self._discarding:
@@ -144,7 +144,7 @@ class TestRecord:
             if data.get("falsifying"):
                 self.falsifying = data["falsifying"]
             if data.get("escalated") and not self._discarding:
-                self.escalated = True
+                self.escalated.extend(str(m) for m in data["escalated"])
         outcome = report.outcome
         if outcome == "rerun":  # a discarded attempt: its checks are kept, marked, not counted
             for check in self.checks[self._attempt_start :]:
@@ -152,7 +152,7 @@ class TestRecord:
             self._discarding = True
             self.reruns += 1
             self.outcome = PENDING
-            self.escalated = False
+            self.escalated = []
             return
         if self._discarding:
             return
@@ -414,7 +414,8 @@ def check_status(check: dict[str, Any], record: TestRecord) -> str:
     if record.xfailed:
         return "xfail"
     if check.get("severity") == "warning":
-        return "fail" if (record.escalated and check.get("enforced")) else "warn"
+        raised = check.get("enforced") and check.get("message") in record.escalated
+        return "fail" if raised else "warn"
     if not check.get("enforced") and not check.get("user") and record.outcome != "failed":
         return "not_enforced"
     return "fail"

@@ -403,19 +403,15 @@ class Ladder:
         falsifying = None
         if recorder is not None and report.failed and "last_draw" in recorder.notes:
             falsifying = recorder.notes["last_draw"]  # the last (shrunk) hypothesis draw
-        # a check's verdict raised as the test's failure: --ml-strict, or a warnings filter
-        # (filterwarnings = error) turning MLCheckWarning into an exception
-        escalated = (
-            report.failed
-            and call.excinfo is not None
-            and (call.excinfo.errisinstance((MLCheckWarning, MLCheckError)))
-        )
+        # warning-severity verdicts raised as the test's failure: --ml-strict, or a warnings
+        # filter (filterwarnings = error) turning MLCheckWarning into an exception
+        escalated = _raised_warnings(call) if report.failed else []
         if rung is not None or new or blocked is not None or falsifying is not None or escalated:
             payload: dict[str, object] = {"rung": rung, "blocked_by": blocked, "checks": new}
             if falsifying is not None:
                 payload["falsifying"] = falsifying
             if escalated:
-                payload["escalated"] = True
+                payload["escalated"] = escalated
             setattr(report, REPORT_ATTR, json.dumps(payload))
         return report
 
@@ -482,6 +478,18 @@ class Ladder:
             terminalreporter.write_line(line)
         for path in self.session.written:
             terminalreporter.write_line(f"report written: {path}")
+
+
+def _raised_warnings(call: pytest.CallInfo[None]) -> list[str]:
+    """Messages of the warning-severity check results that the test's exception carries."""
+    if call.excinfo is None:
+        return []
+    error = call.excinfo.value
+    if isinstance(error, MLCheckWarning):
+        return [str(error)]
+    if isinstance(error, MLCheckError):
+        return [r.message for r in error.results if r.severity == "warning" and not r.passed]
+    return []
 
 
 def _stop_reason(config: pytest.Config, session: pytest.Session) -> str | None:

@@ -564,6 +564,24 @@ def test_filterwarnings_error_makes_summary_and_gate_agree(pytester: pytest.Pyte
     strict.stdout.fnmatch_lines(["checks: 1 ran, 1 failed, 0 warned*", "gate: FAIL*"])
 
 
+def test_a_warning_stays_a_warning_when_another_check_fails_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_both="""
+        import numpy as np
+        from pytest_mlchecks import assert_class_balance, assert_finite
+
+        def test_both():
+            assert_class_balance(np.array([0] * 95 + [1] * 5))
+            assert_finite([float("nan")])
+        """
+    )
+    pytester.runpytest("--ml-audit-json=r.json").assert_outcomes(failed=1)
+    statuses = {c["name"]: c["status"] for c in _json(pytester)["checks"]}
+    assert statuses == {"class_balance": "warn", "finite": "fail"}
+
+
 def test_ml_strict_counts_the_warning_as_failed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_warn=WARNING_CHECK)
     result = pytester.runpytest("--ml-strict", "--ml-audit-json=r.json")
