@@ -276,8 +276,9 @@ class AuditSession:
         checks_out.sort(key=lambda c: (rung_index(c.get("rung")), c["nodeid"], c["index"]))
         for item in checks_out:
             del item["index"]
+        passed_tests = sum(row["passed"] for row in (*rows.values(), unranked))
         gate, reason, partial = self._verdict(
-            failed_tests, user_failed, len(records) - len(not_finished), not_finished
+            failed_tests, user_failed, len(records) - len(not_finished), not_finished, passed_tests
         )
         rungs: dict[str, dict[str, int]] = dict(rows)
         if unranked["tests"]:
@@ -313,16 +314,21 @@ class AuditSession:
         return self.summary
 
     def _verdict(
-        self, failed_tests: int, user_failed: int, finished: int, not_finished: list[str]
+        self,
+        failed_tests: int,
+        user_failed: int,
+        finished: int,
+        not_finished: list[str],
+        passed_tests: int,
     ) -> tuple[str, str | None, list[str]]:
         """The gate, why it is not "pass", and why the report covers only part of the suite.
 
         "error": the suite could not be collected (or pytest stopped on an internal or usage
         error); "fail": a test, or a figure recorded with ``passed=False``, failed;
         "incomplete": nothing failed but the run proved nothing or not everything it selected
-        (empty selection, interruption, stopped early); "pass": every selected test ran and
-        nothing failed. Deselection (-k, -m, split plugins) and --lf make a report partial
-        without failing the gate.
+        (empty selection, every test skipped, interruption, stopped early); "pass": every
+        selected test ran, one passed, and nothing failed. Deselection (-k, -m, split plugins)
+        and --lf make a report partial without failing the gate.
         """
         run = self.run
         partial: list[str] = []
@@ -370,6 +376,10 @@ class AuditSession:
             if run.deselected:
                 why += f" ({run.deselected} deselected)"
             return "incomplete", why + ": the run proved nothing", partial
+        if passed_tests == 0:
+            noun = "test was" if finished == 1 else f"{finished} tests were"
+            why = f"no test passed: the {noun} skipped or expected to fail"
+            return "incomplete", why + " (the run proved nothing)", partial
         return "pass", None, partial
 
     def _ladders(

@@ -442,11 +442,12 @@ class Ladder:
 
             self._write(opts.html_path, lambda: _html.render(summary))
         gate = summary["gate"]
-        if gate != "pass" and session.exitstatus == pytest.ExitCode.OK:
-            if gate == "fail" and opts.audit:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            elif gate in ("incomplete", "error"):
-                session.exitstatus = pytest.ExitCode.INTERRUPTED
+        # under --ml-audit the exit code follows the gate (pytest's own non-zero codes are
+        # kept); a plain run keeps pytest's exit code, its reports still say the gate
+        if opts.audit and gate != "pass" and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = (
+                pytest.ExitCode.TESTS_FAILED if gate == "fail" else pytest.ExitCode.INTERRUPTED
+            )
 
     def _write(self, path: str | None, render: Any, *, append: bool = False) -> None:
         if not path:

@@ -101,6 +101,34 @@ def test_no_tests_at_all_is_incomplete(pytester: pytest.Pytester) -> None:
     assert _json(pytester)["gate"] == "incomplete"
 
 
+def test_every_test_skipped_is_incomplete(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_skip="""
+        import pytest
+
+        @pytest.mark.skip(reason="torch not installed")
+        def test_a(): pass
+
+        @pytest.mark.xfail(reason="known")
+        def test_b(): assert False
+        """
+    )
+    plain = pytester.runpytest("--ml-audit-json=r.json")
+    assert plain.ret == pytest.ExitCode.OK  # without --ml-audit, pytest's exit code stands
+    assert _json(pytester)["gate"] == "incomplete"
+    result = pytester.runpytest("--ml-audit", "--ml-audit-json=r.json")
+    result.assert_outcomes(skipped=1, xfailed=1)
+    report = _json(pytester)
+    assert report["gate"] == "incomplete"
+    assert report["reason"] == (
+        "no test passed: the 2 tests were skipped or expected to fail (the run proved nothing)"
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # pytest said 0: the gate makes it non-zero
+    pytester.makepyfile(test_ok="def test_ok(): pass\n")
+    assert pytester.runpytest("--ml-audit", "--ml-audit-json=r.json").ret == pytest.ExitCode.OK
+    assert _json(pytester)["gate"] == "pass"  # one real pass beside the skips
+
+
 INTERRUPTED = """
 import pytest
 from pytest_mlchecks import check_finite
