@@ -273,15 +273,16 @@ def test_stopped_early_without_a_failure_is_not_a_pass(pytester: pytest.Pytester
     assert result.ret != pytest.ExitCode.OK
 
 
-def test_collect_only_never_writes_a_report(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_collect_only_never_writes_a_report(pytester: pytest.Pytester, mode: str) -> None:
     pytester.makepyfile(test_ok=TWO_PASSING)
     for flag in ("--co", "--collect-only"):
-        result = pytester.runpytest(flag, "--ml-audit", "--ml-audit-json=new.json")
+        result = _run(pytester, mode, flag, "--ml-audit", "--ml-audit-json=new.json")
         assert result.ret == pytest.ExitCode.OK
         assert not (pytester.path / "new.json").exists()
     (pytester.path / "r.json").write_text("earlier report\n")
     (pytester.path / "r.md").write_text("earlier summary\n")
-    pytester.runpytest("--co", "--ml-audit", "--ml-audit-json=r.json", "--ml-audit-md=r.md")
+    _run(pytester, mode, "--co", "--ml-audit", "--ml-audit-json=r.json", "--ml-audit-md=r.md")
     assert (pytester.path / "r.json").read_text() == "earlier report\n"
     assert (pytester.path / "r.md").read_text() == "earlier summary\n"
 
@@ -313,7 +314,8 @@ def test_full_run_is_not_partial(pytester: pytest.Pytester) -> None:
     assert report["run"]["selected"] == report["run"]["finished"] == 2
 
 
-def test_last_failed_run_is_partial(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_last_failed_run_is_partial(pytester: pytest.Pytester, mode: str) -> None:
     flag = pytester.path / "fixed.flag"
     pytester.makepyfile(
         test_lf=f"""
@@ -325,16 +327,16 @@ def test_last_failed_run_is_partial(pytester: pytest.Pytester) -> None:
         def test_fine(): pass
         """
     )
-    first = pytester.runpytest("--ml-audit-json=r.json")
+    first = _run(pytester, mode, "--ml-audit-json=r.json")
     first.assert_outcomes(passed=1, failed=1)
     flag.write_text("fixed")
-    rerun = pytester.runpytest("--lf", "--ml-audit-json=r.json")
+    rerun = _run(pytester, mode, "--lf", "--ml-audit-json=r.json")
     rerun.assert_outcomes(passed=1)
     report = _json(pytester)
     assert report["gate"] == "pass"  # the fixed test passed; the report says what it covers
     assert report["partial"] is True and report["run"]["last_failed_only"] is True
     assert any(r.startswith("--lf:") for r in report["partial_reasons"])
-    full = pytester.runpytest("--lf", "--ml-audit-json=r.json")  # nothing failed last time
+    full = _run(pytester, mode, "--lf", "--ml-audit-json=r.json")  # nothing failed last time
     full.assert_outcomes(passed=2)
     assert _json(pytester)["partial"] is False
 
@@ -491,8 +493,9 @@ def test_strict_xpass_fails_the_gate(pytester: pytest.Pytester) -> None:
     assert _json(pytester)["gate"] == "fail"
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_repeated_identical_checks_are_one_record_with_a_count(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, mode: str
 ) -> None:
     # what pytest-benchmark does: call the same code (and so the same check) once per round
     pytester.makepyfile(
@@ -507,7 +510,7 @@ def test_repeated_identical_checks_are_one_record_with_a_count(
             assert_finite(np.ones((5, 2)))  # another figure: its own record
         """
     )
-    pytester.runpytest("--ml-audit-json=r.json")
+    _run(pytester, mode, "--ml-audit-json=r.json")
     checks = _json(pytester)["checks"]
     assert [(c["name"], c["count"]) for c in checks] == [("finite", 500), ("finite", 1)]
 
@@ -575,16 +578,19 @@ def test_imbalanced():
 """
 
 
-def test_filterwarnings_error_makes_summary_and_gate_agree(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_filterwarnings_error_makes_summary_and_gate_agree(
+    pytester: pytest.Pytester, mode: str
+) -> None:
     pytester.makepyfile(test_warn=WARNING_CHECK)
-    relaxed = pytester.runpytest("--ml-audit", "--ml-audit-json=r.json")
+    relaxed = _run(pytester, mode, "--ml-audit", "--ml-audit-json=r.json")
     relaxed.assert_outcomes(passed=1, warnings=1)
     report = _json(pytester)
     assert report["gate"] == "pass" and report["checks"][0]["status"] == "warn"
     relaxed.stdout.fnmatch_lines(["checks: 1 ran, 0 failed, 1 warned*", "gate: PASS"])
 
     pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
-    strict = pytester.runpytest("--ml-audit", "--ml-audit-json=r.json")
+    strict = _run(pytester, mode, "--ml-audit", "--ml-audit-json=r.json")
     strict.assert_outcomes(failed=1)
     report = _json(pytester)
     assert report["gate"] == "fail"
@@ -662,6 +668,16 @@ def test_report_path_under_a_file_is_a_usage_error(pytester: pytest.Pytester, op
     result = pytester.runpytest(f"{option}=afile/report.out")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{option}=afile/report.out: *afile is a file*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+@pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist not installed")
+def test_report_path_errors_stop_an_xdist_run_before_it_starts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_ok=TWO_PASSING)
+    (pytester.path / "afile").write_text("x")
+    result = _run(pytester, "xdist", "--ml-audit-json=afile/r.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ml-audit-json=afile/r.json: *afile is a file*"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
