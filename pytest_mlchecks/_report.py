@@ -272,10 +272,13 @@ def append_text(path: str, text: str) -> None:
     """Append ``text`` to ``path`` (CI step summaries collect several steps' output)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    separator = ""
+    if os.path.isfile(path) and os.path.getsize(path) > 0:
+        with open(path, "rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            separator = "\n" if existing.read(1) == b"\n" else "\n\n"  # a blank line before
     with open(path, "a", encoding="utf-8") as handle:
-        if handle.tell() > 0:
-            handle.write("\n")
-        handle.write(text)
+        handle.write(separator + text)
 
 
 def to_json(summary: dict[str, Any]) -> str:

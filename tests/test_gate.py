@@ -354,6 +354,9 @@ def test_markdown_appends_to_the_step_summary(pytester: pytest.Pytester) -> None
     assert text.startswith("## Lint\n\nall good\n\n## ✅ ML audit: gate PASS")
     pytester.runpytest("--ml-audit", f"--ml-audit-md={summary}")
     assert summary.read_text().count("ML audit: gate PASS") == 2
+    summary.write_text("no newline at the end")
+    pytester.runpytest("--ml-audit", f"--ml-audit-md={summary}")
+    assert summary.read_text().startswith("no newline at the end\n\n## ✅ ML audit")
 
 
 HOSTILE = """
