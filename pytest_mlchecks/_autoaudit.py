@@ -92,6 +92,11 @@ def _validate(path: Path, table: dict[str, Any]) -> None:
         )
     if "model" in table and "target" not in table:
         raise pytest.UsageError(f"{where}: model needs target = '<label column>'")
+    for key in ("train", "test", "current"):
+        if key in table and not (path.parent / str(table[key])).is_file():
+            raise pytest.UsageError(
+                f"{where}: {key} = {table[key]!r}: no such file under {path.parent}"
+            )
 
 
 def read_config(rootpath: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -103,8 +108,11 @@ def read_config(rootpath: Path) -> tuple[Path, dict[str, Any]] | None:
         import tomllib
     else:  # Python 3.10: the tomli backport (a dependency there)
         import tomli as tomllib
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise pytest.UsageError(f"{path}: cannot read it as TOML ({exc})") from None
     tool = data.get("tool", {})
     table = tool.get("mlchecks") if isinstance(tool, dict) else None
     if not isinstance(table, dict):

@@ -58,6 +58,19 @@ def test_badly_typed_values_are_usage_errors(
     assert message in result.stderr.str()
 
 
+def test_missing_data_file_and_broken_toml_are_usage_errors(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x(): pass")
+    pytester.makepyprojecttoml("[tool.mlchecks]\ntrain = 'data/a.csv'\ntest = 'data/b.csv'\n")
+    result = pytester.runpytest("--ml-audit")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "train = 'data/a.csv': no such file under" in result.stderr.str()
+    pytester.mkdir("sub")
+    (pytester.path / "sub" / "pyproject.toml").write_text("[tool.mlchecks\ntrain = 1\n")
+    broken = pytester.runpytest("--ml-audit", "--rootdir=sub", "-c", "sub/pyproject.toml")
+    assert broken.ret != pytest.ExitCode.OK
+    assert "Traceback" not in broken.stdout.str() + broken.stderr.str()
+
+
 def _frames() -> dict[str, pd.DataFrame]:
     frame = pd.DataFrame(
         {
