@@ -251,7 +251,15 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A path that exists and is not a regular file (``/dev/stdout``, a named pipe) is written in
+    place: renaming over it would replace the device or pipe with a file.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".mlchecks-", dir=directory)

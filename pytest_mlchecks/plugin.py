@@ -63,7 +63,7 @@ REPORT_OPTIONS = (
 )
 
 
-def _check_report_path(option: str, path: str) -> None:
+def _check_report_path(option: str, path: str, *, append: bool = False) -> None:
     """A usage error now, naming the option, rather than a traceback when the run ends."""
     if not path.strip():
         raise pytest.UsageError(f"{option}: empty path")
@@ -80,8 +80,11 @@ def _check_report_path(option: str, path: str) -> None:
         raise pytest.UsageError(
             f"{option}={path}: {ancestor} is a file, so the report cannot be written under it"
         )
-    if os.path.exists(target) and not os.access(target, os.W_OK):
-        raise pytest.UsageError(f"{option}={path}: the file is not writable")
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            raise pytest.UsageError(f"{option}={path}: the file is not writable")
+        if append or not os.path.isfile(target):
+            return  # appended to, or written in place (/dev/stdout, a named pipe)
     try:  # the only reliable test (root, read-only mounts, ACLs): create a file there
         with tempfile.TemporaryFile(prefix=".mlchecks-probe-", dir=ancestor):
             pass
@@ -220,7 +223,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for flag, dest in REPORT_OPTIONS:
             value = config.getoption(dest)
             if value is not None:
-                _check_report_path(flag, str(value))
+                _check_report_path(flag, str(value), append=dest == "ml_audit_md")
     if options.audit and not _is_worker(config):
         from ._autoaudit import read_config
 

@@ -736,6 +736,23 @@ def test_a_test_that_changes_directory_does_not_move_the_report(
     assert not (pytester.path / "elsewhere" / "r.json").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_written_in_place(pytester: pytest.Pytester) -> None:
+    import threading
+
+    pytester.makepyfile(test_ok=TWO_PASSING)
+    pipe = pytester.path / "report.pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()
+    result = pytester.runpytest_subprocess(f"--ml-audit-json={pipe}")
+    reader.join(timeout=30)
+    assert result.ret == pytest.ExitCode.OK
+    assert json.loads(received[0])["gate"] == "pass"
+    assert pipe.is_fifo()  # still the pipe, not replaced by a file
+
+
 def test_missing_parent_directories_are_created(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_ok=TWO_PASSING)
     result = pytester.runpytest("--ml-audit-json=out/deep/r.json")
