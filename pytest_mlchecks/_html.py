@@ -273,5 +273,10 @@ def render(summary: dict[str, Any]) -> str:
                 f"{_esc(t['blocked_by'])}: fix lower layers first)</li>"
             )
         out.append("</ul>")
+    not_finished = [t for t in summary["tests"] if t["outcome"] == "not_finished"]
+    if not_finished:
+        out.append(f"<h2>Not finished ({len(not_finished)})</h2><ul>")
+        out += [f"<li>{_esc(t['nodeid'])}</li>" for t in not_finished]
+        out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -149,8 +149,15 @@ def test_c(): pass
 def test_interrupted_run_is_incomplete_and_the_test_not_passed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_int=INTERRUPTED)
     # a subprocess: pytester re-raises an in-process run's KeyboardInterrupt
-    result = pytester.runpytest_subprocess("--ml-audit", "--ml-audit-json=r.json")
+    result = pytester.runpytest_subprocess(
+        "--ml-audit", "--ml-audit-json=r.json", "--ml-audit-md=r.md", "--ml-audit-html=r.html"
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert (
+        "<h2>Not finished (1)</h2><ul>\n<li>test_int.py::test_b</li>"
+        in (pytester.path / "r.html").read_text()
+    )
+    assert "1 not finished</summary>" in (pytester.path / "r.md").read_text()
     report = _json(pytester)
     assert report["gate"] == "incomplete"
     assert report["reason"] == "interrupted: 2 of 3 selected tests did not finish"
