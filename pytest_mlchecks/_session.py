@@ -348,8 +348,9 @@ class AuditSession:
             )
             partial.append(f"{why}: {missing} of {selected} selected tests did not finish")
         if run.last_failed:
+            noun = "test" if run.last_failed == 1 else "tests"
             partial.append(
-                f"--lf: only the tests that failed last time ran ({run.last_failed} known failures)"
+                f"--lf: only the {run.last_failed} {noun} that failed last time were selected"
             )
         if run.deselected:
             partial.append(

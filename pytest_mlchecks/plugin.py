@@ -343,6 +343,11 @@ class Ladder:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.session.run.selected = len(session.items)
+        lf = self.config.pluginmanager.get_plugin("lfplugin")
+        if self.session.run.last_failed and lf is not None:
+            # how many of the selected tests --lf picked (None: none of them had failed)
+            count = getattr(lf, "_previously_failed_count", self.session.run.last_failed)
+            self.session.run.last_failed = int(count or 0)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -356,6 +361,8 @@ class Ladder:
         if isinstance(run, dict):
             state = self.session.run
             state.deselected = max(state.deselected, int(run.get("deselected", 0)))
+            if "last_failed" in run:  # the workers collected; the controller only guessed
+                state.last_failed = int(run["last_failed"])
             for nodeid in run.get("collection_errors", []):
                 if nodeid not in state.collection_errors:
                     state.collection_errors.append(str(nodeid))
@@ -429,6 +436,7 @@ class Ladder:
             if isinstance(output, dict):
                 output["mlchecks_run"] = {
                     "deselected": run.deselected,
+                    "last_failed": run.last_failed,
                     "collection_errors": list(run.collection_errors),
                 }
             return

@@ -332,21 +332,34 @@ def test_last_failed_run_is_partial(pytester: pytest.Pytester, mode: str) -> Non
             assert os.path.exists({str(flag)!r})
 
         def test_fine(): pass
-        """
+        """,
+        test_other="def test_other(): pass\n",
     )
     first = _run(pytester, mode, "--ml-audit-json=r.json")
-    first.assert_outcomes(passed=1, failed=1)
+    first.assert_outcomes(passed=2, failed=1)
     flag.write_text("fixed")
     rerun = _run(pytester, mode, "--lf", "--ml-audit-json=r.json")
     rerun.assert_outcomes(passed=1)
     report = _json(pytester)
     assert report["gate"] == "pass"  # the fixed test passed; the report says what it covers
     assert report["partial"] is True and report["run"]["last_failed_only"] is True
-    assert any(r.startswith("--lf:") for r in report["partial_reasons"])
-    if mode == "serial":  # (once is enough: the worker side is the same)
-        full = _run(pytester, mode, "--lf", "--ml-audit-json=r.json")  # nothing failed before
-        full.assert_outcomes(passed=2)
-        assert _json(pytester)["partial"] is False
+    assert (
+        "--lf: only the 1 test that failed last time were selected" in (report["partial_reasons"])
+    )
+    if mode == "xdist":
+        return  # (the rest needs no worker to be shown)
+    # nothing failed last time: --lf runs everything, the report is whole
+    full = _run(pytester, mode, "--lf", "--ml-audit-json=r.json")
+    full.assert_outcomes(passed=3)
+    assert _json(pytester)["partial"] is False
+    # recorded failures outside the selection: --lf runs everything it selected
+    flag.unlink()
+    _run(pytester, mode, "--ml-audit-json=r.json").assert_outcomes(passed=2, failed=1)
+    outside = _run(pytester, mode, "--lf", "test_other.py", "--ml-audit-json=r.json")
+    outside.assert_outcomes(passed=1)
+    report = _json(pytester)
+    assert report["run"]["last_failed_only"] is False
+    assert not any(r.startswith("--lf") for r in report["partial_reasons"])
 
 
 # ------------------------------------------------------------------- reports
