@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -285,6 +286,53 @@ def _positive_label(truth: np.ndarray, pred: np.ndarray, pos_label: Any) -> Any:
     return pos_label
 
 
+FAIR_ALPHA = 0.001  # family-wise: how often random groups may cross the noise bar
+
+
+def _z_two_sided(alpha: float) -> float:
+    """The z with P(|N(0, 1)| > z) == alpha."""
+    from .._stats import chi2_isf
+
+    return math.sqrt(chi2_isf(alpha, 1))
+
+
+def _gap_noise(n_a: int, n_b: int, pooled: float, z: float) -> float:
+    """How far apart two rates over ``n_a`` and ``n_b`` trials drift by chance alone when both
+    groups share the rate ``pooled``: z standard errors of the difference plus Yates'
+    continuity correction (which keeps small groups and rare outcomes from false alarms)."""
+    if n_a == 0 or n_b == 0:
+        return math.inf
+    inverse = 1.0 / n_a + 1.0 / n_b
+    return z * math.sqrt(max(pooled * (1.0 - pooled), 0.0) * inverse) + 0.5 * inverse
+
+
+def _rate_pairs(
+    groups: list[dict[str, Any]], rate: str, size: str, z: float
+) -> list[dict[str, Any]]:
+    """Every pair of groups with both rates defined: (low group, high group, their rates, the
+    gap, the ratio and the gap that sampling alone explains at their sizes)."""
+    pairs = []
+    defined = [g for g in groups if g[rate] is not None and g[size] > 0]
+    for i, a in enumerate(defined):
+        for b in defined[i + 1 :]:
+            low, high = (a, b) if a[rate] <= b[rate] else (b, a)
+            hits = low[rate] * low[size] + high[rate] * high[size]
+            pooled = hits / (low[size] + high[size])
+            pairs.append(
+                {
+                    "low": low["group"],
+                    "high": high["group"],
+                    "low_rate": low[rate],
+                    "high_rate": high[rate],
+                    "gap": high[rate] - low[rate],
+                    "ratio": low[rate] / high[rate] if high[rate] > 0 else 1.0,
+                    "noise": _gap_noise(low[size], high[size], pooled, z),
+                    "sizes": [low[size], high[size]],
+                }
+            )
+    return pairs
+
+
 @check
 def check_fair(
     y_true: Any,
@@ -303,10 +351,15 @@ def check_fair(
     highest selection rate, held to ``min_disparate_impact`` (ini ``ml_fair_min_di``, default
     0.8, the four-fifths rule); the TPR gap (equal opportunity) to ``max_tpr_gap`` (ini
     ``ml_fair_max_tpr_gap``, default 0.1); the FPR gap to ``max_fpr_gap`` (ini
-    ``ml_fair_max_fpr_gap``, default 0.1). Groups under ``min_group_size`` rows are reported
-    and left out of the ratios (a warning if that leaves fewer than two groups).
-    ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean labels, required
-    for other labels (other labels count as not selected).
+    ``ml_fair_max_fpr_gap``, default 0.1). A pair of groups is a finding only when its effect
+    passes the limit AND its rate gap passes sampling noise: the gap two groups of these sizes
+    show by chance when they share one rate (pooled two-proportion z with continuity
+    correction, family-wise 0.1% over all pairs and the three rates; sizes are rows for the
+    selection rate, positives for TPR, negatives for FPR). An effect past the limit that
+    noise explains passes with a note saying more rows are needed. Groups under
+    ``min_group_size`` rows are reported and left out (a warning if that leaves fewer than
+    two groups). ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean
+    labels, required for other labels (other labels count as not selected).
     """
     di_limit = resolve_threshold("fair_min_di", min_disparate_impact)
     tpr_limit = resolve_threshold("fair_max_tpr_gap", max_tpr_gap)
@@ -325,12 +378,15 @@ def check_fair(
         mask = groups == group
         n = int(mask.sum())
         pos = truth[mask]
-        neg_n = int((~pos).sum())
+        pos_n = int(pos.sum())
+        neg_n = n - pos_n
         row = {
             "group": str(group),
             "n": n,
+            "positives": pos_n,
+            "negatives": neg_n,
             "selection_rate": float(pred[mask].mean()),
-            "tpr": float(pred[mask][pos].mean()) if pos.any() else None,
+            "tpr": float(pred[mask][pos].mean()) if pos_n else None,
             "fpr": float(pred[mask][~pos].mean()) if neg_n else None,
         }
         if n < min_group_size:
@@ -365,28 +421,75 @@ def check_fair(
     fprs = [r["fpr"] for r in usable if r["fpr"] is not None]
     tpr_gap = max(tprs) - min(tprs) if len(tprs) > 1 else 0.0
     fpr_gap = max(fprs) - min(fprs) if len(fprs) > 1 else 0.0
-    details.update({"disparate_impact": di, "tpr_gap": tpr_gap, "fpr_gap": fpr_gap})
-    problems = []
-    if di < di_limit:
-        problems.append(f"disparate impact {fmt(di, 3)} < {fmt(di_limit, 3)} (four-fifths rule)")
-    if tpr_gap > tpr_limit:
-        problems.append(f"TPR gap {fmt(tpr_gap, 3)} > {fmt(tpr_limit, 3)} (equal opportunity)")
-    if fpr_gap > fpr_limit:
-        problems.append(f"FPR gap {fmt(fpr_gap, 3)} > {fmt(fpr_limit, 3)}")
+    n_pairs = len(usable) * (len(usable) - 1) // 2
+    z = _z_two_sided(FAIR_ALPHA / (3 * n_pairs))
+    measures: tuple[tuple[str, str, str, Callable[[dict[str, Any]], bool]], ...] = (
+        ("disparate impact", "selection_rate", "n", lambda p: bool(p["ratio"] < di_limit)),
+        ("TPR gap", "tpr", "positives", lambda p: bool(p["gap"] > tpr_limit)),
+        ("FPR gap", "fpr", "negatives", lambda p: bool(p["gap"] > fpr_limit)),
+    )
+    problems: list[str] = []
+    noise_notes: list[str] = []
+    findings: dict[str, Any] = {}
+    for label, rate, size, beyond_limit in measures:
+        pairs = _rate_pairs(usable, rate, size, z)
+        over = sorted((p for p in pairs if beyond_limit(p)), key=lambda p: -p["gap"] / p["noise"])
+        real = [p for p in over if p["gap"] > p["noise"]]
+        findings[label] = {"beyond_limit": len(over), "beyond_noise": len(real), "pairs": over[:6]}
+        if not over:
+            continue
+        worst = (real or over)[0]
+        figure = (
+            f"{fmt(worst['ratio'], 3)} ({worst['low']!r} {percent(worst['low_rate'])} vs "
+            f"{worst['high']!r} {percent(worst['high_rate'])})"
+            if rate == "selection_rate"
+            else f"{fmt(worst['gap'], 3)} ({worst['low']!r} {percent(worst['low_rate'])} vs "
+            f"{worst['high']!r} {percent(worst['high_rate'])})"
+        )
+        limit_text = (
+            f"< {fmt(di_limit, 3)} (four-fifths rule)"
+            if rate == "selection_rate"
+            else f"> {fmt(tpr_limit if rate == 'tpr' else fpr_limit, 3)}"
+            + (" (equal opportunity)" if rate == "tpr" else "")
+        )
+        noise_text = (
+            f"gap {fmt(worst['gap'], 3)}, chance explains up to {fmt(worst['noise'], 3)} "
+            f"at {worst['sizes'][0]:,} / {worst['sizes'][1]:,} {_size_word(size)}"
+        )
+        if real:
+            problems.append(f"{label} {figure} {limit_text}; {noise_text}")
+        else:
+            noise_notes.append(f"{label} {figure} {limit_text} but within noise ({noise_text})")
+    details.update(
+        {
+            "disparate_impact": di,
+            "tpr_gap": tpr_gap,
+            "fpr_gap": fpr_gap,
+            "noise_z": z,
+            "family_alpha": FAIR_ALPHA,
+            "findings": findings,
+        }
+    )
     small_note = f" Too small to compare: {small[:10]}." if small else ""
     if not problems:
+        note = (
+            f" Not a finding: {'; '.join(noise_notes)}; more rows per group would tell."
+            if noise_notes
+            else ""
+        )
         message = (
             f"fair: disparate impact {fmt(di, 3)}, TPR gap {fmt(tpr_gap, 3)}, FPR gap "
-            f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{small_note}"
+            f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{note}{small_note}"
         )
         return CheckResult("fair", "evaluation", True, "error", di, di_limit, message, details)
     message = compose(
         f"fair: {'; '.join(problems)} across {plural(len(usable), 'group')}.{small_note}",
         body=body,
         why=(
-            "the model selects or misses people at different rates depending on the group: "
-            "a legal and ethical risk (the four-fifths rule of the US EEOC guidelines), and "
-            "often a sign that the data under-represents a group."
+            "the model selects or misses people at different rates depending on the group, "
+            "beyond what chance gives at these group sizes: a legal and ethical risk (the "
+            "four-fifths rule of the US EEOC guidelines), and often a sign that the data "
+            "under-represents a group."
         ),
         fix=(
             "look at the per-group error rates above; rebalance or collect data for the "
@@ -395,6 +498,10 @@ def check_fair(
         ),
     )
     return CheckResult("fair", "evaluation", False, "error", di, di_limit, message, details)
+
+
+def _size_word(size: str) -> str:
+    return {"n": "rows", "positives": "positives", "negatives": "negatives"}[size]
 
 
 assert_fair = assertion(check_fair)
@@ -496,6 +603,61 @@ def _slice_masks(slices: Any, n: int) -> dict[str, np.ndarray]:
     return masks
 
 
+SLICE_ALPHA = 0.001  # family-wise: how often a healthy model's slices cross the noise bar
+SLICE_DRAWS = 200
+SLICE_SIZES = 24  # distinct slice sizes simulated; others scale from the nearest one
+
+
+def _slice_noise(
+    fn: Callable[[np.ndarray, np.ndarray], float],
+    truth: np.ndarray,
+    pred: np.ndarray,
+    overall: float,
+    greater: bool,
+    seed: int,
+    z: float,
+) -> Callable[[int], float]:
+    """The noise bar (in units of ``z``) of the shortfall of a random slice of a given size:
+    its root mean square over seeded draws with a Cornish-Fisher skew term, or the worst draw
+    over ``z`` if larger (rows drawn with replacement: a little wider than without, so
+    conservative). Sizes beyond
+    ``SLICE_SIZES`` distinct ones reuse the nearest simulated size, scaled by 1/sqrt(size)."""
+    n = len(truth)
+    cache: dict[int, float] = {}
+
+    def simulate(size: int) -> float:
+        rng = np.random.default_rng([seed, size])
+        scores = np.empty(SLICE_DRAWS)
+        for i in range(SLICE_DRAWS):
+            rows = rng.integers(0, n, size)
+            scores[i] = float(fn(truth[rows], pred[rows]))
+        finite = scores[np.isfinite(scores)]
+        if len(finite) < SLICE_DRAWS // 2:
+            return math.inf  # the metric is mostly undefined at this size: no verdict
+        shortfall = (overall - finite) if greater else (finite - overall)
+        # spread around the overall score (a bias counts as noise), widened for skew by the
+        # Cornish-Fisher term: precision or recall of a small slice has a longer lower tail
+        # than a normal one; the worst draw guards heavier tails still (f1 drops to 0 when a
+        # small slice happens to have no predicted positives)
+        spread = float(np.sqrt(np.mean(shortfall**2)))
+        centred = shortfall - shortfall.mean()
+        sd = float(centred.std())
+        skew = float(np.mean(centred**3)) / sd**3 if sd > 0 else 0.0
+        widened = spread * (1.0 + max(skew, 0.0) * (z * z - 1.0) / (6.0 * z))
+        return float(max(widened, shortfall.max() / z))
+
+    def noise(size: int) -> float:
+        if size in cache:
+            return cache[size]
+        if len(cache) < SLICE_SIZES:
+            cache[size] = simulate(size)
+            return cache[size]
+        nearest = min(cache, key=lambda s: abs(math.log(s / size)))
+        return cache[nearest] * math.sqrt(nearest / size)
+
+    return noise
+
+
 @check
 def check_slices_perform(
     y_true: Any,
@@ -506,6 +668,7 @@ def check_slices_perform(
     max_gap: float | None = None,
     min_size: int = 30,
     pos_label: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect slices of the data where the model does much worse than overall.
 
@@ -513,7 +676,10 @@ def check_slices_perform(
     a dict of boolean masks. ``metric``: accuracy, recall, precision, f1, roc_auc, r2, mae,
     rmse, or a function (y_true, y_pred) where greater is better. Figure: the largest shortfall
     of a slice against the overall score, held to ``max_gap`` (ini ``ml_slices_max_gap``,
-    default 0.1); slices under ``min_size`` rows are listed but not judged. recall,
+    default 0.1); slices under ``min_size`` rows are listed but not judged. A slice is a
+    finding only when its shortfall passes ``max_gap`` AND sampling noise: the shortfall a
+    random set of rows of the slice's size shows (200 seeded draws, z at family-wise 0.1%
+    over the judged slices), so small slices of a healthy model pass. recall,
     precision, f1 and roc_auc score ``pos_label`` (1 by default for 0/1 or boolean labels,
     required for other labels).
     """
@@ -553,28 +719,48 @@ def check_slices_perform(
     results.sort(key=lambda r: -(r["shortfall"] if r["shortfall"] == r["shortfall"] else -1e9))
     judged = [r for r in results if r["judged"]]
     worst = judged[0]["shortfall"] if judged else 0.0
-    failing = [r for r in judged if r["shortfall"] > limit]
-    details = {"metric": name, "overall": overall, "slices": results[:50]}
+    z = _z_two_sided(2 * SLICE_ALPHA / max(len(judged), 1))  # one-sided
+    noise_of = _slice_noise(fn, truth, pred, overall, greater, current_seed(random_state), z)
+    for r in judged:
+        r["noise"] = z * noise_of(r["size"])
+    over = [r for r in judged if r["shortfall"] > limit]
+    failing = [r for r in over if r["shortfall"] > r["noise"]]
+    details = {
+        "metric": name,
+        "overall": overall,
+        "noise_z": z,
+        "family_alpha": SLICE_ALPHA,
+        "slices": results[:50],
+    }
     rows = [
         [
             r["slice"],
             f"{r['size']:,}",
             fmt(r["score"], 4),
             fmt(r["shortfall"], 4),
+            fmt(r["noise"], 4) if "noise" in r else "-",
             "" if r["judged"] else "too small",
         ]
         for r in results[:12]
     ]
-    body = table(["slice", "rows", name, "shortfall", ""], rows)
+    body = table(["slice", "rows", name, "shortfall", "noise", ""], rows)
     if not judged:
         raise MLCheckUsageError(
             f"no slice has {min_size} rows or more with a defined {name}: cannot decide."
         )
     if not failing:
+        note = (
+            f" {plural(len(over), 'slice')} past the limit within sampling noise (e.g. "
+            f"{over[0]['slice']!r}: shortfall {fmt(over[0]['shortfall'], 4)}, chance explains up "
+            f"to {fmt(over[0]['noise'], 4)} at {over[0]['size']:,} rows): not a finding; more "
+            "rows would tell."
+            if over
+            else ""
+        )
         message = (
             f"slices_perform: weakest slice {judged[0]['slice']!r} ({judged[0]['size']:,} rows) "
             f"scores {fmt(judged[0]['score'], 4)} vs {fmt(overall, 4)} overall ({name}; "
-            f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)})."
+            f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)}).{note}"
         )
         return CheckResult(
             "slices_perform", "evaluation", True, "error", worst, limit, message, details
@@ -582,7 +768,8 @@ def check_slices_perform(
     message = compose(
         f"slices_perform: {plural(len(failing), 'slice')} fall more than {fmt(limit, 4)} below "
         f"the overall {name} {fmt(overall, 4)}; weakest {failing[0]['slice']!r} "
-        f"({failing[0]['size']:,} rows) at {fmt(failing[0]['score'], 4)}.",
+        f"({failing[0]['size']:,} rows) at {fmt(failing[0]['score'], 4)} (sampling noise "
+        f"explains a shortfall up to {fmt(failing[0]['noise'], 4)} at that size).",
         body=body,
         why=(
             "an average hides where the model fails: a weak slice is a group of users, a "
