@@ -36,6 +36,7 @@ class ColumnSchema:
     quantiles: dict[str, float] | None = None
     categories: list[str] | None = None
     singletons: int | None = None
+    doubletons: int | None = None
     key: bool | None = None
 
     @property
@@ -195,6 +196,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
             if kind == "bool" or len(counts) <= max_categories:
                 spec.categories = sorted(str(v) for v in counts.index)
                 spec.singletons = int((counts == 1).sum())
+                spec.doubletons = int((counts == 2).sum())
         else:
             spec.n_unique = int(present.astype(str).nunique())
         columns.append(spec)

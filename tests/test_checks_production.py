@@ -20,6 +20,7 @@ from pytest_mlchecks import (
     check_schema_matches,
     infer_schema,
 )
+from pytest_mlchecks.checks.production import value_hash
 
 
 def _frame(n: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
@@ -103,7 +104,9 @@ def test_every_violation_reported_at_once() -> None:
     }
     assert result.value == 8
     text = result.message
-    assert "missing columns: ['wait']" in text and "'enterprise'" in text
+    # issue 13: raw cell values stay out of reports unless ini ml_report_values = true
+    assert "missing columns: ['wait']" in text and "'enterprise'" not in text
+    assert value_hash("enterprise") in text
     with pytest.raises(MLCheckError, match="8 violations"):
         assert_schema_matches(broken, reference)
 
@@ -276,3 +279,119 @@ def test_exclude_and_mixed_metric_headline() -> None:
     assert check_in_distribution(current, reference, exclude=["segment"]).passed
     with pytest.raises(MLCheckUsageError, match="exclude names 'nope'"):
         check_no_drift(reference, current, exclude=["nope"])
+
+
+# ------------------------------------------------------------- chance allowances (issue 12)
+
+
+def _closed(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"tier": rng.choice(["a", "b", "c", "d"], n), "x": rng.normal(size=n)})
+
+
+def test_one_unseen_category_in_a_closed_domain_is_a_violation() -> None:
+    """4 levels seen 5,000 times, none once: a single new level is not chance."""
+    reference = _closed(5000, 0)
+    current = _closed(300, 1)
+    assert check_schema_matches(current, reference).passed
+    current.loc[17, "tier"] = "e"
+    result = check_schema_matches(current, reference)
+    assert not result.passed
+    (violation,) = result.details["violations"]
+    assert violation["rule"] == "unseen_categories" and violation["count"] == 1
+    assert violation["allowed_by_chance"] == 0
+    assert result.message.startswith(
+        "schema_matches: 1 violation of the schema in 300 rows: 'tier'"
+    )
+    assert "domain is closed" in result.message
+
+
+def test_an_open_domain_tolerates_new_categories_at_its_good_turing_rate() -> None:
+    """Many categories seen once: new ones keep appearing by chance and are not violations."""
+    rng = np.random.default_rng(0)
+    levels = [f"k{i}" for i in range(48)]
+    weights = np.r_[np.full(8, 0.12), np.full(40, 0.04 / 40)]
+    reference = pd.DataFrame(
+        {"c": rng.choice(levels[:45], 2000, p=weights[:45] / weights[:45].sum())}
+    )
+    spec = infer_schema(reference)["c"]
+    assert spec.singletons and spec.singletons > 0
+    current = pd.DataFrame({"c": rng.choice(levels, 2000, p=weights / weights.sum())})
+    assert check_schema_matches(current, reference).passed
+
+
+def test_sentinel_values_far_out_are_never_chance() -> None:
+    """7 values of -999999 in a N(0, 1) column of 300 rows used to pass ('chance explains
+    up to 27'); values just past the extremes still get the chance allowance."""
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"x": rng.normal(size=300)})
+    current = pd.DataFrame({"x": rng.normal(size=300)})
+    assert check_schema_matches(current, reference).passed
+    current.loc[:6, "x"] = -999999.0
+    result = check_schema_matches(current, reference)
+    assert not result.passed
+    (violation,) = result.details["violations"]
+    assert violation["far_out"] == 7 and violation["below_min"] >= 7
+    assert "'x'" in result.message.splitlines()[0] and "far out" in result.message
+    near = pd.DataFrame({"x": rng.normal(size=300)})
+    near.loc[:2, "x"] = float(reference["x"].max()) + 0.2  # just past the maximum
+    assert check_schema_matches(near, reference).passed
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fresh_skewed_and_signed_samples_have_no_far_values(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 2000
+
+    def sample() -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "income": rng.lognormal(10, 1.5, n),
+                "t": rng.standard_t(3, n),
+                "age": rng.normal(40, 10, n),
+            }
+        )
+
+    result = check_schema_matches(sample(), sample())
+    assert result.passed, result.message
+
+
+# ------------------------------------------------------------------ privacy (issue 13)
+
+
+def test_unseen_categories_are_hashed_unless_values_are_allowed() -> None:
+    from pytest_mlchecks._runtime import Recorder, Settings, recording
+
+    reference = _closed(3000, 0)
+    current = _closed(300, 1)
+    current.loc[:4, "tier"] = "jane.doe@example.com"
+    result = check_schema_matches(current, reference)
+    text = json.dumps(result.details) + result.message
+    assert "jane.doe" not in text
+    (violation,) = result.details["violations"]
+    assert violation["example_hashes"] == [value_hash("jane.doe@example.com")]
+    assert len(violation["example_hashes"][0]) == 8 and violation["count"] == 5
+    with recording(Recorder("opt-in", Settings(report_values=True))):
+        shown = check_schema_matches(current, reference)
+    assert shown.details["violations"][0]["examples"] == ["jane.doe@example.com"]
+    assert "jane.doe@example.com" in shown.message
+
+
+def test_ml_report_values_ini_reaches_the_checks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pandas as pd
+        from pytest_mlchecks import check_schema_matches
+
+        def test_values():
+            ref = pd.DataFrame({"c": ["a", "b"] * 500})
+            cur = pd.DataFrame({"c": ["a", "secret-value"] * 10})
+            result = check_schema_matches(cur, ref)
+            assert ("secret-value" in result.message) == SHOW
+        """.replace("SHOW", "SHOW_VALUES")
+    )
+    pytester.makeconftest("import builtins\nbuiltins.SHOW_VALUES = False\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\nml_report_values = true\n")
+    pytester.makeconftest("import builtins\nbuiltins.SHOW_VALUES = True\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -51,6 +51,47 @@ def _count_allowance(m: int, rate: float) -> float:
     return expected + Z_NOISE * math.sqrt(expected) + 2.0
 
 
+def _poisson_allowance(expected: float, level: float = CHANCE_LEVEL) -> int:
+    """Largest count that a Poisson(``expected``) count exceeds with probability <= ``level``
+    (0 when nothing is expected: then a single event is beyond chance)."""
+    if expected <= 0:
+        return 0
+    if expected > 100:  # normal approximation, with a continuity margin
+        return math.ceil(expected + Z_NOISE * math.sqrt(expected) + 1)
+    pmf = cdf = math.exp(-expected)
+    k = 0
+    while 1.0 - cdf > level:
+        k += 1
+        pmf *= expected / k
+        cdf += pmf
+    return k
+
+
+FAR_SPANS = 10.0  # "far out": this many tail spans beyond a reference extreme
+
+
+def _far_bars(spec: Any) -> tuple[float, float, bool]:
+    """Where values stop being explainable as a new extreme of the reference: ``FAR_SPANS``
+    tail spans beyond min and max. A tail span is the larger of the IQR and the distance
+    from the extreme to the 1% / 99% quantile (heavy tails have long ones). The upper side
+    is measured on the log scale when the reference is positive (income-like skew); the
+    lower side always on the raw scale (a positive sample of a normal feature may still
+    meet a negative value). Returns (low bar, high bar, whether the high bar is a log)."""
+    q = spec.quantiles or {}
+    lo, hi = float(spec.min), float(spec.max)
+    log = lo > 0
+
+    def t(v: float) -> float:
+        return math.log(v) if log else v
+
+    q25, q75 = q.get("0.25", lo), q.get("0.75", hi)
+    q01, q99 = q.get("0.01", lo), q.get("0.99", hi)
+    fallback = (hi - lo) or max(abs(hi), 1.0)
+    span_lo = max(q75 - q25, q01 - lo) or fallback
+    span_hi = max(t(q75) - t(q25), t(hi) - t(q99)) or ((t(hi) - t(lo)) or fallback)
+    return lo - FAR_SPANS * span_lo, t(hi) + FAR_SPANS * span_hi, log
+
+
 def _as_float(col: Any) -> np.ndarray:
     """A numeric, datetime or timedelta column as float64 (times as nanoseconds; NaN for
     missing values)."""
@@ -72,6 +113,28 @@ def _excluded(exclude: Any, *frames: Any) -> set[Any]:
         if not any(name in f.columns for f in frames):
             raise MLCheckUsageError(f"exclude names {name!r}, which is in neither input.")
     return names
+
+
+def value_hash(value: Any) -> str:
+    """A short, stable stand-in for a raw value in reports: the first 8 hex digits of the
+    SHA-256 of its text (the same value always gives the same hash, across runs)."""
+    import hashlib
+
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
+
+
+def _unseen_allowance(spec: Any, n0: int, m: int) -> int:
+    """How many current values in categories the reference never saw chance explains.
+
+    Good-Turing: the share of new draws that fall in unseen categories is about the share of
+    reference rows in categories seen once (``singletons / n``); its uncertainty grows with the
+    number of rare categories (seen once or twice). A reference with no rare category has a
+    closed domain: then even one value in a new category is beyond chance.
+    """
+    singles = spec.singletons or 0
+    rare = singles + (spec.doubletons or 0)
+    rate = min(1.0, (singles + Z_NOISE * math.sqrt(rare)) / max(n0, 1))
+    return _poisson_allowance(m * rate)
 
 
 def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str | None]:
@@ -137,6 +200,7 @@ def check_schema_matches(
             {"updated": True, "columns": len(schema.columns)},
         )
     n0 = max(schema.n_rows, 1)
+    show_values = current_settings().report_values
     violations: list[dict[str, Any]] = []
     present = [str(c) for c in frame.columns]
     expected_names = schema.names
@@ -201,17 +265,26 @@ def check_schema_matches(
             and spec.kind in ("int", "float")
         ):
             values = _as_float(col)
-            below = int(np.count_nonzero(values < spec.min))
-            above = int(np.count_nonzero(values > spec.max))
+            below_mask, above_mask = values < spec.min, values > spec.max
+            below = int(np.count_nonzero(below_mask))
+            above = int(np.count_nonzero(above_mask))
             out = below + above
+            far = 0
+            if out:
+                low_bar, high_bar, log = _far_bars(spec)
+                high = values[above_mask]
+                high = np.log(high) if log else high  # above a positive max: positive
+                far = int(np.count_nonzero(values[below_mask] < low_bar))
+                far += int(np.count_nonzero(high > high_bar))
             allowed = _count_allowance(m, _chance_rate(2, n0))
-            if out > allowed:
+            if far > 0 or out > allowed:
                 violations.append(
                     {
                         "rule": "range",
                         "column": name,
                         "below_min": below,
                         "above_max": above,
+                        "far_out": far,
                         "count": out,
                         "allowed_by_chance": allowed,
                         "min": spec.min,
@@ -226,19 +299,22 @@ def check_schema_matches(
             observed = col.dropna().astype(str)
             unseen_mask = ~observed.isin(spec.categories).to_numpy()
             unseen = int(unseen_mask.sum())
-            rate = ((spec.singletons or 0) + 1) / (n0 + 1)  # Good-Turing, +1 smoothed
-            allowed = _count_allowance(m, rate)
-            if unseen > allowed:
-                values = observed[unseen_mask].value_counts().head(5)
-                violations.append(
-                    {
-                        "rule": "unseen_categories",
-                        "column": name,
-                        "count": unseen,
-                        "allowed_by_chance": allowed,
-                        "examples": [str(v) for v in values.index],
-                    }
-                )
+            allowed_unseen = _unseen_allowance(spec, n0, m)
+            if unseen > allowed_unseen:
+                levels = observed[unseen_mask].value_counts()
+                entry: dict[str, Any] = {
+                    "rule": "unseen_categories",
+                    "column": name,
+                    "count": unseen,
+                    "levels": len(levels),
+                    "allowed_by_chance": allowed_unseen,
+                    "reference_singletons": spec.singletons or 0,
+                }
+                if show_values:
+                    entry["examples"] = [str(v) for v in levels.index[:5]]
+                else:
+                    entry["example_hashes"] = [value_hash(v) for v in levels.index[:5]]
+                violations.append(entry)
     details = {
         "rows": m,
         "reference_rows": schema.n_rows,
@@ -252,8 +328,10 @@ def check_schema_matches(
         )
         return CheckResult("schema_matches", "production", True, "error", 0, 0, message, details)
     lines = [_describe(v) for v in violations]
+    headline = f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows"
+    headline += f": {lines[0]}." if len(violations) == 1 else "."
     message = compose(
-        f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows.",
+        headline,
         body="\n".join(f"  - {line}" for line in lines[:40]),
         why=(
             "a model trusts its input contract: renamed, reordered or retyped columns, new "
@@ -284,21 +362,38 @@ def _describe(v: dict[str, Any]) -> str:
             f"{v['expected_order'][:8]}, got {v['actual_order'][:8]}"
         )
     if rule == "dtype":
-        return f"{v['column']}: dtype {v['actual']} (expected {v['expected']})"
+        return f"{v['column']!r}: dtype {v['actual']} (expected {v['expected']})"
     if rule == "null_rate":
         return (
-            f"{v['column']}: null rate {percent(v['actual'])} ({v['count']:,} rows) vs "
+            f"{v['column']!r}: null rate {percent(v['actual'])} ({v['count']:,} rows) vs "
             f"{percent(v['expected'])} in the reference (noise allows {percent(v['noise'])})"
         )
     if rule == "range":
-        return (
-            f"{v['column']}: {v['count']:,} values outside [{fmt(v['min'])}, {fmt(v['max'])}] "
-            f"({v['below_min']:,} below, {v['above_max']:,} above; chance explains up to "
-            f"{fmt(v['allowed_by_chance'], 2)})"
+        far = v.get("far_out", 0)
+        far_text = (
+            f"; {far:,} of them far out ({FAR_SPANS:g}+ tail spans beyond the reference "
+            "extremes), which chance never explains"
+            if far
+            else ""
         )
+        return (
+            f"{v['column']!r}: {v['count']:,} values outside [{fmt(v['min'])}, "
+            f"{fmt(v['max'])}] ({v['below_min']:,} below, {v['above_max']:,} above; chance "
+            f"explains up to {fmt(v['allowed_by_chance'], 2)} just past the extremes{far_text})"
+        )
+    if "examples" in v:
+        shown = f"e.g. {v['examples']}"
+    else:
+        shown = f"hashed {v['example_hashes']} (ini ml_report_values = true shows the values)"
+    closed = (
+        "; the reference has no category seen once, so its domain is closed"
+        if not v["reference_singletons"]
+        else ""
+    )
     return (
-        f"{v['column']}: {v['count']:,} values in unseen categories, e.g. {v['examples']} "
-        f"(chance explains up to {fmt(v['allowed_by_chance'], 2)})"
+        f"{v['column']!r}: {v['count']:,} values in "
+        f"{plural(v['levels'], 'unseen category', 'unseen categories')}, {shown} "
+        f"(chance explains up to {fmt(v['allowed_by_chance'], 2)}{closed})"
     )
 
 
