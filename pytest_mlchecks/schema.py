@@ -125,6 +125,43 @@ def is_key(col: Any) -> bool:
     return bool(col.is_monotonic_increasing and col.is_unique)
 
 
+ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their count: ids
+ID_NAME_ENDINGS = ("id", "_key", "uuid", "guid")
+TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
+
+
+def id_like(col: Any) -> str | None:
+    """Why a column holds identifiers rather than a feature distribution, or None.
+
+    One rule for every check that compares distributions (drift, out-of-distribution):
+    - "key": unique, strictly increasing integers (an auto-increment id);
+    - "unique integers": unique integers, in any order, that are dense (spanning at most
+      ``ID_SPAN_FACTOR`` times their count) or whose column name ends in id/_key/uuid/guid;
+    - "identifiers or free text": strings with distinct values in more than half the rows.
+    New batches bring new ids by construction, so comparing them reports drift that is not
+    there. Needs at least ``KEY_MIN_ROWS`` values; missing values rule integers out.
+    """
+    n = len(col)
+    if n < KEY_MIN_ROWS:
+        return None
+    kind = kind_of(col.dtype)
+    if kind == "int":
+        if bool(col.isna().any()) or not col.is_unique:
+            return None
+        if col.is_monotonic_increasing:
+            return "key"
+        span = float(col.max()) - float(col.min()) + 1
+        name = str(col.name).lower() if col.name is not None else ""
+        if span <= ID_SPAN_FACTOR * n or name.endswith(ID_NAME_ENDINGS):
+            return "unique integers"
+        return None
+    if kind in ("string", "category"):
+        present = col.dropna()
+        if len(present) >= KEY_MIN_ROWS and present.nunique() > TEXT_UNIQUE_SHARE * n:
+            return "identifiers or free text"
+    return None
+
+
 def _column_dict(column: ColumnSchema) -> dict[str, Any]:
     return {k: v for k, v in asdict(column).items() if v is not None}
 

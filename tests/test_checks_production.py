@@ -395,3 +395,51 @@ def test_ml_report_values_ini_reaches_the_checks(pytester: pytest.Pytester) -> N
     pytester.makeini("[pytest]\nml_report_values = true\n")
     pytester.makeconftest("import builtins\nbuiltins.SHOW_VALUES = True\n")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+# ---------------------------------------------------------------- id-like columns (issue 12)
+
+
+def _with_ids(n: int, seed: int, start: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": rng.permutation(np.arange(start, start + n)),  # unique, unsorted
+            "x": rng.normal(size=n),
+        }
+    )
+
+
+def test_drift_and_ood_skip_the_same_unsorted_id_column_and_say_how_to_exclude() -> None:
+    reference, current = _with_ids(2000, 0, 0), _with_ids(2000, 1, 2000)
+    drift = check_no_drift(reference, current)
+    ood = check_in_distribution(current, reference)
+    assert drift.passed and ood.passed, drift.message + ood.message
+    assert drift.details["skipped"] == {"customer_id": "unique integers"}
+    assert ood.details["skipped_keys"] == ["customer_id"]
+    for message in (drift.message, ood.message):
+        assert "exclude=['customer_id']" in message and "columns=" in message
+    assert check_no_drift(reference, current, exclude="customer_id").details["skipped"] == {}
+    compared = check_no_drift(reference, current, columns=["customer_id", "x"])
+    assert not compared.passed  # named on purpose: compared, and the ids moved
+
+
+def test_a_unique_integer_feature_that_is_not_an_id_is_still_compared() -> None:
+    """Sparse unique integers without an id name (incomes in cents) keep their drift check."""
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"cents": rng.permutation(1_000_000)[:800] * 7})
+    current = pd.DataFrame({"cents": rng.permutation(1_000_000)[:800] * 7 + 3_000_000})
+    assert check_no_drift(reference, current).details["skipped"] == {}
+    assert not check_no_drift(reference, current).passed
+
+
+def test_drift_headline_count_equals_the_columns_it_names() -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    reference = pd.DataFrame({f"c{i}": rng.normal(size=n) for i in range(8)})
+    current = pd.DataFrame({f"c{i}": rng.normal(size=n) + (2 if i < 7 else 0) for i in range(8)})
+    result = check_no_drift(reference, current)
+    head = result.message.splitlines()[0]
+    assert head.startswith("no_drift: 7 columns drifted")
+    named = head.split(": ", 2)[2].split("; worst")[0]
+    assert sorted(named.split(", ")) == sorted(repr(f"c{i}") for i in range(7))

@@ -18,7 +18,7 @@ from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
 from .._stats import chi2_isf, ks_critical
-from ..schema import Schema, infer_schema, is_key, kind_of
+from ..schema import Schema, id_like, infer_schema, kind_of
 
 __all__ = [
     "assert_in_distribution",
@@ -502,9 +502,11 @@ def check_no_drift(
     only when its effect passes the threshold and also the sampling-noise bar at these
     sample sizes (the 99.9% quantile of the statistic under no drift, Bonferroni over
     columns). Works on predictions too (1-D input). ``exclude`` drops columns (ids, keys);
-    datetime columns and key columns (unique, increasing integers: row ids) are skipped
-    unless named in ``columns`` (they move forward by construction: compare derived
-    features such as hour or weekday). Figure: the worst column's effect.
+    datetime columns and id-like columns (``schema.id_like``: unique increasing integers,
+    dense or id-named unique integers in any order, mostly-unique strings; the same rule as
+    ``in_distribution``) are skipped unless named in ``columns`` (they move forward by
+    construction: compare derived features such as hour or weekday); the message names them
+    and the ``exclude=`` that makes this explicit. Figure: the worst column's effect.
     """
     from .._inputs import split_columns
 
@@ -522,8 +524,8 @@ def check_no_drift(
         for c in common:
             if kind_of(ref[c].dtype) == "datetime":
                 skipped[str(c)] = "datetime"
-            elif is_key(ref[c]):
-                skipped[str(c)] = "key"
+            elif (why := id_like(ref[c])) is not None:
+                skipped[str(c)] = why
         cols = [c for c in common if str(c) not in skipped]
         if not cols:
             raise MLCheckUsageError(
@@ -621,22 +623,20 @@ def check_no_drift(
     ]
     body = table(["column", "PSI", "noise", "KS", "verdict"], table_rows)
     if skipped:
-        body += (
-            f"\n  not compared (datetime or key columns; name them in columns= to compare): "
-            f"{list(skipped)[:10]}"
-        )
+        body += "\n  " + _skipped_note(skipped)
     if not errors and not warnings_:
         message = (
             f"no_drift: no column drifted ({len(rows)} compared; worst {rows[0]['metric']} "
             f"{fmt(worst, 3)} vs limit {fmt(rows[0]['limit'], 3)}, noise bar "
             f"{fmt(rows[0]['noise'], 3)} at n={n:,}/{m:,})."
+            + (f" {_skipped_note(skipped)}" if skipped else "")
         )
         return CheckResult(
             "no_drift", "production", True, "error", worst, rows[0]["limit"], message, details
         )
     flagged = errors or warnings_
     severity = "error" if errors else "warning"
-    names = ", ".join(repr(r["column"]) for r in flagged[:5])
+    names = ", ".join(repr(r["column"]) for r in flagged)  # every one the count counts
     message = compose(
         f"no_drift: {plural(len(flagged), 'column')} drifted "
         f"({'above the error limit' if errors else 'past the warning level'}): {names}; worst "
@@ -667,6 +667,18 @@ def check_no_drift(
 
 
 assert_no_drift = assertion(check_no_drift)
+
+
+def _skipped_note(skipped: dict[str, str]) -> str:
+    """Which columns were left out and why, with the two ways to make that explicit."""
+    names = list(skipped)
+    shown = ", ".join(f"{k!r} ({v})" for k, v in list(skipped.items())[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return (
+        f"Not compared: {shown}{more}: new data brings new ids and later dates by "
+        f"construction. Say so explicitly with exclude={names[:10]!r}, or compare them "
+        "anyway by naming them in columns=."
+    )
 
 
 # ---------------------------------------------------------------------------- OOD
@@ -729,7 +741,9 @@ def check_in_distribution(
     any_far = np.zeros(m, dtype=bool)
     per_feature: dict[str, int] = {}
     checked = 0
-    keys = [str(c) for c in cols if columns is None and is_key(train[c])]
+    id_columns = {str(c): id_like(train[c]) for c in cols} if columns is None else {}
+    id_reasons = {k: v for k, v in id_columns.items() if v is not None}
+    keys = list(id_reasons)
     for name in cols:
         kind = kind_of(train[name].dtype)
         if str(name) in keys:
@@ -781,10 +795,12 @@ def check_in_distribution(
         "allowed_rows": allowed_count,
         "skipped_keys": keys,
     }
+    skipped_note = _skipped_note(id_reasons) if id_reasons else ""
     if passed:
         message = (
             f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have a feature "
             f"outside the training distribution (limit {percent(limit)} + chance)."
+            + (f" {skipped_note}" if skipped_note else "")
         )
         return CheckResult(
             "in_distribution", "production", True, "error", fraction, limit, message, details
@@ -794,7 +810,8 @@ def check_in_distribution(
         f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have features far "
         f"outside the training data (limit {percent(limit)}; chance explains up to "
         f"{fmt(allowed_count, 2)} rows for {n:,} training rows).",
-        body=table(["feature", "rows out", "share"], rows),
+        body=table(["feature", "rows out", "share"], rows)
+        + (f"\n  {skipped_note}" if skipped_note else ""),
         why=(
             "the model extrapolates on such rows: trees flatten, linear models explode, and "
             "neither says it is guessing."
