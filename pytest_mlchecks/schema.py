@@ -9,6 +9,7 @@ increasing: no range rule), the column order and the reference's row count.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -72,15 +73,27 @@ class Schema:
         return json.dumps(data, indent=indent, allow_nan=False) + ("\n" if indent else "")
 
     @classmethod
-    def from_json(cls, text: str) -> Schema:
-        """Parse JSON written by ``to_json`` (a newer schema version is a usage error)."""
+    def from_json(cls, text: str | bytes) -> Schema:
+        """Parse JSON written by ``to_json``; anything else (corrupt, hand-edited
+        inconsistently, or written by a newer version) is a usage error naming what is
+        wrong."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        if not isinstance(text, str):
+            raise MLCheckUsageError(
+                f"Schema.from_json expects the JSON text, got a {type(text).__name__}."
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MLCheckUsageError(f"schema JSON does not parse: {exc}") from exc
-        if not isinstance(data, dict) or "columns" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
             raise MLCheckUsageError("schema JSON must be an object with a 'columns' list.")
-        version = int(data.get("schema_version", 0))
+        version = data.get("schema_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise MLCheckUsageError(
+                f"schema JSON has an invalid schema_version {version!r}: expected an integer."
+            )
         if version > SCHEMA_VERSION:
             raise MLCheckUsageError(
                 f"schema JSON has schema_version {version}, newer than this pytest-mlchecks "
@@ -88,14 +101,22 @@ class Schema:
             )
         if version < 1:
             raise MLCheckUsageError(f"schema JSON has an invalid schema_version {version!r}.")
-        columns = []
-        known = set(ColumnSchema.__dataclass_fields__)
-        for raw in data["columns"]:
-            unknown = set(raw) - known
-            if unknown:
-                raise MLCheckUsageError(f"schema column has unknown fields {sorted(unknown)}.")
-            columns.append(ColumnSchema(**raw))
-        return cls(columns=columns, n_rows=int(data.get("n_rows", 0)), schema_version=version)
+        unknown_top = set(data) - {"schema_version", "n_rows", "columns"}
+        if unknown_top:
+            raise MLCheckUsageError(
+                f"schema JSON has unknown top-level keys {sorted(unknown_top)}."
+            )
+        n_rows = data.get("n_rows", 0)
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 0:
+            raise MLCheckUsageError(
+                f"schema JSON has n_rows {n_rows!r}: expected a non-negative integer."
+            )
+        columns = [_column_from_json(raw, i) for i, raw in enumerate(data["columns"])]
+        names = [c.name for c in columns]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise MLCheckUsageError(f"schema JSON names the columns {duplicated} more than once.")
+        return cls(columns=columns, n_rows=n_rows, schema_version=version)
 
     def save(self, path: str | Path) -> None:
         from ._report import write_atomic
@@ -160,6 +181,93 @@ def id_like(col: Any) -> str | None:
         if len(present) >= KEY_MIN_ROWS and present.nunique() > TEXT_UNIQUE_SHARE * n:
             return "identifiers or free text"
     return None
+
+
+_KINDS = ("bool", "int", "float", "datetime", "timedelta", "category", "string", "other")
+
+
+def _column_from_json(raw: Any, index: int) -> ColumnSchema:
+    """One column of schema JSON, every field checked against its type and domain."""
+    where = f"schema JSON column {index}"
+    if not isinstance(raw, dict):
+        raise MLCheckUsageError(f"{where} is a {type(raw).__name__}: expected an object.")
+    if isinstance(raw.get("name"), str):
+        where = f"schema JSON column {raw['name']!r}"
+    known = set(ColumnSchema.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise MLCheckUsageError(f"{where} has unknown fields {sorted(unknown)}.")
+    for required in ("name", "dtype", "kind"):
+        if not isinstance(raw.get(required), str):
+            raise MLCheckUsageError(f"{where}: '{required}' must be a string.")
+    if raw["kind"] not in _KINDS:
+        raise MLCheckUsageError(f"{where}: kind {raw['kind']!r} is not one of {_KINDS}.")
+
+    def number(key: str) -> float | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
+        if not math.isfinite(value):
+            raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
+        return float(value)
+
+    def count(key: str) -> int | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MLCheckUsageError(
+                f"{where}: '{key}' must be a non-negative integer, got {value!r}."
+            )
+        return value
+
+    null_rate = number("null_rate")
+    if null_rate is not None and not 0.0 <= null_rate <= 1.0:
+        raise MLCheckUsageError(f"{where}: null_rate {null_rate!r} is not a rate in [0, 1].")
+    low, high = number("min"), number("max")
+    if low is not None and high is not None and low > high:
+        raise MLCheckUsageError(f"{where}: min {low!r} is greater than max {high!r}.")
+    quantiles = raw.get("quantiles")
+    if quantiles is not None:
+        if not isinstance(quantiles, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
+        ):
+            raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
+        ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
+        if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
+            raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
+    categories = raw.get("categories")
+    if categories is not None:
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
+        if len(set(categories)) != len(categories):
+            raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    key = raw.get("key")
+    if key is not None and not isinstance(key, bool):
+        raise MLCheckUsageError(f"{where}: 'key' must be true or false, got {key!r}.")
+    return ColumnSchema(
+        name=raw["name"],
+        dtype=raw["dtype"],
+        kind=raw["kind"],
+        null_rate=0.0 if null_rate is None else null_rate,
+        n_unique=count("n_unique"),
+        min=low,
+        max=high,
+        quantiles=None if quantiles is None else {str(k): float(v) for k, v in quantiles.items()},
+        categories=categories,
+        singletons=count("singletons"),
+        doubletons=count("doubletons"),
+        key=key,
+    )
+
+
+def _level(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise MLCheckUsageError(f"schema JSON quantile level {text!r} is not a number.") from None
 
 
 def _column_dict(column: ColumnSchema) -> dict[str, Any]:

@@ -443,3 +443,51 @@ def test_drift_headline_count_equals_the_columns_it_names() -> None:
     assert head.startswith("no_drift: 7 columns drifted")
     named = head.split(": ", 2)[2].split("; worst")[0]
     assert sorted(named.split(", ")) == sorted(repr(f"c{i}") for i in range(7))
+
+
+# ------------------------------------------------------ corrupt or future schema JSON (issue 13)
+
+
+def _schema_dict() -> dict:
+    return json.loads(infer_schema(_frame(200, 0)).to_json())
+
+
+def _edited(edit) -> str:
+    data = _schema_dict()
+    edit(data)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d.update(schema_version=2), "newer than this pytest-mlchecks"),
+        (lambda d: d.update(schema_version="1"), "invalid schema_version"),
+        (lambda d: d.update(n_rows=-5), "n_rows"),
+        (lambda d: d.update(columns={"a": 1}), "'columns' list"),
+        (lambda d: d.update(extra=1), "unknown top-level keys"),
+        (lambda d: d["columns"].append(d["columns"][0]), r"names the columns \['age'\]"),
+        (lambda d: d["columns"][0].update(min=5.0, max=1.0), "'age': min 5.0 is greater"),
+        (lambda d: d["columns"][0].update(null_rate=-0.1), "null_rate -0.1 is not a rate"),
+        (lambda d: d["columns"][0].update(min="low"), "'min' must be a number"),
+        (lambda d: d["columns"][0].pop("name"), "'name' must be a string"),
+        (lambda d: d["columns"][0].update(kind="tensor"), "kind 'tensor'"),
+        (lambda d: d["columns"][0].update(colour=1), "unknown fields"),
+        (lambda d: d["columns"].__setitem__(0, [1, 2]), "column 0 is a list"),
+        (lambda d: d["columns"][6].update(categories=["free", "free"]), "more than once"),
+        (lambda d: d["columns"][6].update(singletons=-1), "'singletons' must be a non-negative"),
+        (lambda d: d["columns"][0]["quantiles"].update({"0.5": 1e9}), "quantiles decrease"),
+    ],
+)
+def test_corrupt_schema_json_is_a_usage_error_naming_the_problem(edit, match: str) -> None:
+    with pytest.raises(MLCheckUsageError, match=match):
+        Schema.from_json(_edited(edit))
+
+
+def test_schema_json_of_the_wrong_type_is_a_usage_error() -> None:
+    for bad in ("[]", "null", "3", '{"columns": [], "schema_version": null}'):
+        with pytest.raises(MLCheckUsageError):
+            Schema.from_json(bad)
+    with pytest.raises(MLCheckUsageError, match="expects the JSON text"):
+        Schema.from_json(123)  # type: ignore[arg-type]
+    assert Schema.from_json(json.dumps(_schema_dict())).n_rows == 200
