@@ -302,6 +302,60 @@ def _finite_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+SPARSE_MAX_CELLS = 20_000_000  # sparse inputs are densified up to this many cells
+
+
+def tabular_input(obj: Any, arg: str) -> Any:
+    """Bring table-like inputs that the shared converters do not handle into pandas:
+    numpy structured (record) arrays become one column per field, polars frames convert
+    without pyarrow when it is missing (column by column through numpy), scipy sparse
+    matrices are densified when small enough. Anything else is returned unchanged."""
+    import numpy as np
+
+    module = type(obj).__module__
+    if module.startswith("polars") and hasattr(obj, "to_pandas") and hasattr(obj, "columns"):
+        try:
+            return obj.to_pandas()
+        except ImportError:
+            import pandas as pd
+
+            try:
+                return pd.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
+            except Exception as exc:
+                raise MLCheckUsageError(
+                    f"{arg} is a polars {type(obj).__name__} that could not be converted to "
+                    f"pandas without pyarrow ({type(exc).__name__}: {exc}): install pyarrow "
+                    "(pip install pyarrow) or pass a pandas DataFrame."
+                ) from exc
+    if module.startswith("scipy.sparse") and hasattr(obj, "toarray"):
+        rows, cols = obj.shape
+        if rows * cols > SPARSE_MAX_CELLS:
+            raise MLCheckUsageError(
+                f"{arg} is a scipy sparse matrix of {rows:,} x {cols:,}: too large to compare "
+                f"column by column here (limit {SPARSE_MAX_CELLS:,} cells); pass the columns "
+                "to compare as a DataFrame (e.g. the raw features before vectorising)."
+            )
+        import pandas as pd
+
+        return pd.DataFrame(obj.toarray(), columns=[str(i) for i in range(cols)])
+    if isinstance(obj, np.ndarray) and obj.dtype.names:
+        if obj.ndim != 1:
+            raise MLCheckUsageError(
+                f"{arg} is a structured array of shape {obj.shape}: expected one record per "
+                "row (1-D)."
+            )
+        nested = [n for n in obj.dtype.names if obj.dtype[n].shape or obj.dtype[n].names]
+        if nested:
+            raise MLCheckUsageError(
+                f"{arg} is a structured array whose fields {nested[:5]} hold arrays or "
+                "records: expected one scalar per field (flatten them into columns)."
+            )
+        import pandas as pd
+
+        return pd.DataFrame({str(n): obj[n] for n in obj.dtype.names})
+    return obj
+
+
 def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
     """Infer the schema of a reference DataFrame (the training data, typically)."""
     import numpy as np
@@ -309,7 +363,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
 
     from ._inputs import as_dataframe, require_rows
 
-    frame = as_dataframe(df, "df")
+    frame = as_dataframe(tabular_input(df, "df"), "df")
     n = require_rows(frame, "df")
     columns: list[ColumnSchema] = []
     for name in frame.columns:

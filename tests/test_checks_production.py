@@ -491,3 +491,75 @@ def test_schema_json_of_the_wrong_type_is_a_usage_error() -> None:
     with pytest.raises(MLCheckUsageError, match="expects the JSON text"):
         Schema.from_json(123)  # type: ignore[arg-type]
     assert Schema.from_json(json.dumps(_schema_dict())).n_rows == 200
+
+
+# ----------------------------------------------------------------- bad input (issue 13)
+
+
+def _records(n: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n, dtype=[("a", "f8"), ("b", "i8")])
+    out["a"] = rng.normal(size=n) + shift
+    out["b"] = rng.integers(0, 5, n)
+    return out
+
+
+def test_structured_arrays_are_compared_field_by_field() -> None:
+    """A numpy structured array with a +3 SD shift used to pass no_drift."""
+    reference = _records(1000, 0)
+    drifted = check_no_drift(reference, _records(1000, 1, shift=3.0))
+    assert not drifted.passed and drifted.details["drifted"] == ["a"]
+    assert check_no_drift(reference, _records(1000, 2)).passed
+    assert not check_in_distribution(_records(1000, 1, shift=30.0), reference).passed
+    assert check_schema_matches(_records(500, 3), reference).passed
+    assert infer_schema(reference).names == ["a", "b"]
+    nested = np.zeros(50, dtype=[("v", "f8", (3,))])
+    with pytest.raises(MLCheckUsageError, match="reference is a structured array whose fields"):
+        check_no_drift(nested, nested)
+
+
+def test_sparse_inputs_are_densified_or_refused_by_name() -> None:
+    sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    ref = sparse.csr_matrix(rng.normal(size=(500, 3)))
+    cur = sparse.csr_matrix(rng.normal(size=(500, 3)) + np.array([3.0, 0.0, 0.0]))
+    result = check_no_drift(ref, cur)
+    assert not result.passed and result.details["drifted"] == ["0"]
+    huge = sparse.csr_matrix((30_000_000, 2))
+    with pytest.raises(MLCheckUsageError, match="current is a scipy sparse matrix"):
+        check_no_drift(ref, huge)
+
+
+def test_polars_without_pyarrow_still_works() -> None:
+    """polars' to_pandas needs pyarrow; without it the frame converts column by column."""
+    pytest.importorskip("polars")
+    import subprocess
+    import sys
+
+    script = """
+import sys
+sys.modules["pyarrow"] = None  # as if pyarrow were not installed
+import numpy as np, polars as pl
+from pytest_mlchecks import check_no_drift, check_schema_matches
+rng = np.random.default_rng(0)
+ref = pl.DataFrame({"x": rng.normal(size=800), "s": rng.choice(["a", "b"], 800)})
+cur = pl.DataFrame({"x": rng.normal(size=800) + 3, "s": rng.choice(["a", "b"], 800)})
+assert check_no_drift(ref, cur).details["drifted"] == ["x"]
+assert check_schema_matches(ref, ref).passed
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_too_few_rows_to_decide_is_never_a_pass() -> None:
+    rng = np.random.default_rng(0)
+    tiny = pd.DataFrame({"x": rng.normal(size=12)})
+    with pytest.raises(MLCheckUsageError, match="no_drift cannot decide"):
+        check_no_drift(tiny, tiny + 5)
+    with pytest.raises(MLCheckUsageError, match="in_distribution cannot decide"):
+        check_in_distribution(tiny + 5, tiny)
+    enough = pd.DataFrame({"x": rng.normal(size=300)})
+    assert not check_no_drift(enough, enough + 5).passed

@@ -18,7 +18,7 @@ from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
 from .._stats import chi2_isf, ks_critical
-from ..schema import Schema, id_like, infer_schema, kind_of
+from ..schema import Schema, id_like, infer_schema, kind_of, tabular_input
 
 __all__ = [
     "assert_in_distribution",
@@ -185,9 +185,9 @@ def check_schema_matches(
     exceed a sample's min/max at rate 1/(n+1) on each side); unseen categories beyond the
     Good-Turing rate of the reference. Figure: the number of violations (threshold 0).
     """
-    frame = as_dataframe(df, "df")
+    frame = as_dataframe(tabular_input(df, "df"), "df")
     m = require_rows(frame, "df")
-    schema, note = _resolve_expected(frame, expected, update)
+    schema, note = _resolve_expected(frame, tabular_input(expected, "expected"), update)
     if note is not None:
         return CheckResult(
             "schema_matches",
@@ -405,6 +405,7 @@ assert_schema_matches = assertion(check_schema_matches)
 KS_SAMPLE = 50_000  # KS on a seeded sample: its own noise (~0.01) is far below the limits
 EDGE_SAMPLE = 100_000
 DRIFT_ALPHA = 0.001  # family-wise: the chance that noise alone crosses the noise bar
+UNDECIDABLE = 4.0  # noise bars this many times the limit: too few rows to decide
 
 
 def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
@@ -466,7 +467,9 @@ def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
     from .._inputs import is_series, require_array_like
 
     def frame(obj: Any, arg: str) -> Any:
-        obj = require_array_like(obj, arg, what="a DataFrame, a Series or an array")
+        obj = require_array_like(
+            tabular_input(obj, arg), arg, what="a DataFrame, a Series or an array"
+        )
         if is_series(obj):
             return obj.to_frame(name=str(obj.name) if obj.name is not None else "values")
         values = obj
@@ -597,6 +600,14 @@ def check_no_drift(
         rows.append(row)
     # most severe first: effect relative to its own limit (KS and PSI differ in scale)
     rows.sort(key=lambda r: -(r["effect"] / r["limit"] if r["effect"] == r["effect"] else -1))
+    if rows and all(r["level"] == "ok" and r["noise"] > UNDECIDABLE * r["limit"] for r in rows):
+        best = min(rows, key=lambda r: r["noise"] / r["limit"])
+        raise MLCheckUsageError(
+            f"no_drift cannot decide with {n:,} reference and {m:,} current rows: sampling "
+            f"noise alone reaches {best['metric']} {fmt(best['noise'], 3)} in every column, "
+            f"more than {UNDECIDABLE:g} times the limit {fmt(best['limit'], 3)}, so even a "
+            "large drift would pass as chance; pass more rows (a few hundred per side)."
+        )
     errors = [r for r in rows if r["level"] == "error"]
     warnings_ = [r for r in rows if r["level"] == "warning"]
     worst = rows[0]["effect"] if rows else 0.0
@@ -726,8 +737,8 @@ def check_in_distribution(
 
     limit = resolve_threshold("ood_max_fraction", max_fraction)
     widen = resolve_threshold("ood_margin", margin)
-    new = as_dataframe(X_new, "X_new")
-    train = as_dataframe(X_train, "X_train")
+    new = as_dataframe(tabular_input(X_new, "X_new"), "X_new")
+    train = as_dataframe(tabular_input(X_train, "X_train"), "X_train")
     m = require_rows(new, "X_new")
     n = require_rows(train, "X_train")
     excluded = _excluded(exclude, train, new)
@@ -778,6 +789,12 @@ def check_in_distribution(
     flagged = int(np.count_nonzero(any_out))
     fraction = flagged / m
     chance = _chance_rate(2 * checked, n)
+    if limit + chance >= 0.5:
+        raise MLCheckUsageError(
+            f"in_distribution cannot decide with {n:,} training rows: the extremes of so few "
+            f"rows are so uncertain that chance explains {percent(min(1.0, limit + chance))} "
+            "of new rows beyond them; pass more training rows (X_train)."
+        )
     allowed_count = _count_allowance(m, min(1.0, limit + chance))
     # far-out values (half a span beyond the extremes, on a log scale for positive
     # features) are not explained by the uncertainty of the extremes: only the limit applies
