@@ -72,23 +72,24 @@ FAR_SPANS = 10.0  # "far out": this many tail spans beyond a reference extreme
 
 def _far_bars(spec: Any) -> tuple[float, float, bool]:
     """Where values stop being explainable as a new extreme of the reference: ``FAR_SPANS``
-    tail spans beyond min and max. A tail span is the larger of the IQR and the distance
-    from the extreme to the 1% / 99% quantile (heavy tails have long ones). The upper side
-    is measured on the log scale when the reference is positive (income-like skew); the
+    tail spans beyond min and max. A tail span is the largest of the IQR, the distance from
+    the extreme to the 1% / 99% quantile (heavy tails have long ones) and a quarter of the
+    range (discrete and zero-inflated columns have a zero IQR). The upper side is measured
+    on a log1p scale when the reference is non-negative (income- and count-like skew); the
     lower side always on the raw scale (a positive sample of a normal feature may still
-    meet a negative value). Returns (low bar, high bar, whether the high bar is a log)."""
+    meet a negative value). Returns (low bar, high bar, whether the high bar is a log1p)."""
     q = spec.quantiles or {}
     lo, hi = float(spec.min), float(spec.max)
-    log = lo > 0
+    log = lo >= 0
 
     def t(v: float) -> float:
-        return math.log(v) if log else v
+        return math.log1p(v) if log else v
 
     q25, q75 = q.get("0.25", lo), q.get("0.75", hi)
     q01, q99 = q.get("0.01", lo), q.get("0.99", hi)
-    fallback = (hi - lo) or max(abs(hi), 1.0)
-    span_lo = max(q75 - q25, q01 - lo) or fallback
-    span_hi = max(t(q75) - t(q25), t(hi) - t(q99)) or ((t(hi) - t(lo)) or fallback)
+    fallback = max(abs(hi), abs(lo), 1.0)
+    span_lo = max(q75 - q25, q01 - lo, (hi - lo) / 4) or fallback
+    span_hi = max(t(q75) - t(q25), t(hi) - t(q99), (t(hi) - t(lo)) / 4) or t(fallback)
     return lo - FAR_SPANS * span_lo, t(hi) + FAR_SPANS * span_hi, log
 
 
@@ -131,9 +132,13 @@ def _unseen_allowance(spec: Any, n0: int, m: int) -> int:
     number of rare categories (seen once or twice). A reference with no rare category has a
     closed domain: then even one value in a new category is beyond chance.
     """
-    singles = spec.singletons or 0
-    rare = singles + (spec.doubletons or 0)
-    rate = min(1.0, (singles + Z_NOISE * math.sqrt(rare)) / max(n0, 1))
+    return _good_turing_allowance(spec.singletons or 0, spec.doubletons or 0, n0, m)
+
+
+def _good_turing_allowance(singles: int, doubles: int, n0: int, m: int) -> int:
+    """Values in unseen categories that chance explains in ``m`` new rows, for a reference of
+    ``n0`` rows with ``singles`` categories seen once and ``doubles`` seen twice."""
+    rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + doubles)) / max(n0, 1))
     return _poisson_allowance(m * rate)
 
 
@@ -273,7 +278,7 @@ def check_schema_matches(
             if out:
                 low_bar, high_bar, log = _far_bars(spec)
                 high = values[above_mask]
-                high = np.log(high) if log else high  # above a positive max: positive
+                high = np.log1p(high) if log else high  # above a non-negative max
                 far = int(np.count_nonzero(values[below_mask] < low_bar))
                 far += int(np.count_nonzero(high > high_bar))
             allowed = _count_allowance(m, _chance_rate(2, n0))
@@ -413,6 +418,33 @@ def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     p = (ref_counts + 0.5) / (ref_counts.sum() + 0.5 * len(ref_counts))
     q = (cur_counts + 0.5) / (cur_counts.sum() + 0.5 * len(cur_counts))
     return float(np.sum((q - p) * np.log(q / p)))
+
+
+LEVEL_MIN_COUNT = 5  # reference count a category needs for a bin of its own
+LEVEL_MAX_BINS = 30
+
+
+def _category_bins(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and current counts over category bins: the levels seen at least
+    ``LEVEL_MIN_COUNT`` times per side on average in both samples pooled (at most
+    ``LEVEL_MAX_BINS``, most frequent first; missing values are a level), and one last bin
+    for everything else (rare and new levels). Rare levels get no bins of their own:
+    hundreds of near-empty bins (dates or names stored as text) make PSI measure sparsity,
+    not drift. Bins are chosen on the pooled counts, not the reference's alone: picking the
+    levels a sample happens to over-represent would itself look like drift. A new level
+    that takes real mass gets its own bin and stands out."""
+    ra = a.astype(str).where(a.notna(), "\x00nan")
+    cb = b.astype(str).where(b.notna(), "\x00nan")
+    ref_counts, cur_counts = ra.value_counts(), cb.value_counts()
+    pooled = ref_counts.add(cur_counts, fill_value=0).sort_values(ascending=False, kind="stable")
+    kept = list(pooled[pooled >= 2 * LEVEL_MIN_COUNT].index[:LEVEL_MAX_BINS])
+    index = {c: i for i, c in enumerate(kept)}
+    rc = np.zeros(len(kept) + 1)
+    cc = np.zeros(len(kept) + 1)
+    for counts, target in ((ref_counts, rc), (cur_counts, cc)):
+        for cat, count in counts.items():
+            target[index.get(cat, len(kept))] += count
+    return rc, cc
 
 
 def _numeric_bins(ref: np.ndarray, cur: np.ndarray, bins: int, rng: Any) -> tuple[Any, Any, int]:
@@ -556,15 +588,7 @@ def check_no_drift(
             x, y = _as_float(a), _as_float(b)
             rc, cc, _ = _numeric_bins(x, y, bins, rng)
         else:
-            ra = a.astype(str).where(a.notna(), "\x00nan")
-            cb = b.astype(str).where(b.notna(), "\x00nan")
-            cats = ra.value_counts()
-            index = {c: i for i, c in enumerate(cats.index)}
-            rc = np.append(cats.to_numpy(), 0)
-            cur_counts = cb.value_counts()
-            cc = np.zeros(len(rc))
-            for cat, count in cur_counts.items():
-                cc[index.get(cat, len(rc) - 1)] += count
+            rc, cc = _category_bins(a, b)
         used = int(np.count_nonzero((rc + cc) > 0))
         psi = _psi(rc.astype(float), cc.astype(float))
         psi_noise = chi2_isf(alpha, max(used - 1, 1)) * (1 / n + 1 / m)
@@ -751,6 +775,7 @@ def check_in_distribution(
     any_out = np.zeros(m, dtype=bool)
     any_far = np.zeros(m, dtype=bool)
     per_feature: dict[str, int] = {}
+    open_domain: dict[str, int] = {}
     checked = 0
     id_columns = {str(c): id_like(train[c]) for c in cols} if columns is None else {}
     id_reasons = {k: v for k, v in id_columns.items() if v is not None}
@@ -771,12 +796,18 @@ def check_in_distribution(
             out = (x < lo) | (x > hi)
             any_far |= _far(x, float(t.min()), float(t.max()))
         elif kind in ("category", "string", "bool"):
-            seen = set(train[name].dropna().astype(str).unique())
-            if len(seen) > 0.5 * n:  # identifiers, free text: not a distribution to compare
+            counts = train[name].dropna().astype(str).value_counts()
+            if len(counts) > 0.5 * n:  # identifiers, free text: not a distribution to compare
                 continue
             values = new[name]
-            out = (~values.astype(str).isin(seen) & values.notna()).to_numpy()
-            any_far |= out  # a category never seen is as far out as it gets
+            out = (~values.astype(str).isin(counts.index) & values.notna()).to_numpy()
+            singles, doubles = int((counts == 1).sum()), int((counts == 2).sum())
+            unseen = int(np.count_nonzero(out))
+            if unseen and unseen <= _good_turing_allowance(singles, doubles, n, m):
+                # an open domain (many categories seen once): new ones arrive at this rate
+                open_domain[str(name)] = unseen
+                out = np.zeros(m, dtype=bool)
+            any_far |= out  # beyond that, a category never seen is as far out as it gets
         else:
             continue
         checked += 1
@@ -811,6 +842,7 @@ def check_in_distribution(
         "features_out": dict(ranked[:20]),
         "allowed_rows": allowed_count,
         "skipped_keys": keys,
+        "unseen_within_chance": open_domain,
     }
     skipped_note = _skipped_note(id_reasons) if id_reasons else ""
     if passed:
