@@ -1,8 +1,8 @@
 """Data contracts: ``infer_schema(df) -> Schema``, committed as readable, diffable JSON.
 
 A schema records, per column: dtype and its kind, observed null rate, numeric range and robust
-quantiles, categories (with the number seen only once, for a Good-Turing estimate of how
-often new categories appear by chance), whether an integer column is a key (unique and
+quantiles, categories (with the numbers seen once and seen 2-5 times, for a Good-Turing estimate of
+how often new categories appear by chance), whether an integer column is a key (unique and
 increasing: no range rule), the column order and the reference's row count.
 ``Schema.to_json()`` / ``Schema.from_json()`` round-trip exactly.
 """
@@ -21,6 +21,7 @@ from ._result import MLCheckUsageError
 SCHEMA_VERSION = 1
 QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
 MAX_CATEGORIES = 50
+RARE_MAX = 5  # a category seen at most this often is rare (evidence of an open domain)
 
 
 @dataclass
@@ -37,7 +38,7 @@ class ColumnSchema:
     quantiles: dict[str, float] | None = None
     categories: list[str] | None = None
     singletons: int | None = None
-    doubletons: int | None = None
+    rare_levels: int | None = None  # categories seen 2 to RARE_MAX times
     key: bool | None = None
 
     @property
@@ -258,7 +259,7 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
         quantiles=None if quantiles is None else {str(k): float(v) for k, v in quantiles.items()},
         categories=categories,
         singletons=count("singletons"),
-        doubletons=count("doubletons"),
+        rare_levels=count("rare_levels"),
         key=key,
     )
 
@@ -395,7 +396,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
             if kind == "bool" or len(counts) <= max_categories:
                 spec.categories = sorted(str(v) for v in counts.index)
                 spec.singletons = int((counts == 1).sum())
-                spec.doubletons = int((counts == 2).sum())
+                spec.rare_levels = int(((counts >= 2) & (counts <= RARE_MAX)).sum())
         else:
             spec.n_unique = int(present.astype(str).nunique())
         columns.append(spec)

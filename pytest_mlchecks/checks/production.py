@@ -8,6 +8,7 @@ effect and the sampling noise it was compared with.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,30 +68,37 @@ def _poisson_allowance(expected: float, level: float = CHANCE_LEVEL) -> int:
     return k
 
 
-FAR_SPANS = 10.0  # "far out": this many tail spans beyond a reference extreme
+FAR_SPANS = 5.0  # "far out": this many tail spans beyond a reference extreme (log scale)
 
 
-def _far_bars(spec: Any) -> tuple[float, float, bool]:
-    """Where values stop being explainable as a new extreme of the reference: ``FAR_SPANS``
-    tail spans beyond min and max. A tail span is the largest of the IQR, the distance from
-    the extreme to the 1% / 99% quantile (heavy tails have long ones) and a quarter of the
-    range (discrete and zero-inflated columns have a zero IQR). The upper side is measured
-    on a log1p scale when the reference is non-negative (income- and count-like skew); the
-    lower side always on the raw scale (a positive sample of a normal feature may still
-    meet a negative value). Returns (low bar, high bar, whether the high bar is a log1p)."""
+def _far_bars(spec: Any) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
+    """Where values stop being explainable as a new extreme of the reference.
+
+    Distances are measured in orders of magnitude around the median: t(x) = sign(x - median)
+    * log1p(|x - median| / scale), with the IQR as scale (the 1-99% range or the range when
+    the IQR is zero, as in discrete or zero-inflated columns). On that scale a value is far
+    out when it lies ``FAR_SPANS`` tail spans beyond the reference's extreme, a tail span
+    being the largest of the IQR, the distance from the extreme to the 1% / 99% quantile and
+    a quarter of the range (all in t). A column whose reference already spans many orders of
+    magnitude (incomes, GDPs, Cauchy-like tails) gets wide bars; a sentinel such as -999999
+    in a N(0, 1) column is ~13.5 orders of magnitude out where the bar is ~4, so chance never
+    explains it. Returns (t, low bar, high bar)."""
     q = spec.quantiles or {}
     lo, hi = float(spec.min), float(spec.max)
-    log = lo >= 0
+    med = float(q.get("0.5", (lo + hi) / 2))
+    q25, q75 = float(q.get("0.25", lo)), float(q.get("0.75", hi))
+    q01, q99 = float(q.get("0.01", lo)), float(q.get("0.99", hi))
+    scale = (q75 - q25) or (q99 - q01) or (hi - lo) or max(abs(med), 1.0)
 
-    def t(v: float) -> float:
-        return math.log1p(v) if log else v
+    def t(x: np.ndarray) -> np.ndarray:
+        d = np.asarray(x, dtype=np.float64) - med
+        return np.asarray(np.sign(d) * np.log1p(np.abs(d) / scale))
 
-    q25, q75 = q.get("0.25", lo), q.get("0.75", hi)
-    q01, q99 = q.get("0.01", lo), q.get("0.99", hi)
-    fallback = max(abs(hi), abs(lo), 1.0)
-    span_lo = max(q75 - q25, q01 - lo, (hi - lo) / 4) or fallback
-    span_hi = max(t(q75) - t(q25), t(hi) - t(q99), (t(hi) - t(lo)) / 4) or t(fallback)
-    return lo - FAR_SPANS * span_lo, t(hi) + FAR_SPANS * span_hi, log
+    t_lo, t_hi, t01, t99, t25, t75 = (float(v) for v in t(np.array([lo, hi, q01, q99, q25, q75])))
+    quarter = (t_hi - t_lo) / 4
+    span_lo = max(t75 - t25, t01 - t_lo, quarter) or 1.0
+    span_hi = max(t75 - t25, t_hi - t99, quarter) or 1.0
+    return t, t_lo - FAR_SPANS * span_lo, t_hi + FAR_SPANS * span_hi
 
 
 def _as_float(col: Any) -> np.ndarray:
@@ -129,16 +137,23 @@ def _unseen_allowance(spec: Any, n0: int, m: int) -> int:
 
     Good-Turing: the share of new draws that fall in unseen categories is about the share of
     reference rows in categories seen once (``singletons / n``); its uncertainty grows with the
-    number of rare categories (seen once or twice). A reference with no rare category has a
+    number of rare categories (seen 1 to 5 times). A reference with no rare category has a
     closed domain: then even one value in a new category is beyond chance.
     """
-    return _good_turing_allowance(spec.singletons or 0, spec.doubletons or 0, n0, m)
+    return _good_turing_allowance(spec.singletons or 0, spec.rare_levels or 0, n0, m)
 
 
-def _good_turing_allowance(singles: int, doubles: int, n0: int, m: int) -> int:
+def _good_turing_allowance(singles: int, rare: int, n0: int, m: int) -> int:
     """Values in unseen categories that chance explains in ``m`` new rows, for a reference of
-    ``n0`` rows with ``singles`` categories seen once and ``doubles`` seen twice."""
-    rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + doubles)) / max(n0, 1))
+    ``n0`` rows with ``singles`` categories seen once and ``rare`` seen 2 to 5 times.
+
+    Good-Turing puts the unseen share at singles / n0; its uncertainty is taken as
+    ``Z_NOISE`` * sqrt(singles + rare) / n0: categories seen a few times show that the
+    domain has rare members, some of which a sample of this size misses by chance (a
+    heuristic widening; Good-Turing's own variance, ~(f1 + 2 f2) / n^2, is blind to levels
+    seen 3-5 times). The count allowance is the Poisson quantile at ``CHANCE_LEVEL``.
+    """
+    rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + rare)) / max(n0, 1))
     return _poisson_allowance(m * rate)
 
 
@@ -276,11 +291,9 @@ def check_schema_matches(
             out = below + above
             far = 0
             if out:
-                low_bar, high_bar, log = _far_bars(spec)
-                high = values[above_mask]
-                high = np.log1p(high) if log else high  # above a non-negative max
-                far = int(np.count_nonzero(values[below_mask] < low_bar))
-                far += int(np.count_nonzero(high > high_bar))
+                t, low_bar, high_bar = _far_bars(spec)
+                far = int(np.count_nonzero(t(values[below_mask]) < low_bar))
+                far += int(np.count_nonzero(t(values[above_mask]) > high_bar))
             allowed = _count_allowance(m, _chance_rate(2, n0))
             if far > 0 or out > allowed:
                 violations.append(
@@ -377,7 +390,7 @@ def _describe(v: dict[str, Any]) -> str:
         far = v.get("far_out", 0)
         far_text = (
             f"; {far:,} of them far out ({FAR_SPANS:g}+ tail spans beyond the reference "
-            "extremes), which chance never explains"
+            "extremes on a log scale), which chance never explains"
             if far
             else ""
         )
@@ -801,9 +814,10 @@ def check_in_distribution(
                 continue
             values = new[name]
             out = (~values.astype(str).isin(counts.index) & values.notna()).to_numpy()
-            singles, doubles = int((counts == 1).sum()), int((counts == 2).sum())
+            singles = int((counts == 1).sum())
+            rare = int(((counts >= 2) & (counts <= 5)).sum())
             unseen = int(np.count_nonzero(out))
-            if unseen and unseen <= _good_turing_allowance(singles, doubles, n, m):
+            if unseen and unseen <= _good_turing_allowance(singles, rare, n, m):
                 # an open domain (many categories seen once): new ones arrive at this rate
                 open_domain[str(name)] = unseen
                 out = np.zeros(m, dtype=bool)
