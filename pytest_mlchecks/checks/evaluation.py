@@ -286,7 +286,7 @@ def _positive_label(truth: np.ndarray, pred: np.ndarray, pos_label: Any) -> Any:
     return pos_label
 
 
-FAIR_ALPHA = 0.001  # family-wise: how often random groups may cross the noise bar
+FAIR_ALPHA = 0.005  # family-wise: how often random groups may cross the noise bar
 
 
 def _z_two_sided(alpha: float) -> float:
@@ -354,7 +354,7 @@ def check_fair(
     ``ml_fair_max_fpr_gap``, default 0.1). A pair of groups is a finding only when its effect
     passes the limit AND its rate gap passes sampling noise: the gap two groups of these sizes
     show by chance when they share one rate (pooled two-proportion z with continuity
-    correction, family-wise 0.1% over all pairs and the three rates; sizes are rows for the
+    correction, family-wise 0.5% over all pairs and the three rates; sizes are rows for the
     selection rate, positives for TPR, negatives for FPR). An effect past the limit that
     noise explains passes with a note saying more rows are needed. Groups under
     ``min_group_size`` rows are reported and left out (a warning if that leaves fewer than
