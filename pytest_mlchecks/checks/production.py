@@ -78,11 +78,11 @@ def _far_bars(spec: Any) -> tuple[Callable[[np.ndarray], np.ndarray], float, flo
     * log1p(|x - median| / scale), with the IQR as scale (the 1-99% range or the range when
     the IQR is zero, as in discrete or zero-inflated columns). On that scale a value is far
     out when it lies ``FAR_SPANS`` tail spans beyond the reference's extreme, a tail span
-    being the largest of the IQR, the distance from the extreme to the 1% / 99% quantile and
-    a quarter of the range (all in t). A column whose reference already spans many orders of
+    being the larger of the distance from the extreme to the 1% / 99% quantile and a
+    quarter of the range (both in t). A column whose reference already spans many orders of
     magnitude (incomes, GDPs, Cauchy-like tails) gets wide bars; a sentinel such as -999999
-    in a N(0, 1) column is ~13.5 orders of magnitude out where the bar is ~4, so chance never
-    explains it. Returns (t, low bar, high bar)."""
+    in a N(0, 1) column is at t ~ -13.5 where the bar is ~ -4 (about 70 IQRs), so chance
+    never explains it. Returns (t, low bar, high bar)."""
     q = spec.quantiles or {}
     lo, hi = float(spec.min), float(spec.max)
     med = float(q.get("0.5", (lo + hi) / 2))
@@ -94,10 +94,10 @@ def _far_bars(spec: Any) -> tuple[Callable[[np.ndarray], np.ndarray], float, flo
         d = np.asarray(x, dtype=np.float64) - med
         return np.asarray(np.sign(d) * np.log1p(np.abs(d) / scale))
 
-    t_lo, t_hi, t01, t99, t25, t75 = (float(v) for v in t(np.array([lo, hi, q01, q99, q25, q75])))
+    t_lo, t_hi, t01, t99 = (float(v) for v in t(np.array([lo, hi, q01, q99])))
     quarter = (t_hi - t_lo) / 4
-    span_lo = max(t75 - t25, t01 - t_lo, quarter) or 1.0
-    span_hi = max(t75 - t25, t_hi - t99, quarter) or 1.0
+    span_lo = max(t01 - t_lo, quarter) or 1.0
+    span_hi = max(t_hi - t99, quarter) or 1.0
     return t, t_lo - FAR_SPANS * span_lo, t_hi + FAR_SPANS * span_hi
 
 
