@@ -91,3 +91,32 @@ def test_slices_noise_is_seeded() -> None:
     first = check_slices_perform(y, pred, groups, metric="f1")
     again = check_slices_perform(y, pred, groups, metric="f1")
     assert first.details == again.details
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"min_disparate_impact": float("nan")}, "min_disparate_impact"),
+        ({"min_disparate_impact": -1}, "min_disparate_impact"),
+        ({"min_disparate_impact": 5}, r"ml_fair_min_di\) must be in \(0, 1\]"),
+        ({"max_tpr_gap": 2.0}, "max_tpr_gap"),
+        ({"max_fpr_gap": float("nan")}, "max_fpr_gap"),
+        ({"min_group_size": 0}, "min_group_size"),
+    ],
+)
+def test_fair_thresholds_are_validated(kwargs: dict, match: str) -> None:
+    from pytest_mlchecks import MLCheckUsageError
+
+    y, pred, groups, _ = _clean(400, 2, 0)
+    with pytest.raises(MLCheckUsageError, match=match):
+        check_fair(y, pred, groups, **kwargs)
+
+
+def test_slices_thresholds_are_validated() -> None:
+    from pytest_mlchecks import MLCheckUsageError
+
+    y, pred, groups, _ = _clean(400, 2, 0)
+    with pytest.raises(MLCheckUsageError, match="max_gap"):
+        check_slices_perform(y, pred, groups, metric="accuracy", max_gap=float("nan"))
+    with pytest.raises(MLCheckUsageError, match="min_size"):
+        check_slices_perform(y, pred, groups, metric="accuracy", min_size=-3)

@@ -563,3 +563,16 @@ def test_too_few_rows_to_decide_is_never_a_pass() -> None:
         check_in_distribution(tiny + 5, tiny)
     enough = pd.DataFrame({"x": rng.normal(size=300)})
     assert not check_no_drift(enough, enough + 5).passed
+
+
+def test_drift_and_ood_thresholds_are_validated() -> None:
+    frame = _frame(500, 0)
+    for kwargs in ({"threshold": -1.0}, {"threshold": float("nan")}, {"warn_threshold": 0.0}):
+        with pytest.raises(MLCheckUsageError, match="ml_drift_psi"):
+            check_no_drift(frame, frame, **kwargs)
+    with pytest.raises(MLCheckUsageError, match="ml_drift_ks_threshold"):
+        check_no_drift(frame, frame, method="ks", threshold=1.5)
+    with pytest.raises(MLCheckUsageError, match="max_fraction"):
+        check_in_distribution(frame, frame, max_fraction=float("nan"))
+    with pytest.raises(MLCheckUsageError, match="margin"):
+        check_in_distribution(frame, frame, margin=-1)

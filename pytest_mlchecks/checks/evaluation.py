@@ -286,6 +286,20 @@ def _positive_label(truth: np.ndarray, pred: np.ndarray, pos_label: Any) -> Any:
     return pos_label
 
 
+def _within(
+    value: float, key: str, arg: str, low: float, high: float, *, open_low: bool = False
+) -> float:
+    """``value`` if it lies in [low, high] ((low, high] with ``open_low``), else a usage error
+    naming the argument and its ini option (NaN never passes)."""
+    ok = (low < value if open_low else low <= value) and value <= high
+    if not ok:  # also NaN
+        bracket = "(" if open_low else "["
+        raise MLCheckUsageError(
+            f"{arg} (ini ml_{key}) must be in {bracket}{low:g}, {high:g}], got {value!r}."
+        )
+    return value
+
+
 FAIR_ALPHA = 0.005  # family-wise: how often random groups may cross the noise bar
 
 
@@ -361,9 +375,26 @@ def check_fair(
     two groups). ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean
     labels, required for other labels (other labels count as not selected).
     """
-    di_limit = resolve_threshold("fair_min_di", min_disparate_impact)
-    tpr_limit = resolve_threshold("fair_max_tpr_gap", max_tpr_gap)
-    fpr_limit = resolve_threshold("fair_max_fpr_gap", max_fpr_gap)
+    di_limit = _within(
+        resolve_threshold("fair_min_di", min_disparate_impact),
+        "fair_min_di",
+        "min_disparate_impact",
+        0.0,
+        1.0,
+        open_low=True,
+    )
+    tpr_limit = _within(
+        resolve_threshold("fair_max_tpr_gap", max_tpr_gap), "fair_max_tpr_gap", "max_tpr_gap", 0, 1
+    )
+    fpr_limit = _within(
+        resolve_threshold("fair_max_fpr_gap", max_fpr_gap), "fair_max_fpr_gap", "max_fpr_gap", 0, 1
+    )
+    if (
+        isinstance(min_group_size, bool)
+        or not isinstance(min_group_size, int)
+        or min_group_size < 1
+    ):
+        raise MLCheckUsageError(f"min_group_size must be an integer >= 1, got {min_group_size!r}.")
     true_values = _label_values(y_true, "y_true")
     pred_values = _label_values(y_pred, "y_pred")
     positive = _positive_label(true_values, pred_values, pos_label)
@@ -683,7 +714,11 @@ def check_slices_perform(
     precision, f1 and roc_auc score ``pos_label`` (1 by default for 0/1 or boolean labels,
     required for other labels).
     """
-    limit = resolve_threshold("slices_max_gap", max_gap)
+    limit = _within(
+        resolve_threshold("slices_max_gap", max_gap), "slices_max_gap", "max_gap", 0, math.inf
+    )
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise MLCheckUsageError(f"min_size must be an integer >= 1, got {min_size!r}.")
     truth = labels_of(y_true, "y_true")
     pred = labels_of(y_pred, "y_pred")
     require_same_length(truth, pred, "y_true", "y_pred")

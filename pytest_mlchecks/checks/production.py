@@ -52,6 +52,14 @@ def _count_allowance(m: int, rate: float) -> float:
     return expected + Z_NOISE * math.sqrt(expected) + 2.0
 
 
+def _positive(value: float, key: str, arg: str, *, high: float = math.inf) -> float:
+    """``value`` if 0 < value <= high, else a usage error naming the argument and its ini
+    option (NaN never passes)."""
+    if not (0 < value <= high):
+        raise MLCheckUsageError(f"{arg} (ini ml_{key}) must be in (0, {high:g}], got {value!r}.")
+    return value
+
+
 def _poisson_allowance(expected: float, level: float = CHANCE_LEVEL) -> int:
     """Largest count that a Poisson(``expected``) count exceeds with probability <= ``level``
     (0 when nothing is expected: then a single event is beyond chance)."""
@@ -583,8 +591,16 @@ def check_no_drift(
     else:
         cols = [c for c in split_columns(ref, cur, columns) if c not in excluded]
     key = "drift_ks" if method == "ks" else "drift_psi"
-    err = resolve_threshold(f"{key}_threshold", threshold)
-    warn = resolve_threshold(f"{key}_warning", warn_threshold)
+    top = 1.0 if method == "ks" else math.inf  # KS is a distance in [0, 1]
+    err = _positive(
+        resolve_threshold(f"{key}_threshold", threshold), f"{key}_threshold", "threshold", high=top
+    )
+    warn = _positive(
+        resolve_threshold(f"{key}_warning", warn_threshold),
+        f"{key}_warning",
+        "warn_threshold",
+        high=top,
+    )
     warn = min(warn, err)
     psi_limits = (
         resolve_threshold("drift_psi_warning", None),
@@ -773,7 +789,13 @@ def check_in_distribution(
     from .._inputs import split_columns
 
     limit = resolve_threshold("ood_max_fraction", max_fraction)
+    if not 0 <= limit < 1:
+        raise MLCheckUsageError(
+            f"max_fraction (ini ml_ood_max_fraction) must be in [0, 1), got {limit!r}."
+        )
     widen = resolve_threshold("ood_margin", margin)
+    if not 0 <= widen < math.inf:
+        raise MLCheckUsageError(f"margin (ini ml_ood_margin) must be >= 0, got {widen!r}.")
     new = as_dataframe(tabular_input(X_new, "X_new"), "X_new")
     train = as_dataframe(tabular_input(X_train, "X_train"), "X_train")
     m = require_rows(new, "X_new")
