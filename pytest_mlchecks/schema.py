@@ -148,7 +148,18 @@ def is_key(col: Any) -> bool:
 
 
 ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their count: ids
-ID_NAME_ENDINGS = ("id", "_key", "uuid", "guid")
+ID_NAME_ENDINGS = ("_id", "-id", " id", ".id", "_key", "uuid", "guid")
+
+
+def _id_name(name: Any) -> bool:
+    """'id', 'customer_id', 'customerId', 'ID', 'order_key', 'uuid' - not 'paid' or 'valid'."""
+    if name is None:
+        return False
+    text = str(name)
+    lower = text.lower()
+    return lower == "id" or lower.endswith(ID_NAME_ENDINGS) or text.endswith(("Id", "ID"))
+
+
 TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
 
 
@@ -158,7 +169,8 @@ def id_like(col: Any) -> str | None:
     One rule for every check that compares distributions (drift, out-of-distribution):
     - "key": unique, strictly increasing integers (an auto-increment id);
     - "unique integers": unique integers, in any order, that are dense (spanning at most
-      ``ID_SPAN_FACTOR`` times their count) or whose column name ends in id/_key/uuid/guid;
+      ``ID_SPAN_FACTOR`` times their count) or whose column name says id ('id',
+      'customer_id', 'customerId', 'order_key', 'uuid'; not 'paid');
     - "identifiers or free text": strings with distinct values in more than half the rows.
     New batches bring new ids by construction, so comparing them reports drift that is not
     there. Needs at least ``KEY_MIN_ROWS`` values; missing values rule integers out.
@@ -173,8 +185,7 @@ def id_like(col: Any) -> str | None:
         if col.is_monotonic_increasing:
             return "key"
         span = float(col.max()) - float(col.min()) + 1
-        name = str(col.name).lower() if col.name is not None else ""
-        if span <= ID_SPAN_FACTOR * n or name.endswith(ID_NAME_ENDINGS):
+        if span <= ID_SPAN_FACTOR * n or _id_name(col.name):
             return "unique integers"
         return None
     if kind in ("string", "category"):

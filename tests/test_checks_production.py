@@ -576,3 +576,17 @@ def test_drift_and_ood_thresholds_are_validated() -> None:
         check_in_distribution(frame, frame, max_fraction=float("nan"))
     with pytest.raises(MLCheckUsageError, match="margin"):
         check_in_distribution(frame, frame, margin=-1)
+
+
+def test_id_names_are_recognised_without_catching_words_ending_in_id() -> None:
+    from pytest_mlchecks.schema import id_like
+
+    rng = np.random.default_rng(0)
+    sparse_unique = pd.Series(rng.permutation(10**7)[:500] * 3)
+    for name in ("id", "customer_id", "customerId", "ORDER_ID", "order_key", "uuid"):
+        assert id_like(sparse_unique.rename(name)) == "unique integers", name
+    for name in ("paid", "valid", "humid", "cents"):
+        assert id_like(sparse_unique.rename(name)) is None, name
+    assert id_like(pd.Series(np.arange(100))) == "key"
+    assert id_like(pd.Series([f"user{i}" for i in range(100)])) == "identifiers or free text"
+    assert id_like(pd.Series(rng.integers(0, 5, 100))) is None
