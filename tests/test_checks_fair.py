@@ -120,3 +120,15 @@ def test_slices_thresholds_are_validated() -> None:
         check_slices_perform(y, pred, groups, metric="accuracy", max_gap=float("nan"))
     with pytest.raises(MLCheckUsageError, match="min_size"):
         check_slices_perform(y, pred, groups, metric="accuracy", min_size=-3)
+
+
+def test_slices_that_noise_cannot_judge_are_not_a_pass() -> None:
+    """Recall over slices that rarely hold a positive: no verdict, not a silent pass."""
+    from pytest_mlchecks import MLCheckUsageError
+
+    y = np.zeros(200, dtype=int)
+    y[[3, 150]] = 1
+    pred = y.copy()
+    slices = np.repeat(["a", "b", "c", "d", "e"], 40)
+    with pytest.raises(MLCheckUsageError, match="undefined on most random slices"):
+        check_slices_perform(y, pred, slices, metric="recall")

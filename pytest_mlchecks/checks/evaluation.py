@@ -758,6 +758,12 @@ def check_slices_perform(
     noise_of = _slice_noise(fn, truth, pred, overall, greater, current_seed(random_state), z)
     for r in judged:
         r["noise"] = z * noise_of(r["size"])
+    if judged and all(r["noise"] == math.inf for r in judged):
+        raise MLCheckUsageError(
+            f"metric {name} is undefined on most random slices of these sizes (e.g. no "
+            "positive rows): cannot tell a weak slice from chance; use larger slices "
+            "(min_size) or a metric defined on every slice, such as accuracy."
+        )
     over = [r for r in judged if r["shortfall"] > limit]
     failing = [r for r in over if r["shortfall"] > r["noise"]]
     details = {
