@@ -51,7 +51,6 @@ def test_fair_effect_within_noise_passes_with_a_note() -> None:
 
 def test_fair_tpr_gap_counts_positives_not_rows() -> None:
     """The same TPR gap is noise over 40 positives per group and a finding over 4,000."""
-    rng = np.random.default_rng(3)
 
     def build(n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = 50 * n_pos
@@ -68,7 +67,7 @@ def test_fair_tpr_gap_counts_positives_not_rows() -> None:
     large = check_fair(*build(8000))
     assert small.passed, small.message
     assert not large.passed and "TPR gap" in large.message
-    assert rng is not None
+    assert "positives" in large.message  # the noise bar is over positives, not rows
 
 
 @pytest.mark.parametrize("metric", ["accuracy", "recall"])
