@@ -590,3 +590,25 @@ def test_id_names_are_recognised_without_catching_words_ending_in_id() -> None:
     assert id_like(pd.Series(np.arange(100))) == "key"
     assert id_like(pd.Series([f"user{i}" for i in range(100)])) == "identifiers or free text"
     assert id_like(pd.Series(rng.integers(0, 5, 100))) is None
+
+
+def test_relative_schema_snapshots_resolve_against_the_test_file(
+    pytester: pytest.Pytester,
+) -> None:
+    """'schemas/x.json' is found next to the test file whatever the working directory."""
+    sub = pytester.mkpydir("pkg")
+    (sub / "test_snap.py").write_text(
+        "import pandas as pd\n"
+        "from pytest_mlchecks import assert_schema_matches\n\n"
+        "def test_snap():\n"
+        "    df = pd.DataFrame({'a': [1.0, 2.0, 3.0] * 10})\n"
+        "    assert_schema_matches(df, 'schemas/a.json')\n"
+    )
+    pytester.runpytest("--ml-update-schema", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert (sub / "schemas" / "a.json").exists()
+    assert not (pytester.path / "schemas").exists()
+    elsewhere = pytester.mkdir("elsewhere")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(elsewhere)
+        result = pytester.runpytest(str(sub), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

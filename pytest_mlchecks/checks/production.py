@@ -165,10 +165,38 @@ def _good_turing_allowance(singles: int, rare: int, n0: int, m: int) -> int:
     return _poisson_allowance(m * rate)
 
 
+def _caller_dir() -> Path | None:
+    """The folder of the first caller outside pytest-mlchecks, pytest and pluggy (the test
+    file, for a check called from a test)."""
+    import sys
+
+    package = Path(__file__).resolve().parent.parent
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<"):
+            where = Path(filename).resolve()
+            skip = package in where.parents or {"_pytest", "pluggy"} & set(where.parts)
+            if not skip:
+                return where.parent
+        frame = frame.f_back
+    return None
+
+
+def snapshot_path(expected: str | Path) -> Path:
+    """A schema snapshot path: absolute paths as given; relative ones against the folder of
+    the calling test file (like syrupy's snapshots), so the test finds its schema whatever
+    the working directory pytest runs from."""
+    path = Path(expected).expanduser()
+    if path.is_absolute():
+        return path
+    base = _caller_dir()
+    return base / path if base is not None else path
+
+
 def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str | None]:
-    path: Path | None = None
     if isinstance(expected, (str, Path)):
-        path = Path(expected)
+        path = snapshot_path(expected)
         if update or current_settings().update_schema:
             schema = infer_schema(df)
             schema.save(path)
