@@ -39,6 +39,7 @@ class ColumnSchema:
     categories: list[str] | None = None
     singletons: int | None = None
     rare_levels: int | None = None  # categories seen 2 to RARE_MAX times
+    has_inf: bool | None = None  # the reference held +-inf (kept out of min and max)
     key: bool | None = None
 
     @property
@@ -256,9 +257,10 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
             raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
         if len(set(categories)) != len(categories):
             raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    for flag in ("key", "has_inf"):
+        if raw.get(flag) is not None and not isinstance(raw[flag], bool):
+            raise MLCheckUsageError(f"{where}: '{flag}' must be true or false, got {raw[flag]!r}.")
     key = raw.get("key")
-    if key is not None and not isinstance(key, bool):
-        raise MLCheckUsageError(f"{where}: 'key' must be true or false, got {key!r}.")
     return ColumnSchema(
         name=raw["name"],
         dtype=raw["dtype"],
@@ -271,6 +273,7 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
         categories=categories,
         singletons=count("singletons"),
         rare_levels=count("rare_levels"),
+        has_inf=raw.get("has_inf"),
         key=key,
     )
 
@@ -386,6 +389,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
         present = col.dropna()
         if kind in ("int", "float"):
             values = present.to_numpy(dtype=np.float64)
+            spec.has_inf = bool(np.isinf(values).any()) or None
             values = values[np.isfinite(values)]
             if kind == "int":  # distinct counts of floats are costly and say little
                 spec.n_unique = len(pd.unique(values))

@@ -612,3 +612,21 @@ def test_relative_schema_snapshots_resolve_against_the_test_file(
         patch.chdir(elsewhere)
         result = pytester.runpytest(str(sub), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_infinities_seen_in_the_reference_are_not_out_of_range() -> None:
+    rng = np.random.default_rng(0)
+    with_inf = pd.DataFrame({"x": np.r_[rng.normal(size=398), [np.inf, -np.inf]]})
+    assert infer_schema(with_inf)["x"].has_inf is True
+    assert check_schema_matches(with_inf, with_inf).passed
+    finite = pd.DataFrame({"x": rng.normal(size=400)})
+    result = check_schema_matches(with_inf, finite)  # infinities never seen: far out
+    assert not result.passed and result.details["violations"][0]["far_out"] == 2
+
+
+def test_in_distribution_names_a_column_whose_kind_changed() -> None:
+    train = pd.DataFrame({"x": np.arange(300.0)})
+    with pytest.raises(MLCheckUsageError, match="column 'x' is float64 in X_train"):
+        check_in_distribution(pd.DataFrame({"x": ["a"] * 300}), train)
+    flags = pd.DataFrame({"x": np.arange(300) % 2 == 0})
+    assert check_in_distribution(flags, flags).passed

@@ -321,6 +321,8 @@ def check_schema_matches(
             and spec.kind in ("int", "float")
         ):
             values = _as_float(col)
+            if spec.has_inf:  # the reference held infinities too: not out of range
+                values = np.where(np.isinf(values), np.nan, values)
             below_mask, above_mask = values < spec.min, values > spec.max
             below = int(np.count_nonzero(below_mask))
             above = int(np.count_nonzero(above_mask))
@@ -845,6 +847,15 @@ def check_in_distribution(
     keys = list(id_reasons)
     for name in cols:
         kind = kind_of(train[name].dtype)
+        new_kind = kind_of(new[name].dtype)
+        numeric = {"int", "float"}
+        changed = (kind in numeric) != (new_kind in numeric)
+        if changed and not {kind, new_kind} <= {"int", "float", "bool"} and new[name].notna().any():
+            raise MLCheckUsageError(
+                f"column {name!r} is {train[name].dtype} in X_train but {new[name].dtype} in "
+                "X_new: expected the same kind of values (run assert_schema_matches to see "
+                "every type change)."
+            )
         if str(name) in keys:
             continue
         if kind in ("int", "float"):
