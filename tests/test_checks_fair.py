@@ -131,3 +131,11 @@ def test_slices_that_noise_cannot_judge_are_not_a_pass() -> None:
     slices = np.repeat(["a", "b", "c", "d", "e"], 40)
     with pytest.raises(MLCheckUsageError, match="undefined on most random slices"):
         check_slices_perform(y, pred, slices, metric="recall")
+
+
+def test_a_single_slice_of_every_row_is_not_a_pass() -> None:
+    from pytest_mlchecks import MLCheckUsageError
+
+    y, pred, _, _ = _clean(300, 2, 0)
+    with pytest.raises(MLCheckUsageError, match="single slice holding every row"):
+        check_slices_perform(y, pred, np.array(["all"] * 300), metric="accuracy")

@@ -774,6 +774,11 @@ def check_slices_perform(
     noise_of = _slice_noise(fn, truth, pred, overall, greater, current_seed(random_state), z)
     for r in judged:
         r["noise"] = z * noise_of(r["size"])
+    if len(judged) == 1 and judged[0]["size"] == len(truth):
+        raise MLCheckUsageError(
+            "slices define a single slice holding every row: nothing to compare it with; "
+            "expected at least two slice values (or masks of part of the rows)."
+        )
     if judged and all(r["noise"] == math.inf for r in judged):
         raise MLCheckUsageError(
             f"metric {name} is undefined on most random slices of these sizes (e.g. no "
