@@ -238,8 +238,12 @@ def check_schema_matches(
     and reordered columns; dtype kind changes (int vs float, string vs category;
     ``strict_dtypes`` compares exact dtypes); null-rate spikes beyond sampling noise; values
     outside the reference range beyond what chance gives for the reference's size (new values
-    exceed a sample's min/max at rate 1/(n+1) on each side); unseen categories beyond the
-    Good-Turing rate of the reference. Figure: the number of violations (threshold 0).
+    exceed a sample's min/max at rate 1/(n+1) on each side), and any value far out (5 tail
+    spans beyond an extreme on a log scale of IQRs: a sentinel such as -999999 is never
+    chance); unseen categories beyond the Good-Turing rate of the reference (none at all in a
+    closed domain: a reference with no category seen 1-5 times). A relative path resolves
+    against the calling test file's folder. Unseen values are reported as short hashes
+    unless ini ``ml_report_values = true``. Figure: the number of violations (threshold 0).
     """
     frame = as_dataframe(tabular_input(df, "df"), "df")
     m = require_rows(frame, "df")
