@@ -437,7 +437,7 @@ def _describe(v: dict[str, Any]) -> str:
             else ""
         )
         return (
-            f"{v['column']!r}: {v['count']:,} values outside [{fmt(v['min'])}, "
+            f"{v['column']!r}: {plural(v['count'], 'value')} outside [{fmt(v['min'])}, "
             f"{fmt(v['max'])}] ({v['below_min']:,} below, {v['above_max']:,} above; chance "
             f"explains up to {fmt(v['allowed_by_chance'], 2)} just past the extremes{far_text})"
         )
@@ -446,12 +446,12 @@ def _describe(v: dict[str, Any]) -> str:
     else:
         shown = f"hashed {v['example_hashes']} (ini ml_report_values = true shows the values)"
     closed = (
-        "; the reference has no category seen once, so its domain is closed"
-        if not v["reference_singletons"]
+        "; no category of the reference is rare (seen 1-5 times): a closed domain"
+        if v["allowed_by_chance"] == 0
         else ""
     )
     return (
-        f"{v['column']!r}: {v['count']:,} values in "
+        f"{v['column']!r}: {plural(v['count'], 'value')} in "
         f"{plural(v['levels'], 'unseen category', 'unseen categories')}, {shown} "
         f"(chance explains up to {fmt(v['allowed_by_chance'], 2)}{closed})"
     )
