@@ -458,7 +458,9 @@ def _halves(frame: Any, seed: int) -> tuple[Any, Any]:
 
 
 def _numeric_columns(frame: Any, min_unique: int = 20) -> list[str]:
-    from .schema import kind_of
+    """Numeric feature columns to inject faults into (ids and time indexes left out: the
+    checks skip them on purpose)."""
+    from .schema import id_like, kind_of
 
     return [
         c
@@ -466,6 +468,7 @@ def _numeric_columns(frame: Any, min_unique: int = 20) -> list[str]:
         if c != "record_id"
         and kind_of(frame[c].dtype) in ("int", "float")
         and frame[c].nunique() >= min_unique
+        and id_like(frame[c]) is None
     ]
 
 
