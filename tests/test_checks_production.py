@@ -304,6 +304,9 @@ def test_one_unseen_category_in_a_closed_domain_is_a_violation() -> None:
         "schema_matches: 1 violation of the schema in 300 rows: 'tier'"
     )
     assert "a closed domain" in result.message
+    assert check_schema_matches(current, reference, extra_unseen=1).passed
+    with pytest.raises(MLCheckUsageError, match="extra_unseen"):
+        check_schema_matches(current, reference, extra_unseen=-1)
 
 
 def test_an_open_domain_tolerates_new_categories_at_its_good_turing_rate() -> None:

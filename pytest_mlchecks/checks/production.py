@@ -230,6 +230,7 @@ def check_schema_matches(
     check_ranges: bool = True,
     check_categories: bool = True,
     update: bool = False,
+    extra_unseen: int = 0,
 ) -> CheckResult:
     """Detect every way ``df`` breaks a schema, reported at once.
 
@@ -243,8 +244,12 @@ def check_schema_matches(
     chance); unseen categories beyond the Good-Turing rate of the reference (none at all in a
     closed domain: a reference with no category seen 1-5 times). A relative path resolves
     against the calling test file's folder. Unseen values are reported as short hashes
-    unless ini ``ml_report_values = true``. Figure: the number of violations (threshold 0).
+    unless ini ``ml_report_values = true``. ``extra_unseen`` tolerates that many values in
+    unseen categories per column on top of chance (for domains known to have rare levels
+    that a reference can miss). Figure: the number of violations (threshold 0).
     """
+    if isinstance(extra_unseen, bool) or not isinstance(extra_unseen, int) or extra_unseen < 0:
+        raise MLCheckUsageError(f"extra_unseen must be an integer >= 0, got {extra_unseen!r}.")
     frame = as_dataframe(tabular_input(df, "df"), "df")
     m = require_rows(frame, "df")
     schema, note = _resolve_expected(frame, tabular_input(expected, "expected"), update)
@@ -359,7 +364,7 @@ def check_schema_matches(
             observed = col.dropna().astype(str)
             unseen_mask = ~observed.isin(spec.categories).to_numpy()
             unseen = int(unseen_mask.sum())
-            allowed_unseen = _unseen_allowance(spec, n0, m)
+            allowed_unseen = _unseen_allowance(spec, n0, m) + extra_unseen
             if unseen > allowed_unseen:
                 levels = observed[unseen_mask].value_counts()
                 entry: dict[str, Any] = {
