@@ -633,3 +633,22 @@ def test_in_distribution_names_a_column_whose_kind_changed() -> None:
         check_in_distribution(pd.DataFrame({"x": ["a"] * 300}), train)
     flags = pd.DataFrame({"x": np.arange(300) % 2 == 0})
     assert check_in_distribution(flags, flags).passed
+
+
+def test_reports_hold_hashes_not_values_serial_and_under_xdist(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        """
+        import pandas as pd
+        from pytest_mlchecks import check_schema_matches
+
+        def test_values():
+            ref = pd.DataFrame({"c": ["a", "b"] * 500})
+            cur = pd.DataFrame({"c": ["a", "secret-value"] * 10})
+            assert not check_schema_matches(cur, ref).passed
+        """
+    )
+    for extra in ([], ["-n", "2"]):
+        pytester.runpytest("--ml-audit-json=r.json", "-p", "no:cacheprovider", *extra)
+        report = (pytester.path / "r.json").read_text()
+        assert "secret-value" not in report and value_hash("secret-value") in report
