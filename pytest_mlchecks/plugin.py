@@ -159,6 +159,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ml_strict", "warnings from checks fail tests", type="bool", default=False)
     parser.addini("ml_seed", "seed for ml_seed and internal sampling (default 0)", default="0")
     parser.addini(
+        "ml_report_values",
+        "allow raw cell values (e.g. unseen categories) in check details and reports; "
+        "default false: counts and short hashes only",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
         "ml_ladder_scope",
         "'session' (default): one ladder for the whole run; 'directory': one ladder per "
         "directory of test files, so one project's failure does not block another's tests",
@@ -191,7 +198,11 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
     seed_opt = config.getoption("ml_seed")
     seed = seed_opt if seed_opt is not None else _seed(str(config.getini("ml_seed")))
     settings = Settings(
-        ini=ini, strict=strict, seed=seed, update_schema=bool(config.getoption("ml_update_schema"))
+        ini=ini,
+        strict=strict,
+        seed=seed,
+        update_schema=bool(config.getoption("ml_update_schema")),
+        report_values=bool(config.getini("ml_report_values")),
     )
     scope = str(config.getini("ml_ladder_scope") or "session").strip()
     if scope not in SCOPES:

@@ -1,14 +1,15 @@
 """Data contracts: ``infer_schema(df) -> Schema``, committed as readable, diffable JSON.
 
 A schema records, per column: dtype and its kind, observed null rate, numeric range and robust
-quantiles, categories (with the number seen only once, for a Good-Turing estimate of how
-often new categories appear by chance), whether an integer column is a key (unique and
+quantiles, categories (with the numbers seen once and seen 2-5 times, for a Good-Turing estimate of
+how often new categories appear by chance), whether an integer column is a key (unique and
 increasing: no range rule), the column order and the reference's row count.
 ``Schema.to_json()`` / ``Schema.from_json()`` round-trip exactly.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from ._result import MLCheckUsageError
 SCHEMA_VERSION = 1
 QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
 MAX_CATEGORIES = 50
+RARE_MAX = 5  # a category seen at most this often is rare (evidence of an open domain)
 
 
 @dataclass
@@ -36,6 +38,8 @@ class ColumnSchema:
     quantiles: dict[str, float] | None = None
     categories: list[str] | None = None
     singletons: int | None = None
+    rare_levels: int | None = None  # categories seen 2 to RARE_MAX times
+    has_inf: bool | None = None  # the reference held +-inf (kept out of min and max)
     key: bool | None = None
 
     @property
@@ -71,15 +75,27 @@ class Schema:
         return json.dumps(data, indent=indent, allow_nan=False) + ("\n" if indent else "")
 
     @classmethod
-    def from_json(cls, text: str) -> Schema:
-        """Parse JSON written by ``to_json`` (a newer schema version is a usage error)."""
+    def from_json(cls, text: str | bytes) -> Schema:
+        """Parse JSON written by ``to_json``; anything else (corrupt, hand-edited
+        inconsistently, or written by a newer version) is a usage error naming what is
+        wrong."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        if not isinstance(text, str):
+            raise MLCheckUsageError(
+                f"Schema.from_json expects the JSON text, got a {type(text).__name__}."
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MLCheckUsageError(f"schema JSON does not parse: {exc}") from exc
-        if not isinstance(data, dict) or "columns" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
             raise MLCheckUsageError("schema JSON must be an object with a 'columns' list.")
-        version = int(data.get("schema_version", 0))
+        version = data.get("schema_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise MLCheckUsageError(
+                f"schema JSON has an invalid schema_version {version!r}: expected an integer."
+            )
         if version > SCHEMA_VERSION:
             raise MLCheckUsageError(
                 f"schema JSON has schema_version {version}, newer than this pytest-mlchecks "
@@ -87,14 +103,22 @@ class Schema:
             )
         if version < 1:
             raise MLCheckUsageError(f"schema JSON has an invalid schema_version {version!r}.")
-        columns = []
-        known = set(ColumnSchema.__dataclass_fields__)
-        for raw in data["columns"]:
-            unknown = set(raw) - known
-            if unknown:
-                raise MLCheckUsageError(f"schema column has unknown fields {sorted(unknown)}.")
-            columns.append(ColumnSchema(**raw))
-        return cls(columns=columns, n_rows=int(data.get("n_rows", 0)), schema_version=version)
+        unknown_top = set(data) - {"schema_version", "n_rows", "columns"}
+        if unknown_top:
+            raise MLCheckUsageError(
+                f"schema JSON has unknown top-level keys {sorted(unknown_top)}."
+            )
+        n_rows = data.get("n_rows", 0)
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 0:
+            raise MLCheckUsageError(
+                f"schema JSON has n_rows {n_rows!r}: expected a non-negative integer."
+            )
+        columns = [_column_from_json(raw, i) for i, raw in enumerate(data["columns"])]
+        names = [c.name for c in columns]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise MLCheckUsageError(f"schema JSON names the columns {duplicated} more than once.")
+        return cls(columns=columns, n_rows=n_rows, schema_version=version)
 
     def save(self, path: str | Path) -> None:
         from ._report import write_atomic
@@ -122,6 +146,143 @@ def is_key(col: Any) -> bool:
     if kind_of(col.dtype) != "int" or len(col) < KEY_MIN_ROWS or bool(col.isna().any()):
         return False
     return bool(col.is_monotonic_increasing and col.is_unique)
+
+
+ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their count: ids
+ID_NAME_ENDINGS = ("_id", "-id", " id", ".id", "_key", "uuid", "guid")
+
+
+def _id_name(name: Any) -> bool:
+    """'id', 'customer_id', 'customerId', 'ID', 'order_key', 'uuid' - not 'paid' or 'valid'."""
+    if name is None:
+        return False
+    text = str(name)
+    lower = text.lower()
+    return lower == "id" or lower.endswith(ID_NAME_ENDINGS) or text.endswith(("Id", "ID"))
+
+
+TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
+
+
+def id_like(col: Any) -> str | None:
+    """Why a column holds identifiers rather than a feature distribution, or None.
+
+    One rule for every check that compares distributions (drift, out-of-distribution):
+    - "key": unique, strictly increasing integers (an auto-increment id);
+    - "unique integers": unique integers, in any order, that are dense (spanning at most
+      ``ID_SPAN_FACTOR`` times their count) or whose column name says id ('id',
+      'customer_id', 'customerId', 'order_key', 'uuid'; not 'paid');
+    - "identifiers or free text": strings with distinct values in more than half the rows.
+    New batches bring new ids by construction, so comparing them reports drift that is not
+    there. Needs at least ``KEY_MIN_ROWS`` values; missing values rule integers out.
+    """
+    n = len(col)
+    if n < KEY_MIN_ROWS:
+        return None
+    kind = kind_of(col.dtype)
+    if kind == "int":
+        if bool(col.isna().any()) or not col.is_unique:
+            return None
+        if col.is_monotonic_increasing:
+            return "key"
+        span = float(col.max()) - float(col.min()) + 1
+        if span <= ID_SPAN_FACTOR * n or _id_name(col.name):
+            return "unique integers"
+        return None
+    if kind in ("string", "category"):
+        present = col.dropna()
+        if len(present) >= KEY_MIN_ROWS and present.nunique() > TEXT_UNIQUE_SHARE * n:
+            return "identifiers or free text"
+    return None
+
+
+_KINDS = ("bool", "int", "float", "datetime", "timedelta", "category", "string", "other")
+
+
+def _column_from_json(raw: Any, index: int) -> ColumnSchema:
+    """One column of schema JSON, every field checked against its type and domain."""
+    where = f"schema JSON column {index}"
+    if not isinstance(raw, dict):
+        raise MLCheckUsageError(f"{where} is a {type(raw).__name__}: expected an object.")
+    if isinstance(raw.get("name"), str):
+        where = f"schema JSON column {raw['name']!r}"
+    known = set(ColumnSchema.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise MLCheckUsageError(f"{where} has unknown fields {sorted(unknown)}.")
+    for required in ("name", "dtype", "kind"):
+        if not isinstance(raw.get(required), str):
+            raise MLCheckUsageError(f"{where}: '{required}' must be a string.")
+    if raw["kind"] not in _KINDS:
+        raise MLCheckUsageError(f"{where}: kind {raw['kind']!r} is not one of {_KINDS}.")
+
+    def number(key: str) -> float | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
+        if not math.isfinite(value):
+            raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
+        return float(value)
+
+    def count(key: str) -> int | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MLCheckUsageError(
+                f"{where}: '{key}' must be a non-negative integer, got {value!r}."
+            )
+        return value
+
+    null_rate = number("null_rate")
+    if null_rate is not None and not 0.0 <= null_rate <= 1.0:
+        raise MLCheckUsageError(f"{where}: null_rate {null_rate!r} is not a rate in [0, 1].")
+    low, high = number("min"), number("max")
+    if low is not None and high is not None and low > high:
+        raise MLCheckUsageError(f"{where}: min {low!r} is greater than max {high!r}.")
+    quantiles = raw.get("quantiles")
+    if quantiles is not None:
+        if not isinstance(quantiles, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
+        ):
+            raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
+        ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
+        if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
+            raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
+    categories = raw.get("categories")
+    if categories is not None:
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
+        if len(set(categories)) != len(categories):
+            raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    for flag in ("key", "has_inf"):
+        if raw.get(flag) is not None and not isinstance(raw[flag], bool):
+            raise MLCheckUsageError(f"{where}: '{flag}' must be true or false, got {raw[flag]!r}.")
+    key = raw.get("key")
+    return ColumnSchema(
+        name=raw["name"],
+        dtype=raw["dtype"],
+        kind=raw["kind"],
+        null_rate=0.0 if null_rate is None else null_rate,
+        n_unique=count("n_unique"),
+        min=low,
+        max=high,
+        quantiles=None if quantiles is None else {str(k): float(v) for k, v in quantiles.items()},
+        categories=categories,
+        singletons=count("singletons"),
+        rare_levels=count("rare_levels"),
+        has_inf=raw.get("has_inf"),
+        key=key,
+    )
+
+
+def _level(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise MLCheckUsageError(f"schema JSON quantile level {text!r} is not a number.") from None
 
 
 def _column_dict(column: ColumnSchema) -> dict[str, Any]:
@@ -156,6 +317,60 @@ def _finite_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+SPARSE_MAX_CELLS = 20_000_000  # sparse inputs are densified up to this many cells
+
+
+def tabular_input(obj: Any, arg: str) -> Any:
+    """Bring table-like inputs that the shared converters do not handle into pandas:
+    numpy structured (record) arrays become one column per field, polars frames convert
+    without pyarrow when it is missing (column by column through numpy), scipy sparse
+    matrices are densified when small enough. Anything else is returned unchanged."""
+    import numpy as np
+
+    module = type(obj).__module__
+    if module.startswith("polars") and hasattr(obj, "to_pandas") and hasattr(obj, "columns"):
+        try:
+            return obj.to_pandas()
+        except ImportError:
+            import pandas as pd
+
+            try:
+                return pd.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
+            except Exception as exc:
+                raise MLCheckUsageError(
+                    f"{arg} is a polars {type(obj).__name__} that could not be converted to "
+                    f"pandas without pyarrow ({type(exc).__name__}: {exc}): install pyarrow "
+                    "(pip install pyarrow) or pass a pandas DataFrame."
+                ) from exc
+    if module.startswith("scipy.sparse") and hasattr(obj, "toarray"):
+        rows, cols = obj.shape
+        if rows * cols > SPARSE_MAX_CELLS:
+            raise MLCheckUsageError(
+                f"{arg} is a scipy sparse matrix of {rows:,} x {cols:,}: too large to compare "
+                f"column by column here (limit {SPARSE_MAX_CELLS:,} cells); pass the columns "
+                "to compare as a DataFrame (e.g. the raw features before vectorising)."
+            )
+        import pandas as pd
+
+        return pd.DataFrame(obj.toarray(), columns=[str(i) for i in range(cols)])
+    if isinstance(obj, np.ndarray) and obj.dtype.names:
+        if obj.ndim != 1:
+            raise MLCheckUsageError(
+                f"{arg} is a structured array of shape {obj.shape}: expected one record per "
+                "row (1-D)."
+            )
+        nested = [n for n in obj.dtype.names if obj.dtype[n].shape or obj.dtype[n].names]
+        if nested:
+            raise MLCheckUsageError(
+                f"{arg} is a structured array whose fields {nested[:5]} hold arrays or "
+                "records: expected one scalar per field (flatten them into columns)."
+            )
+        import pandas as pd
+
+        return pd.DataFrame({str(n): obj[n] for n in obj.dtype.names})
+    return obj
+
+
 def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
     """Infer the schema of a reference DataFrame (the training data, typically)."""
     import numpy as np
@@ -163,7 +378,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
 
     from ._inputs import as_dataframe, require_rows
 
-    frame = as_dataframe(df, "df")
+    frame = as_dataframe(tabular_input(df, "df"), "df")
     n = require_rows(frame, "df")
     columns: list[ColumnSchema] = []
     for name in frame.columns:
@@ -174,6 +389,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
         present = col.dropna()
         if kind in ("int", "float"):
             values = present.to_numpy(dtype=np.float64)
+            spec.has_inf = bool(np.isinf(values).any()) or None
             values = values[np.isfinite(values)]
             if kind == "int":  # distinct counts of floats are costly and say little
                 spec.n_unique = len(pd.unique(values))
@@ -195,6 +411,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
             if kind == "bool" or len(counts) <= max_categories:
                 spec.categories = sorted(str(v) for v in counts.index)
                 spec.singletons = int((counts == 1).sum())
+                spec.rare_levels = int(((counts >= 2) & (counts <= RARE_MAX)).sum())
         else:
             spec.n_unique = int(present.astype(str).nunique())
         columns.append(spec)

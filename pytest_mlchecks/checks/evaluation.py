@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -285,6 +286,76 @@ def _positive_label(truth: np.ndarray, pred: np.ndarray, pos_label: Any) -> Any:
     return pos_label
 
 
+def _within(
+    value: float, key: str, arg: str, low: float, high: float, *, open_low: bool = False
+) -> float:
+    """``value`` if it lies in [low, high] ((low, high] with ``open_low``), else a usage error
+    naming the argument and its ini option (NaN never passes)."""
+    ok = (low < value if open_low else low <= value) and value <= high
+    if not ok:  # also NaN
+        bracket = "(" if open_low else "["
+        raise MLCheckUsageError(
+            f"{arg} (ini ml_{key}) must be in {bracket}{low:g}, {high:g}], got {value!r}."
+        )
+    return value
+
+
+FAIR_ALPHA = 0.005  # family-wise: how often random groups may cross the noise bar
+
+
+def _z_two_sided(alpha: float) -> float:
+    """The z with P(|N(0, 1)| > z) == alpha."""
+    from .._stats import chi2_isf
+
+    return math.sqrt(chi2_isf(alpha, 1))
+
+
+def _rate_pairs(
+    groups: list[dict[str, Any]],
+    rate: str,
+    size: str,
+    z: float,
+    beyond: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Pairs of groups (both rates defined) whose effect is ``beyond`` the limit (a mask from
+    the ratio and the gap of each pair): how many, how many of them also pass sampling
+    noise, and the six most significant (gap over noise), each with its low and high group,
+    rates, gap, ratio, noise bar and sizes. Vectorised: a thousand groups are half a million
+    pairs."""
+    defined = [g for g in groups if g[rate] is not None and g[size] > 0]
+    if len(defined) < 2:
+        return 0, 0, []
+    r = np.array([g[rate] for g in defined], dtype=float)
+    n = np.array([g[size] for g in defined], dtype=float)
+    i, j = np.triu_indices(len(defined), 1)
+    low = np.where(r[i] <= r[j], i, j)
+    high = np.where(r[i] <= r[j], j, i)
+    gap = r[high] - r[low]
+    ratio = np.where(r[high] > 0, r[low] / np.where(r[high] > 0, r[high], 1.0), 1.0)
+    pooled = (r[low] * n[low] + r[high] * n[high]) / (n[low] + n[high])
+    inverse = 1.0 / n[low] + 1.0 / n[high]
+    # z standard errors of the difference when both groups share the pooled rate, plus
+    # Yates' continuity correction (keeps small groups and rare outcomes from false alarms)
+    noise = z * np.sqrt(np.maximum(pooled * (1.0 - pooled), 0.0) * inverse) + 0.5 * inverse
+    over = np.flatnonzero(beyond(ratio, gap))
+    real = int(np.count_nonzero(gap[over] > noise[over]))
+    order = over[np.argsort(-(gap[over] / noise[over]), kind="stable")][:6]
+    top = [
+        {
+            "low": defined[low[k]]["group"],
+            "high": defined[high[k]]["group"],
+            "low_rate": float(r[low[k]]),
+            "high_rate": float(r[high[k]]),
+            "gap": float(gap[k]),
+            "ratio": float(ratio[k]),
+            "noise": float(noise[k]),
+            "sizes": [int(n[low[k]]), int(n[high[k]])],
+        }
+        for k in order
+    ]
+    return len(over), real, top
+
+
 @check
 def check_fair(
     y_true: Any,
@@ -303,14 +374,36 @@ def check_fair(
     highest selection rate, held to ``min_disparate_impact`` (ini ``ml_fair_min_di``, default
     0.8, the four-fifths rule); the TPR gap (equal opportunity) to ``max_tpr_gap`` (ini
     ``ml_fair_max_tpr_gap``, default 0.1); the FPR gap to ``max_fpr_gap`` (ini
-    ``ml_fair_max_fpr_gap``, default 0.1). Groups under ``min_group_size`` rows are reported
-    and left out of the ratios (a warning if that leaves fewer than two groups).
-    ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean labels, required
-    for other labels (other labels count as not selected).
+    ``ml_fair_max_fpr_gap``, default 0.1). A pair of groups is a finding only when its effect
+    passes the limit AND its rate gap passes sampling noise: the gap two groups of these sizes
+    show by chance when they share one rate (pooled two-proportion z with continuity
+    correction, family-wise 0.5% over all pairs and the three rates; sizes are rows for the
+    selection rate, positives for TPR, negatives for FPR). An effect past the limit that
+    noise explains passes with a note saying more rows are needed. Groups under
+    ``min_group_size`` rows are reported and left out (a warning if that leaves fewer than
+    two groups). ``pos_label`` is the favourable outcome: 1 by default for 0/1 or boolean
+    labels, required for other labels (other labels count as not selected).
     """
-    di_limit = resolve_threshold("fair_min_di", min_disparate_impact)
-    tpr_limit = resolve_threshold("fair_max_tpr_gap", max_tpr_gap)
-    fpr_limit = resolve_threshold("fair_max_fpr_gap", max_fpr_gap)
+    di_limit = _within(
+        resolve_threshold("fair_min_di", min_disparate_impact),
+        "fair_min_di",
+        "min_disparate_impact",
+        0.0,
+        1.0,
+        open_low=True,
+    )
+    tpr_limit = _within(
+        resolve_threshold("fair_max_tpr_gap", max_tpr_gap), "fair_max_tpr_gap", "max_tpr_gap", 0, 1
+    )
+    fpr_limit = _within(
+        resolve_threshold("fair_max_fpr_gap", max_fpr_gap), "fair_max_fpr_gap", "max_fpr_gap", 0, 1
+    )
+    if (
+        isinstance(min_group_size, bool)
+        or not isinstance(min_group_size, int)
+        or min_group_size < 1
+    ):
+        raise MLCheckUsageError(f"min_group_size must be an integer >= 1, got {min_group_size!r}.")
     true_values = _label_values(y_true, "y_true")
     pred_values = _label_values(y_pred, "y_pred")
     positive = _positive_label(true_values, pred_values, pos_label)
@@ -321,17 +414,24 @@ def check_fair(
     require_same_length(truth, groups, "y_true", "sensitive")
     stats: list[dict[str, Any]] = []
     small: list[str] = []
-    for group in np.unique(groups):
-        mask = groups == group
-        n = int(mask.sum())
-        pos = truth[mask]
-        neg_n = int((~pos).sum())
+    names, index = np.unique(groups, return_inverse=True)
+    k = len(names)
+    sizes = np.bincount(index, minlength=k)
+    positives = np.bincount(index, weights=truth, minlength=k).astype(int)
+    selected = np.bincount(index, weights=pred, minlength=k)
+    true_pos = np.bincount(index, weights=pred & truth, minlength=k)
+    false_pos = selected - true_pos
+    for g, group in enumerate(names):
+        n, pos_n = int(sizes[g]), int(positives[g])
+        neg_n = n - pos_n
         row = {
             "group": str(group),
             "n": n,
-            "selection_rate": float(pred[mask].mean()),
-            "tpr": float(pred[mask][pos].mean()) if pos.any() else None,
-            "fpr": float(pred[mask][~pos].mean()) if neg_n else None,
+            "positives": pos_n,
+            "negatives": neg_n,
+            "selection_rate": float(selected[g] / n),
+            "tpr": float(true_pos[g] / pos_n) if pos_n else None,
+            "fpr": float(false_pos[g] / neg_n) if neg_n else None,
         }
         if n < min_group_size:
             small.append(str(group))
@@ -365,28 +465,74 @@ def check_fair(
     fprs = [r["fpr"] for r in usable if r["fpr"] is not None]
     tpr_gap = max(tprs) - min(tprs) if len(tprs) > 1 else 0.0
     fpr_gap = max(fprs) - min(fprs) if len(fprs) > 1 else 0.0
-    details.update({"disparate_impact": di, "tpr_gap": tpr_gap, "fpr_gap": fpr_gap})
-    problems = []
-    if di < di_limit:
-        problems.append(f"disparate impact {fmt(di, 3)} < {fmt(di_limit, 3)} (four-fifths rule)")
-    if tpr_gap > tpr_limit:
-        problems.append(f"TPR gap {fmt(tpr_gap, 3)} > {fmt(tpr_limit, 3)} (equal opportunity)")
-    if fpr_gap > fpr_limit:
-        problems.append(f"FPR gap {fmt(fpr_gap, 3)} > {fmt(fpr_limit, 3)}")
+    n_pairs = len(usable) * (len(usable) - 1) // 2
+    z = _z_two_sided(FAIR_ALPHA / (3 * n_pairs))
+    measures: tuple[tuple[str, str, str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...]
+    measures = (
+        ("disparate impact", "selection_rate", "n", lambda ratio, gap: ratio < di_limit),
+        ("TPR gap", "tpr", "positives", lambda ratio, gap: gap > tpr_limit),
+        ("FPR gap", "fpr", "negatives", lambda ratio, gap: gap > fpr_limit),
+    )
+    problems: list[str] = []
+    noise_notes: list[str] = []
+    findings: dict[str, Any] = {}
+    for label, rate, size, beyond_limit in measures:
+        n_over, n_real, top = _rate_pairs(usable, rate, size, z, beyond_limit)
+        findings[label] = {"beyond_limit": n_over, "beyond_noise": n_real, "pairs": top}
+        if not n_over:
+            continue
+        worst = top[0]
+        figure = (
+            f"{fmt(worst['ratio'], 3)} ({worst['low']!r} {percent(worst['low_rate'])} vs "
+            f"{worst['high']!r} {percent(worst['high_rate'])})"
+            if rate == "selection_rate"
+            else f"{fmt(worst['gap'], 3)} ({worst['low']!r} {percent(worst['low_rate'])} vs "
+            f"{worst['high']!r} {percent(worst['high_rate'])})"
+        )
+        limit_text = (
+            f"< {fmt(di_limit, 3)} (four-fifths rule)"
+            if rate == "selection_rate"
+            else f"> {fmt(tpr_limit if rate == 'tpr' else fpr_limit, 3)}"
+            + (" (equal opportunity)" if rate == "tpr" else "")
+        )
+        noise_text = (
+            f"gap {fmt(worst['gap'], 3)}, chance explains up to {fmt(worst['noise'], 3)} "
+            f"at {worst['sizes'][0]:,} / {worst['sizes'][1]:,} {_size_word(size)}"
+        )
+        if n_real:
+            problems.append(f"{label} {figure} {limit_text}; {noise_text}")
+        else:
+            noise_notes.append(f"{label} {figure} {limit_text} but within noise ({noise_text})")
+    details.update(
+        {
+            "disparate_impact": di,
+            "tpr_gap": tpr_gap,
+            "fpr_gap": fpr_gap,
+            "noise_z": z,
+            "family_alpha": FAIR_ALPHA,
+            "findings": findings,
+        }
+    )
     small_note = f" Too small to compare: {small[:10]}." if small else ""
     if not problems:
+        note = (
+            f" Not a finding: {'; '.join(noise_notes)}; more rows per group would tell."
+            if noise_notes
+            else ""
+        )
         message = (
             f"fair: disparate impact {fmt(di, 3)}, TPR gap {fmt(tpr_gap, 3)}, FPR gap "
-            f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{small_note}"
+            f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{note}{small_note}"
         )
         return CheckResult("fair", "evaluation", True, "error", di, di_limit, message, details)
     message = compose(
         f"fair: {'; '.join(problems)} across {plural(len(usable), 'group')}.{small_note}",
         body=body,
         why=(
-            "the model selects or misses people at different rates depending on the group: "
-            "a legal and ethical risk (the four-fifths rule of the US EEOC guidelines), and "
-            "often a sign that the data under-represents a group."
+            "the model selects or misses people at different rates depending on the group, "
+            "beyond what chance gives at these group sizes: a legal and ethical risk (the "
+            "four-fifths rule of the US EEOC guidelines), and often a sign that the data "
+            "under-represents a group."
         ),
         fix=(
             "look at the per-group error rates above; rebalance or collect data for the "
@@ -395,6 +541,10 @@ def check_fair(
         ),
     )
     return CheckResult("fair", "evaluation", False, "error", di, di_limit, message, details)
+
+
+def _size_word(size: str) -> str:
+    return {"n": "rows", "positives": "positives", "negatives": "negatives"}[size]
 
 
 assert_fair = assertion(check_fair)
@@ -496,6 +646,65 @@ def _slice_masks(slices: Any, n: int) -> dict[str, np.ndarray]:
     return masks
 
 
+SLICE_ALPHA = 0.001  # family-wise: how often a healthy model's slices cross the noise bar
+SLICE_DRAWS = 200
+SLICE_SIZES = 24  # distinct slice sizes simulated; others scale from the nearest one
+SLICE_MAX_SIMULATED = 20_000  # larger slices scale from this size (cost stays bounded)
+
+
+def _slice_noise(
+    fn: Callable[[np.ndarray, np.ndarray], float],
+    truth: np.ndarray,
+    pred: np.ndarray,
+    overall: float,
+    greater: bool,
+    seed: int,
+    z: float,
+) -> Callable[[int], float]:
+    """The noise bar (in units of ``z``) of the shortfall of a random slice of a given size:
+    its root mean square over seeded draws with a Cornish-Fisher skew term, or the worst draw
+    over ``z`` if larger (rows drawn with replacement: a little wider than without, so
+    conservative). A size within 10% of a simulated one, and any size once ``SLICE_SIZES``
+    sizes are simulated, reuses the nearest simulated size, scaled by 1/sqrt(size)."""
+    n = len(truth)
+    cache: dict[int, float] = {}
+
+    def simulate(size: int) -> float:
+        rng = np.random.default_rng([seed, size])
+        scores = np.empty(SLICE_DRAWS)
+        for i in range(SLICE_DRAWS):
+            rows = rng.integers(0, n, size)
+            scores[i] = float(fn(truth[rows], pred[rows]))
+        finite = scores[np.isfinite(scores)]
+        if len(finite) < SLICE_DRAWS // 2:
+            return math.inf  # the metric is mostly undefined at this size: no verdict
+        shortfall = (overall - finite) if greater else (finite - overall)
+        # spread around the overall score (a bias counts as noise), widened for skew by the
+        # Cornish-Fisher term: precision or recall of a small slice has a longer lower tail
+        # than a normal one; the worst draw guards heavier tails still (f1 drops to 0 when a
+        # small slice happens to have no predicted positives)
+        spread = float(np.sqrt(np.mean(shortfall**2)))
+        centred = shortfall - shortfall.mean()
+        sd = float(centred.std())
+        skew = float(np.mean(centred**3)) / sd**3 if sd > 0 else 0.0
+        widened = spread * (1.0 + max(skew, 0.0) * (z * z - 1.0) / (6.0 * z))
+        return float(max(widened, shortfall.max() / z))
+
+    def noise(size: int) -> float:
+        if size > SLICE_MAX_SIMULATED:  # noise of large slices scales as 1/sqrt(size)
+            return noise(SLICE_MAX_SIMULATED) * math.sqrt(SLICE_MAX_SIMULATED / size)
+        if size in cache:
+            return cache[size]
+        nearest = min(cache, key=lambda s: abs(math.log(s / size)), default=None)
+        close = nearest is not None and abs(math.log(nearest / size)) < 0.1
+        if nearest is None or (not close and len(cache) < SLICE_SIZES):
+            cache[size] = simulate(size)
+            return cache[size]
+        return cache[nearest] * math.sqrt(nearest / size)
+
+    return noise
+
+
 @check
 def check_slices_perform(
     y_true: Any,
@@ -506,6 +715,7 @@ def check_slices_perform(
     max_gap: float | None = None,
     min_size: int = 30,
     pos_label: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect slices of the data where the model does much worse than overall.
 
@@ -513,11 +723,18 @@ def check_slices_perform(
     a dict of boolean masks. ``metric``: accuracy, recall, precision, f1, roc_auc, r2, mae,
     rmse, or a function (y_true, y_pred) where greater is better. Figure: the largest shortfall
     of a slice against the overall score, held to ``max_gap`` (ini ``ml_slices_max_gap``,
-    default 0.1); slices under ``min_size`` rows are listed but not judged. recall,
+    default 0.1); slices under ``min_size`` rows are listed but not judged. A slice is a
+    finding only when its shortfall passes ``max_gap`` AND sampling noise: the shortfall a
+    random set of rows of the slice's size shows (200 seeded draws, z at family-wise 0.1%
+    over the judged slices), so small slices of a healthy model pass. recall,
     precision, f1 and roc_auc score ``pos_label`` (1 by default for 0/1 or boolean labels,
     required for other labels).
     """
-    limit = resolve_threshold("slices_max_gap", max_gap)
+    limit = _within(
+        resolve_threshold("slices_max_gap", max_gap), "slices_max_gap", "max_gap", 0, math.inf
+    )
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise MLCheckUsageError(f"min_size must be an integer >= 1, got {min_size!r}.")
     truth = labels_of(y_true, "y_true")
     pred = labels_of(y_pred, "y_pred")
     require_same_length(truth, pred, "y_true", "y_pred")
@@ -553,28 +770,59 @@ def check_slices_perform(
     results.sort(key=lambda r: -(r["shortfall"] if r["shortfall"] == r["shortfall"] else -1e9))
     judged = [r for r in results if r["judged"]]
     worst = judged[0]["shortfall"] if judged else 0.0
-    failing = [r for r in judged if r["shortfall"] > limit]
-    details = {"metric": name, "overall": overall, "slices": results[:50]}
+    z = _z_two_sided(2 * SLICE_ALPHA / max(len(judged), 1))  # one-sided
+    noise_of = _slice_noise(fn, truth, pred, overall, greater, current_seed(random_state), z)
+    for r in judged:
+        r["noise"] = z * noise_of(r["size"])
+    if len(judged) == 1 and judged[0]["size"] == len(truth):
+        raise MLCheckUsageError(
+            "slices define a single slice holding every row: nothing to compare it with; "
+            "expected at least two slice values (or masks of part of the rows)."
+        )
+    if judged and all(r["noise"] == math.inf for r in judged):
+        raise MLCheckUsageError(
+            f"metric {name} is undefined on most random slices of these sizes (e.g. no "
+            "positive rows): cannot tell a weak slice from chance; use larger slices "
+            "(min_size) or a metric defined on every slice, such as accuracy."
+        )
+    over = [r for r in judged if r["shortfall"] > limit]
+    failing = [r for r in over if r["shortfall"] > r["noise"]]
+    details = {
+        "metric": name,
+        "overall": overall,
+        "noise_z": z,
+        "family_alpha": SLICE_ALPHA,
+        "slices": results[:50],
+    }
     rows = [
         [
             r["slice"],
             f"{r['size']:,}",
             fmt(r["score"], 4),
             fmt(r["shortfall"], 4),
+            fmt(r["noise"], 4) if "noise" in r else "-",
             "" if r["judged"] else "too small",
         ]
         for r in results[:12]
     ]
-    body = table(["slice", "rows", name, "shortfall", ""], rows)
+    body = table(["slice", "rows", name, "shortfall", "noise", ""], rows)
     if not judged:
         raise MLCheckUsageError(
             f"no slice has {min_size} rows or more with a defined {name}: cannot decide."
         )
     if not failing:
+        note = (
+            f" {plural(len(over), 'slice')} past the limit within sampling noise (e.g. "
+            f"{over[0]['slice']!r}: shortfall {fmt(over[0]['shortfall'], 4)}, chance explains up "
+            f"to {fmt(over[0]['noise'], 4)} at {over[0]['size']:,} rows): not a finding; more "
+            "rows would tell."
+            if over
+            else ""
+        )
         message = (
             f"slices_perform: weakest slice {judged[0]['slice']!r} ({judged[0]['size']:,} rows) "
             f"scores {fmt(judged[0]['score'], 4)} vs {fmt(overall, 4)} overall ({name}; "
-            f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)})."
+            f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)}).{note}"
         )
         return CheckResult(
             "slices_perform", "evaluation", True, "error", worst, limit, message, details
@@ -582,7 +830,8 @@ def check_slices_perform(
     message = compose(
         f"slices_perform: {plural(len(failing), 'slice')} fall more than {fmt(limit, 4)} below "
         f"the overall {name} {fmt(overall, 4)}; weakest {failing[0]['slice']!r} "
-        f"({failing[0]['size']:,} rows) at {fmt(failing[0]['score'], 4)}.",
+        f"({failing[0]['size']:,} rows) at {fmt(failing[0]['score'], 4)} (sampling noise "
+        f"explains a shortfall up to {fmt(failing[0]['noise'], 4)} at that size).",
         body=body,
         why=(
             "an average hides where the model fails: a weak slice is a group of users, a "

@@ -8,6 +8,7 @@ effect and the sampling noise it was compared with.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
 from .._stats import chi2_isf, ks_critical
-from ..schema import Schema, infer_schema, is_key, kind_of
+from ..schema import Schema, id_like, infer_schema, kind_of, tabular_input
 
 __all__ = [
     "assert_in_distribution",
@@ -51,6 +52,63 @@ def _count_allowance(m: int, rate: float) -> float:
     return expected + Z_NOISE * math.sqrt(expected) + 2.0
 
 
+def _positive(value: float, key: str, arg: str, *, high: float = math.inf) -> float:
+    """``value`` if 0 < value <= high, else a usage error naming the argument and its ini
+    option (NaN never passes)."""
+    if not (0 < value <= high):
+        raise MLCheckUsageError(f"{arg} (ini ml_{key}) must be in (0, {high:g}], got {value!r}.")
+    return value
+
+
+def _poisson_allowance(expected: float, level: float = CHANCE_LEVEL) -> int:
+    """Largest count that a Poisson(``expected``) count exceeds with probability <= ``level``
+    (0 when nothing is expected: then a single event is beyond chance)."""
+    if expected <= 0:
+        return 0
+    if expected > 100:  # normal approximation, with a continuity margin
+        return math.ceil(expected + Z_NOISE * math.sqrt(expected) + 1)
+    pmf = cdf = math.exp(-expected)
+    k = 0
+    while 1.0 - cdf > level:
+        k += 1
+        pmf *= expected / k
+        cdf += pmf
+    return k
+
+
+FAR_SPANS = 5.0  # "far out": this many tail spans beyond a reference extreme (log scale)
+
+
+def _far_bars(spec: Any) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
+    """Where values stop being explainable as a new extreme of the reference.
+
+    Distances are measured in orders of magnitude around the median: t(x) = sign(x - median)
+    * log1p(|x - median| / scale), with the IQR as scale (the 1-99% range or the range when
+    the IQR is zero, as in discrete or zero-inflated columns). On that scale a value is far
+    out when it lies ``FAR_SPANS`` tail spans beyond the reference's extreme, a tail span
+    being the larger of the distance from the extreme to the 1% / 99% quantile and a
+    quarter of the range (both in t). A column whose reference already spans many orders of
+    magnitude (incomes, GDPs, Cauchy-like tails) gets wide bars; a sentinel such as -999999
+    in a N(0, 1) column is at t ~ -13.5 where the bar is ~ -4 (about 70 IQRs), so chance
+    never explains it. Returns (t, low bar, high bar)."""
+    q = spec.quantiles or {}
+    lo, hi = float(spec.min), float(spec.max)
+    med = float(q.get("0.5", (lo + hi) / 2))
+    q25, q75 = float(q.get("0.25", lo)), float(q.get("0.75", hi))
+    q01, q99 = float(q.get("0.01", lo)), float(q.get("0.99", hi))
+    scale = (q75 - q25) or (q99 - q01) or (hi - lo) or max(abs(med), 1.0)
+
+    def t(x: np.ndarray) -> np.ndarray:
+        d = np.asarray(x, dtype=np.float64) - med
+        return np.asarray(np.sign(d) * np.log1p(np.abs(d) / scale))
+
+    t_lo, t_hi, t01, t99 = (float(v) for v in t(np.array([lo, hi, q01, q99])))
+    quarter = (t_hi - t_lo) / 4
+    span_lo = max(t01 - t_lo, quarter) or 1.0
+    span_hi = max(t_hi - t99, quarter) or 1.0
+    return t, t_lo - FAR_SPANS * span_lo, t_hi + FAR_SPANS * span_hi
+
+
 def _as_float(col: Any) -> np.ndarray:
     """A numeric, datetime or timedelta column as float64 (times as nanoseconds; NaN for
     missing values)."""
@@ -74,10 +132,71 @@ def _excluded(exclude: Any, *frames: Any) -> set[Any]:
     return names
 
 
+def value_hash(value: Any) -> str:
+    """A short, stable stand-in for a raw value in reports: the first 8 hex digits of the
+    SHA-256 of its text (the same value always gives the same hash, across runs)."""
+    import hashlib
+
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
+
+
+def _unseen_allowance(spec: Any, n0: int, m: int) -> int:
+    """How many current values in categories the reference never saw chance explains.
+
+    Good-Turing: the share of new draws that fall in unseen categories is about the share of
+    reference rows in categories seen once (``singletons / n``); its uncertainty grows with the
+    number of rare categories (seen 1 to 5 times). A reference with no rare category has a
+    closed domain: then even one value in a new category is beyond chance.
+    """
+    return _good_turing_allowance(spec.singletons or 0, spec.rare_levels or 0, n0, m)
+
+
+def _good_turing_allowance(singles: int, rare: int, n0: int, m: int) -> int:
+    """Values in unseen categories that chance explains in ``m`` new rows, for a reference of
+    ``n0`` rows with ``singles`` categories seen once and ``rare`` seen 2 to 5 times.
+
+    Good-Turing puts the unseen share at singles / n0; its uncertainty is taken as
+    ``Z_NOISE`` * sqrt(singles + rare) / n0: categories seen a few times show that the
+    domain has rare members, some of which a sample of this size misses by chance (a
+    heuristic widening; Good-Turing's own variance, ~(f1 + 2 f2) / n^2, is blind to levels
+    seen 3-5 times). The count allowance is the Poisson quantile at ``CHANCE_LEVEL``.
+    """
+    rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + rare)) / max(n0, 1))
+    return _poisson_allowance(m * rate)
+
+
+def _caller_dir() -> Path | None:
+    """The folder of the first caller outside pytest-mlchecks, pytest and pluggy (the test
+    file, for a check called from a test)."""
+    import sys
+
+    package = Path(__file__).resolve().parent.parent
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<"):
+            where = Path(filename).resolve()
+            skip = package in where.parents or {"_pytest", "pluggy"} & set(where.parts)
+            if not skip:
+                return where.parent
+        frame = frame.f_back
+    return None
+
+
+def snapshot_path(expected: str | Path) -> Path:
+    """A schema snapshot path: absolute paths as given; relative ones against the folder of
+    the calling test file (like syrupy's snapshots), so the test finds its schema whatever
+    the working directory pytest runs from."""
+    path = Path(expected).expanduser()
+    if path.is_absolute():
+        return path
+    base = _caller_dir()
+    return base / path if base is not None else path
+
+
 def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str | None]:
-    path: Path | None = None
     if isinstance(expected, (str, Path)):
-        path = Path(expected)
+        path = snapshot_path(expected)
         if update or current_settings().update_schema:
             schema = infer_schema(df)
             schema.save(path)
@@ -111,6 +230,7 @@ def check_schema_matches(
     check_ranges: bool = True,
     check_categories: bool = True,
     update: bool = False,
+    extra_unseen: int = 0,
 ) -> CheckResult:
     """Detect every way ``df`` breaks a schema, reported at once.
 
@@ -119,12 +239,20 @@ def check_schema_matches(
     and reordered columns; dtype kind changes (int vs float, string vs category;
     ``strict_dtypes`` compares exact dtypes); null-rate spikes beyond sampling noise; values
     outside the reference range beyond what chance gives for the reference's size (new values
-    exceed a sample's min/max at rate 1/(n+1) on each side); unseen categories beyond the
-    Good-Turing rate of the reference. Figure: the number of violations (threshold 0).
+    exceed a sample's min/max at rate 1/(n+1) on each side), and any value far out (5 tail
+    spans beyond an extreme on a log scale of IQRs: a sentinel such as -999999 is never
+    chance); unseen categories beyond the Good-Turing rate of the reference (none at all in a
+    closed domain: a reference with no category seen 1-5 times). A relative path resolves
+    against the calling test file's folder. Unseen values are reported as short hashes
+    unless ini ``ml_report_values = true``. ``extra_unseen`` tolerates that many values in
+    unseen categories per column on top of chance (for domains known to have rare levels
+    that a reference can miss). Figure: the number of violations (threshold 0).
     """
-    frame = as_dataframe(df, "df")
+    if isinstance(extra_unseen, bool) or not isinstance(extra_unseen, int) or extra_unseen < 0:
+        raise MLCheckUsageError(f"extra_unseen must be an integer >= 0, got {extra_unseen!r}.")
+    frame = as_dataframe(tabular_input(df, "df"), "df")
     m = require_rows(frame, "df")
-    schema, note = _resolve_expected(frame, expected, update)
+    schema, note = _resolve_expected(frame, tabular_input(expected, "expected"), update)
     if note is not None:
         return CheckResult(
             "schema_matches",
@@ -137,6 +265,7 @@ def check_schema_matches(
             {"updated": True, "columns": len(schema.columns)},
         )
     n0 = max(schema.n_rows, 1)
+    show_values = current_settings().report_values
     violations: list[dict[str, Any]] = []
     present = [str(c) for c in frame.columns]
     expected_names = schema.names
@@ -201,17 +330,26 @@ def check_schema_matches(
             and spec.kind in ("int", "float")
         ):
             values = _as_float(col)
-            below = int(np.count_nonzero(values < spec.min))
-            above = int(np.count_nonzero(values > spec.max))
+            if spec.has_inf:  # the reference held infinities too: not out of range
+                values = np.where(np.isinf(values), np.nan, values)
+            below_mask, above_mask = values < spec.min, values > spec.max
+            below = int(np.count_nonzero(below_mask))
+            above = int(np.count_nonzero(above_mask))
             out = below + above
+            far = 0
+            if out:
+                t, low_bar, high_bar = _far_bars(spec)
+                far = int(np.count_nonzero(t(values[below_mask]) < low_bar))
+                far += int(np.count_nonzero(t(values[above_mask]) > high_bar))
             allowed = _count_allowance(m, _chance_rate(2, n0))
-            if out > allowed:
+            if far > 0 or out > allowed:
                 violations.append(
                     {
                         "rule": "range",
                         "column": name,
                         "below_min": below,
                         "above_max": above,
+                        "far_out": far,
                         "count": out,
                         "allowed_by_chance": allowed,
                         "min": spec.min,
@@ -226,19 +364,22 @@ def check_schema_matches(
             observed = col.dropna().astype(str)
             unseen_mask = ~observed.isin(spec.categories).to_numpy()
             unseen = int(unseen_mask.sum())
-            rate = ((spec.singletons or 0) + 1) / (n0 + 1)  # Good-Turing, +1 smoothed
-            allowed = _count_allowance(m, rate)
-            if unseen > allowed:
-                values = observed[unseen_mask].value_counts().head(5)
-                violations.append(
-                    {
-                        "rule": "unseen_categories",
-                        "column": name,
-                        "count": unseen,
-                        "allowed_by_chance": allowed,
-                        "examples": [str(v) for v in values.index],
-                    }
-                )
+            allowed_unseen = _unseen_allowance(spec, n0, m) + extra_unseen
+            if unseen > allowed_unseen:
+                levels = observed[unseen_mask].value_counts()
+                entry: dict[str, Any] = {
+                    "rule": "unseen_categories",
+                    "column": name,
+                    "count": unseen,
+                    "levels": len(levels),
+                    "allowed_by_chance": allowed_unseen,
+                    "reference_singletons": spec.singletons or 0,
+                }
+                if show_values:
+                    entry["examples"] = [str(v) for v in levels.index[:5]]
+                else:
+                    entry["example_hashes"] = [value_hash(v) for v in levels.index[:5]]
+                violations.append(entry)
     details = {
         "rows": m,
         "reference_rows": schema.n_rows,
@@ -252,8 +393,10 @@ def check_schema_matches(
         )
         return CheckResult("schema_matches", "production", True, "error", 0, 0, message, details)
     lines = [_describe(v) for v in violations]
+    headline = f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows"
+    headline += f": {lines[0]}." if len(violations) == 1 else "."
     message = compose(
-        f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows.",
+        headline,
         body="\n".join(f"  - {line}" for line in lines[:40]),
         why=(
             "a model trusts its input contract: renamed, reordered or retyped columns, new "
@@ -284,21 +427,38 @@ def _describe(v: dict[str, Any]) -> str:
             f"{v['expected_order'][:8]}, got {v['actual_order'][:8]}"
         )
     if rule == "dtype":
-        return f"{v['column']}: dtype {v['actual']} (expected {v['expected']})"
+        return f"{v['column']!r}: dtype {v['actual']} (expected {v['expected']})"
     if rule == "null_rate":
         return (
-            f"{v['column']}: null rate {percent(v['actual'])} ({v['count']:,} rows) vs "
+            f"{v['column']!r}: null rate {percent(v['actual'])} ({v['count']:,} rows) vs "
             f"{percent(v['expected'])} in the reference (noise allows {percent(v['noise'])})"
         )
     if rule == "range":
-        return (
-            f"{v['column']}: {v['count']:,} values outside [{fmt(v['min'])}, {fmt(v['max'])}] "
-            f"({v['below_min']:,} below, {v['above_max']:,} above; chance explains up to "
-            f"{fmt(v['allowed_by_chance'], 2)})"
+        far = v.get("far_out", 0)
+        far_text = (
+            f"; {far:,} of them far out ({FAR_SPANS:g}+ tail spans beyond the reference "
+            "extremes on a log scale), which chance never explains"
+            if far
+            else ""
         )
+        return (
+            f"{v['column']!r}: {plural(v['count'], 'value')} outside [{fmt(v['min'])}, "
+            f"{fmt(v['max'])}] ({v['below_min']:,} below, {v['above_max']:,} above; chance "
+            f"explains up to {fmt(v['allowed_by_chance'], 2)} just past the extremes{far_text})"
+        )
+    if "examples" in v:
+        shown = f"e.g. {v['examples']}"
+    else:
+        shown = f"hashed {v['example_hashes']} (ini ml_report_values = true shows the values)"
+    closed = (
+        "; no category of the reference is rare (seen 1-5 times): a closed domain"
+        if v["allowed_by_chance"] == 0
+        else ""
+    )
     return (
-        f"{v['column']}: {v['count']:,} values in unseen categories, e.g. {v['examples']} "
-        f"(chance explains up to {fmt(v['allowed_by_chance'], 2)})"
+        f"{v['column']!r}: {plural(v['count'], 'value')} in "
+        f"{plural(v['levels'], 'unseen category', 'unseen categories')}, {shown} "
+        f"(chance explains up to {fmt(v['allowed_by_chance'], 2)}{closed})"
     )
 
 
@@ -310,6 +470,7 @@ assert_schema_matches = assertion(check_schema_matches)
 KS_SAMPLE = 50_000  # KS on a seeded sample: its own noise (~0.01) is far below the limits
 EDGE_SAMPLE = 100_000
 DRIFT_ALPHA = 0.001  # family-wise: the chance that noise alone crosses the noise bar
+UNDECIDABLE = 4.0  # noise bars this many times the limit: too few rows to decide
 
 
 def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
@@ -317,6 +478,33 @@ def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     p = (ref_counts + 0.5) / (ref_counts.sum() + 0.5 * len(ref_counts))
     q = (cur_counts + 0.5) / (cur_counts.sum() + 0.5 * len(cur_counts))
     return float(np.sum((q - p) * np.log(q / p)))
+
+
+LEVEL_MIN_COUNT = 5  # reference count a category needs for a bin of its own
+LEVEL_MAX_BINS = 30
+
+
+def _category_bins(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and current counts over category bins: the levels seen at least
+    ``LEVEL_MIN_COUNT`` times per side on average in both samples pooled (at most
+    ``LEVEL_MAX_BINS``, most frequent first; missing values are a level), and one last bin
+    for everything else (rare and new levels). Rare levels get no bins of their own:
+    hundreds of near-empty bins (dates or names stored as text) make PSI measure sparsity,
+    not drift. Bins are chosen on the pooled counts, not the reference's alone: picking the
+    levels a sample happens to over-represent would itself look like drift. A new level
+    that takes real mass gets its own bin and stands out."""
+    ra = a.astype(str).where(a.notna(), "\x00nan")
+    cb = b.astype(str).where(b.notna(), "\x00nan")
+    ref_counts, cur_counts = ra.value_counts(), cb.value_counts()
+    pooled = ref_counts.add(cur_counts, fill_value=0).sort_values(ascending=False, kind="stable")
+    kept = list(pooled[pooled >= 2 * LEVEL_MIN_COUNT].index[:LEVEL_MAX_BINS])
+    index = {c: i for i, c in enumerate(kept)}
+    rc = np.zeros(len(kept) + 1)
+    cc = np.zeros(len(kept) + 1)
+    for counts, target in ((ref_counts, rc), (cur_counts, cc)):
+        for cat, count in counts.items():
+            target[index.get(cat, len(kept))] += count
+    return rc, cc
 
 
 def _numeric_bins(ref: np.ndarray, cur: np.ndarray, bins: int, rng: Any) -> tuple[Any, Any, int]:
@@ -371,7 +559,9 @@ def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
     from .._inputs import is_series, require_array_like
 
     def frame(obj: Any, arg: str) -> Any:
-        obj = require_array_like(obj, arg, what="a DataFrame, a Series or an array")
+        obj = require_array_like(
+            tabular_input(obj, arg), arg, what="a DataFrame, a Series or an array"
+        )
         if is_series(obj):
             return obj.to_frame(name=str(obj.name) if obj.name is not None else "values")
         values = obj
@@ -407,9 +597,11 @@ def check_no_drift(
     only when its effect passes the threshold and also the sampling-noise bar at these
     sample sizes (the 99.9% quantile of the statistic under no drift, Bonferroni over
     columns). Works on predictions too (1-D input). ``exclude`` drops columns (ids, keys);
-    datetime columns and key columns (unique, increasing integers: row ids) are skipped
-    unless named in ``columns`` (they move forward by construction: compare derived
-    features such as hour or weekday). Figure: the worst column's effect.
+    datetime columns and id-like columns (``schema.id_like``: unique increasing integers,
+    dense or id-named unique integers in any order, mostly-unique strings; the same rule as
+    ``in_distribution``) are skipped unless named in ``columns`` (they move forward by
+    construction: compare derived features such as hour or weekday); the message names them
+    and the ``exclude=`` that makes this explicit. Figure: the worst column's effect.
     """
     from .._inputs import split_columns
 
@@ -427,8 +619,8 @@ def check_no_drift(
         for c in common:
             if kind_of(ref[c].dtype) == "datetime":
                 skipped[str(c)] = "datetime"
-            elif is_key(ref[c]):
-                skipped[str(c)] = "key"
+            elif (why := id_like(ref[c])) is not None:
+                skipped[str(c)] = why
         cols = [c for c in common if str(c) not in skipped]
         if not cols:
             raise MLCheckUsageError(
@@ -438,8 +630,16 @@ def check_no_drift(
     else:
         cols = [c for c in split_columns(ref, cur, columns) if c not in excluded]
     key = "drift_ks" if method == "ks" else "drift_psi"
-    err = resolve_threshold(f"{key}_threshold", threshold)
-    warn = resolve_threshold(f"{key}_warning", warn_threshold)
+    top = 1.0 if method == "ks" else math.inf  # KS is a distance in [0, 1]
+    err = _positive(
+        resolve_threshold(f"{key}_threshold", threshold), f"{key}_threshold", "threshold", high=top
+    )
+    warn = _positive(
+        resolve_threshold(f"{key}_warning", warn_threshold),
+        f"{key}_warning",
+        "warn_threshold",
+        high=top,
+    )
     warn = min(warn, err)
     psi_limits = (
         resolve_threshold("drift_psi_warning", None),
@@ -456,15 +656,7 @@ def check_no_drift(
             x, y = _as_float(a), _as_float(b)
             rc, cc, _ = _numeric_bins(x, y, bins, rng)
         else:
-            ra = a.astype(str).where(a.notna(), "\x00nan")
-            cb = b.astype(str).where(b.notna(), "\x00nan")
-            cats = ra.value_counts()
-            index = {c: i for i, c in enumerate(cats.index)}
-            rc = np.append(cats.to_numpy(), 0)
-            cur_counts = cb.value_counts()
-            cc = np.zeros(len(rc))
-            for cat, count in cur_counts.items():
-                cc[index.get(cat, len(rc) - 1)] += count
+            rc, cc = _category_bins(a, b)
         used = int(np.count_nonzero((rc + cc) > 0))
         psi = _psi(rc.astype(float), cc.astype(float))
         psi_noise = chi2_isf(alpha, max(used - 1, 1)) * (1 / n + 1 / m)
@@ -500,6 +692,14 @@ def check_no_drift(
         rows.append(row)
     # most severe first: effect relative to its own limit (KS and PSI differ in scale)
     rows.sort(key=lambda r: -(r["effect"] / r["limit"] if r["effect"] == r["effect"] else -1))
+    if rows and all(r["level"] == "ok" and r["noise"] > UNDECIDABLE * r["limit"] for r in rows):
+        best = min(rows, key=lambda r: r["noise"] / r["limit"])
+        raise MLCheckUsageError(
+            f"no_drift cannot decide with {n:,} reference and {m:,} current rows: sampling "
+            f"noise alone reaches {best['metric']} {fmt(best['noise'], 3)} in every column, "
+            f"more than {UNDECIDABLE:g} times the limit {fmt(best['limit'], 3)}, so even a "
+            "large drift would pass as chance; pass more rows (a few hundred per side)."
+        )
     errors = [r for r in rows if r["level"] == "error"]
     warnings_ = [r for r in rows if r["level"] == "warning"]
     worst = rows[0]["effect"] if rows else 0.0
@@ -526,22 +726,20 @@ def check_no_drift(
     ]
     body = table(["column", "PSI", "noise", "KS", "verdict"], table_rows)
     if skipped:
-        body += (
-            f"\n  not compared (datetime or key columns; name them in columns= to compare): "
-            f"{list(skipped)[:10]}"
-        )
+        body += "\n  " + _skipped_note(skipped)
     if not errors and not warnings_:
         message = (
             f"no_drift: no column drifted ({len(rows)} compared; worst {rows[0]['metric']} "
             f"{fmt(worst, 3)} vs limit {fmt(rows[0]['limit'], 3)}, noise bar "
             f"{fmt(rows[0]['noise'], 3)} at n={n:,}/{m:,})."
+            + (f" {_skipped_note(skipped)}" if skipped else "")
         )
         return CheckResult(
             "no_drift", "production", True, "error", worst, rows[0]["limit"], message, details
         )
     flagged = errors or warnings_
     severity = "error" if errors else "warning"
-    names = ", ".join(repr(r["column"]) for r in flagged[:5])
+    names = ", ".join(repr(r["column"]) for r in flagged)  # every one the count counts
     message = compose(
         f"no_drift: {plural(len(flagged), 'column')} drifted "
         f"({'above the error limit' if errors else 'past the warning level'}): {names}; worst "
@@ -572,6 +770,18 @@ def check_no_drift(
 
 
 assert_no_drift = assertion(check_no_drift)
+
+
+def _skipped_note(skipped: dict[str, str]) -> str:
+    """Which columns were left out and why, with the two ways to make that explicit."""
+    names = list(skipped)
+    shown = ", ".join(f"{k!r} ({v})" for k, v in list(skipped.items())[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return (
+        f"Not compared: {shown}{more}: new data brings new ids and later dates by "
+        f"construction. Say so explicitly with exclude={names[:10]!r}, or compare them "
+        "anyway by naming them in columns=."
+    )
 
 
 # ---------------------------------------------------------------------------- OOD
@@ -618,9 +828,15 @@ def check_in_distribution(
     from .._inputs import split_columns
 
     limit = resolve_threshold("ood_max_fraction", max_fraction)
+    if not 0 <= limit < 1:
+        raise MLCheckUsageError(
+            f"max_fraction (ini ml_ood_max_fraction) must be in [0, 1), got {limit!r}."
+        )
     widen = resolve_threshold("ood_margin", margin)
-    new = as_dataframe(X_new, "X_new")
-    train = as_dataframe(X_train, "X_train")
+    if not 0 <= widen < math.inf:
+        raise MLCheckUsageError(f"margin (ini ml_ood_margin) must be >= 0, got {widen!r}.")
+    new = as_dataframe(tabular_input(X_new, "X_new"), "X_new")
+    train = as_dataframe(tabular_input(X_train, "X_train"), "X_train")
     m = require_rows(new, "X_new")
     n = require_rows(train, "X_train")
     excluded = _excluded(exclude, train, new)
@@ -633,10 +849,22 @@ def check_in_distribution(
     any_out = np.zeros(m, dtype=bool)
     any_far = np.zeros(m, dtype=bool)
     per_feature: dict[str, int] = {}
+    open_domain: dict[str, int] = {}
     checked = 0
-    keys = [str(c) for c in cols if columns is None and is_key(train[c])]
+    id_columns = {str(c): id_like(train[c]) for c in cols} if columns is None else {}
+    id_reasons = {k: v for k, v in id_columns.items() if v is not None}
+    keys = list(id_reasons)
     for name in cols:
         kind = kind_of(train[name].dtype)
+        new_kind = kind_of(new[name].dtype)
+        numeric = {"int", "float"}
+        changed = (kind in numeric) != (new_kind in numeric)
+        if changed and not {kind, new_kind} <= {"int", "float", "bool"} and new[name].notna().any():
+            raise MLCheckUsageError(
+                f"column {name!r} is {train[name].dtype} in X_train but {new[name].dtype} in "
+                "X_new: expected the same kind of values (run assert_schema_matches to see "
+                "every type change)."
+            )
         if str(name) in keys:
             continue
         if kind in ("int", "float"):
@@ -651,12 +879,19 @@ def check_in_distribution(
             out = (x < lo) | (x > hi)
             any_far |= _far(x, float(t.min()), float(t.max()))
         elif kind in ("category", "string", "bool"):
-            seen = set(train[name].dropna().astype(str).unique())
-            if len(seen) > 0.5 * n:  # identifiers, free text: not a distribution to compare
+            counts = train[name].dropna().astype(str).value_counts()
+            if len(counts) > 0.5 * n:  # identifiers, free text: not a distribution to compare
                 continue
             values = new[name]
-            out = (~values.astype(str).isin(seen) & values.notna()).to_numpy()
-            any_far |= out  # a category never seen is as far out as it gets
+            out = (~values.astype(str).isin(counts.index) & values.notna()).to_numpy()
+            singles = int((counts == 1).sum())
+            rare = int(((counts >= 2) & (counts <= 5)).sum())
+            unseen = int(np.count_nonzero(out))
+            if unseen and unseen <= _good_turing_allowance(singles, rare, n, m):
+                # an open domain (many categories seen once): new ones arrive at this rate
+                open_domain[str(name)] = unseen
+                out = np.zeros(m, dtype=bool)
+            any_far |= out  # beyond that, a category never seen is as far out as it gets
         else:
             continue
         checked += 1
@@ -669,6 +904,12 @@ def check_in_distribution(
     flagged = int(np.count_nonzero(any_out))
     fraction = flagged / m
     chance = _chance_rate(2 * checked, n)
+    if limit + chance >= 0.5:
+        raise MLCheckUsageError(
+            f"in_distribution cannot decide with {n:,} training rows: the extremes of so few "
+            f"rows are so uncertain that chance explains {percent(min(1.0, limit + chance))} "
+            "of new rows beyond them; pass more training rows (X_train)."
+        )
     allowed_count = _count_allowance(m, min(1.0, limit + chance))
     # far-out values (half a span beyond the extremes, on a log scale for positive
     # features) are not explained by the uncertainty of the extremes: only the limit applies
@@ -685,11 +926,14 @@ def check_in_distribution(
         "features_out": dict(ranked[:20]),
         "allowed_rows": allowed_count,
         "skipped_keys": keys,
+        "unseen_within_chance": open_domain,
     }
+    skipped_note = _skipped_note(id_reasons) if id_reasons else ""
     if passed:
         message = (
             f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have a feature "
             f"outside the training distribution (limit {percent(limit)} + chance)."
+            + (f" {skipped_note}" if skipped_note else "")
         )
         return CheckResult(
             "in_distribution", "production", True, "error", fraction, limit, message, details
@@ -699,7 +943,8 @@ def check_in_distribution(
         f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have features far "
         f"outside the training data (limit {percent(limit)}; chance explains up to "
         f"{fmt(allowed_count, 2)} rows for {n:,} training rows).",
-        body=table(["feature", "rows out", "share"], rows),
+        body=table(["feature", "rows out", "share"], rows)
+        + (f"\n  {skipped_note}" if skipped_note else ""),
         why=(
             "the model extrapolates on such rows: trees flatten, linear models explode, and "
             "neither says it is guessing."
