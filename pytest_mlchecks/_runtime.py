@@ -99,13 +99,51 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _RECORDER.reset(token)
 
 
+def _as_threshold(key: str, raw: object, where: str) -> float:
+    """``raw`` as a float inside the domain of threshold ``key``, or a usage error naming it."""
+    spec = THRESHOLDS[key]
+    expected = f"{where} must be {spec.domain} ({spec.help})"
+    if isinstance(raw, (bool, str, bytes)) or not hasattr(raw, "__float__"):
+        raise MLCheckUsageError(f"{expected}, got {type(raw).__name__} {raw!r}.")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise MLCheckUsageError(f"{expected}, got {raw!r}.") from None
+    if not spec.accepts(value):
+        raise MLCheckUsageError(f"{expected}, got {raw!r}.")
+    return value
+
+
+def threshold_label(key: str, source: str) -> str:
+    """How a threshold is named in messages: the argument, or the ini option."""
+    spec = THRESHOLDS[key]
+    if source == "argument":
+        return f"argument {spec.arg or key}"
+    if source == "ini":
+        return f"ini option {spec.ini}"
+    return f"default of {spec.ini}"
+
+
+def validate_threshold(key: str, value: object, *, source: str = "argument") -> float:
+    """Check ``value`` against the domain of threshold ``key`` (``source``: argument or ini).
+
+    Raises ``MLCheckUsageError`` naming the argument or ini option and the expected domain;
+    NaN and infinities are never accepted.
+    """
+    return _as_threshold(key, value, threshold_label(key, source))
+
+
 def resolve_threshold(key: str, argument: float | None) -> float:
-    """Effective threshold: the argument if given, else the ini option, else the default."""
+    """Effective threshold: the argument if given, else the ini option, else the default.
+
+    Every source is validated against the threshold's domain in the registry, so a NaN, a
+    negative norm or a fraction above 1 is a usage error naming where it came from.
+    """
     if argument is not None:
-        return float(argument)
+        return validate_threshold(key, argument, source="argument")
     ini = current_settings().ini
     if key in ini:
-        return float(ini[key])
+        return validate_threshold(key, ini[key], source="ini")
     return THRESHOLDS[key].default
 
 
