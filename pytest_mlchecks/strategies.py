@@ -1,7 +1,9 @@
 """Hypothesis strategies for ML data property tests (needs ``pytest-mlchecks[hypothesis]``).
 
 - ``frames(schema)``: DataFrames that satisfy a ``Schema`` (built on hypothesis.extra.pandas,
-  so failures shrink); ``violating(schema)``: frames that break exactly one rule, and which.
+  so failures shrink); ``violating(schema)``: DataFrames that break exactly one rule, named in
+  ``frame.attrs["rule"]`` and ``frame.attrs["column"]``; ``violations(schema)``: the same as
+  ``Violation`` objects (``.frame``, ``.rule``, ``.column``, ``.summary()``).
 - ``datasets(...)``: train/test splits with a known ground truth, optionally with one failure
   injected (``row_overlap``, ``target_leak``, ``temporal_leak``, ``contamination``,
   ``missing_signal``); generated with vectorised numpy from a drawn seed.
@@ -27,7 +29,7 @@ import pandas as pd  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import pandas as hpd  # noqa: E402
 
-__all__ = ["RULES", "Violation", "datasets", "frames", "violating"]
+__all__ = ["RULES", "Violation", "datasets", "frames", "violating", "violations"]
 
 RULES = (
     "missing_columns",
@@ -203,16 +205,26 @@ def _violation(draw: Any, schema: Schema) -> Violation:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].cat.add_categories(["__unseen__"])
         frame.loc[:, column] = "__unseen__"
+    frame.attrs["rule"] = rule
+    frame.attrs["column"] = column
     return Violation(frame, rule, column)
 
 
-def violating(schema: Schema) -> st.SearchStrategy[Violation]:
-    """Frames that break exactly one rule of ``schema``; ``.rule`` and ``.column`` say which
-    (rules: missing_columns, extra_columns, column_order, dtype, null_rate, range,
-    unseen_categories, as reported by ``check_schema_matches``)."""
+def violations(schema: Schema) -> st.SearchStrategy[Violation]:
+    """``Violation`` objects: a frame that breaks exactly one rule of ``schema``, with
+    ``.rule`` and ``.column`` saying which (rules: missing_columns, extra_columns,
+    column_order, dtype, null_rate, range, unseen_categories, as reported by
+    ``check_schema_matches``)."""
     if not isinstance(schema, Schema):
         raise MLCheckUsageError(f"schema must be a Schema, got {type(schema).__name__}.")
     return _violation(schema)
+
+
+def violating(schema: Schema) -> st.SearchStrategy[pd.DataFrame]:
+    """DataFrames that break exactly one rule of ``schema``; ``frame.attrs["rule"]`` and
+    ``frame.attrs["column"]`` say which (``None`` for whole-table rules such as
+    column_order). ``violations(schema)`` draws the same as ``Violation`` objects."""
+    return violations(schema).map(lambda violation: violation.frame)
 
 
 def _value(draw: Any, value: Any) -> Any:
