@@ -1,0 +1,475 @@
+"""Bad input over every public check: no raw exception, no silent pass, no mutation, no flakiness.
+
+Each public ``check_*`` helper (read from the registry and ``__all__``) is called with every
+input family below in its data slot (the other arguments are valid). The contract:
+
+- the outcome is a ``CheckResult`` / ``CheckReport``, or an ``MLCheckUsageError`` naming what is
+  wrong; never another exception, and never an ``MLCheckInternalError`` (a crash in our code);
+- on garbage (nothing to decide on) the check never passes;
+- the inputs are unchanged afterwards (compared with deep copies);
+- a second call gives the same verdict and figure (or the same error).
+
+Cases that fail today in checks owned by other helpers are marked ``xfail(strict=True)`` with
+the owner and the reason, so that they flip to failures once fixed. A hypothesis test adds
+drawn mixed-dtype frames with NaN holes to the fixed families.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pytest_mlchecks as mlc
+from pytest_mlchecks import CheckReport, CheckResult, MLCheckUsageError
+from pytest_mlchecks._registry import CHECKS
+from pytest_mlchecks._result import MLCheckInternalError
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
+HAS_SCIPY = importlib.util.find_spec("scipy") is not None
+HAS_HYPOTHESIS = importlib.util.find_spec("hypothesis") is not None
+
+N = 40
+COLS = ["a", "b", "c"]
+
+
+def _labels(n: int = N) -> np.ndarray:
+    return np.array([0, 1] * (n // 2) + [0] * (n % 2))
+
+
+def _clean(n: int = N) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.normal(size=(n, 3)), columns=COLS)
+
+
+# ------------------------------------------------------------------------------- families
+
+
+@dataclass
+class Family:
+    """One kind of bad input: ``make()`` returns (X, y); ``garbage``: nothing to decide on."""
+
+    name: str
+    make: Callable[[], tuple[Any, Any]]
+    garbage: bool
+    needs: str | None = None
+
+
+def _structured() -> np.ndarray:
+    arr = np.zeros(N, dtype=[("a", "f8"), ("b", "i4"), ("c", "f8")])
+    rng = np.random.default_rng(1)
+    arr["a"], arr["b"], arr["c"] = rng.normal(size=N), rng.integers(0, 5, N), rng.normal(size=N)
+    return arr
+
+
+def _mixed() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame(
+        {
+            "a": rng.normal(size=N),
+            "b": pd.Series([1, "x", None, 2.5] * (N // 4), dtype=object),
+            "c": pd.Categorical(rng.choice(["u", "v"], N)),
+            "d": rng.random(N) > 0.5,
+            "e": pd.date_range("2024-01-01", periods=N, freq="D"),
+        }
+    )
+
+
+def _torch(kind: str) -> tuple[Any, Any]:
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(N, 3, generator=gen)
+    y = torch.tensor(_labels())
+    if kind == "bf16":
+        return X.bfloat16(), y
+    if kind == "requires_grad":
+        return X.requires_grad_(True), y
+    return torch.empty(N, 3, device="meta"), y
+
+
+def _sparse() -> tuple[Any, Any]:
+    import scipy.sparse as sp
+
+    return sp.random(N, 3, density=0.6, format="csr", random_state=0), _labels()
+
+
+FAMILIES: list[Family] = [
+    Family("empty", lambda: (np.empty((0, 3)), np.array([], dtype=int)), True),
+    Family(
+        "zero_rows",
+        lambda: (pd.DataFrame({c: pd.Series([], dtype=float) for c in COLS}), pd.Series([])),
+        True,
+    ),
+    Family("zero_cols", lambda: (pd.DataFrame(index=range(N)), _labels()), True),
+    Family("one_row", lambda: (_clean(1), np.array([1])), False),
+    Family("all_nan", lambda: (pd.DataFrame(np.nan, index=range(N), columns=COLS), _labels()), True),
+    Family("mixed_dtypes", lambda: (_mixed(), _labels()), False),
+    Family("structured", lambda: (_structured(), _labels()), False),
+    Family("list_of_dicts", lambda: (_clean().to_dict("records"), list(_labels())), False),
+    Family("wrong_length", lambda: (_clean(), _labels(25)), True),
+    Family("bfloat16", lambda: _torch("bf16"), False, "torch"),
+    Family("requires_grad", lambda: _torch("requires_grad"), False, "torch"),
+    Family("meta_tensor", lambda: _torch("meta"), True, "torch"),
+    Family("scipy_sparse", _sparse, False, "scipy"),
+    Family("none", lambda: (None, _labels()), True),
+    Family("string", lambda: ("data.csv", _labels()), True),
+    Family("polars", lambda: (_polars(), _labels()), False, "polars"),
+]
+
+
+def _polars() -> Any:
+    import polars as pl
+
+    return pl.DataFrame({c: _clean()[c].to_numpy() for c in COLS})
+
+
+# ---------------------------------------------------------------------------------- calls
+
+
+def _sk_model() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=200)
+
+
+def _fitted_pipeline() -> Any:
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(SimpleImputer(), LogisticRegression()).fit(_clean().to_numpy(), _labels())
+
+
+def _fitted_scaler() -> Any:
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit(_clean().to_numpy())
+
+
+def _features(X: Any) -> Any:
+    return X
+
+
+def _torch_model() -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+
+
+def _schema() -> Any:
+    return mlc.infer_schema(_clean())
+
+
+def _tokenize(text: str) -> list[str]:
+    return str(text).split()
+
+
+# check name -> (what it needs, how to call it with the family's (X, y))
+CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
+    "finite": ((), lambda X, y: mlc.check_finite(X)),
+    "aligned": ((), lambda X, y: mlc.check_aligned(X, y)),
+    "class_balance": ((), lambda X, y: mlc.check_class_balance(X)),
+    "no_duplicates": ((), lambda X, y: mlc.check_no_duplicates(X)),
+    "no_row_overlap": ((), lambda X, y: mlc.check_no_row_overlap(X, X)),
+    "no_target_leakage": (("sklearn",), lambda X, y: mlc.check_no_target_leakage(X, X, "a")),
+    "no_temporal_leakage": ((), lambda X, y: mlc.check_no_temporal_leakage(X, X, "a")),
+    "no_leakage": ((), lambda X, y: mlc.check_no_leakage(X, X)),
+    "missingness_not_predictive": ((), lambda X, y: mlc.check_missingness_not_predictive(X, y)),
+    "time_grid_valid": ((), lambda X, y: mlc.check_time_grid_valid(X)),
+    "beats_dummy": (
+        ("sklearn",),
+        lambda X, y: mlc.check_beats_dummy(_sk_model(), X, y, X, y),
+    ),
+    "beats_baselines": (
+        ("sklearn",),
+        lambda X, y: mlc.check_beats_baselines(_sk_model(), X, y, X, y),
+    ),
+    "no_overfitting": (
+        ("sklearn",),
+        lambda X, y: mlc.check_no_overfitting(_sk_model(), X, y, X, y),
+    ),
+    "not_suspiciously_good": (
+        ("sklearn",),
+        lambda X, y: mlc.check_not_suspiciously_good(_sk_model(), X, y, X, y),
+    ),
+    "stable_across_folds": (
+        ("sklearn",),
+        lambda X, y: mlc.check_stable_across_folds(_sk_model(), X, y, cv=2),
+    ),
+    "fair": ((), lambda X, y: mlc.check_fair(X, _labels(), _labels())),
+    "slices_perform": (
+        (),
+        lambda X, y: mlc.check_slices_perform(X, _labels(), _labels(), metric="accuracy"),
+    ),
+    "grad_norm_healthy": (("torch",), lambda X, y: _grad_norm(X)),
+    "params_update": (("torch",), lambda X, y: _params_update(X)),
+    "can_overfit_batch": (("torch",), lambda X, y: _overfit(X, y)),
+    "eval_deterministic": (("torch",), lambda X, y: mlc.check_eval_deterministic(_torch_model(), X)),
+    "no_truncation": ((), lambda X, y: mlc.check_no_truncation(X, _tokenize, max_length=4)),
+    "attention_mask_respected": (("torch",), lambda X, y: _attention(X)),
+    "invariant_to_row_order": (
+        ("sklearn",),
+        lambda X, y: mlc.check_invariant_to_row_order(_fitted_pipeline(), X),
+    ),
+    "handles_missing": (
+        ("sklearn",),
+        lambda X, y: mlc.check_handles_missing(_fitted_pipeline(), X),
+    ),
+    "handles_unseen_categories": (
+        ("sklearn",),
+        lambda X, y: mlc.check_handles_unseen_categories(_fitted_pipeline(), X),
+    ),
+    "schema_matches": ((), lambda X, y: mlc.check_schema_matches(X, _schema())),
+    "no_drift": ((), lambda X, y: mlc.check_no_drift(X, X)),
+    "in_distribution": ((), lambda X, y: mlc.check_in_distribution(X, X)),
+    "fit_on_train_only": (
+        ("sklearn",),
+        lambda X, y: mlc.check_fit_on_train_only(_fitted_scaler(), X),
+    ),
+    "roundtrip_consistent": (
+        ("sklearn",),
+        lambda X, y: mlc.check_roundtrip_consistent(_fitted_pipeline(), X),
+    ),
+    "same_features": ((), lambda X, y: mlc.check_same_features(_features, _features, X)),
+}
+
+
+def _grad_norm(X: Any) -> Any:
+    model = _torch_model()
+    if X is not None and hasattr(X, "dtype") and hasattr(X, "requires_grad"):
+        model = model.to(dtype=X.dtype) if X.dtype.is_floating_point else model
+        if X.device.type == "meta":
+            model = model.to("meta")
+        model(X).sum().backward()
+    return mlc.check_grad_norm_healthy(model)
+
+
+def _params_update(X: Any) -> Any:
+    import torch
+
+    model = _torch_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step() -> None:
+        opt.zero_grad()
+        model(X).sum().backward()
+        opt.step()
+
+    return mlc.check_params_update(model, step, optimizer=opt)
+
+
+def _overfit(X: Any, y: Any) -> Any:
+    import torch
+
+    def loss_fn(out: Any, target: Any) -> Any:
+        return torch.nn.functional.mse_loss(out.squeeze(-1), target.float())
+
+    return mlc.check_can_overfit_batch(_torch_model(), (X, y), loss_fn, steps=20)
+
+
+def _attention(X: Any) -> Any:
+    import torch
+
+    class Pool(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = torch.nn.Embedding(50, 4)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            mask = attention_mask.unsqueeze(-1).float()
+            return (self.emb(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    torch.manual_seed(0)
+    mask = torch.ones(N, 3, dtype=torch.long)
+    mask[:, -1] = 0
+    return mlc.check_attention_mask_respected(Pool(), {"input_ids": X, "attention_mask": mask})
+
+
+# Checks whose call pairs X with y: only there is a length mismatch garbage.
+USES_Y = {
+    "aligned",
+    "missingness_not_predictive",
+    "beats_dummy",
+    "beats_baselines",
+    "no_overfitting",
+    "not_suspiciously_good",
+    "stable_across_folds",
+    "can_overfit_batch",
+}
+
+# Where passing is a correct verdict even for a "garbage" family (the check decides something
+# the family does not take away): aligned only compares lengths and indexes; a model's
+# predictions on all-missing rows can still be compared with themselves.
+MAY_PASS: dict[str, set[str]] = {
+    "aligned": {"zero_cols", "all_nan", "meta_tensor"},
+    "invariant_to_row_order": {"all_nan"},
+    "roundtrip_consistent": {"all_nan"},
+    "same_features": {"all_nan"},
+}
+
+
+def is_garbage(check: str, family: Family) -> bool:
+    """Whether ``family`` leaves ``check`` nothing to decide on (so it must never pass)."""
+    if family.name == "wrong_length":
+        return check in USES_Y
+    return family.garbage and family.name not in MAY_PASS.get(check, set())
+
+# Cases that fail today in checks owned by other helpers: (check, family) -> reason.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def _owner(check: str) -> str:
+    module = CHECKS[check].module.rsplit(".", 1)[-1]
+    return {
+        "leakage": "leakage",
+        "evaluation": "prod",
+        "production": "prod",
+        "deep": "deep",
+        "nlp": "nlp",
+    }.get(module, "fuzz")
+
+
+# ------------------------------------------------------------------------------ comparison
+
+
+def _snapshot(obj: Any) -> Any:
+    try:
+        return copy.deepcopy(obj)
+    except Exception:  # meta tensors and the like: compare what can be compared
+        return obj
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether ``a`` (the input after the call) equals ``b`` (a deep copy from before)."""
+    if a is None or isinstance(a, (str, bytes, int, float)):
+        return a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+    if isinstance(a, pd.DataFrame):
+        return (
+            isinstance(b, pd.DataFrame)
+            and a.shape == b.shape
+            and list(a.columns) == list(b.columns)
+            and a.dtypes.equals(b.dtypes)
+            and a.index.equals(b.index)
+            and a.equals(b)
+            and a.attrs == b.attrs
+        )
+    if isinstance(a, pd.Series):
+        return isinstance(b, pd.Series) and a.dtype == b.dtype and a.equals(b)
+    if isinstance(a, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if a.dtype.names or a.dtype.kind == "O":
+            return bool(np.all(a == b)) if a.size else True
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if HAS_TORCH:
+        import torch
+
+        if isinstance(a, torch.Tensor):
+            if (a.dtype, a.shape, a.device, a.requires_grad) != (
+                b.dtype,
+                b.shape,
+                b.device,
+                b.requires_grad,
+            ):
+                return False
+            if a.device.type == "meta":
+                return True
+            return bool(torch.equal(a.detach(), b.detach()))
+    if hasattr(a, "tocsr") and hasattr(a, "nnz"):
+        return a.shape == b.shape and (a != b).nnz == 0 and a.dtype == b.dtype
+    return True
+
+
+def _outcome(run: Callable[[], Any]) -> tuple[str, Any]:
+    """("ok", (passed, value)) or ("usage", message) or ("internal"/"raw", description)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = run()
+        except MLCheckInternalError as exc:
+            return "internal", str(exc)
+        except MLCheckUsageError as exc:
+            return "usage", str(exc)
+        except Exception as exc:
+            return "raw", f"{type(exc).__name__}: {exc}"
+    if not isinstance(result, (CheckResult, CheckReport)):
+        return "raw", f"returned {type(result).__name__}"
+    value = getattr(result, "value", None)
+    return "ok", (bool(result.passed), value)
+
+
+def _figure_equal(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+
+
+def run_case(check: str, family: Family) -> list[str]:
+    """The contract violations of one (check, family) call, as readable strings."""
+    X, y = family.make()
+    before = (_snapshot(X), _snapshot(y))
+    _, call = CALLS[check]
+    first = _outcome(lambda: call(X, y))
+    problems: list[str] = []
+    kind, info = first
+    if kind in ("raw", "internal"):
+        problems.append(f"{kind} error: {str(info)[:300]}")
+    if kind == "ok" and info[0] and is_garbage(check, family):
+        problems.append(f"silent pass on garbage (value {info[1]})")
+    if not (_same(X, before[0]) and _same(y, before[1])):
+        problems.append("mutated its input")
+    second = _outcome(lambda: call(*family.make()))
+    if second[0] != kind or (
+        kind == "ok"
+        and (second[1][0] != info[0] or not _figure_equal(second[1][1], info[1]))
+    ):
+        problems.append(f"not deterministic: {first} then {second}")
+    return problems
+
+
+def _cases() -> list[Any]:
+    params = []
+    for check in sorted(CALLS):
+        for family in FAMILIES:
+            marks = []
+            needs = set(CALLS[check][0]) | ({family.needs} if family.needs else set())
+            missing = sorted(m for m in needs if importlib.util.find_spec(m) is None)
+            if missing:
+                marks.append(pytest.mark.skip(reason=f"needs {', '.join(missing)}"))
+            elif (check, family.name) in KNOWN:
+                marks.append(
+                    pytest.mark.xfail(
+                        strict=True,
+                        reason=f"owned by {_owner(check)}: {KNOWN[(check, family.name)]}",
+                    )
+                )
+            params.append(pytest.param(check, family, id=f"{check}-{family.name}", marks=marks))
+    return params
+
+
+def test_every_public_check_is_fuzzed() -> None:
+    public = {n[len("check_") :] for n in mlc.__all__ if n.startswith("check_")}
+    assert public == set(CHECKS) | (public - set(CHECKS))
+    assert set(CALLS) >= set(CHECKS), sorted(set(CHECKS) - set(CALLS))
+    assert public <= set(CALLS), sorted(public - set(CALLS))
+
+
+@pytest.mark.parametrize(("check", "family"), _cases())
+def test_bad_input(check: str, family: Family) -> None:
+    problems = run_case(check, family)
+    assert not problems, f"{check} on {family.name}: " + "; ".join(problems)
