@@ -18,6 +18,7 @@ from .._inputs import (
     require_rows,
     require_same_length,
     table,
+    tensor_numpy,
 )
 from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
@@ -531,6 +532,10 @@ def check_missingness_not_predictive(
         raise MLCheckUsageError(f"alpha must be within (0, 1), got {level}.")
     frame = as_dataframe(X, "X")
     require_rows(frame, "X")
+    if frame.shape[1] == 0:
+        raise MLCheckUsageError(
+            "X has no columns: expected the feature table whose missing values are tested."
+        )
     y_arr = require_array_like(y, "y")
     require_same_length(frame, y_arr, "X", "y")
     y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
@@ -545,6 +550,11 @@ def check_missingness_not_predictive(
     candidates = [j for j in range(frame.shape[1]) if 0 < counts[j] < n]
     # a column missing in every row carries no signal in its missingness (nor any value)
     all_missing = [str(frame.columns[j]) for j in range(frame.shape[1]) if counts[j] == n]
+    if len(all_missing) == frame.shape[1]:
+        raise MLCheckUsageError(
+            f"X is missing in every cell ({plural(frame.shape[1], 'column')} x {n:,} rows): "
+            "there is no observed value, so nothing to decide on. Expected the feature table."
+        )
     if kind == "regression":
         target = y_series.to_numpy(dtype=np.float64)
         sd = float(target.std())
@@ -677,7 +687,7 @@ assert_missingness_not_predictive = assertion(check_missingness_not_predictive)
 def _grid_values(t: Any) -> np.ndarray:
     t = require_array_like(t, "t")
     if is_torch(t):
-        t = t.detach().cpu().numpy()
+        t = tensor_numpy(t, "t")
     if is_dataframe(t):
         values = t.to_numpy()
     elif is_series(t):

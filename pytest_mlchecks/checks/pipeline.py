@@ -620,6 +620,11 @@ def check_same_features(
         {"only_training": only_train, "only_serving": only_serve, "columns": column_diffs}
     )
     value = cells + len(only_train) + len(only_serve)
+    if not problems and not column_diffs and not common:
+        raise MLCheckUsageError(
+            "both feature computations return no columns on X: there are no features to "
+            "compare, so nothing to decide on. Expected functions that compute features."
+        )
     if not problems and not column_diffs:
         message = (
             f"same_features: training and serving produce the same {len(common)} features on "

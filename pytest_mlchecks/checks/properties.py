@@ -120,14 +120,56 @@ def _rows(n: int, seed: int) -> np.ndarray:
 def _probe_columns(
     pipeline: Any, frame: Any, cols: list[Any], value: Any, seed: int
 ) -> dict[str, str]:
-    """Probe each column in turn (10% of rows, seeded): column -> what broke."""
-    rows = _rows(len(frame), seed)
+    """Probe each column in turn (10% of its present rows, seeded): column -> what broke."""
+    everywhere = _rows(len(frame), seed)
     broken = {}
     for col in cols:
+        present = np.flatnonzero(frame[col].notna().to_numpy())
+        # blanking a cell that is already missing would test nothing
+        full = len(present) == len(frame)
+        rows = everywhere if full else present[_rows(len(present), seed)]
         problem = _probe(pipeline, frame, col, value, rows)
         if problem:
             broken[str(col)] = problem
     return broken
+
+
+def _columns_to_probe(frame: Any, columns: Any) -> list[Any]:
+    """``columns`` (or all), checked to exist; columns without any value are left out."""
+    from .._inputs import as_name_list
+
+    if frame.shape[1] == 0:
+        raise MLCheckUsageError("X has no columns: expected the table the pipeline reads.")
+    cols = list(frame.columns) if columns is None else as_name_list(columns, "columns")
+    absent = [c for c in cols if c not in frame.columns]
+    if absent:
+        raise MLCheckUsageError(f"columns names {absent[:10]}, which X does not have.")
+    usable = [c for c in cols if bool(frame[c].notna().any())]
+    if not usable:
+        raise MLCheckUsageError(
+            f"every probed column of X is missing in every row ({plural(len(cols), 'column')})"
+            ": there is no value to blank or replace, so nothing to decide on."
+        )
+    return usable
+
+
+def _baseline_output(pipeline: Any, frame: Any) -> None:
+    """The pipeline must work on X as given, or no probe can be blamed on one column."""
+    try:
+        out = _output(pipeline, frame)
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"the pipeline fails on X as given ({type(exc).__name__}: {str(exc)[:200]}): "
+            "expected data it can predict on, so that each probe tests one change."
+        ) from exc
+    bad = _nonfinite(out)
+    if bad:
+        raise MLCheckUsageError(
+            f"the pipeline already outputs {bad:,} NaN/Inf values on X as given: expected "
+            "data it predicts finite values on, so that each probe tests one change."
+        )
 
 
 def _broken_result(
@@ -149,7 +191,8 @@ def check_handles_missing(
     """
     frame = as_dataframe(X, "X")
     require_rows(frame, "X")
-    cols = list(frame.columns) if columns is None else list(columns)
+    cols = _columns_to_probe(frame, columns)
+    _baseline_output(pipeline, frame)
     broken = _probe_columns(pipeline, frame, cols, None, current_seed(random_state))
     details = {"columns_tested": len(cols), "broken": broken}
     if not broken:
@@ -199,6 +242,8 @@ def check_handles_unseen_categories(
         cols = list(columns)
     if not cols:
         raise MLCheckUsageError("X has no categorical or string column to test.")
+    cols = _columns_to_probe(frame, cols)
+    _baseline_output(pipeline, frame)
     broken = _probe_columns(pipeline, frame, cols, "__unseen__", current_seed(random_state))
     details = {"columns_tested": [str(c) for c in cols], "broken": broken}
     if not broken:
