@@ -321,6 +321,7 @@ MAY_PASS: dict[str, set[str]] = {
     "invariant_to_row_order": {"all_nan"},
     "roundtrip_consistent": {"all_nan"},
     "same_features": {"all_nan"},
+    "no_duplicates": {"all_nan"},  # one all-missing row repeats nothing
 }
 
 
@@ -493,3 +494,223 @@ def test_every_public_check_is_fuzzed() -> None:
 def test_bad_input(check: str, family: Family) -> None:
     problems = run_case(check, family)
     assert not problems, f"{check} on {family.name}: " + "; ".join(problems)
+
+
+# ------------------------------------------------------------------- drawn (hypothesis) tables
+
+# checks that read one table (X) plus, where needed, y of the same length
+TABLE_CHECKS = (
+    "finite",
+    "no_duplicates",
+    "no_row_overlap",
+    "missingness_not_predictive",
+    "no_drift",
+    "in_distribution",
+    "schema_matches",
+    "handles_missing",
+    "invariant_to_row_order",
+    "same_features",
+    "class_balance",
+    "aligned",
+)
+
+if HAS_HYPOTHESIS:
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra import pandas as hpd
+
+    _CELLS = {
+        "float": st.floats(allow_nan=True, allow_infinity=True, width=64),
+        "int": st.integers(-(2**40), 2**40),
+        "text": st.sampled_from(["x", "y", "", "ñ", "1"]),
+        "mixed": st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(["a", "b"])),
+        "bool": st.booleans(),
+    }
+
+    @st.composite
+    def drawn_tables(draw: Any) -> pd.DataFrame:
+        kinds = draw(st.lists(st.sampled_from(sorted(_CELLS)), min_size=0, max_size=4))
+        columns = [
+            hpd.column(
+                f"{kind}_{i}",
+                elements=_CELLS[kind],
+                dtype=object
+                if kind
+                in (
+                    "mixed",
+                    "text",
+                )
+                else None,
+            )
+            for i, kind in enumerate(kinds)
+        ]
+        return draw(hpd.data_frames(columns=columns, index=hpd.range_indexes(0, 12)))
+
+    def _nothing_to_decide(check: str, frame: pd.DataFrame) -> bool:
+        if frame.shape[0] == 0 or frame.shape[1] == 0:
+            return check != "aligned"
+        return bool(frame.isna().all().all()) and check not in MAY_PASS
+
+    DRAWN_KNOWN = {
+        "no_drift": "owned by prod: an all-missing 1x1 table passes (nothing compared)",
+        "in_distribution": "owned by prod: an all-missing 1x1 table passes (nothing compared)",
+    }
+
+    @pytest.mark.skipif(not HAS_SKLEARN, reason="needs scikit-learn")
+    @pytest.mark.parametrize(
+        "check",
+        [
+            pytest.param(
+                c,
+                marks=[pytest.mark.xfail(strict=True, reason=DRAWN_KNOWN[c])]
+                if c in DRAWN_KNOWN
+                else [],
+            )
+            for c in TABLE_CHECKS
+        ],
+    )
+    def test_drawn_tables_keep_the_contract(check: str) -> None:
+        @settings(
+            max_examples=15,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(frame=drawn_tables())
+        @example(frame=pd.DataFrame({"mixed_0": pd.Series([None], dtype=object)}))
+        @example(frame=pd.DataFrame(index=range(3)))
+        @example(frame=pd.DataFrame({"float_0": [np.nan, np.inf, -np.inf, 0.0]}))
+        def run(frame: pd.DataFrame) -> None:
+            y = _labels(len(frame))
+            before, y_before = frame.copy(deep=True), y.copy()
+            _, call = CALLS[check]
+            kind, info = _outcome(lambda: call(frame, y))
+            assert kind in ("ok", "usage"), f"{check}: {kind} {info}"
+            assert _same(frame, before) and _same(y, y_before), f"{check} mutated its input"
+            if kind == "ok" and info[0]:
+                assert not _nothing_to_decide(check, frame), (
+                    f"{check} passed on {frame.shape} garbage"
+                )
+            again = _outcome(lambda: call(frame.copy(deep=True), y.copy()))
+            assert again[0] == kind, (kind, info, again)
+            if kind == "ok":
+                assert again[1][0] == info[0] and _figure_equal(again[1][1], info[1])
+
+        run()
+
+
+# ------------------------------------------------------------------ fixes, one by one
+
+
+def test_internal_crash_is_told_apart_from_the_callers_code_failing() -> None:
+    # a check whose code lives in the package (compiled under a file name inside it)
+    import os
+
+    from pytest_mlchecks._runtime import check
+
+    namespace: dict[str, Any] = {}
+    source = "def check_buggy(x):\n    return {}['missing']\n"
+    fake = os.path.join(os.path.dirname(mlc.__file__), "checks", "_fuzz_fake.py")
+    exec(compile(source, fake, "exec"), namespace)
+    check_buggy = check(namespace["check_buggy"])
+
+    @check
+    def check_calls_user(fn: Callable[[], Any]) -> CheckResult:
+        fn()
+        return CheckResult("x", "data", True)
+
+    with pytest.raises(MLCheckInternalError, match=r"bug in pytest-mlchecks.*please report"):
+        check_buggy(1)
+
+    def broken_model() -> None:
+        raise RuntimeError("the user's model is broken")
+
+    with pytest.raises(MLCheckUsageError, match="raised inside your code") as info:
+        check_calls_user(broken_model)
+    assert not isinstance(info.value, MLCheckInternalError)
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_structured_arrays_and_records_are_read_as_tables() -> None:
+    arr = _structured()
+    shifted = arr.copy()
+    shifted["a"] += 3.0
+    assert mlc.check_finite(arr).passed
+    assert not mlc.check_no_drift(np.concatenate([arr] * 10), np.concatenate([shifted] * 10)).passed
+    records = _clean().to_dict("records")
+    assert mlc.check_no_duplicates(records).passed
+    assert not mlc.check_no_duplicates(records + records[:1]).passed
+    with pytest.raises(MLCheckUsageError, match="y holds dict values"):
+        mlc.check_class_balance(np.array(records, dtype=object))
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
+def test_meta_and_bfloat16_tensors() -> None:
+    import torch
+
+    with pytest.raises(MLCheckUsageError, match="X is a meta tensor"):
+        mlc.check_finite(torch.empty(4, 2, device="meta"))
+    X = torch.randn(40, 3).bfloat16()
+    X[0, 0] = float("nan")
+    assert not mlc.check_finite(X).passed
+    y = torch.tensor(_labels())
+    assert mlc.check_class_balance(y.bfloat16()).passed
+    leaf = torch.randn(40, 3, requires_grad=True)
+    assert mlc.check_no_duplicates(leaf).passed
+    assert leaf.grad is None and leaf.requires_grad
+
+
+@pytest.mark.skipif(not (HAS_SKLEARN and HAS_SCIPY), reason="needs scikit-learn and scipy")
+def test_sparse_X_is_accepted_where_scikit_learn_reads_it() -> None:
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(400, 20))
+    dense[dense < 0.5] = 0.0
+    y = (dense[:, 0] + dense[:, 1] > 0.6).astype(int)
+    X = sp.csr_matrix(dense)
+    before = X.copy()
+    good = mlc.check_beats_dummy(LogisticRegression(), X[:300], y[:300], X[300:], y[300:])
+    assert good.passed and good.value > 0.3
+    noise = rng.permutation(y)
+    bad = mlc.check_beats_dummy(LogisticRegression(), X[:300], noise[:300], X[300:], noise[300:])
+    assert not bad.passed
+    ladder = mlc.check_beats_baselines(LogisticRegression(), X[:300], y[:300], X[300:], y[300:])
+    assert set(ladder.details["scores"]) == {"dummy", "linear", "model"}
+    assert mlc.check_no_overfitting(LogisticRegression(), X[:300], y[:300], X[300:], y[300:])
+    assert (before != X).nnz == 0
+    with pytest.raises(MLCheckUsageError, match="both be sparse or both dense"):
+        mlc.check_beats_dummy(LogisticRegression(), X[:300], y[:300], dense[300:], y[300:])
+    with pytest.raises(MLCheckUsageError, match="scipy sparse"):
+        mlc.check_finite(X)
+
+
+def test_missingness_and_handles_missing_refuse_tables_with_nothing_to_test() -> None:
+    y = _labels()
+    for X in (pd.DataFrame(index=range(N)), pd.DataFrame(np.nan, index=range(N), columns=COLS)):
+        with pytest.raises(MLCheckUsageError, match="X "):
+            mlc.check_missingness_not_predictive(X, y)
+    if HAS_SKLEARN:
+        pipe = _fitted_pipeline()
+        for X in (pd.DataFrame(index=range(N)), pd.DataFrame(np.nan, index=range(N), columns=COLS)):
+            with pytest.raises(MLCheckUsageError, match=r"X |every probed column"):
+                mlc.check_handles_missing(pipe, X)
+        with pytest.raises(MLCheckUsageError, match="does not have"):
+            mlc.check_handles_missing(pipe, _clean(), columns=["nope"])
+        # still fires on a pipeline that cannot take a missing value, quiet on one that can
+        from sklearn.linear_model import LogisticRegression
+
+        bare = LogisticRegression().fit(_clean().to_numpy(), y)
+        assert not mlc.check_handles_missing(bare, _clean().to_numpy()).passed
+        assert mlc.check_handles_missing(pipe, _clean().to_numpy()).passed
+        with pytest.raises(MLCheckUsageError, match="fails on X as given"):
+            mlc.check_handles_missing(bare, _clean(5).assign(d=1.0).to_numpy())
+
+
+def test_same_features_refuses_empty_features() -> None:
+    with pytest.raises(MLCheckUsageError, match="no columns"):
+        mlc.check_same_features(_features, _features, pd.DataFrame(index=range(N)))
+    assert mlc.check_same_features(_features, _features, _clean()).passed
+    assert not mlc.check_same_features(_features, lambda X: X * 2, _clean()).passed
