@@ -7,7 +7,7 @@ modules read their defaults from it. Standard library only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._result import RUNGS
 
@@ -18,7 +18,9 @@ class ThresholdSpec:
 
     ``lo``/``hi`` bound its domain (``None``: unbounded on that side), ``lo_open``/``hi_open``
     make a bound exclusive; whatever the bounds, only finite numbers are valid (NaN never is).
-    ``arg`` names the keyword argument of the checks that overrides it.
+    ``arg`` names the keyword argument of the checks that overrides it; ``allow_inf`` accepts
+    +inf as "no limit" (for a threshold whose default is unset). The values live in
+    ``DOMAINS`` below.
     """
 
     key: str
@@ -30,6 +32,7 @@ class ThresholdSpec:
     lo_open: bool = False
     hi_open: bool = False
     arg: str = ""
+    allow_inf: bool = False
 
     @property
     def ini(self) -> str:
@@ -38,6 +41,11 @@ class ThresholdSpec:
     @property
     def domain(self) -> str:
         """The valid values in words, e.g. ``"a finite number in [0, 1]"``."""
+        if self.allow_inf:
+            return self._bounds() + " (inf: no limit)"
+        return self._bounds()
+
+    def _bounds(self) -> str:
         if self.lo is None and self.hi is None:
             return "a finite number"
         if self.hi is None:
@@ -49,9 +57,11 @@ class ThresholdSpec:
         return f"a number in {left}{self.lo:g}, {self.hi:g}{right}"
 
     def accepts(self, value: float) -> bool:
-        """Whether ``value`` lies in the domain (NaN and infinities never do)."""
-        if not math.isfinite(value):
+        """Whether ``value`` lies in the domain (NaN never does; +inf only with allow_inf)."""
+        if math.isnan(value) or (math.isinf(value) and not (self.allow_inf and value > 0)):
             return False
+        if math.isinf(value):
+            return True
         if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
             return False
         return not (self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi))
@@ -84,9 +94,6 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             0.0,
             "largest tolerated fraction of non-finite cells in numeric columns",
             "zero tolerance: one NaN is enough to turn a loss or a mean into NaN",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
         ThresholdSpec(
             "class_balance_min_fraction",
@@ -94,27 +101,18 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "smallest class share below which class_balance warns",
             "10%: the common cut-off for 'imbalanced' (e.g. imbalanced-learn's examples, "
             "He & Garcia 2009 treat 1:10 as moderate imbalance)",
-            lo=0.0,
-            hi=1.0,
-            arg="min_fraction",
         ),
         ThresholdSpec(
             "row_overlap_max_fraction",
             0.0,
             "largest tolerated fraction of test rows that are exact copies of train rows",
             "zero tolerance for continuous data: a shared row is a copy, not a coincidence",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
         ThresholdSpec(
             "duplicates_max_fraction",
             0.0,
             "largest tolerated fraction of rows repeating an earlier row in one table",
             "API default: exact duplicates are a data-quality finding",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
         ThresholdSpec(
             "target_leakage_max_auc",
@@ -122,28 +120,18 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "single-feature test ROC-AUC above which a feature is reported as leaking",
             "calibrated on generated data (see README): clean strong features stay below, "
             "target-derived ones reach 0.99+",
-            lo=0.5,
-            hi=1.0,
-            arg="max_auc",
         ),
         ThresholdSpec(
             "target_leakage_max_r2",
             0.9,
             "single-feature test R^2 (regression) above which a feature is reported as leaking",
             "calibrated on generated data (see README)",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            arg="max_r2",
         ),
         ThresholdSpec(
             "temporal_leakage_max_fraction",
             0.0,
             "largest tolerated fraction of train rows dated after the first test row",
             "zero tolerance: any such row lets the model see the test period",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
         ThresholdSpec(
             "fit_on_train_rtol",
@@ -152,8 +140,6 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "refitting on identical rows reproduces float state to rounding error (~1e-15); "
             "1e-6 leaves room for BLAS/threading noise while a 5% contamination moves a "
             "scaler's statistics by ~1e-2",
-            lo=0.0,
-            arg="rtol",
         ),
         ThresholdSpec(
             "missingness_alpha",
@@ -161,11 +147,6 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "family-wise significance level (Bonferroni over tested columns)",
             "0.5% family-wise error: under random missingness about 0.5% of data sets get a "
             "false alarm, whatever n and the number of columns (calibrated, see README)",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            hi_open=True,
-            arg="alpha",
         ),
         ThresholdSpec(
             "missingness_min_effect",
@@ -173,8 +154,6 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "smallest effect reported: class-rate gap, or mean gap in target SDs",
             "5 percentage points of class rate (or 0.05 SD): below that the pattern is too "
             "weak for a model to lean on",
-            lo=0.0,
-            arg="min_effect",
         ),
         ThresholdSpec(
             "drift_psi_threshold",
@@ -182,133 +161,90 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "PSI at which a column counts as drifted (error)",
             "industry rule of thumb: PSI > 0.25 is a significant shift, retrain (Siddiqi, "
             "Credit Risk Scorecards, 2006)",
-            lo=0.0,
-            lo_open=True,
-            arg="threshold",
         ),
         ThresholdSpec(
             "drift_psi_warning",
             0.1,
             "PSI at which a column gets a drift warning",
             "same rule of thumb: 0.1-0.25 is a moderate shift worth a look",
-            lo=0.0,
-            lo_open=True,
-            arg="warn_threshold",
         ),
         ThresholdSpec(
             "drift_ks_threshold",
             0.1,
             "KS statistic at which a numeric column counts as drifted (method='ks')",
             "a 0.25 SD mean shift of a normal feature gives KS 0.1",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            arg="threshold",
         ),
         ThresholdSpec(
             "drift_ks_warning",
             0.05,
             "KS statistic at which a numeric column gets a drift warning (method='ks')",
             "half the error level",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            arg="warn_threshold",
         ),
         ThresholdSpec(
             "ood_max_fraction",
             0.01,
             "largest tolerated fraction of rows with a feature outside the training data",
             "1% of traffic: beyond that a fallback path is no longer an exception",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
         ThresholdSpec(
             "ood_margin",
             0.5,
             "how far beyond the training range (in training IQRs) a value counts as out",
             "half an IQR past the extremes: calibrated on skewed and clipped features",
-            lo=0.0,
-            arg="margin",
         ),
         ThresholdSpec(
             "beats_dummy_margin",
             0.02,
             "how much the model must beat a baseline by (same metric)",
             "issue default: 2 points of AUC / F1 / R^2 is the smallest gain worth a model",
-            lo=-1.0,
-            hi=1.0,
-            arg="margin",
         ),
         ThresholdSpec(
             "overfitting_max_gap",
             0.10,
             "largest tolerated train-minus-test score",
             "API default 0.10",
-            lo=0.0,
-            arg="max_gap",
         ),
         ThresholdSpec(
             "suspicious_max_score",
             0.99,
             "test score treated as too good to be true",
             "real labels carry noise: 0.99+ held-out AUC / accuracy / R^2 is rare without leakage",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            arg="max_score",
         ),
         ThresholdSpec(
             "suspicious_test_advantage",
             0.05,
             "test score above train score treated as suspicious",
             "5 points: beyond ordinary split noise for a few hundred test rows",
-            lo=0.0,
-            arg="max_test_advantage",
         ),
         ThresholdSpec(
             "folds_max_std",
             0.05,
             "largest tolerated standard deviation of cross-validated scores",
             "5 points of spread across folds makes single-split comparisons unreliable",
-            lo=0.0,
-            arg="max_std",
         ),
         ThresholdSpec(
             "fair_min_di",
             0.8,
             "lowest tolerated ratio of group selection rates (disparate impact)",
             "four-fifths rule, US EEOC Uniform Guidelines (29 CFR 1607.4(D))",
-            lo=0.0,
-            hi=1.0,
-            arg="min_disparate_impact",
         ),
         ThresholdSpec(
             "fair_max_tpr_gap",
             0.1,
             "largest tolerated gap in true-positive rate between groups",
             "equal opportunity (Hardt et al. 2016) with a 10-point tolerance",
-            lo=0.0,
-            hi=1.0,
-            arg="max_tpr_gap",
         ),
         ThresholdSpec(
             "fair_max_fpr_gap",
             0.1,
             "largest tolerated gap in false-positive rate between groups",
             "equalised odds (Hardt et al. 2016) with a 10-point tolerance",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fpr_gap",
         ),
         ThresholdSpec(
             "slices_max_gap",
             0.1,
             "largest tolerated shortfall of a slice against the overall score",
             "10 points: a slice that much worse is a product problem, not noise",
-            lo=0.0,
-            arg="max_gap",
         ),
         ThresholdSpec(
             "grad_vanishing_ratio",
@@ -316,37 +252,75 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "first layer's RMS gradient relative to the largest layer's, below which it vanishes",
             "issue default (1e-3); measured: a 6-layer sigmoid MLP 4e-6 to 1e-4, the same "
             "depth with ReLU + BatchNorm 0.12 to 0.27",
-            lo=0.0,
-            hi=1.0,
-            lo_open=True,
-            arg="vanishing_ratio",
         ),
         ThresholdSpec(
             "grad_max_total_norm",
             1e3,
             "total gradient norm above which gradients count as exploding",
             "well above healthy norms (usually < 10; common clip_grad_norm_ limits are 1-5)",
-            lo=0.0,
-            lo_open=True,
-            arg="max_total_norm",
         ),
         ThresholdSpec(
             "overfit_target_loss",
             0.05,
             "loss a model must reach on one memorised batch (or 1% of its initial loss)",
             "the classic sanity check (Karpathy, 'A Recipe for Training Neural Networks', 2019)",
-            arg="target_loss",
         ),
         ThresholdSpec(
             "truncation_max_fraction",
             0.0,
             "largest tolerated share of texts longer than max_length",
             "API default: any silently cut text is reported",
-            lo=0.0,
-            hi=1.0,
-            arg="max_fraction",
         ),
     )
+}
+
+# The domain of each threshold, applied to THRESHOLDS just below: ``lo``/``hi`` bounds
+# (``None``: unbounded), ``lo_open``/``hi_open`` exclusive bounds, ``arg`` the keyword argument
+# of the checks that overrides it, ``allow_inf`` +inf accepted as "no limit". NaN is never
+# valid; a key that is not listed only has to be a finite number.
+DOMAINS: dict[str, dict[str, float | bool | str]] = {
+    "finite_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "class_balance_min_fraction": dict(lo=0.0, hi=1.0, arg="min_fraction"),
+    "row_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "duplicates_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "target_leakage_max_auc": dict(lo=0.5, hi=1.0, arg="max_auc"),
+    "target_leakage_max_r2": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_r2"),
+    "temporal_leakage_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "fit_on_train_rtol": dict(lo=0.0, arg="rtol"),
+    "missingness_alpha": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="alpha"),
+    "missingness_min_effect": dict(lo=0.0, arg="min_effect"),
+    "drift_psi_threshold": dict(lo=0.0, lo_open=True, arg="threshold"),
+    "drift_psi_warning": dict(lo=0.0, lo_open=True, arg="warn_threshold"),
+    "drift_ks_threshold": dict(lo=0.0, hi=1.0, lo_open=True, arg="threshold"),
+    "drift_ks_warning": dict(lo=0.0, hi=1.0, lo_open=True, arg="warn_threshold"),
+    "ood_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "ood_margin": dict(lo=0.0, arg="margin"),
+    "beats_dummy_margin": dict(lo=-1.0, hi=1.0, arg="margin"),
+    "overfitting_max_gap": dict(lo=0.0, arg="max_gap"),
+    "suspicious_max_score": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_score"),
+    "suspicious_test_advantage": dict(lo=0.0, arg="max_test_advantage"),
+    "folds_max_std": dict(lo=0.0, arg="max_std"),
+    "fair_min_di": dict(lo=0.0, hi=1.0, arg="min_disparate_impact"),
+    "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
+    "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
+    "slices_max_gap": dict(lo=0.0, arg="max_gap"),
+    "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
+    "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm"),
+    "overfit_target_loss": dict(arg="target_loss"),
+    "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    # thresholds that other branches add (applied once they exist)
+    "row_overlap_chance_alpha": dict(
+        lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="chance_alpha"
+    ),
+    "entity_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "target_leakage_max_dominance": dict(lo=1.0, arg="max_dominance"),
+    "target_leakage_min_skill": dict(lo=0.0, hi=1.0, arg="min_skill"),
+    "grad_max_norm_ratio": dict(lo=0.0, lo_open=True, arg="max_norm_ratio"),
+    "tracker_growth_factor": dict(lo=1.0, lo_open=True, arg="factor"),
+}
+THRESHOLDS = {
+    key: replace(spec, **DOMAINS.get(key, {}))  # type: ignore[arg-type]
+    for key, spec in THRESHOLDS.items()
 }
 
 _DATA = "pytest_mlchecks.checks.data"

@@ -10,7 +10,7 @@ import pytest
 
 import pytest_mlchecks as mlc
 from pytest_mlchecks import MLCheckUsageError
-from pytest_mlchecks._registry import CHECKS, THRESHOLDS
+from pytest_mlchecks._registry import CHECKS, DOMAINS, THRESHOLDS
 from pytest_mlchecks._runtime import Recorder, Settings, recording, resolve_threshold
 
 from .conftest import needs_torch
@@ -21,7 +21,7 @@ KEYS = sorted(THRESHOLDS)
 def _outside(key: str) -> list[float]:
     """Values outside the domain of ``key``: non-finite ones, and beyond each bound."""
     spec = THRESHOLDS[key]
-    bad = [math.nan, math.inf, -math.inf]
+    bad = [math.nan, -math.inf] + ([] if spec.allow_inf else [math.inf])
     if spec.lo is not None:
         bad.append(spec.lo - 1.0)
         if spec.lo_open:
@@ -31,6 +31,13 @@ def _outside(key: str) -> list[float]:
         if spec.hi_open:
             bad.append(spec.hi)
     return bad
+
+
+def test_every_threshold_declares_its_domain() -> None:
+    # a new threshold must say which values are valid (DOMAINS in _registry.py)
+    assert not set(THRESHOLDS) - set(DOMAINS), sorted(set(THRESHOLDS) - set(DOMAINS))
+    for spec in THRESHOLDS.values():
+        assert spec.arg, spec.key
 
 
 def test_every_default_lies_in_its_domain() -> None:
