@@ -8,11 +8,41 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from ._result import MLCheckUsageError
+
+# ---------------------------------------------------------------- types of public inputs
+
+
+class SupportsToPandas(Protocol):
+    """A polars / pyarrow table (or anything else that converts itself to pandas)."""
+
+    def to_pandas(self) -> Any: ...
+
+
+class SparseMatrix(Protocol):
+    """A scipy sparse matrix or array (accepted where scikit-learn reads sparse X)."""
+
+    def tocsr(self) -> Any: ...
+
+
+#: A 1-D vector: labels, predictions, groups, time stamps (numpy, pandas, torch, lists).
+VectorLike: TypeAlias = npt.ArrayLike | SupportsToPandas
+#: A table: numpy 2-D or structured arrays, pandas, torch, lists of rows or of dicts,
+#: polars / pyarrow tables.
+TableLike: TypeAlias = npt.ArrayLike | Sequence[Mapping[str, Any]] | SupportsToPandas
+#: X handed to a scikit-learn model: a table, or a scipy sparse matrix.
+ModelInput: TypeAlias = TableLike | SparseMatrix
+#: Column names: one name or several.
+Columns: TypeAlias = Hashable | Sequence[Hashable]
+#: A metric: a scikit-learn scorer name, or a function ``(y_true, y_pred_or_score) -> float``.
+Metric: TypeAlias = str | Callable[..., float]
+TaskName: TypeAlias = Literal["binary", "multiclass", "regression"]
 
 
 def _module_of(obj: Any) -> str:

@@ -85,7 +85,7 @@ def _cast(values: Any, col: ColumnSchema) -> Any:
 
 
 @st.composite
-def _frame(draw: Any, schema: Schema, min_rows: int, max_rows: int) -> Any:
+def _frame(draw: st.DrawFn, schema: Schema, min_rows: int, max_rows: int) -> pd.DataFrame:
     columns = [hpd.column(c.name, elements=_elements(c)) for c in schema.columns]
     raw = draw(hpd.data_frames(columns=columns, index=hpd.range_indexes(min_rows, max_rows)))
     n = len(raw)
@@ -102,10 +102,13 @@ def _frame(draw: Any, schema: Schema, min_rows: int, max_rows: int) -> Any:
                 values = values.copy()
                 values.iloc[holes] = None
         out[col.name] = values
-    return pd.DataFrame(out, columns=schema.names)
+    frame: pd.DataFrame = pd.DataFrame(out, columns=schema.names)
+    return frame
 
 
-def frames(schema: Schema, *, min_rows: int = 1, max_rows: int = 30) -> st.SearchStrategy[Any]:
+def frames(
+    schema: Schema, *, min_rows: int = 1, max_rows: int = 30
+) -> st.SearchStrategy[pd.DataFrame]:
     """DataFrames that satisfy ``schema``: its columns in order, dtypes, ranges, categories,
     and nulls only in nullable columns, at no more than the reference's null rate."""
     if not isinstance(schema, Schema):
@@ -160,7 +163,7 @@ def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
 
 
 @st.composite
-def _violation(draw: Any, schema: Schema) -> Violation:
+def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
     from .checks.production import _chance_rate
 
     rule, column = draw(st.sampled_from(_applicable(schema)))
@@ -227,13 +230,13 @@ def violating(schema: Schema) -> st.SearchStrategy[pd.DataFrame]:
     return violations(schema).map(lambda violation: violation.frame)
 
 
-def _value(draw: Any, value: Any) -> Any:
+def _value(draw: st.DrawFn, value: Any) -> Any:
     return draw(value) if isinstance(value, st.SearchStrategy) else value
 
 
 @st.composite
 def _dataset(
-    draw: Any,
+    draw: st.DrawFn,
     task: Any,
     n_rows: Any,
     n_features: Any,
@@ -260,13 +263,13 @@ def _dataset(
 
 def datasets(
     *,
-    task: Any = "binary",
-    n_rows: Any = 500,
-    n_features: Any = 6,
-    imbalance: Any = None,
-    nan_fraction: Any = 0.0,
-    inject: Any = None,
-    strength: Any = None,
+    task: str | st.SearchStrategy[str] = "binary",
+    n_rows: int | st.SearchStrategy[int] = 500,
+    n_features: int | st.SearchStrategy[int] = 6,
+    imbalance: float | st.SearchStrategy[float | None] | None = None,
+    nan_fraction: float | st.SearchStrategy[float] = 0.0,
+    inject: str | st.SearchStrategy[str | None] | None = None,
+    strength: float | st.SearchStrategy[float | None] | None = None,
 ) -> st.SearchStrategy[SplitDataset]:
     """Split datasets (``X_train``, ``X_test``, ``y_train``, ``y_test``, ``injected``) with a
     known ground truth. Any argument may itself be a strategy (e.g. ``inject=

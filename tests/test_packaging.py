@@ -31,3 +31,24 @@ def test_scikit_learn_floor_excludes_the_nondeterministic_tree_releases() -> Non
     ]
     for extra in ("sklearn", "all"):
         assert "scikit-learn>=1.3.2" in extras[extra]
+
+
+def test_public_data_arguments_are_typed_more_tightly_than_any() -> None:
+    import inspect
+
+    import pytest_mlchecks as mlc
+
+    expected = {
+        "check_finite": {"X": "TableLike"},
+        "check_aligned": {"X": "TableLike", "y": "TableLike"},
+        "check_class_balance": {"y": "VectorLike"},
+        "check_missingness_not_predictive": {"X": "TableLike", "task": "TaskName | None"},
+        "check_beats_dummy": {"X_train": "ModelInput", "metric": "Metric | None"},
+        "check_fit_on_train_only": {"X_train": "ModelInput"},
+        "check_handles_missing": {"X": "TableLike", "columns": "Columns | None"},
+        "check_same_features": {"X": "TableLike"},
+    }
+    for name, params in expected.items():
+        signature = inspect.signature(getattr(mlc, name))
+        for param, annotation in params.items():
+            assert signature.parameters[param].annotation == annotation, (name, param)

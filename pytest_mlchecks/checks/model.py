@@ -14,6 +14,9 @@ import numpy as np
 
 from .._deps import require
 from .._inputs import (
+    Metric,
+    ModelInput,
+    VectorLike,
     fmt,
     is_sparse,
     label_vector,
@@ -287,12 +290,12 @@ def _cv_scores(model: Any, X: Any, y: Any, scorer: Any, split: Any, groups: Any)
 @check
 def check_beats_dummy(
     model: Any,
-    X_train: Any,
-    y_train: Any,
-    X_test: Any = None,
-    y_test: Any = None,
+    X_train: ModelInput,
+    y_train: VectorLike,
+    X_test: ModelInput | None = None,
+    y_test: VectorLike | None = None,
     *,
-    metric: Any = None,
+    metric: Metric | None = None,
     margin: float | None = None,
     cv: int | None = None,
     random_state: int | None = None,
@@ -419,12 +422,12 @@ def is_linear_model(model: Any) -> bool:
 @check
 def check_beats_baselines(
     model: Any,
-    X_train: Any,
-    y_train: Any,
-    X_test: Any,
-    y_test: Any,
+    X_train: ModelInput,
+    y_train: VectorLike,
+    X_test: ModelInput,
+    y_test: VectorLike,
     *,
-    metric: Any = None,
+    metric: Metric | None = None,
     margin: float | None = None,
 ) -> CheckResult:
     """Detect where a model stalls on the ladder dummy < linear < model.

@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
-from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
+from .._inputs import (
+    ModelInput,
+    TableLike,
+    VectorLike,
+    fmt,
+    require_array_like,
+    require_rows,
+    require_same_length,
+    table,
+)
 from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, resolve_threshold
@@ -199,7 +208,11 @@ def _fit_reference(fitted: Any, X: Any, y: Any) -> Any:
 
 @check
 def check_fit_on_train_only(
-    fitted: Any, X_train: Any, y_train: Any = None, *, rtol: float | None = None
+    fitted: Any,
+    X_train: ModelInput,
+    y_train: VectorLike | None = None,
+    *,
+    rtol: float | None = None,
 ) -> CheckResult:
     """Detect a transformer or Pipeline fitted on more than the training data (contamination).
 
@@ -407,7 +420,7 @@ def _reload(model: Any, method: str) -> Any:
 
 @check
 def check_roundtrip_consistent(
-    model: Any, X: Any, *, method: str | None = None, atol: float = 0.0
+    model: Any, X: ModelInput, *, method: str | None = None, atol: float = 0.0
 ) -> CheckResult:
     """Detect a model whose predictions change after saving and loading it.
 
@@ -553,7 +566,7 @@ def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
 def check_same_features(
     train_fn_or_pipeline: Any,
     serve_fn: Any,
-    X: Any,
+    X: TableLike,
     *,
     rtol: float = 1e-9,
     atol: float = 1e-12,

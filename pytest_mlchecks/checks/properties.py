@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import as_dataframe, fmt, require_rows
+from .._inputs import Columns, TableLike, as_dataframe, as_name_list, fmt, require_rows
 from .._messages import compose, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed
@@ -46,7 +46,7 @@ def _nonfinite(out: np.ndarray) -> int:
 
 @check
 def check_invariant_to_row_order(
-    model: Any, X: Any, *, atol: float = 1e-9, random_state: int | None = None
+    model: Any, X: TableLike, *, atol: float = 1e-9, random_state: int | None = None
 ) -> CheckResult:
     """Detect predictions that depend on the order of rows (batch effects, leaks across rows).
 
@@ -182,7 +182,7 @@ def _broken_result(
 
 @check
 def check_handles_missing(
-    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+    pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
     """Detect a pipeline that crashes or outputs NaN when a value is missing.
 
@@ -219,7 +219,7 @@ assert_handles_missing = assertion(check_handles_missing)
 
 @check
 def check_handles_unseen_categories(
-    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+    pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
     """Detect a pipeline that crashes or outputs NaN on a category it never saw.
 
@@ -239,7 +239,7 @@ def check_handles_unseen_categories(
             or pd.api.types.is_object_dtype(frame[c].dtype)
         ]
     else:
-        cols = list(columns)
+        cols = as_name_list(columns, "columns")
     if not cols:
         raise MLCheckUsageError("X has no categorical or string column to test.")
     cols = _columns_to_probe(frame, cols)
