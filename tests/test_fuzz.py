@@ -691,6 +691,7 @@ def test_sparse_X_is_accepted_where_scikit_learn_reads_it() -> None:
         mlc.check_finite(X)
 
 
+@pytest.mark.filterwarnings("ignore:X has feature names")
 def test_missingness_and_handles_missing_refuse_tables_with_nothing_to_test() -> None:
     y = _labels()
     for X in (pd.DataFrame(index=range(N)), pd.DataFrame(np.nan, index=range(N), columns=COLS)):
