@@ -769,3 +769,35 @@ def test_grad_norm_tracker_refuses_an_empty_window() -> None:
 def test_no_truncation_refuses_texts_that_are_not_strings() -> None:
     outcome = _outcome(lambda: mlc.check_no_truncation([{"a": 1}] * 5, _tokenize, max_length=3))
     assert outcome[0] == "usage", outcome
+
+
+@pytest.mark.skipif(not HAS_SKLEARN, reason="needs scikit-learn")
+def test_row_order_needs_two_rows_and_always_moves_them() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(_clean().to_numpy(), _labels())
+    with pytest.raises(MLCheckUsageError, match="1 row"):
+        mlc.check_invariant_to_row_order(model, _clean(1).to_numpy())
+    for seed in range(6):  # two rows: half of all seeded shuffles would be the identity
+        result = mlc.check_invariant_to_row_order(model, _clean(2).to_numpy(), random_state=seed)
+        assert result.passed
+
+    class FirstRowLeaks:
+        def predict(self, X: Any) -> Any:
+            return np.full(len(X), np.asarray(X)[0, 0])
+
+    for seed in range(6):
+        leaky = mlc.check_invariant_to_row_order(
+            FirstRowLeaks(), _clean(2).to_numpy(), random_state=seed
+        )
+        assert not leaky.passed
+
+
+def test_polars_without_pyarrow_says_what_to_install() -> None:
+    class FakePolarsFrame:
+        def to_pandas(self) -> Any:
+            raise ModuleNotFoundError("No module named 'pyarrow'", name="pyarrow")
+
+    FakePolarsFrame.__module__ = "polars.dataframe.frame"
+    with pytest.raises(MLCheckUsageError, match="pip install pyarrow"):
+        mlc.check_finite(FakePolarsFrame())

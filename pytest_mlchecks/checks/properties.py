@@ -55,7 +55,14 @@ def check_invariant_to_row_order(
     """
     frame = as_dataframe(X, "X")
     n = require_rows(frame, "X")
+    if n < 2:
+        raise MLCheckUsageError(
+            "X has 1 row: a single row has no other order, so nothing to decide. Expected at "
+            "least 2 rows (a batch as the model is served)."
+        )
     order = np.random.default_rng(current_seed(random_state)).permutation(n)
+    if bool(np.all(order == np.arange(n))):  # a shuffle that moved nothing tests nothing
+        order = np.roll(order, 1)
     base = _output(model, frame)
     shuffled = _output(model, frame.iloc[order])
     restored = np.empty_like(shuffled)
