@@ -84,6 +84,25 @@ def _mixed() -> pd.DataFrame:
     )
 
 
+def _nullable() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "a": pd.array([1, None, 3, 4] * (N // 4), dtype="Int64"),
+            "b": pd.array([True, None, False, True] * (N // 4), dtype="boolean"),
+            "c": pd.array(["x", None, "y", "z"] * (N // 4), dtype="string"),
+            "d": pd.Series(rng.normal(size=N), dtype="Float64"),
+            "e": pd.date_range("2024-01-01", periods=N, freq="h", tz="Europe/Paris"),
+        }
+    )
+
+
+def _multi() -> pd.DataFrame:
+    frame = _clean()
+    frame.columns = pd.MultiIndex.from_tuples([("g", "a"), ("g", "b"), ("h", "c")])
+    return frame
+
+
 def _torch(kind: str) -> tuple[Any, Any]:
     import torch
 
@@ -126,6 +145,13 @@ FAMILIES: list[Family] = [
     Family("meta_tensor", lambda: _torch("meta"), True, "torch"),
     Family("empty_tensor", lambda: _torch("empty"), True, "torch"),
     Family("scipy_sparse", _sparse, False, "scipy"),
+    Family("nullable_dtypes", lambda: (_nullable(), _labels()), False),
+    Family("huge_values", lambda: (_clean() * 1e307, _labels()), False),
+    Family(
+        "duplicated_columns", lambda: (_clean().set_axis(["a", "a", "b"], axis=1), _labels()), True
+    ),
+    Family("int_column_names", lambda: (_clean().set_axis([0, 1, 2], axis=1), _labels()), False),
+    Family("multiindex_columns", lambda: (_multi(), _labels()), False),
     Family("none", lambda: (None, _labels()), True),
     Family("string", lambda: ("data.csv", _labels()), True),
     Family("polars", lambda: (_polars(), _labels()), False, "polars"),
@@ -320,7 +346,7 @@ USES_Y = {
 # the family does not take away): aligned only compares lengths and indexes; a model's
 # predictions on all-missing rows can still be compared with themselves.
 MAY_PASS: dict[str, set[str]] = {
-    "aligned": {"zero_cols", "all_nan", "meta_tensor"},
+    "aligned": {"zero_cols", "all_nan", "meta_tensor", "duplicated_columns"},
     "invariant_to_row_order": {"all_nan"},
     "roundtrip_consistent": {"all_nan"},
     "same_features": {"all_nan"},
@@ -340,7 +366,18 @@ _IDS = "input_ids that is not a tensor crashes (AttributeError/KeyError) instead
 KNOWN: dict[tuple[str, str], str] = {
     **{
         ("attention_mask_respected", fam): _IDS
-        for fam in ("all_nan", "list_of_dicts", "wrong_length", "scipy_sparse", "none", "string")
+        for fam in (
+            "all_nan",
+            "list_of_dicts",
+            "wrong_length",
+            "scipy_sparse",
+            "none",
+            "string",
+            "huge_values",
+            "duplicated_columns",
+            "int_column_names",
+            "multiindex_columns",
+        )
     },
     ("grad_norm_healthy", "meta_tensor"): "meta-device gradients crash (copy out of a meta "
     "tensor) instead of a usage error",
@@ -352,6 +389,7 @@ KNOWN: dict[tuple[str, str], str] = {
     ("no_truncation", "meta_tensor"): "a meta tensor is stringified as texts and passes",
     ("no_truncation", "none"): "texts=None crashes (not iterable) instead of a usage error",
     ("eval_deterministic", "empty_tensor"): "a 0-row batch passes (no output compared)",
+    ("no_truncation", "duplicated_columns"): "a DataFrame is iterated as column names and passes",
 }
 
 
