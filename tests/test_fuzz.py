@@ -839,3 +839,49 @@ def test_polars_without_pyarrow_says_what_to_install() -> None:
     FakePolarsFrame.__module__ = "polars.dataframe.frame"
     with pytest.raises(MLCheckUsageError, match="pip install pyarrow"):
         mlc.check_finite(FakePolarsFrame())
+
+
+# ------------------------------------------------------------- corrupt schema JSON (public)
+
+_SCHEMA_BASE: dict[str, Any] = {
+    "schema_version": 1,
+    "n_rows": 10,
+    "columns": [
+        {"name": "a", "dtype": "float64", "kind": "float", "null_rate": 0.0, "min": 1.0, "max": 2.0}
+    ],
+}
+_CORRUPT: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "min_above_max": lambda d: d["columns"][0].update(min=5.0, max=1.0),
+    "negative_null_rate": lambda d: d["columns"][0].update(null_rate=-0.5),
+    "null_rate_above_1": lambda d: d["columns"][0].update(null_rate=2.0),
+    "duplicated_columns": lambda d: d["columns"].append(dict(d["columns"][0])),
+    "unknown_kind": lambda d: d["columns"][0].update(kind="blob"),
+    "negative_n_rows": lambda d: d.update(n_rows=-3),
+    "min_not_a_number": lambda d: d["columns"][0].update(min="x"),
+    "nan_min": lambda d: d["columns"][0].update(min=math.nan),
+    "missing_name": lambda d: d["columns"][0].pop("name"),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            name, marks=_xfail("prod", "Schema.from_json accepts it (or raises a raw TypeError)")
+        )
+        for name in _CORRUPT
+    ],
+)
+def test_corrupt_schema_json_is_a_usage_error(case: str) -> None:
+    import json
+
+    data = copy.deepcopy(_SCHEMA_BASE)
+    _CORRUPT[case](data)
+    with pytest.raises(MLCheckUsageError):
+        mlc.Schema.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize("text", ["{", "[]", "null", '{"schema_version": 99, "columns": []}'])
+def test_unreadable_schema_json_is_a_usage_error(text: str) -> None:
+    with pytest.raises(MLCheckUsageError):
+        mlc.Schema.from_json(text)
