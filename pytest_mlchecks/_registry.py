@@ -305,7 +305,9 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),
     "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
-    "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm"),
+    # inf: no absolute limit (the grads branch makes that the default, with a relative limit
+    # taking over); NaN stays refused, so it can no longer switch the check off by accident
+    "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     # thresholds that other branches add (applied once they exist)
