@@ -40,7 +40,7 @@ class ThresholdSpec:
 
     @property
     def domain(self) -> str:
-        """The valid values in words, e.g. ``"a finite number in [0, 1]"``."""
+        """The valid values in words, e.g. ``"in [0, 1]"`` or ``"a finite number > 0"``."""
         if self.allow_inf:
             return self._bounds() + " (inf: no limit)"
         return self._bounds()
@@ -54,7 +54,7 @@ class ThresholdSpec:
             return f"a finite number {'<' if self.hi_open else '<='} {self.hi:g}"
         left = "(" if self.lo_open else "["
         right = ")" if self.hi_open else "]"
-        return f"a number in {left}{self.lo:g}, {self.hi:g}{right}"
+        return f"in {left}{self.lo:g}, {self.hi:g}{right}"
 
     def accepts(self, value: float) -> bool:
         """Whether ``value`` lies in the domain (NaN never does; +inf only with allow_inf)."""
@@ -293,14 +293,14 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "drift_psi_warning": dict(lo=0.0, lo_open=True, arg="warn_threshold"),
     "drift_ks_threshold": dict(lo=0.0, hi=1.0, lo_open=True, arg="threshold"),
     "drift_ks_warning": dict(lo=0.0, hi=1.0, lo_open=True, arg="warn_threshold"),
-    "ood_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "ood_max_fraction": dict(lo=0.0, hi=1.0, hi_open=True, arg="max_fraction"),
     "ood_margin": dict(lo=0.0, arg="margin"),
     "beats_dummy_margin": dict(lo=-1.0, hi=1.0, arg="margin"),
     "overfitting_max_gap": dict(lo=0.0, arg="max_gap"),
     "suspicious_max_score": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_score"),
     "suspicious_test_advantage": dict(lo=0.0, arg="max_test_advantage"),
     "folds_max_std": dict(lo=0.0, arg="max_std"),
-    "fair_min_di": dict(lo=0.0, hi=1.0, arg="min_disparate_impact"),
+    "fair_min_di": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_disparate_impact"),
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),

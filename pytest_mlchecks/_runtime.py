@@ -121,7 +121,7 @@ def threshold_label(key: str, source: str) -> str:
     """How a threshold is named in messages: the argument, or the ini option."""
     spec = THRESHOLDS[key]
     if source == "argument":
-        return f"argument {spec.arg or key}"
+        return f"argument {spec.arg or key} (ini {spec.ini})"
     if source == "ini":
         return f"ini option {spec.ini}"
     return f"default of {spec.ini}"

@@ -89,8 +89,9 @@ def test_the_issue_examples_are_refused() -> None:
         for value in values:
             with pytest.raises(MLCheckUsageError):
                 resolve_threshold(key, value)
-    assert resolve_threshold("fair_min_di", 0.0) == 0.0
     assert resolve_threshold("fair_min_di", 1.0) == 1.0
+    with pytest.raises(MLCheckUsageError, match=r"ml_fair_min_di\) must be in \(0, 1\]"):
+        resolve_threshold("fair_min_di", 0.0)  # a limit of 0 would never fail
 
 
 def test_check_refuses_bad_argument_end_to_end() -> None:
@@ -125,7 +126,7 @@ from pytest_mlchecks import MLCheckUsageError, check_fair, check_no_drift
 def test_fair():
     with pytest.raises(MLCheckUsageError, match="ini option ml_fair_min_di") as info:
         check_fair([0, 1] * 20, [0, 1] * 20, ["a", "b"] * 20)
-    assert "[0, 1]" in str(info.value)
+    assert "(0, 1]" in str(info.value)
 
 def test_drift():
     with pytest.raises(MLCheckUsageError, match="ini option ml_drift_psi_threshold"):
