@@ -210,6 +210,15 @@ def n_rows(obj: Any, arg: str) -> int:
     return len(obj)
 
 
+def require_unique_columns(obj: Any, arg: str) -> Any:
+    """``obj`` unchanged, or a usage error when it is a DataFrame with repeated column names
+    (which column a model or a comparison reads is then ambiguous)."""
+    if is_dataframe(obj) and not obj.columns.is_unique:
+        dup = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
+        raise MLCheckUsageError(f"{arg} has duplicated column names {dup}: expected unique.")
+    return obj
+
+
 def require_rows(obj: Any, arg: str) -> int:
     """Raise ``MLCheckUsageError`` for empty input; return the number of rows."""
     rows = n_rows(obj, arg)

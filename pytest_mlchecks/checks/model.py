@@ -23,6 +23,7 @@ from .._inputs import (
     require_array_like,
     require_rows,
     require_same_length,
+    require_unique_columns,
     table,
 )
 from .._messages import compose, percent
@@ -211,7 +212,9 @@ def dummy_for(task: Task, metric_name: str) -> Any:
 
 def check_pairs(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> tuple[Any, ...]:
     # scipy sparse X is handed to scikit-learn as is (it reads CSR/CSC), never densified
-    X_train = require_array_like(X_train, "X_train", allow_sparse=True)
+    X_train = require_unique_columns(
+        require_array_like(X_train, "X_train", allow_sparse=True), "X_train"
+    )
     require_rows(X_train, "X_train")
     ytr = labels_of(y_train, "y_train")
     require_same_length(X_train, ytr, "X_train", "y_train")
@@ -219,7 +222,9 @@ def check_pairs(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> tuple[A
         return X_train, ytr, None, None
     if X_test is None or y_test is None:
         raise MLCheckUsageError("pass both X_test and y_test, or neither (with cv=).")
-    X_test = require_array_like(X_test, "X_test", allow_sparse=True)
+    X_test = require_unique_columns(
+        require_array_like(X_test, "X_test", allow_sparse=True), "X_test"
+    )
     require_rows(X_test, "X_test")
     if is_sparse(X_train) != is_sparse(X_test):
         raise MLCheckUsageError(

@@ -16,6 +16,7 @@ from .._inputs import (
     require_array_like,
     require_rows,
     require_same_length,
+    require_unique_columns,
     table,
 )
 from .._messages import compose, percent, plural
@@ -241,7 +242,7 @@ def check_fit_on_train_only(
         ) from exc
     except TypeError:
         pass
-    X = require_array_like(X_train, "X_train")
+    X = require_unique_columns(require_array_like(X_train, "X_train"), "X_train")
     n = require_rows(X, "X_train")
     if y_train is not None:
         y_train = require_array_like(y_train, "y_train")
@@ -432,7 +433,7 @@ def check_roundtrip_consistent(
     """
     import copy
 
-    X = require_array_like(X, "X")
+    X = require_unique_columns(require_array_like(X, "X"), "X")
     require_rows(X, "X")
     if method is None:
         method = "torch" if _is_torch_module(model) else "pickle"
