@@ -8,11 +8,41 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from ._result import MLCheckUsageError
+
+# ---------------------------------------------------------------- types of public inputs
+
+
+class SupportsToPandas(Protocol):
+    """A polars / pyarrow table (or anything else that converts itself to pandas)."""
+
+    def to_pandas(self) -> Any: ...
+
+
+class SparseMatrix(Protocol):
+    """A scipy sparse matrix or array (accepted where scikit-learn reads sparse X)."""
+
+    def tocsr(self) -> Any: ...
+
+
+#: A 1-D vector: labels, predictions, groups, time stamps (numpy, pandas, torch, lists).
+VectorLike: TypeAlias = npt.ArrayLike | SupportsToPandas
+#: A table: numpy 2-D or structured arrays, pandas, torch, lists of rows or of dicts,
+#: polars / pyarrow tables.
+TableLike: TypeAlias = npt.ArrayLike | Sequence[Mapping[str, Any]] | SupportsToPandas
+#: X handed to a scikit-learn model: a table, or a scipy sparse matrix.
+ModelInput: TypeAlias = TableLike | SparseMatrix
+#: Column names: one name or several.
+Columns: TypeAlias = Hashable | Sequence[Hashable]
+#: A metric: a scikit-learn scorer name, or a function ``(y_true, y_pred_or_score) -> float``.
+Metric: TypeAlias = str | Callable[..., float]
+TaskName: TypeAlias = Literal["binary", "multiclass", "regression"]
 
 
 def _module_of(obj: Any) -> str:
@@ -51,8 +81,48 @@ def from_foreign_table(obj: Any) -> Any:
     """Convert polars / pyarrow frames to pandas once; anything else is returned unchanged."""
     module = _module_of(obj)
     if module.startswith(("polars", "pyarrow")) and hasattr(obj, "to_pandas"):
-        return obj.to_pandas()
+        try:
+            return obj.to_pandas()
+        except ModuleNotFoundError as exc:  # polars needs pyarrow for to_pandas
+            missing = exc.name or "pyarrow"
+            raise MLCheckUsageError(
+                f"a {describe_type(obj)} needs {missing} to be converted to pandas, which is "
+                f"not installed: pip install {missing} (or pass a pandas DataFrame)."
+            ) from exc
     return obj
+
+
+def tensor_numpy(t: Any, arg: str) -> np.ndarray:
+    """A numpy copy of a torch tensor's values: detached, on the CPU, half precision and
+    bfloat16 widened to float32 (numpy has no bfloat16). Meta tensors have no values."""
+    if t.device.type == "meta":
+        raise MLCheckUsageError(
+            f"{arg} is a meta tensor (a shape without values): expected a tensor with data "
+            "(materialise it, e.g. with .to_empty(device='cpu') and real weights or values)."
+        )
+    t = t.detach()
+    if t.dtype in _narrow_floats():
+        t = t.float()
+    return np.asarray(t.cpu().numpy())
+
+
+def _narrow_floats() -> tuple[Any, ...]:
+    import torch
+
+    return tuple(
+        d for d in (torch.bfloat16, torch.float16, getattr(torch, "float8_e4m3fn", None)) if d
+    )
+
+
+def _records_frame(obj: list[Any] | tuple[Any, ...]) -> Any:
+    """A list of dicts (records) as a DataFrame, or None when ``obj`` is not one."""
+    from collections.abc import Mapping
+
+    if not obj or not all(isinstance(row, Mapping) for row in obj):
+        return None
+    import pandas as pd
+
+    return pd.DataFrame.from_records(list(obj))
 
 
 def describe_type(obj: Any) -> str:
@@ -62,13 +132,42 @@ def describe_type(obj: Any) -> str:
 SUPPORTED = "a numpy array, a pandas DataFrame or Series, a torch tensor or a list"
 
 
-def require_array_like(obj: Any, arg: str, *, what: str = SUPPORTED) -> Any:
-    """Return ``obj`` in a supported form (lists and tuples become numpy arrays) or raise."""
+def require_array_like(
+    obj: Any, arg: str, *, what: str = SUPPORTED, allow_sparse: bool = False
+) -> Any:
+    """Return ``obj`` in a supported form or raise ``MLCheckUsageError`` naming ``arg``.
+
+    Lists and tuples become numpy arrays (a list of dicts, and a numpy structured array,
+    become a DataFrame: one column per key or field); polars / pyarrow tables become pandas;
+    meta tensors (no values) are refused; scipy sparse matrices pass only with
+    ``allow_sparse`` (checks that hand X to scikit-learn, which reads them).
+    """
     obj = from_foreign_table(obj)
+    if allow_sparse and is_sparse(obj):
+        if len(obj.shape) != 2:
+            raise MLCheckUsageError(f"{arg} is a sparse array of shape {obj.shape}: expected 2-D.")
+        return obj
     if obj is None:
         raise MLCheckUsageError(f"{arg} is None: expected {what}.")
-    if isinstance(obj, np.ndarray) or is_pandas(obj) or is_torch(obj):
-        if is_pandas(obj) and not (is_dataframe(obj) or is_series(obj)):
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.names:
+            # a structured (record) array is a table: one column per field
+            import pandas as pd
+
+            if obj.ndim != 1:
+                raise MLCheckUsageError(
+                    f"{arg} is a {obj.ndim}-D structured array: expected one record per row."
+                )
+            return pd.DataFrame({name: obj[name] for name in obj.dtype.names})
+        return obj
+    if is_torch(obj):
+        if obj.device.type == "meta":
+            raise MLCheckUsageError(
+                f"{arg} is a meta tensor (a shape without values): expected a tensor with data."
+            )
+        return obj
+    if is_pandas(obj):
+        if not (is_dataframe(obj) or is_series(obj)):
             import pandas as pd
 
             if isinstance(obj, pd.Index):
@@ -76,13 +175,26 @@ def require_array_like(obj: Any, arg: str, *, what: str = SUPPORTED) -> Any:
             raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected {what}.")
         return obj
     if isinstance(obj, (list, tuple)):
+        records = _records_frame(obj)
+        if records is not None:
+            return records
         try:
             return np.asarray(obj)
         except ValueError as exc:
             raise MLCheckUsageError(
                 f"{arg} is a ragged {type(obj).__name__} ({exc}): expected {what}."
             ) from exc
+    if is_sparse(obj):
+        raise MLCheckUsageError(
+            f"{arg} is a scipy sparse matrix, which this check cannot read: expected {what} "
+            "(densify a sample with .toarray(), or use a check that takes sparse X)."
+        )
     raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected {what}.")
+
+
+def is_sparse(obj: Any) -> bool:
+    """A scipy sparse matrix or array (recognised without importing scipy)."""
+    return _module_of(obj).startswith("scipy.sparse") and hasattr(obj, "tocsr")
 
 
 def n_rows(obj: Any, arg: str) -> int:
@@ -93,7 +205,18 @@ def n_rows(obj: Any, arg: str) -> int:
         return int(obj.shape[0])
     if isinstance(obj, np.ndarray) and obj.ndim == 0:
         raise MLCheckUsageError(f"{arg} is a 0-d array (a scalar): expected rows.")
+    if is_sparse(obj):
+        return int(obj.shape[0])
     return len(obj)
+
+
+def require_unique_columns(obj: Any, arg: str) -> Any:
+    """``obj`` unchanged, or a usage error when it is a DataFrame with repeated column names
+    (which column a model or a comparison reads is then ambiguous)."""
+    if is_dataframe(obj) and not obj.columns.is_unique:
+        dup = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
+        raise MLCheckUsageError(f"{arg} has duplicated column names {dup}: expected unique.")
+    return obj
 
 
 def require_rows(obj: Any, arg: str) -> int:
@@ -120,7 +243,7 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
     y = require_array_like(y, arg)
     require_rows(y, arg)
     if is_torch(y):
-        y = y.detach().cpu().numpy()
+        y = tensor_numpy(y, arg)
     if is_dataframe(y):
         if y.shape[1] != 1:
             raise MLCheckUsageError(
@@ -138,11 +261,28 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
         values = values[:, 0]
     if values.ndim != 1:
         raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected a 1-D label vector.")
+    if values.dtype.kind == "O":
+        odd = next((v for v in values if isinstance(v, _NOT_A_LABEL)), None)
+        if odd is not None:
+            raise MLCheckUsageError(
+                f"{arg} holds {type(odd).__name__} values: expected one scalar label per row "
+                "(numbers, strings or booleans)."
+            )
+        missing = int(sum(v is None or (isinstance(v, float) and v != v) for v in values))
+        if missing:
+            raise MLCheckUsageError(
+                f"{arg} has {missing:,} missing labels: expected every row labelled."
+            )
+    if values.dtype.kind == "V":
+        raise MLCheckUsageError(f"{arg} is a structured array: expected a 1-D label vector.")
     if values.dtype.kind == "f" and np.isnan(values).any():
         raise MLCheckUsageError(
             f"{arg} has {int(np.isnan(values).sum()):,} NaN labels: expected every row labelled."
         )
     return values
+
+
+_NOT_A_LABEL = (dict, list, set, tuple, np.ndarray)
 
 
 def fmt(value: float, digits: int = 3) -> str:
@@ -183,7 +323,7 @@ def as_dataframe(obj: Any, arg: str) -> Any:
     if is_series(obj):
         return obj.to_frame(name=obj.name if obj.name is not None else arg)
     if is_torch(obj):
-        obj = obj.detach().cpu().numpy()
+        obj = tensor_numpy(obj, arg)
     values = np.asarray(obj)
     if values.ndim == 1:
         values = values.reshape(-1, 1)

@@ -6,23 +6,65 @@ modules read their defaults from it. Standard library only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from ._result import RUNGS
 
 
 @dataclass(frozen=True)
 class ThresholdSpec:
-    """A tunable limit: argument > ini option ``ml_<key>`` > ``default``."""
+    """A tunable limit: argument > ini option ``ml_<key>`` > ``default``.
+
+    ``lo``/``hi`` bound its domain (``None``: unbounded on that side), ``lo_open``/``hi_open``
+    make a bound exclusive; whatever the bounds, only finite numbers are valid (NaN never is).
+    ``arg`` names the keyword argument of the checks that overrides it; ``allow_inf`` accepts
+    +inf as "no limit" (for a threshold whose default is unset). The values live in
+    ``DOMAINS`` below.
+    """
 
     key: str
     default: float
     help: str
     source: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    arg: str = ""
+    allow_inf: bool = False
 
     @property
     def ini(self) -> str:
         return f"ml_{self.key}"
+
+    @property
+    def domain(self) -> str:
+        """The valid values in words, e.g. ``"in [0, 1]"`` or ``"a finite number > 0"``."""
+        if self.allow_inf:
+            return self._bounds() + " (inf: no limit)"
+        return self._bounds()
+
+    def _bounds(self) -> str:
+        if self.lo is None and self.hi is None:
+            return "a finite number"
+        if self.hi is None:
+            return f"a finite number {'>' if self.lo_open else '>='} {self.lo:g}"
+        if self.lo is None:
+            return f"a finite number {'<' if self.hi_open else '<='} {self.hi:g}"
+        left = "(" if self.lo_open else "["
+        right = ")" if self.hi_open else "]"
+        return f"in {left}{self.lo:g}, {self.hi:g}{right}"
+
+    def accepts(self, value: float) -> bool:
+        """Whether ``value`` lies in the domain (NaN never does; +inf only with allow_inf)."""
+        if math.isnan(value) or (math.isinf(value) and not (self.allow_inf and value > 0)):
+            return False
+        if math.isinf(value):
+            return True
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return not (self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi))
 
 
 @dataclass(frozen=True)
@@ -237,6 +279,57 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "API default: any silently cut text is reported",
         ),
     )
+}
+
+# The domain of each threshold, applied to THRESHOLDS just below: ``lo``/``hi`` bounds
+# (``None``: unbounded), ``lo_open``/``hi_open`` exclusive bounds, ``arg`` the keyword argument
+# of the checks that overrides it, ``allow_inf`` +inf accepted as "no limit". NaN is never
+# valid; a key that is not listed only has to be a finite number.
+DOMAINS: dict[str, dict[str, float | bool | str]] = {
+    "finite_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "class_balance_min_fraction": dict(lo=0.0, hi=1.0, arg="min_fraction"),
+    "row_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "duplicates_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "target_leakage_max_auc": dict(lo=0.5, hi=1.0, arg="max_auc"),
+    "target_leakage_max_r2": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_r2"),
+    "temporal_leakage_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "fit_on_train_rtol": dict(lo=0.0, arg="rtol"),
+    "missingness_alpha": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="alpha"),
+    "missingness_min_effect": dict(lo=0.0, arg="min_effect"),
+    "drift_psi_threshold": dict(lo=0.0, lo_open=True, arg="threshold"),
+    "drift_psi_warning": dict(lo=0.0, lo_open=True, arg="warn_threshold"),
+    "drift_ks_threshold": dict(lo=0.0, hi=1.0, lo_open=True, arg="threshold"),
+    "drift_ks_warning": dict(lo=0.0, hi=1.0, lo_open=True, arg="warn_threshold"),
+    "ood_max_fraction": dict(lo=0.0, hi=1.0, hi_open=True, arg="max_fraction"),
+    "ood_margin": dict(lo=0.0, arg="margin"),
+    "beats_dummy_margin": dict(lo=-1.0, hi=1.0, arg="margin"),
+    "overfitting_max_gap": dict(lo=0.0, arg="max_gap"),
+    "suspicious_max_score": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_score"),
+    "suspicious_test_advantage": dict(lo=0.0, arg="max_test_advantage"),
+    "folds_max_std": dict(lo=0.0, arg="max_std"),
+    "fair_min_di": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_disparate_impact"),
+    "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
+    "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
+    "slices_max_gap": dict(lo=0.0, arg="max_gap"),
+    "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
+    # inf: no absolute limit (the grads branch makes that the default, with a relative limit
+    # taking over); NaN stays refused, so it can no longer switch the check off by accident
+    "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
+    "overfit_target_loss": dict(arg="target_loss"),
+    "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    # thresholds that other branches add (applied once they exist)
+    "row_overlap_chance_alpha": dict(
+        lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="chance_alpha"
+    ),
+    "entity_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "target_leakage_max_dominance": dict(lo=1.0, arg="max_dominance"),
+    "target_leakage_min_skill": dict(lo=0.0, hi=1.0, arg="min_skill"),
+    "grad_max_norm_ratio": dict(lo=0.0, lo_open=True, arg="max_norm_ratio"),
+    "tracker_growth_factor": dict(lo=1.0, lo_open=True, arg="factor"),
+}
+THRESHOLDS = {
+    key: replace(spec, **DOMAINS.get(key, {}))  # type: ignore[arg-type]
+    for key, spec in THRESHOLDS.items()
 }
 
 _DATA = "pytest_mlchecks.checks.data"

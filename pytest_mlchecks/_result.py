@@ -34,6 +34,14 @@ class MLCheckUsageError(ValueError):
     """Bad arguments or unusable input: names the argument and what was expected."""
 
 
+class MLCheckInternalError(MLCheckUsageError):
+    """A check crashed in its own code: a bug in pytest-mlchecks, not the caller's misuse.
+
+    Still an ``MLCheckUsageError`` (the check gives no verdict, never a silent pass), so code
+    that catches usage errors keeps working; the message asks for a bug report.
+    """
+
+
 class MLCheckWarning(UserWarning):
     """Issued when a ``severity="warning"`` check does not pass (and ``--ml-strict`` is off)."""
 
@@ -194,5 +202,12 @@ def iter_results(outcome: CheckResult | CheckReport | Iterable[CheckResult]) -> 
     return list(outcome)
 
 
-for _cls in (CheckResult, CheckReport, MLCheckError, MLCheckUsageError, MLCheckWarning):
+for _cls in (
+    CheckResult,
+    CheckReport,
+    MLCheckError,
+    MLCheckUsageError,
+    MLCheckInternalError,
+    MLCheckWarning,
+):
     _cls.__module__ = "pytest_mlchecks"

@@ -9,6 +9,8 @@ Standard library only.
 from __future__ import annotations
 
 import functools
+import os
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from ._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
+    MLCheckInternalError,
     MLCheckUsageError,
     MLCheckWarning,
     iter_results,
@@ -100,13 +103,51 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _RECORDER.reset(token)
 
 
+def _as_threshold(key: str, raw: object, where: str) -> float:
+    """``raw`` as a float inside the domain of threshold ``key``, or a usage error naming it."""
+    spec = THRESHOLDS[key]
+    expected = f"{where} must be {spec.domain} ({spec.help})"
+    if isinstance(raw, (bool, str, bytes)) or not hasattr(raw, "__float__"):
+        raise MLCheckUsageError(f"{expected}, got {type(raw).__name__} {raw!r}.")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise MLCheckUsageError(f"{expected}, got {raw!r}.") from None
+    if not spec.accepts(value):
+        raise MLCheckUsageError(f"{expected}, got {raw!r}.")
+    return value
+
+
+def threshold_label(key: str, source: str) -> str:
+    """How a threshold is named in messages: the argument, or the ini option."""
+    spec = THRESHOLDS[key]
+    if source == "argument":
+        return f"argument {spec.arg or key} (ini {spec.ini})"
+    if source == "ini":
+        return f"ini option {spec.ini}"
+    return f"default of {spec.ini}"
+
+
+def validate_threshold(key: str, value: object, *, source: str = "argument") -> float:
+    """Check ``value`` against the domain of threshold ``key`` (``source``: argument or ini).
+
+    Raises ``MLCheckUsageError`` naming the argument or ini option and the expected domain;
+    NaN and infinities are never accepted.
+    """
+    return _as_threshold(key, value, threshold_label(key, source))
+
+
 def resolve_threshold(key: str, argument: float | None) -> float:
-    """Effective threshold: the argument if given, else the ini option, else the default."""
+    """Effective threshold: the argument if given, else the ini option, else the default.
+
+    Every source is validated against the threshold's domain in the registry, so a NaN, a
+    negative norm or a fraction above 1 is a usage error naming where it came from.
+    """
     if argument is not None:
-        return float(argument)
+        return validate_threshold(key, argument, source="argument")
     ini = current_settings().ini
     if key in ini:
-        return float(ini[key])
+        return validate_threshold(key, ini[key], source="ini")
     return THRESHOLDS[key].default
 
 
@@ -125,12 +166,71 @@ def current_seed(random_state: int | None = None) -> int:
     return current_settings().seed
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# Libraries a check computes with: an exception raised in them, called straight from a check,
+# is the check's own failure to handle the input (a bug), not the caller's code failing.
+_COMPUTE_LIBRARIES = frozenset({"numpy", "pandas", "scipy"})
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
+
+
+def _origin(filename: str) -> str:
+    """Who owns a traceback frame: ``"ours"``, ``"stdlib"``, a top-level package, or ``"user"``."""
+    path = os.path.abspath(filename)
+    if path.startswith(_PACKAGE_DIR + os.sep):
+        return "ours"
+    parts = path.split(os.sep)
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts[:-1]:
+            return parts[parts.index(marker) + 1].split(".")[0]
+    if path.startswith(_STDLIB_DIR + os.sep) or filename.startswith("<frozen"):
+        return "stdlib"
+    return "user"
+
+
+def blame(exc: BaseException) -> tuple[str, str]:
+    """``("internal", where)`` when ``exc`` comes from the check's own code (or from numpy /
+    pandas / scipy / the standard library called straight from it), else ``("caller",
+    where)``: it was raised inside code the caller handed in (a model, a function, a library
+    the model wraps)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    owners = [_origin(f.filename) for f in frames]
+    ours = [i for i, owner in enumerate(owners) if owner == "ours"]
+    if not ours:
+        return "caller", owners[-1] if owners else "unknown"
+    callee = owners[ours[-1] + 1 :]
+    if not callee:
+        return "internal", "pytest_mlchecks"
+    first = callee[0]
+    if first in _COMPUTE_LIBRARIES or first == "stdlib":
+        return "internal", first
+    return "caller", first
+
+
+def _no_verdict(name: str, exc: Exception) -> MLCheckUsageError:
+    """The error a check raises when it crashed: internal bug or the caller's code failing."""
+    kind, where = blame(exc)
+    what = f"{type(exc).__name__}: {exc}"
+    if kind == "internal":
+        return MLCheckInternalError(
+            f"{name} crashed inside pytest-mlchecks ({what}), so it gives no verdict. This is a "
+            "bug in pytest-mlchecks, not in your code: please report it with the traceback and "
+            "the input's type, shape and dtypes."
+        )
+    source = "your code" if where == "user" else where
+    return MLCheckUsageError(
+        f"{name} could not run, so it cannot give a verdict: {what} (raised inside {source}, "
+        "called with the model, function or data you passed: check that they work together)."
+    )
+
+
 def check(func: Callable[P, R]) -> Callable[P, R]:
     """Mark a ``check_*`` function: records its outcome against the running test.
 
     Nested calls (an umbrella check calling others) are recorded once, by the outermost call.
-    An unexpected exception inside the check becomes an ``MLCheckUsageError`` saying the check
-    could not decide (never a silent pass), with the original exception chained.
+    An unexpected exception inside the check never becomes a silent pass: if it was raised by
+    the check's own code it is an ``MLCheckInternalError`` (a bug, "please report"); if it was
+    raised inside what the caller passed (their model's fit, their step function) it is an
+    ``MLCheckUsageError`` saying the check could not decide. The original is chained.
     """
 
     @functools.wraps(func)
@@ -146,10 +246,7 @@ def check(func: Callable[P, R]) -> Callable[P, R]:
         except (MLCheckUsageError, MLCheckError):
             raise
         except Exception as exc:
-            raise MLCheckUsageError(
-                f"{func.__name__} could not run, so it cannot give a verdict: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise _no_verdict(func.__name__, exc) from exc
         finally:
             if recorder is not None:
                 recorder.depth -= 1

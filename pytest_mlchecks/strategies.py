@@ -1,7 +1,9 @@
 """Hypothesis strategies for ML data property tests (needs ``pytest-mlchecks[hypothesis]``).
 
 - ``frames(schema)``: DataFrames that satisfy a ``Schema`` (built on hypothesis.extra.pandas,
-  so failures shrink); ``violating(schema)``: frames that break exactly one rule, and which.
+  so failures shrink); ``violating(schema)``: DataFrames that break exactly one rule, named in
+  ``frame.attrs["rule"]`` and ``frame.attrs["column"]``; ``violations(schema)``: the same as
+  ``Violation`` objects (``.frame``, ``.rule``, ``.column``, ``.summary()``).
 - ``datasets(...)``: train/test splits with a known ground truth, optionally with one failure
   injected (``row_overlap``, ``target_leak``, ``temporal_leak``, ``contamination``,
   ``missing_signal``); generated with vectorised numpy from a drawn seed.
@@ -27,7 +29,7 @@ import pandas as pd  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import pandas as hpd  # noqa: E402
 
-__all__ = ["RULES", "Violation", "datasets", "frames", "violating"]
+__all__ = ["RULES", "Violation", "datasets", "frames", "violating", "violations"]
 
 RULES = (
     "missing_columns",
@@ -83,7 +85,7 @@ def _cast(values: Any, col: ColumnSchema) -> Any:
 
 
 @st.composite
-def _frame(draw: Any, schema: Schema, min_rows: int, max_rows: int) -> Any:
+def _frame(draw: st.DrawFn, schema: Schema, min_rows: int, max_rows: int) -> pd.DataFrame:
     columns = [hpd.column(c.name, elements=_elements(c)) for c in schema.columns]
     raw = draw(hpd.data_frames(columns=columns, index=hpd.range_indexes(min_rows, max_rows)))
     n = len(raw)
@@ -100,10 +102,13 @@ def _frame(draw: Any, schema: Schema, min_rows: int, max_rows: int) -> Any:
                 values = values.copy()
                 values.iloc[holes] = None
         out[col.name] = values
-    return pd.DataFrame(out, columns=schema.names)
+    frame: pd.DataFrame = pd.DataFrame(out, columns=schema.names)
+    return frame
 
 
-def frames(schema: Schema, *, min_rows: int = 1, max_rows: int = 30) -> st.SearchStrategy[Any]:
+def frames(
+    schema: Schema, *, min_rows: int = 1, max_rows: int = 30
+) -> st.SearchStrategy[pd.DataFrame]:
     """DataFrames that satisfy ``schema``: its columns in order, dtypes, ranges, categories,
     and nulls only in nullable columns, at no more than the reference's null rate."""
     if not isinstance(schema, Schema):
@@ -158,7 +163,7 @@ def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
 
 
 @st.composite
-def _violation(draw: Any, schema: Schema) -> Violation:
+def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
     from .checks.production import _chance_rate
 
     rule, column = draw(st.sampled_from(_applicable(schema)))
@@ -203,25 +208,35 @@ def _violation(draw: Any, schema: Schema) -> Violation:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].cat.add_categories(["__unseen__"])
         frame.loc[:, column] = "__unseen__"
+    frame.attrs["rule"] = rule
+    frame.attrs["column"] = column
     return Violation(frame, rule, column)
 
 
-def violating(schema: Schema) -> st.SearchStrategy[Violation]:
-    """Frames that break exactly one rule of ``schema``; ``.rule`` and ``.column`` say which
-    (rules: missing_columns, extra_columns, column_order, dtype, null_rate, range,
-    unseen_categories, as reported by ``check_schema_matches``)."""
+def violations(schema: Schema) -> st.SearchStrategy[Violation]:
+    """``Violation`` objects: a frame that breaks exactly one rule of ``schema``, with
+    ``.rule`` and ``.column`` saying which (rules: missing_columns, extra_columns,
+    column_order, dtype, null_rate, range, unseen_categories, as reported by
+    ``check_schema_matches``)."""
     if not isinstance(schema, Schema):
         raise MLCheckUsageError(f"schema must be a Schema, got {type(schema).__name__}.")
     return _violation(schema)
 
 
-def _value(draw: Any, value: Any) -> Any:
+def violating(schema: Schema) -> st.SearchStrategy[pd.DataFrame]:
+    """DataFrames that break exactly one rule of ``schema``; ``frame.attrs["rule"]`` and
+    ``frame.attrs["column"]`` say which (``None`` for whole-table rules such as
+    column_order). ``violations(schema)`` draws the same as ``Violation`` objects."""
+    return violations(schema).map(lambda violation: violation.frame)
+
+
+def _value(draw: st.DrawFn, value: Any) -> Any:
     return draw(value) if isinstance(value, st.SearchStrategy) else value
 
 
 @st.composite
 def _dataset(
-    draw: Any,
+    draw: st.DrawFn,
     task: Any,
     n_rows: Any,
     n_features: Any,
@@ -248,13 +263,13 @@ def _dataset(
 
 def datasets(
     *,
-    task: Any = "binary",
-    n_rows: Any = 500,
-    n_features: Any = 6,
-    imbalance: Any = None,
-    nan_fraction: Any = 0.0,
-    inject: Any = None,
-    strength: Any = None,
+    task: str | st.SearchStrategy[str] = "binary",
+    n_rows: int | st.SearchStrategy[int] = 500,
+    n_features: int | st.SearchStrategy[int] = 6,
+    imbalance: float | st.SearchStrategy[float | None] | None = None,
+    nan_fraction: float | st.SearchStrategy[float] = 0.0,
+    inject: str | st.SearchStrategy[str | None] | None = None,
+    strength: float | st.SearchStrategy[float | None] | None = None,
 ) -> st.SearchStrategy[SplitDataset]:
     """Split datasets (``X_train``, ``X_test``, ``y_train``, ``y_test``, ``injected``) with a
     known ground truth. Any argument may itself be a strategy (e.g. ``inject=

@@ -22,7 +22,7 @@ from pytest_mlchecks import (
     check_schema_matches,
     infer_schema,
 )
-from pytest_mlchecks.strategies import datasets, frames, violating
+from pytest_mlchecks.strategies import RULES, Violation, datasets, frames, violating, violations
 
 
 def _reference() -> pd.DataFrame:
@@ -64,7 +64,24 @@ def test_frames_always_pass_their_schema(frame: pd.DataFrame) -> None:
 
 @FAST
 @given(violating(SCHEMA))
-def test_violating_frames_fail_with_the_named_rule(violation) -> None:
+def test_violating_frames_fail_with_the_named_rule(frame: pd.DataFrame) -> None:
+    # the API contract: violating() yields DataFrames, the broken rule and column in attrs
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.attrs["rule"] in RULES
+    column = frame.attrs["column"]
+    assert column is None or isinstance(column, str)
+    result = check_schema_matches(frame, SCHEMA)
+    assert not result.passed
+    rules = {v["rule"] for v in result.details["violations"]}
+    assert frame.attrs["rule"] in rules, (frame.attrs, result.message)
+
+
+@FAST
+@given(violations(SCHEMA))
+def test_violation_objects_name_the_rule_and_break_it(violation: Violation) -> None:
+    assert isinstance(violation, Violation)
+    assert violation.frame.attrs["rule"] == violation.rule
+    assert violation.summary()["rows"] == len(violation.frame)
     result = check_schema_matches(violation.frame, SCHEMA)
     assert not result.passed
     rules = {v["rule"] for v in result.details["violations"]}

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._inputs import (
+    TableLike,
+    TaskName,
+    VectorLike,
     describe_type,
     fmt,
     is_dataframe,
@@ -18,6 +21,7 @@ from .._inputs import (
     require_rows,
     require_same_length,
     table,
+    tensor_numpy,
 )
 from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
@@ -164,7 +168,7 @@ def _torch_counts(tensor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 @check
 def check_finite(
-    X: Any, *, allow_nan: bool = False, max_fraction: float | None = None
+    X: TableLike, *, allow_nan: bool = False, max_fraction: float | None = None
 ) -> CheckResult:
     """Detect NaN and +/-Inf in numeric columns.
 
@@ -175,32 +179,32 @@ def check_finite(
     limit = resolve_threshold("finite_max_fraction", max_fraction)
     if not 0.0 <= limit <= 1.0:
         raise MLCheckUsageError(f"max_fraction must be within [0, 1], got {limit}.")
-    X = require_array_like(X, "X")
-    n = require_rows(X, "X")
+    data: Any = require_array_like(X, "X")
+    n = require_rows(data, "X")
     skipped: list[str] = []
-    if is_dataframe(X):
-        names, nan, pos, neg, rows_hit, skipped = _frame_counts(X, "X")
+    if is_dataframe(data):
+        names, nan, pos, neg, rows_hit, skipped = _frame_counts(data, "X")
         if not names:
             raise MLCheckUsageError(
                 f"X has no numeric columns (got {len(skipped)} non-numeric): assert_finite "
                 "checks numeric data; select the numeric columns or encode them first."
             )
-    elif is_series(X):
-        label = str(X.name) if X.name is not None else "X"
-        names, nan, pos, neg, rows_hit, skipped = _frame_counts(X.to_frame(label), "X")
+    elif is_series(data):
+        label = str(data.name) if data.name is not None else "X"
+        names, nan, pos, neg, rows_hit, skipped = _frame_counts(data.to_frame(label), "X")
         if not names:
             raise MLCheckUsageError(
-                f"X is a Series of dtype {X.dtype}: expected numeric values for assert_finite."
+                f"X is a Series of dtype {data.dtype}: expected numeric values for assert_finite."
             )
-    elif is_torch(X):
-        nan, pos, neg, rows_hit = _torch_counts(X)
-        names = [str(i) for i in range(len(nan))] if X.dim() == 2 else ["X"]
-        if X.dim() > 2:
+    elif is_torch(data):
+        nan, pos, neg, rows_hit = _torch_counts(data)
+        names = [str(i) for i in range(len(nan))] if data.dim() == 2 else ["X"]
+        if data.dim() > 2:
             names = [f"X[:, {i}]" for i in range(len(nan))]
-    elif isinstance(X, np.ndarray):
-        values = _as_numeric_2d(X, "X")
+    elif isinstance(data, np.ndarray):
+        values = _as_numeric_2d(data, "X")
         nan, pos, neg, rows_hit = _numpy_counts(values)
-        names = ["X"] if X.ndim == 1 else [str(i) for i in range(values.shape[1])]
+        names = ["X"] if data.ndim == 1 else [str(i) for i in range(values.shape[1])]
     else:  # pragma: no cover - require_array_like rejects everything else
         raise MLCheckUsageError(f"X is a {describe_type(X)}: expected a numeric table.")
 
@@ -270,16 +274,16 @@ assert_finite = assertion(check_finite)
 
 
 @check
-def check_aligned(X: Any, y: Any) -> CheckResult:
+def check_aligned(X: TableLike, y: TableLike) -> CheckResult:
     """Detect features and target that do not line up row for row.
 
     Figure: the number of misaligned rows (the length difference, or for pandas inputs the
     number of positions whose index labels differ). Threshold: 0.
     """
-    X = require_array_like(X, "X")
-    y = require_array_like(y, "y")
-    n_x = require_rows(X, "X")
-    n_y = require_rows(y, "y")
+    data: Any = require_array_like(X, "X")
+    target: Any = require_array_like(y, "y")
+    n_x = require_rows(data, "X")
+    n_y = require_rows(target, "y")
     details: dict[str, Any] = {"rows_X": n_x, "rows_y": n_y}
     why = (
         "a model fitted on misaligned rows learns each row's features against another row's "
@@ -300,8 +304,8 @@ def check_aligned(X: Any, y: Any) -> CheckResult:
         return CheckResult(
             "aligned", "data", False, value=diff, threshold=0, message=message, details=details
         )
-    if (is_dataframe(X) or is_series(X)) and (is_dataframe(y) or is_series(y)):
-        if X.index.equals(y.index):
+    if (is_dataframe(data) or is_series(data)) and (is_dataframe(target) or is_series(target)):
+        if data.index.equals(target.index):
             details["index_compared"] = True
             return CheckResult(
                 "aligned",
@@ -312,10 +316,10 @@ def check_aligned(X: Any, y: Any) -> CheckResult:
                 message=f"aligned: X and y have {n_x:,} rows with the same index.",
                 details=details,
             )
-        differs = X.index.to_numpy() != y.index.to_numpy()
+        differs = data.index.to_numpy() != target.index.to_numpy()
         mismatched = int(np.count_nonzero(differs))
         first = int(np.flatnonzero(differs)[0]) if mismatched else 0
-        same_labels = _same_label_set(X.index, y.index)
+        same_labels = _same_label_set(data.index, target.index)
         details.update(
             {
                 "index_compared": True,
@@ -386,7 +390,7 @@ _labels = label_vector
 
 
 @check
-def check_class_balance(y: Any, *, min_fraction: float | None = None) -> CheckResult:
+def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> CheckResult:
     """Detect rare classes: the smallest class's share of the labels.
 
     Figure: the minority class fraction, held to ``min_fraction`` (ini
@@ -501,10 +505,10 @@ def _mean_gap_stat(target: np.ndarray) -> Any:
 
 @check
 def check_missingness_not_predictive(
-    X: Any,
-    y: Any,
+    X: TableLike,
+    y: VectorLike,
     *,
-    task: str | None = None,
+    task: TaskName | None = None,
     alpha: float | None = None,
     min_effect: float | None = None,
     random_state: int | None = None,
@@ -531,6 +535,10 @@ def check_missingness_not_predictive(
         raise MLCheckUsageError(f"alpha must be within (0, 1), got {level}.")
     frame = as_dataframe(X, "X")
     require_rows(frame, "X")
+    if frame.shape[1] == 0:
+        raise MLCheckUsageError(
+            "X has no columns: expected the feature table whose missing values are tested."
+        )
     y_arr = require_array_like(y, "y")
     require_same_length(frame, y_arr, "X", "y")
     y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
@@ -545,6 +553,11 @@ def check_missingness_not_predictive(
     candidates = [j for j in range(frame.shape[1]) if 0 < counts[j] < n]
     # a column missing in every row carries no signal in its missingness (nor any value)
     all_missing = [str(frame.columns[j]) for j in range(frame.shape[1]) if counts[j] == n]
+    if len(all_missing) == frame.shape[1]:
+        raise MLCheckUsageError(
+            f"X is missing in every cell ({plural(frame.shape[1], 'column')} x {n:,} rows): "
+            "there is no observed value, so nothing to decide on. Expected the feature table."
+        )
     if kind == "regression":
         target = y_series.to_numpy(dtype=np.float64)
         sd = float(target.std())
@@ -677,7 +690,7 @@ assert_missingness_not_predictive = assertion(check_missingness_not_predictive)
 def _grid_values(t: Any) -> np.ndarray:
     t = require_array_like(t, "t")
     if is_torch(t):
-        t = t.detach().cpu().numpy()
+        t = tensor_numpy(t, "t")
     if is_dataframe(t):
         values = t.to_numpy()
     elif is_series(t):
@@ -709,7 +722,7 @@ def _grid_values(t: Any) -> np.ndarray:
 
 
 @check
-def check_time_grid_valid(t: Any, *, strict: bool = True) -> CheckResult:
+def check_time_grid_valid(t: TableLike, *, strict: bool = True) -> CheckResult:
     """Detect duplicated or non-increasing time stamps (per row of a 2-D grid).
 
     Figure: the number of steps that do not increase (equal or decreasing; with

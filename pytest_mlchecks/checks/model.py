@@ -14,11 +14,16 @@ import numpy as np
 
 from .._deps import require
 from .._inputs import (
+    Metric,
+    ModelInput,
+    VectorLike,
     fmt,
+    is_sparse,
     label_vector,
     require_array_like,
     require_rows,
     require_same_length,
+    require_unique_columns,
     table,
 )
 from .._messages import compose, percent
@@ -206,7 +211,10 @@ def dummy_for(task: Task, metric_name: str) -> Any:
 
 
 def check_pairs(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> tuple[Any, ...]:
-    X_train = require_array_like(X_train, "X_train")
+    # scipy sparse X is handed to scikit-learn as is (it reads CSR/CSC), never densified
+    X_train = require_unique_columns(
+        require_array_like(X_train, "X_train", allow_sparse=True), "X_train"
+    )
     require_rows(X_train, "X_train")
     ytr = labels_of(y_train, "y_train")
     require_same_length(X_train, ytr, "X_train", "y_train")
@@ -214,11 +222,28 @@ def check_pairs(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> tuple[A
         return X_train, ytr, None, None
     if X_test is None or y_test is None:
         raise MLCheckUsageError("pass both X_test and y_test, or neither (with cv=).")
-    X_test = require_array_like(X_test, "X_test")
+    X_test = require_unique_columns(
+        require_array_like(X_test, "X_test", allow_sparse=True), "X_test"
+    )
     require_rows(X_test, "X_test")
+    if is_sparse(X_train) != is_sparse(X_test):
+        raise MLCheckUsageError(
+            "X_train and X_test must both be sparse or both dense: pass the same kind of matrix."
+        )
+    columns = (_width(X_train), _width(X_test))
+    if None not in columns and columns[0] != columns[1]:
+        raise MLCheckUsageError(
+            f"X_train has {columns[0]} columns but X_test has {columns[1]}: expected the same "
+            "features in both splits."
+        )
     yte = labels_of(y_test, "y_test")
     require_same_length(X_test, yte, "X_test", "y_test")
     return X_train, ytr, X_test, yte
+
+
+def _width(X: Any) -> int | None:
+    shape = getattr(X, "shape", None)
+    return int(shape[1]) if shape is not None and len(shape) == 2 else None
 
 
 def unseen_test_classes(task: Task, y_test: np.ndarray) -> None:
@@ -270,12 +295,12 @@ def _cv_scores(model: Any, X: Any, y: Any, scorer: Any, split: Any, groups: Any)
 @check
 def check_beats_dummy(
     model: Any,
-    X_train: Any,
-    y_train: Any,
-    X_test: Any = None,
-    y_test: Any = None,
+    X_train: ModelInput,
+    y_train: VectorLike,
+    X_test: ModelInput | None = None,
+    y_test: VectorLike | None = None,
     *,
-    metric: Any = None,
+    metric: Metric | None = None,
     margin: float | None = None,
     cv: int | None = None,
     random_state: int | None = None,
@@ -359,10 +384,13 @@ def linear_baseline(task: Task, X: Any) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from .._inputs import is_dataframe
+    from .._inputs import is_dataframe, is_sparse
 
     final = Ridge() if task.kind == "regression" else LogisticRegression(max_iter=2000)
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    # centring would densify a sparse X: scale it only
+    numeric = make_pipeline(
+        SimpleImputer(strategy="median"), StandardScaler(with_mean=not is_sparse(X))
+    )
     if is_dataframe(X):
         import pandas as pd
 
@@ -399,12 +427,12 @@ def is_linear_model(model: Any) -> bool:
 @check
 def check_beats_baselines(
     model: Any,
-    X_train: Any,
-    y_train: Any,
-    X_test: Any,
-    y_test: Any,
+    X_train: ModelInput,
+    y_train: VectorLike,
+    X_test: ModelInput,
+    y_test: VectorLike,
     *,
-    metric: Any = None,
+    metric: Metric | None = None,
     margin: float | None = None,
 ) -> CheckResult:
     """Detect where a model stalls on the ladder dummy < linear < model.

@@ -8,7 +8,17 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
-from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
+from .._inputs import (
+    ModelInput,
+    TableLike,
+    VectorLike,
+    fmt,
+    require_array_like,
+    require_rows,
+    require_same_length,
+    require_unique_columns,
+    table,
+)
 from .._messages import compose, percent, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, resolve_threshold
@@ -199,7 +209,11 @@ def _fit_reference(fitted: Any, X: Any, y: Any) -> Any:
 
 @check
 def check_fit_on_train_only(
-    fitted: Any, X_train: Any, y_train: Any = None, *, rtol: float | None = None
+    fitted: Any,
+    X_train: ModelInput,
+    y_train: VectorLike | None = None,
+    *,
+    rtol: float | None = None,
 ) -> CheckResult:
     """Detect a transformer or Pipeline fitted on more than the training data (contamination).
 
@@ -228,7 +242,7 @@ def check_fit_on_train_only(
         ) from exc
     except TypeError:
         pass
-    X = require_array_like(X_train, "X_train")
+    X = require_unique_columns(require_array_like(X_train, "X_train"), "X_train")
     n = require_rows(X, "X_train")
     if y_train is not None:
         y_train = require_array_like(y_train, "y_train")
@@ -407,7 +421,7 @@ def _reload(model: Any, method: str) -> Any:
 
 @check
 def check_roundtrip_consistent(
-    model: Any, X: Any, *, method: str | None = None, atol: float = 0.0
+    model: Any, X: ModelInput, *, method: str | None = None, atol: float = 0.0
 ) -> CheckResult:
     """Detect a model whose predictions change after saving and loading it.
 
@@ -419,7 +433,7 @@ def check_roundtrip_consistent(
     """
     import copy
 
-    X = require_array_like(X, "X")
+    X = require_unique_columns(require_array_like(X, "X"), "X")
     require_rows(X, "X")
     if method is None:
         method = "torch" if _is_torch_module(model) else "pickle"
@@ -553,7 +567,7 @@ def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
 def check_same_features(
     train_fn_or_pipeline: Any,
     serve_fn: Any,
-    X: Any,
+    X: TableLike,
     *,
     rtol: float = 1e-9,
     atol: float = 1e-12,
@@ -620,6 +634,11 @@ def check_same_features(
         {"only_training": only_train, "only_serving": only_serve, "columns": column_diffs}
     )
     value = cells + len(only_train) + len(only_serve)
+    if not problems and not column_diffs and not common:
+        raise MLCheckUsageError(
+            "both feature computations return no columns on X: there are no features to "
+            "compare, so nothing to decide on. Expected functions that compute features."
+        )
     if not problems and not column_diffs:
         message = (
             f"same_features: training and serving produce the same {len(common)} features on "

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import as_dataframe, fmt, require_rows
+from .._inputs import Columns, TableLike, as_dataframe, as_name_list, fmt, require_rows
 from .._messages import compose, plural
 from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed
@@ -46,7 +46,7 @@ def _nonfinite(out: np.ndarray) -> int:
 
 @check
 def check_invariant_to_row_order(
-    model: Any, X: Any, *, atol: float = 1e-9, random_state: int | None = None
+    model: Any, X: TableLike, *, atol: float = 1e-9, random_state: int | None = None
 ) -> CheckResult:
     """Detect predictions that depend on the order of rows (batch effects, leaks across rows).
 
@@ -55,7 +55,14 @@ def check_invariant_to_row_order(
     """
     frame = as_dataframe(X, "X")
     n = require_rows(frame, "X")
+    if n < 2:
+        raise MLCheckUsageError(
+            "X has 1 row: a single row has no other order, so nothing to decide. Expected at "
+            "least 2 rows (a batch as the model is served)."
+        )
     order = np.random.default_rng(current_seed(random_state)).permutation(n)
+    if bool(np.all(order == np.arange(n))):  # a shuffle that moved nothing tests nothing
+        order = np.roll(order, 1)
     base = _output(model, frame)
     shuffled = _output(model, frame.iloc[order])
     restored = np.empty_like(shuffled)
@@ -120,14 +127,56 @@ def _rows(n: int, seed: int) -> np.ndarray:
 def _probe_columns(
     pipeline: Any, frame: Any, cols: list[Any], value: Any, seed: int
 ) -> dict[str, str]:
-    """Probe each column in turn (10% of rows, seeded): column -> what broke."""
-    rows = _rows(len(frame), seed)
+    """Probe each column in turn (10% of its present rows, seeded): column -> what broke."""
+    everywhere = _rows(len(frame), seed)
     broken = {}
     for col in cols:
+        present = np.flatnonzero(frame[col].notna().to_numpy())
+        # blanking a cell that is already missing would test nothing
+        full = len(present) == len(frame)
+        rows = everywhere if full else present[_rows(len(present), seed)]
         problem = _probe(pipeline, frame, col, value, rows)
         if problem:
             broken[str(col)] = problem
     return broken
+
+
+def _columns_to_probe(frame: Any, columns: Any) -> list[Any]:
+    """``columns`` (or all), checked to exist; columns without any value are left out."""
+    from .._inputs import as_name_list
+
+    if frame.shape[1] == 0:
+        raise MLCheckUsageError("X has no columns: expected the table the pipeline reads.")
+    cols = list(frame.columns) if columns is None else as_name_list(columns, "columns")
+    absent = [c for c in cols if c not in frame.columns]
+    if absent:
+        raise MLCheckUsageError(f"columns names {absent[:10]}, which X does not have.")
+    usable = [c for c in cols if bool(frame[c].notna().any())]
+    if not usable:
+        raise MLCheckUsageError(
+            f"every probed column of X is missing in every row ({plural(len(cols), 'column')})"
+            ": there is no value to blank or replace, so nothing to decide on."
+        )
+    return usable
+
+
+def _baseline_output(pipeline: Any, frame: Any) -> None:
+    """The pipeline must work on X as given, or no probe can be blamed on one column."""
+    try:
+        out = _output(pipeline, frame)
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"the pipeline fails on X as given ({type(exc).__name__}: {str(exc)[:200]}): "
+            "expected data it can predict on, so that each probe tests one change."
+        ) from exc
+    bad = _nonfinite(out)
+    if bad:
+        raise MLCheckUsageError(
+            f"the pipeline already outputs {bad:,} NaN/Inf values on X as given: expected "
+            "data it predicts finite values on, so that each probe tests one change."
+        )
 
 
 def _broken_result(
@@ -140,7 +189,7 @@ def _broken_result(
 
 @check
 def check_handles_missing(
-    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+    pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
     """Detect a pipeline that crashes or outputs NaN when a value is missing.
 
@@ -149,7 +198,8 @@ def check_handles_missing(
     """
     frame = as_dataframe(X, "X")
     require_rows(frame, "X")
-    cols = list(frame.columns) if columns is None else list(columns)
+    cols = _columns_to_probe(frame, columns)
+    _baseline_output(pipeline, frame)
     broken = _probe_columns(pipeline, frame, cols, None, current_seed(random_state))
     details = {"columns_tested": len(cols), "broken": broken}
     if not broken:
@@ -176,7 +226,7 @@ assert_handles_missing = assertion(check_handles_missing)
 
 @check
 def check_handles_unseen_categories(
-    pipeline: Any, X: Any, *, columns: Any = None, random_state: int | None = None
+    pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
     """Detect a pipeline that crashes or outputs NaN on a category it never saw.
 
@@ -196,9 +246,11 @@ def check_handles_unseen_categories(
             or pd.api.types.is_object_dtype(frame[c].dtype)
         ]
     else:
-        cols = list(columns)
+        cols = as_name_list(columns, "columns")
     if not cols:
         raise MLCheckUsageError("X has no categorical or string column to test.")
+    cols = _columns_to_probe(frame, cols)
+    _baseline_output(pipeline, frame)
     broken = _probe_columns(pipeline, frame, cols, "__unseen__", current_seed(random_state))
     details = {"columns_tested": [str(c) for c in cols], "broken": broken}
     if not broken:
