@@ -67,6 +67,12 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "zero tolerance for continuous data: a shared row is a copy, not a coincidence",
         ),
         ThresholdSpec(
+            "entity_overlap_max_fraction",
+            0.0,
+            "largest tolerated fraction of test rows whose entity (id_columns) is also in train",
+            "zero tolerance: an entity split (GroupShuffleSplit) puts each id on one side",
+        ),
+        ThresholdSpec(
             "duplicates_max_fraction",
             0.0,
             "largest tolerated fraction of rows repeating an earlier row in one table",
@@ -283,6 +289,13 @@ CHECKS: dict[str, CheckSpec] = {
             ("row_overlap_max_fraction",),
         ),
         CheckSpec(
+            "no_entity_overlap",
+            "data",
+            _LEAK,
+            "entities (id_columns) present in both train and test",
+            ("entity_overlap_max_fraction",),
+        ),
+        CheckSpec(
             "no_target_leakage",
             "data",
             _LEAK,
@@ -296,7 +309,7 @@ CHECKS: dict[str, CheckSpec] = {
             "train rows dated after the first test row",
             ("temporal_leakage_max_fraction",),
         ),
-        CheckSpec("no_leakage", "data", _LEAK, "umbrella: row overlap, target, temporal"),
+        CheckSpec("no_leakage", "data", _LEAK, "umbrella: row, entity, target, temporal"),
         CheckSpec(
             "missingness_not_predictive",
             "data",

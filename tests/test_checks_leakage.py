@@ -10,8 +10,10 @@ from pytest_mlchecks import (
     CheckReport,
     MLCheckError,
     MLCheckUsageError,
+    assert_no_entity_overlap,
     assert_no_leakage,
     check_no_duplicates,
+    check_no_entity_overlap,
     check_no_leakage,
     check_no_row_overlap,
     check_no_target_leakage,
@@ -219,8 +221,10 @@ def test_no_leakage_reports_every_finding_at_once() -> None:
         leaky_train, leaky_test, target="y", time_column="when", id_columns="id"
     )
     assert isinstance(report, CheckReport) and not report.passed
+    # the copied rows keep their ids: the same entities are in both splits too
     assert [r.name for r in report.failures] == [
         "no_row_overlap",
+        "no_entity_overlap",
         "no_target_leakage",
         "no_temporal_leakage",
     ]
@@ -236,6 +240,7 @@ def test_no_leakage_clean() -> None:
     assert report.passed, report.message
     assert [r.name for r in report] == [
         "no_row_overlap",
+        "no_entity_overlap",
         "no_target_leakage",
         "no_temporal_leakage",
     ]
@@ -294,3 +299,102 @@ def test_copies_are_found_across_float32_and_float64_splits() -> None:
     found = check_no_row_overlap(train, test)
     assert not found.passed and found.value == pytest.approx(20 / 220)
     assert check_no_row_overlap(train, frame.iloc[800:]).passed
+
+
+# ------------------------------------------------------------------------ entity overlap
+
+
+def _snapshots(n_customers: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Monthly snapshots of customers: the same customer_id, other balances and dates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for month in range(3):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "customer_id": np.arange(n_customers),
+                    "region": rng.choice(["n", "s"], n_customers),
+                    "snapshot": pd.Timestamp("2024-01-01") + pd.DateOffset(months=month),
+                    "balance": rng.normal(100, 20, n_customers),
+                    "churned": rng.integers(0, 2, n_customers),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_entity_overlap_quiet_on_an_entity_split() -> None:
+    frame = _snapshots()
+    in_train = frame["customer_id"] % 5 != 0
+    result = check_no_entity_overlap(frame[in_train], frame[~in_train], "customer_id")
+    assert result.passed and result.value == 0, result.message
+    assert result.details["entities_test"] == 120
+    assert result.details["entities_train"] == 480
+
+
+def test_entity_overlap_catches_a_later_snapshot_of_the_same_customer() -> None:
+    frame = _snapshots()
+    in_train = frame["snapshot"] < pd.Timestamp("2024-03-01")
+    train, test = frame[in_train], frame[~in_train]
+    # no row is copied: the snapshots differ, so row overlap sees nothing
+    assert check_no_row_overlap(train, test, id_columns="customer_id").passed
+    result = check_no_entity_overlap(train, test, "customer_id")
+    assert not result.passed
+    assert result.value == 1.0
+    assert result.details["shared_entities"] == 600
+    assert result.details["test_rows_of_shared_entities"] == 600
+    assert "600 entities of 600 in test" in result.message
+    with pytest.raises(MLCheckError, match="no_entity_overlap"):
+        assert_no_entity_overlap(train, test, "customer_id")
+    report = check_no_leakage(
+        train, test, target="churned", time_column="snapshot", id_columns="customer_id"
+    )
+    assert [r.name for r in report.failures] == ["no_entity_overlap"]
+
+
+def test_entity_overlap_counts_only_and_never_shows_ids() -> None:
+    frame = _snapshots(200).assign(customer_id=lambda f: [f"cust-{i:05d}" for i in f.index % 200])
+    train, test = frame.iloc[:400], frame.iloc[400:]
+    leaked = test.iloc[:3].copy()
+    leaked["customer_id"] = train["customer_id"].iloc[[5, 6, 7]].to_numpy()
+    test = pd.concat([test.iloc[3:].assign(customer_id="new-" + test["customer_id"]), leaked])
+    result = check_no_entity_overlap(train, test, "customer_id")
+    assert not result.passed
+    assert result.details["shared_entities"] == 3
+    assert result.value == pytest.approx(3 / len(test))
+    text = result.message + repr(result.details)
+    assert "cust-" not in text and "new-" not in text
+    assert check_no_entity_overlap(train, test, "customer_id", max_fraction=0.02).passed
+
+
+def test_entity_overlap_on_a_compound_key_and_missing_ids() -> None:
+    train = pd.DataFrame({"shop": [1, 1, 2, None], "item": ["a", "b", "a", "z"], "x": [0, 1, 2, 3]})
+    test = pd.DataFrame({"shop": [2.0, 2.0, None], "item": ["b", "a", "z"], "x": [9, 9, 9]})
+    result = check_no_entity_overlap(train, test, ["shop", "item"])
+    # only (2, 'a') is shared: shop 2 alone or item 'a' alone is not the entity; missing ids
+    # never match
+    assert result.details["shared_entities"] == 1
+    assert result.details["test_rows_of_shared_entities"] == 1
+    assert result.details["rows_with_missing_id"] == {"train": 1, "test": 1}
+    assert not result.passed
+    assert check_no_entity_overlap(train, test.iloc[[0, 2]], ["shop", "item"]).passed
+
+
+def test_entity_overlap_reads_index_levels_and_never_mutates() -> None:
+    frame = _snapshots(100).set_index("customer_id")
+    train, test = frame.iloc[:150], frame.iloc[150:]
+    before = train.copy()
+    result = check_no_entity_overlap(train, test, "customer_id")
+    assert not result.passed and result.details["shared_entities"] == 100
+    assert result.details["test_rows_of_shared_entities"] == 150
+    pd.testing.assert_frame_equal(train, before)
+
+
+def test_entity_overlap_usage_errors() -> None:
+    frame = _snapshots(50)
+    with pytest.raises(MLCheckUsageError, match="id_columns names 'nope'"):
+        check_no_entity_overlap(frame, frame, "nope")
+    with pytest.raises(MLCheckUsageError, match="id_columns is empty"):
+        check_no_entity_overlap(frame, frame, [])
+    with pytest.raises(MLCheckUsageError, match="test is empty"):
+        check_no_entity_overlap(frame, frame.iloc[:0], "customer_id")

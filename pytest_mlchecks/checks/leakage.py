@@ -18,11 +18,13 @@ from .._runtime import assertion, check, current_seed, resolve_threshold
 
 __all__ = [
     "assert_no_duplicates",
+    "assert_no_entity_overlap",
     "assert_no_leakage",
     "assert_no_row_overlap",
     "assert_no_target_leakage",
     "assert_no_temporal_leakage",
     "check_no_duplicates",
+    "check_no_entity_overlap",
     "check_no_leakage",
     "check_no_row_overlap",
     "check_no_target_leakage",
@@ -233,6 +235,118 @@ def check_no_row_overlap(
 
 
 assert_no_row_overlap = assertion(check_no_row_overlap)
+
+
+# ---------------------------------------------------------------------------- entity overlap
+
+
+def _id_frame(frame: Any, ids: list[Any], split: str) -> Any:
+    """The id columns of one split (index levels count too), with a fresh position index."""
+    import pandas as pd
+
+    parts = {}
+    for name in ids:
+        if name in frame.columns:
+            parts[name] = frame[name].reset_index(drop=True)
+        elif name in (frame.index.names or []):
+            parts[name] = pd.Series(frame.index.get_level_values(name), name=name)
+        else:
+            raise MLCheckUsageError(
+                f"id_columns names {name!r}, which is neither a column nor an index level of "
+                f"{split}: expected the column(s) that identify an entity (customer, patient)."
+            )
+    return pd.DataFrame(parts)
+
+
+@check
+def check_no_entity_overlap(
+    train: Any, test: Any, id_columns: Any, *, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect entities (customers, patients, devices) present in both train and test.
+
+    ``id_columns`` is one column or several that together identify an entity (index levels
+    count too); the rest of the row may differ (a later snapshot, another visit). Rows with
+    a missing id are not matched. Figure: the fraction of test rows whose entity also occurs
+    in train, held to ``max_fraction`` (ini ``ml_entity_overlap_max_fraction``, default 0).
+    Only counts and fractions are reported, never id values.
+    """
+    limit = resolve_threshold("entity_overlap_max_fraction", max_fraction)
+    if limit < 0 or limit > 1:
+        raise MLCheckUsageError(f"max_fraction must be in [0, 1], got {limit!r}.")
+    ids = as_name_list(id_columns, "id_columns")
+    if not ids:
+        raise MLCheckUsageError(
+            "id_columns is empty: expected the column(s) that identify an entity."
+        )
+    train = as_dataframe(train, "train")
+    test = as_dataframe(test, "test")
+    require_rows(train, "train")
+    n_test = require_rows(test, "test")
+    left_all = _id_frame(train, ids, "train")
+    right_all = _id_frame(test, ids, "test")
+    known_a = ~np.asarray(left_all.isna().any(axis=1), dtype=bool)
+    known_b = ~np.asarray(right_all.isna().any(axis=1), dtype=bool)
+    left, right = _comparable(left_all[known_a], right_all[known_b], ids)
+    if len(left) and len(right):
+        found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))
+        test_rows = np.flatnonzero(known_b)[found["test_idx"]]
+        shared_train_rows = found["train_idx"]
+        _, h_test = _hashed(right.iloc[found["test_idx"]])
+        shared_entities = len(np.unique(h_test))
+    else:
+        test_rows = shared_train_rows = np.empty(0, dtype=np.int64)
+        shared_entities = 0
+    entities_test = len(right.drop_duplicates()) if len(right) else 0
+    entities_train = len(left.drop_duplicates()) if len(left) else 0
+    n_shared_rows = len(test_rows)
+    fraction = n_shared_rows / n_test
+    passed = fraction <= limit if limit > 0 else n_shared_rows == 0
+    details: dict[str, Any] = {
+        "id_columns": [str(c) for c in ids],
+        "rows_test": n_test,
+        "entities_train": entities_train,
+        "entities_test": entities_test,
+        "shared_entities": shared_entities,
+        "shared_entity_fraction_of_test": (
+            shared_entities / entities_test if entities_test else 0.0
+        ),
+        "test_rows_of_shared_entities": n_shared_rows,
+        "train_rows_of_shared_entities": len(np.unique(shared_train_rows)),
+        "rows_with_missing_id": {
+            "train": int(np.count_nonzero(~known_a)),
+            "test": int(np.count_nonzero(~known_b)),
+        },
+    }
+    key = "id" if len(ids) == 1 else "id combination"
+    if passed:
+        message = (
+            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
+            f"{entities_test:,} in test also in train ({n_shared_rows:,} of {n_test:,} test "
+            f"rows, {percent(fraction)}; limit {percent(limit)})."
+        )
+    else:
+        message = compose(
+            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
+            f"{entities_test:,} in test ({percent(details['shared_entity_fraction_of_test'])}) "
+            f"also occur in train by {key} {[str(c) for c in ids]}: {n_shared_rows:,} of "
+            f"{n_test:,} test rows ({percent(fraction)}; limit {percent(limit)}).",
+            why=(
+                "rows of the same entity (a customer's later snapshot, a patient's other "
+                "visit) share what the model memorises about that entity, so the test score "
+                "rewards recognising known entities and overstates performance on new ones."
+            ),
+            fix=(
+                "split by entity: GroupShuffleSplit / GroupKFold with groups=<id>, so every "
+                "entity lands on one side; if the model is meant to score known entities, "
+                "split by time instead and raise max_fraction for this test."
+            ),
+        )
+    return CheckResult(
+        "no_entity_overlap", "data", passed, "error", fraction, limit, message, details
+    )
+
+
+assert_no_entity_overlap = assertion(check_no_entity_overlap)
 
 
 @check
@@ -740,11 +854,14 @@ def check_no_leakage(
 ) -> CheckReport:
     """Run every leakage check that applies and report all findings at once.
 
-    Row overlap always (ignoring ``id_columns``); target leakage when ``target`` is given
-    (id and time columns are not scored as features); temporal leakage with ``time_column``.
+    Row overlap always (ignoring ``id_columns``); entity overlap when ``id_columns`` is
+    given; target leakage when ``target`` is given (id and time columns are not scored as
+    features); temporal leakage with ``time_column``.
     """
     ids = as_name_list(id_columns, "id_columns")
     results = [check_no_row_overlap(train, test, id_columns=ids or None)]
+    if ids:
+        results.append(check_no_entity_overlap(train, test, ids))
     if target is not None:
         # the time column is not a feature (when it is an index level, it is not scored)
         time_is_column = time_column is not None and any(
