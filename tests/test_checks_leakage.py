@@ -398,3 +398,111 @@ def test_entity_overlap_usage_errors() -> None:
         check_no_entity_overlap(frame, frame, [])
     with pytest.raises(MLCheckUsageError, match="test is empty"):
         check_no_entity_overlap(frame, frame.iloc[:0], "customer_id")
+
+
+# ------------------------------------------------------------------------ dominance
+
+
+def _churn(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """Churn data whose honest features are weak (best single AUC about 0.65)."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.exponential(24, n)
+    calls = rng.poisson(2, n)
+    plan = rng.choice(["basic", "plus", "pro"], n)
+    logit = -1.0 - 0.02 * tenure + 0.25 * calls + np.where(plan == "basic", 0.4, 0.0)
+    churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(
+        {
+            "tenure": tenure,
+            "support_calls": calls,
+            "plan": plan,
+            "monthly_fee": rng.normal(50, 10, n),
+            "churned": churned,
+        }
+    )
+
+
+def test_target_leakage_catches_an_outcome_flag_below_the_near_perfect_limit() -> None:
+    frame = _churn()
+    rng = np.random.default_rng(1)
+    churned = frame["churned"].to_numpy() == 1
+    frame["retention_offer_sent"] = np.where(
+        churned, rng.random(len(frame)) < 0.93, rng.random(len(frame)) < 0.04
+    )
+    train, test = frame.iloc[:4500], frame.iloc[4500:]
+    result = check_no_target_leakage(train, test, "churned")
+    assert not result.passed, result.message
+    assert result.details["leaking_features"] == ["retention_offer_sent"]
+    flag = result.details["judged_features"][0]
+    assert 0.9 < flag["score"] < 0.99  # no longer caught by an AUC limit
+    assert flag["dominant"] and not flag["near_perfect"]
+    assert flag["others_skill"] < 0.5 < flag["skill"]
+    assert "dominant" in result.message and "skill of all others" in result.message
+    # the same data without the flag is clean
+    clean = check_no_target_leakage(train, test, "churned", exclude="retention_offer_sent")
+    assert clean.passed, clean.message
+
+
+def _strong_peers(n: int, seed: int, task: str) -> pd.DataFrame:
+    """Five noisy measurements of one latent cause: each strong alone, stronger together."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=n)
+    frame = pd.DataFrame({f"m{i}": latent + rng.normal(0, 0.35, n) for i in range(5)})
+    if task == "binary":
+        frame["y"] = (latent + rng.normal(0, 0.1, n) > 0).astype(int)
+    else:
+        frame["y"] = latent + rng.normal(0, 0.1, n)
+    return frame
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_target_leakage_passes_a_strong_feature_among_strong_peers(task: str) -> None:
+    for seed in range(5):
+        frame = _strong_peers(800, seed, task)
+        train, test = frame.iloc[:600], frame.iloc[600:]
+        result = check_no_target_leakage(train, test, "y")
+        best = result.details["judged_features"][0]
+        assert best["skill"] > 0.8, best  # strong alone, as a leak would be ...
+        assert best["others_skill"] > best["skill"]  # ... but the others reach further
+        assert result.passed, result.message
+
+
+def test_target_leakage_near_perfect_fails_whatever_its_peers() -> None:
+    frame = _strong_peers(4000, 0, "binary")
+    rng = np.random.default_rng(2)
+    frame["copy"] = frame["y"] + rng.normal(0, 0.05, len(frame))
+    train, test = frame.iloc[:3000], frame.iloc[3000:]
+    result = check_no_target_leakage(train, test, "y")
+    assert not result.passed
+    copy = next(j for j in result.details["judged_features"] if j["feature"] == "copy")
+    assert copy["near_perfect"] and result.details["leaking_features"] == ["copy"]
+
+
+def test_target_leakage_dominance_on_multiclass_categorical_and_missing_values() -> None:
+    rng = np.random.default_rng(4)
+    n = 6000
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.choice(list("xyz"), n)})
+    frame["y"] = np.digitize(0.6 * frame["a"] + rng.normal(0, 1, n), [-0.5, 0.5])
+    frame.loc[rng.random(n) < 0.2, "a"] = np.nan
+    # a post-outcome status code: right for 85% of rows, missing for some
+    status = np.where(rng.random(n) < 0.85, frame["y"], rng.integers(0, 3, n))
+    frame["status"] = pd.Series(np.array(["open", "won", "lost"])[status]).where(
+        rng.random(n) > 0.05
+    )
+    train, test = frame.iloc[:4500], frame.iloc[4500:]
+    result = check_no_target_leakage(train, test, "y")
+    assert result.details["task"] == "multiclass"
+    assert result.details["leaking_features"] == ["status"], result.message
+    assert check_no_target_leakage(train, test, "y", exclude="status").passed
+
+
+def test_target_leakage_dominance_thresholds_are_overridable() -> None:
+    frame = _churn()
+    rng = np.random.default_rng(1)
+    churned = frame["churned"].to_numpy() == 1
+    frame["flag"] = np.where(churned, rng.random(len(frame)) < 0.93, rng.random(len(frame)) < 0.04)
+    train, test = frame.iloc[:4500], frame.iloc[4500:]
+    assert check_no_target_leakage(train, test, "churned", max_dominance=100.0).passed
+    assert check_no_target_leakage(train, test, "churned", min_skill=0.95).passed
+    result = check_no_target_leakage(train, test, "churned")
+    assert result.details["max_dominance"] == 2.0

@@ -610,6 +610,160 @@ def _target_arrays(
     return codes_train, codes_test, kind, len(labels), [str(v) for v in labels]
 
 
+PEER_ROWS = 50_000  # the all-other-features model is fitted on a seeded sample of this many
+PEER_FOLDS = 5  # out-of-fold target encoding of the training rows for that model
+PEER_RIDGE = 1.0  # ridge penalty of that model (on standardised encoded features)
+NOISE_Z = 1.0  # both skills are moved this many standard errors against a dominance verdict
+DOMINANCE_CAP = 1000.0  # a perfect feature's dominance ratio is reported as this
+CANDIDATES = 5  # the strongest single features are each compared with all the others
+
+
+def _skill(score: float, kind: str) -> float:
+    """A score on one skill scale: 0 = no better than the base rate, 1 = perfect
+    (2 * AUC - 1 for classification, R^2 for regression)."""
+    return score if kind == "regression" else 2.0 * score - 1.0
+
+
+def _target_matrix(y: np.ndarray, kind: str, n_classes: int) -> np.ndarray:
+    if kind == "regression":
+        return np.asarray(y, dtype=np.float64).reshape(-1, 1)
+    if kind == "binary":
+        return np.asarray(y == 1, dtype=np.float64).reshape(-1, 1)
+    hits = y.reshape(-1, 1) == np.arange(n_classes).reshape(1, -1)
+    return np.asarray(hits, dtype=np.float64)
+
+
+def _encode(
+    codes_a: np.ndarray, codes_b: np.ndarray, k: int, t_a: np.ndarray, folds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed per-bin target statistics of one feature: out-of-fold for the training rows
+    (so a bin learned from a row never scores that row), from all training rows for test."""
+    n_folds = int(folds.max()) + 1
+    prior = t_a.mean(axis=0)
+    flat = folds * k + codes_a
+    counts = np.bincount(flat, minlength=n_folds * k).reshape(n_folds, k).astype(np.float64)
+    total_counts = counts.sum(axis=0)
+    enc_a = np.empty_like(t_a)
+    enc_b = np.empty((len(codes_b), t_a.shape[1]))
+    for j in range(t_a.shape[1]):
+        sums = np.bincount(flat, weights=t_a[:, j], minlength=n_folds * k).reshape(n_folds, k)
+        total = sums.sum(axis=0)
+        smooth = SMOOTHING * prior[j]
+        out_sum = total[codes_a] - sums[folds, codes_a]
+        out_count = total_counts[codes_a] - counts[folds, codes_a]
+        enc_a[:, j] = (out_sum + smooth) / (out_count + SMOOTHING)
+        enc_b[:, j] = (total[codes_b] + smooth) / (total_counts[codes_b] + SMOOTHING)
+    return enc_a, enc_b
+
+
+def _raw_column(train_col: Any, test_col: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A numeric feature at full resolution for the peer model (missing and infinite values
+    at the training median: the bins already mark them), or None for other features."""
+    import pandas as pd
+
+    dtype = train_col.dtype
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)
+    b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(a)
+    if not finite.any():
+        return None
+    fill = float(np.median(a[finite]))
+    return np.where(finite, a, fill), np.where(np.isfinite(b), b, fill)
+
+
+def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of a ROC-AUC (Hanley & McNeil, 1982)."""
+    if n_pos == 0 or n_neg == 0:
+        return 0.0
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _skill_se(score: float, kind: str, y_b: np.ndarray, n_classes: int) -> float:
+    """Standard error of a test skill (2 * AUC - 1, or R^2) from the test split's size."""
+    if score != score:
+        return 0.0
+    if kind == "regression":
+        r2 = min(max(score, 0.0), 1.0)
+        n = len(y_b)
+        # large-sample variance of R^2 (Olkin & Finn), floored for R^2 near 0 or 1
+        return float(np.sqrt((4.0 * r2 * (1.0 - r2) ** 2 + (1.0 - r2) ** 2 / 4.0) / n))
+    classes = [1] if kind == "binary" else range(n_classes)
+    ses = []
+    for c in classes:
+        n_pos = int(np.count_nonzero(y_b == c))
+        ses.append(_auc_se(score, n_pos, len(y_b) - n_pos))
+    return 2.0 * float(np.mean(ses))
+
+
+class _PeerModel:
+    """An additive model of the target on every feature (ridge on the standardised
+    out-of-fold target encodings, plus numeric features at full resolution): fitted on
+    train, scored on test, with any features left out. One ridge per output (the target,
+    or each class one-vs-rest on the features' encodings of that class); the normal
+    equations are formed once, leaving features out solves a sub-system."""
+
+    def __init__(
+        self,
+        encodings: list[tuple[np.ndarray, np.ndarray]],
+        raws: list[tuple[np.ndarray, np.ndarray] | None],
+        t_a: np.ndarray,
+        y_b: np.ndarray,
+        kind: str,
+        n_classes: int,
+    ) -> None:
+        self.kind = kind
+        self.n_classes = n_classes
+        self.y_b = y_b
+        self.t_mean = t_a.mean(axis=0)
+        raw_owner = [i for i, r in enumerate(raws) if r is not None]
+        raw_a = [r[0] for r in raws if r is not None]
+        raw_b = [r[1] for r in raws if r is not None]
+        self.outputs = []
+        for j in range(t_a.shape[1]):
+            x_a = np.column_stack([e[0][:, j] for e in encodings] + raw_a)
+            x_b = np.column_stack([e[1][:, j] for e in encodings] + raw_b)
+            mean = x_a.mean(axis=0)
+            sd = x_a.std(axis=0)
+            sd[sd == 0] = 1.0
+            x_a = (x_a - mean) / sd
+            x_b = (x_b - mean) / sd
+            gram = x_a.T @ x_a
+            cross = x_a.T @ (t_a[:, j] - self.t_mean[j])
+            self.outputs.append((gram, cross, x_b))
+        # column -> feature it belongs to
+        self.owner = np.array(list(range(len(encodings))) + raw_owner)
+
+    def skill(self, leave_out: set[int]) -> float:
+        """Test skill of the model on every feature not in ``leave_out``."""
+        keep = np.flatnonzero(~np.isin(self.owner, sorted(leave_out)))
+        if len(keep) == 0:
+            return 0.0
+        preds = []
+        for j, (gram, cross, x_b) in enumerate(self.outputs):
+            sub = gram[np.ix_(keep, keep)] + PEER_RIDGE * np.eye(len(keep))
+            weights = np.linalg.solve(sub, cross[keep])
+            preds.append(x_b[:, keep] @ weights + self.t_mean[j])
+        y = self.y_b
+        if self.kind == "regression":
+            sst = float(((y - y.mean()) ** 2).sum())
+            r2 = 1.0 - float(((y - preds[0]) ** 2).sum()) / sst if sst > 0 else 0.0
+            return max(0.0, r2)
+        if self.kind == "binary":
+            auc = _rank_auc(preds[0], y == 1)
+        else:
+            aucs = [_rank_auc(preds[c], y == c) for c in range(self.n_classes)]
+            valid = [a for a in aucs if a == a]
+            auc = float(np.mean(valid)) if valid else float("nan")
+        return max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0
+
+
 @check
 def check_no_target_leakage(
     train: Any,
@@ -621,17 +775,30 @@ def check_no_target_leakage(
     task: str | None = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
+    max_dominance: float | None = None,
+    min_skill: float | None = None,
     n_bins: int = 32,
     random_state: int | None = None,
 ) -> CheckResult:
-    """Detect a single feature that predicts the target too well on held-out data.
+    """Detect a single feature that predicts the target too well on held-out data: one that
+    is near-perfect alone, or that towers over what all the other features reach together.
 
     Each feature is binned on train (quantile bins; NaN, unseen categories their own bins),
     each bin's target rate (or mean) is learned on train with smoothing, and the resulting
-    one-feature model is scored on test (splits over 250,000 rows on a seeded sample):
-    ROC-AUC (macro one-vs-rest for multiclass) held to
-    ``max_auc`` (ini ``ml_target_leakage_max_auc``, default 0.97), R^2 for regression held to
-    ``max_r2`` (ini ``ml_target_leakage_max_r2``, default 0.9). Figure: the top score.
+    one-feature model is scored on test: ROC-AUC (macro one-vs-rest for multiclass), R^2 for
+    regression. The strongest features are then compared with a model of all the *other*
+    features together (ridge on their out-of-fold target encodings, fitted on train, scored
+    on test), on one skill scale (2 * AUC - 1, or R^2). A feature fails when it is
+    near-perfect alone (ROC-AUC above ``max_auc``, ini ``ml_target_leakage_max_auc``,
+    default 0.99; R^2 above ``max_r2``, ini ``ml_target_leakage_max_r2``, default 0.98), or
+    when its skill exceeds the others' together by more than ``max_dominance`` (ini
+    ``ml_target_leakage_max_dominance``, default 2: all others together leave more than
+    twice its error, error = 1 - skill) while its own skill is at least ``min_skill`` (ini
+    ``ml_target_leakage_min_skill``, default 0.8, i.e. AUC 0.9). Both skills are first moved
+    one standard error against the verdict (Hanley-McNeil for AUC), so small test splits do
+    not fail by luck. A strong feature among strong peers passes.
+    Splits over 250,000 rows are scored on a seeded sample (the peer model on 50,000 rows).
+    Figure: the top single-feature score.
     """
     train = as_dataframe(train, "train")
     test = as_dataframe(test, "test")
@@ -656,6 +823,8 @@ def check_no_target_leakage(
         "target_leakage_max_r2" if regression else "target_leakage_max_auc",
         max_r2 if regression else max_auc,
     )
+    dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
+    min_skill = resolve_threshold("target_leakage_min_skill", min_skill)
     seed = current_seed(random_state)
     rng = np.random.default_rng(seed)
     sampled = {}
@@ -667,7 +836,20 @@ def check_no_target_leakage(
         keep = np.sort(rng.choice(n_test, MAX_SCORED_ROWS, replace=False))
         test, y_b = test.iloc[keep], y_b[keep]
         sampled["test"] = MAX_SCORED_ROWS
+    # rows of the peer model (a seeded sample when large) and their folds
+    peer_a = np.arange(len(train))
+    peer_b = np.arange(len(test))
+    if len(peer_a) > PEER_ROWS:
+        peer_a = np.sort(rng.choice(len(peer_a), PEER_ROWS, replace=False))
+        sampled["peer_model_train"] = PEER_ROWS
+    if len(peer_b) > PEER_ROWS:
+        peer_b = np.sort(rng.choice(len(peer_b), PEER_ROWS, replace=False))
+        sampled["peer_model_test"] = PEER_ROWS
+    folds = rng.permutation(len(peer_a)) % PEER_FOLDS
+    t_peer = _target_matrix(y_a[peer_a], kind, n_classes)
     scores: dict[str, float] = {}
+    encodings: list[tuple[np.ndarray, np.ndarray]] = []
+    raws: list[tuple[np.ndarray, np.ndarray] | None] = []
     for name in cols:
         bins = max(4, min(n_bins, len(train) // ROWS_PER_BIN))
         codes_a, codes_b, k, family = _bin_codes(train[name], test[name], bins, seed)
@@ -677,51 +859,127 @@ def check_no_target_leakage(
             if raw == raw and not score >= raw:
                 score = raw
         scores[str(name)] = score
+        encodings.append(_encode(codes_a[peer_a], codes_b[peer_b], k, t_peer, folds))
+        raw_cols = _raw_column(train[name], test[name]) if kind != "multiclass" else None
+        raws.append(None if raw_cols is None else (raw_cols[0][peer_a], raw_cols[1][peer_b]))
     ranked = sorted(((n, s) for n, s in scores.items() if s == s), key=lambda item: -item[1])
     if not ranked:
         raise MLCheckUsageError(
             "no feature could be scored (the test split holds a single class or a constant "
             "target): the check cannot decide."
         )
+    peers = _PeerModel(encodings, raws, t_peer, y_b[peer_b], kind, n_classes)
+    position = {str(name): i for i, name in enumerate(cols)}
+    judged = []
+    flagged: set[int] = set()
+    for name, score in ranked[:CANDIDATES]:
+        own = max(0.0, _skill(score, kind))
+        others = peers.skill(flagged | {position[name]})
+        # how many times more error all other features together leave than this one alone,
+        # with both skills moved against a verdict by two standard errors (small test splits)
+        own_se = _skill_se(score, kind, y_b, n_classes)
+        others_se = _skill_se(
+            others if regression else (others + 1.0) / 2.0, kind, y_b[peer_b], n_classes
+        )
+        own_low = max(0.0, own - NOISE_Z * own_se)
+        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck)
+        score_se = own_se if regression else own_se / 2.0
+        near_perfect = score - NOISE_Z * score_se > limit
+        others_high = min(1.0, others + NOISE_Z * others_se)
+        ratio = min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
+        dominant = own >= min_skill and ratio > dominance_limit
+        if near_perfect or dominant:
+            flagged.add(position[name])
+        judged.append(
+            {
+                "feature": name,
+                "score": score,
+                "skill": own,
+                "others_skill": others,
+                "skill_se": own_se,
+                "others_skill_se": others_se,
+                "dominance": ratio,
+                "near_perfect": bool(near_perfect),
+                "dominant": bool(dominant),
+            }
+        )
+    return _target_verdict(
+        target, kind, ranked, judged, limit, dominance_limit, n_train, n_test, sampled, labels
+    )
+
+
+def _target_verdict(
+    target: Any,
+    kind: str,
+    ranked: list[tuple[str, float]],
+    judged: list[dict[str, Any]],
+    limit: float,
+    dominance_limit: float,
+    n_train: int,
+    n_test: int,
+    sampled: dict[str, int],
+    labels: list[str],
+) -> CheckResult:
+    regression = kind == "regression"
     metric = "R^2" if regression else ("ROC-AUC" if kind == "binary" else "macro ROC-AUC")
-    leaking = [(n, s) for n, s in ranked if s > limit]
+    leaking = [j for j in judged if j["near_perfect"] or j["dominant"]]
     top_name, top = ranked[0]
     details: dict[str, Any] = {
         "task": kind,
         "metric": metric,
+        "skill_scale": "R^2" if regression else "2 * AUC - 1",
         "rows_train": n_train,
         "rows_test": n_test,
         "features_scored": len(ranked),
         "sampled_rows": sampled,
         "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
-        "leaking_features": [n for n, _ in leaking],
+        "judged_features": judged,
+        "max_dominance": dominance_limit,
+        "leaking_features": [j["feature"] for j in leaking],
     }
     if labels:
         details["classes"] = labels[:50]
-    rows = [[n, fmt(s, 4), "LEAK" if s > limit else ""] for n, s in ranked[:10]]
+    best = judged[0]
     if not leaking:
         message = (
             f"no_target_leakage: best single feature {top_name!r} reaches test {metric} "
-            f"{fmt(top, 4)} (limit {fmt(limit, 4)})."
+            f"{fmt(top, 4)} (near-perfect limit {fmt(limit, 4)}); skill "
+            f"{fmt(best['skill'], 3)} vs {fmt(best['others_skill'], 3)} for all other features "
+            f"together (dominance {fmt(best['dominance'], 3)}, limit {fmt(dominance_limit, 3)})."
         )
         return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
-    names = ", ".join(repr(n) for n, _ in leaking[:5])
+    rows = [
+        [
+            j["feature"],
+            fmt(j["score"], 4),
+            fmt(j["skill"], 3),
+            fmt(j["others_skill"], 3),
+            "near-perfect" if j["near_perfect"] else ("dominant" if j["dominant"] else ""),
+        ]
+        for j in judged
+    ]
+    names = ", ".join(repr(j["feature"]) for j in leaking[:5])
+    verb = "predicts" if len(leaking) == 1 else "predict"
     message = compose(
-        f"no_target_leakage: {plural(len(leaking), 'feature')} alone "
-        f"{'predicts' if len(leaking) == 1 else 'predict'} "
-        f"{target!r} on the test split with {metric} above {fmt(limit, 4)}: {names} "
-        f"(top {fmt(top, 4)}).",
-        body=table(["feature", f"test {metric}", ""], rows),
+        f"no_target_leakage: {plural(len(leaking), 'feature')} alone {verb} {target!r} on the "
+        f"test split far better than expected: {names} (top {metric} {fmt(top, 4)}; "
+        f"near-perfect above {fmt(limit, 4)}, or skill more than {fmt(dominance_limit, 3)} "
+        "above all other features together).",
+        body=table(
+            ["feature", f"test {metric}", "skill alone", "skill of all others", "verdict"], rows
+        ),
         why=(
-            "one column that nearly determines the label is usually computed from the label "
-            "or recorded after the outcome (a refund flag for churn, a bonus for salary); "
-            "the model leans on it, scores brilliantly offline and fails when the column is "
-            "not yet known at prediction time."
+            "one column that nearly determines the label, or that knows far more about it than "
+            "every other column together, is usually computed from the label or recorded "
+            "after the outcome (a retention offer sent to churners, a refund flag, a bonus for "
+            "salary); the model leans on it, scores brilliantly offline and fails when the "
+            "column is not yet known at prediction time."
         ),
         fix=(
             "check when and how each listed column is produced; drop it if it is derived "
             "from the target or only known after the prediction time. If it is a genuinely "
-            "decisive feature, raise max_auc / max_r2 for this test."
+            "decisive feature, exclude=[...] it or raise max_auc / max_r2 / max_dominance for "
+            "this test."
         ),
     )
     return CheckResult("no_target_leakage", "data", False, "error", top, limit, message, details)

