@@ -506,3 +506,75 @@ def test_target_leakage_dominance_thresholds_are_overridable() -> None:
     assert check_no_target_leakage(train, test, "churned", min_skill=0.95).passed
     result = check_no_target_leakage(train, test, "churned")
     assert result.details["max_dominance"] == 2.0
+
+
+# ------------------------------------------------------------------------ row overlap by chance
+
+
+def _titanic_like(n: int = 1309, seed: int = 0) -> pd.DataFrame:
+    """Rows that repeat naturally: few columns, few values (a third of rows distinct)."""
+    rng = np.random.default_rng(seed)
+    age = rng.gamma(6.0, 5.0, n).round()
+    age[rng.random(n) < 0.2] = np.nan
+    return pd.DataFrame(
+        {
+            "survived": rng.choice(["yes", "no"], n, p=[0.38, 0.62]),
+            "sex": rng.choice(["male", "female"], n, p=[0.64, 0.36]),
+            "age": age,
+            "passengerClass": rng.choice(["1st", "2nd", "3rd"], n, p=[0.25, 0.21, 0.54]),
+        }
+    )
+
+
+def _random_split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cut = len(frame) * 3 // 4
+    return frame.iloc[order[:cut]], frame.iloc[order[cut:]]
+
+
+def test_row_overlap_chance_allowance_holds_over_many_random_splits() -> None:
+    frame = _titanic_like()
+    results = [check_no_row_overlap(*_random_split(frame, seed)) for seed in range(40)]
+    assert all(r.passed for r in results), [r.message for r in results if not r.passed]
+    detail = results[0].details
+    assert detail["continuous_columns"] == []
+    assert 0.3 < detail["expected_by_chance"] < detail["allowed_by_chance"] < 1.0
+    assert detail["chance_detail"]["rate_se"] > 0
+    assert "rows repeat naturally here" in results[0].message
+
+
+def test_row_overlap_catches_copies_in_a_repetitive_table() -> None:
+    rng = np.random.default_rng(5)
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "colour": rng.choice(["a", "b"], n),
+            "year": rng.integers(1997, 2003, n),
+            "age": rng.integers(12, 60, n),
+            "employed": rng.random(n) < 0.7,
+            "checks": rng.poisson(1.5, n),
+        }
+    )
+    train, test = _random_split(frame, 0)
+    assert check_no_row_overlap(train, test).passed
+    copies = train.sample(len(test) // 5, random_state=1)  # a fifth of test copied
+    leaky = pd.concat([test.iloc[len(copies) :], copies])
+    result = check_no_row_overlap(train, leaky)
+    assert not result.passed, result.message
+    assert "expected by chance" in result.message
+
+
+def test_row_overlap_one_coincidental_twin_in_a_small_discrete_table_passes() -> None:
+    # iris-like: measurements at 0.1 resolution; one pair of equal rows lands on both sides
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(5, 1, (150, 4)).round(1), columns=list("abcd"))
+    train, test = frame.iloc[:112].copy(), frame.iloc[112:].copy()
+    test.iloc[0] = train.iloc[3].to_numpy()
+    result = check_no_row_overlap(train, test)
+    assert result.details["overlapping_test_rows"] == 1
+    assert result.passed, result.message
+    # with a continuous column (mostly unique values) the same row is a copy
+    train["x"], test["x"] = rng.normal(size=112), rng.normal(size=38)
+    test.iloc[0, 4] = train.iloc[3, 4]
+    copied = check_no_row_overlap(train, test)
+    assert not copied.passed and copied.details["continuous_columns"] == ["x"]

@@ -121,7 +121,8 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
     pos_clipped = np.minimum(pos, len(sorted_h) - 1)
     candidate = sorted_h[pos_clipped] == h_test
     test_idx = np.flatnonzero(candidate)
-    train_idx = order[pos_clipped[candidate]]
+    matched_pos = pos_clipped[candidate]
+    train_idx = order[matched_pos]
     if len(test_idx):
         verified = _rows_equal(
             train_part.iloc[train_idx].reset_index(drop=True),
@@ -129,23 +130,88 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
         )
         test_idx = test_idx[verified]
         train_idx = train_idx[verified]
+        matched_pos = matched_pos[verified]
     new_group = np.ones(len(sorted_h), dtype=bool)
     new_group[1:] = sorted_h[1:] != sorted_h[:-1]
     distinct = int(np.count_nonzero(new_group))
-    # rows of train whose value occurs at least twice in train (leave-one-out presence)
     group_id = np.cumsum(new_group) - 1
     group_size = np.bincount(group_id)
-    loo_present = float(np.count_nonzero(group_size[group_id] >= 2)) / len(sorted_h)
     return {
         "test_idx": test_idx,
         "train_idx": train_idx,
         "distinct_train_rows": distinct,
-        "train_rows_with_twin": loo_present,
+        # how often each matched test row's value occurs in train
+        "matched_train_counts": group_size[group_id[matched_pos]],
+        # Good-Turing counts: values seen exactly once, twice, three times in train
+        "singletons": int(np.count_nonzero(group_size == 1)),
+        "doubletons": int(np.count_nonzero(group_size == 2)),
+        "tripletons": int(np.count_nonzero(group_size == 3)),
     }
 
 
-DISCRETE_RATIO = 0.5  # distinct rows / rows below which rows repeat naturally
-MIN_ROWS_FOR_CHANCE = 200  # smaller tables: every shared row counts
+def _continuous_columns(frame: Any) -> list[str]:
+    """Columns whose values are mostly unique (more than half of the non-missing cells hold a
+    value seen once): measurements, ids, free text. With one of them, equal rows are copies."""
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        try:
+            counts = col.value_counts(dropna=True)
+        except TypeError:  # unhashable cells (lists, arrays): treat as continuous
+            out.append(str(name))
+            continue
+        present = int(counts.sum())
+        if present and int(np.count_nonzero(counts.to_numpy() == 1)) > 0.5 * present:
+            out.append(str(name))
+    return out
+
+
+def _chance_allowance(found: dict[str, Any], n_train: int, n_test: int) -> dict[str, float]:
+    """How many test rows may match train rows by chance in a naturally repetitive table.
+
+    Two counts are bounded. All matches: a fresh row equals some training row with the
+    training rows' coverage, 1 - N1 / n (Good-Turing; N1 = values seen once in train, n =
+    train rows), uncertain by var = (N1 (1 - N1 / n) + 2 N2) / n^2 (Esty 1983). Matches of
+    values seen once in train (where copies stand out): chance 2 N2 / n, var = (4 N2 + 6 N3)
+    / n^2 (the same argument one count up); one pseudo-doubleton is added to both variances. Each rate is lifted by ``CHANCE_Z`` standard
+    errors, and the test count held to a binomial tail bound at that rate (Chernoff:
+    P(X >= k) <= exp(-m KL(k/m || p)) at ``CHANCE_ALPHA``)."""
+    n1, n2, n3 = found["singletons"], found["doubletons"], found["tripletons"]
+    rate = 1.0 - n1 / n_train
+    # one pseudo-doubleton keeps a table without repeats from claiming a zero chance
+    se = float(np.sqrt(max(n1 * (1.0 - n1 / n_train), 0.0) + 2.0 * (n2 + 1))) / n_train
+    upper = min(1.0, rate + CHANCE_Z * se)
+    rate_once = 2.0 * n2 / n_train
+    se_once = float(np.sqrt(4.0 * (n2 + 1) + 6.0 * n3)) / n_train
+    upper_once = min(1.0, rate_once + CHANCE_Z * se_once)
+    return {
+        "rate": rate,
+        "rate_se": se,
+        "max_count": float(_binomial_upper(n_test, upper, CHANCE_ALPHA)),
+        "rate_seen_once": rate_once,
+        "rate_seen_once_se": se_once,
+        "max_count_seen_once": float(_binomial_upper(n_test, upper_once, CHANCE_ALPHA)),
+    }
+
+
+def _binomial_upper(m: int, p: float, alpha: float) -> int:
+    """The smallest k with the Chernoff bound on P(Binomial(m, p) >= k + 1) at most alpha."""
+    if p >= 1.0:
+        return m
+    if p <= 0.0:
+        return 0
+    k = np.arange(int(np.floor(m * p)) + 1, m + 1, dtype=np.float64)
+    q = k / m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = q * np.log(q / p) + np.where(q < 1, (1 - q) * np.log((1 - q) / (1 - p)), 0.0)
+    bound = np.exp(-m * kl)
+    beyond = np.flatnonzero(bound <= alpha)
+    return m if len(beyond) == 0 else int(k[beyond[0]]) - 1
+
+
+MIN_ROWS_FOR_CHANCE = 50  # smaller tables: every shared row counts
+CHANCE_Z = 1.5  # standard errors added to the estimated chance rates
+CHANCE_ALPHA = 0.005  # tail bound on the chance counts of shared rows
 
 
 @check
@@ -161,9 +227,11 @@ def check_no_row_overlap(
 
     Figure: the fraction of test rows that also occur in train, held to ``max_fraction``
     (ini ``ml_row_overlap_max_fraction``, default 0). ``id_columns`` are left out of the
-    comparison (row ids differ between copies). When rows naturally repeat (fewer distinct
-    rows than half the training rows: an all-categorical table), the figure is compared with
-    the overlap expected by chance, estimated from how often train rows repeat within train.
+    comparison (row ids differ between copies). When rows can repeat naturally (no column of
+    mostly unique values: an all-categorical or small-integer table, 50+ training rows),
+    the count is compared with the overlap expected by chance: the training rows' coverage
+    (1 - share of rows seen once in train, Good-Turing), lifted by 1.5 standard errors (Esty's
+    variance), then a binomial tail bound at 0.5% on the test count.
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
     train = as_dataframe(train, "train")
@@ -179,12 +247,25 @@ def check_no_row_overlap(
     n_overlap = len(test_idx)
     fraction = n_overlap / n_test
     distinct_ratio = found["distinct_train_rows"] / n_train
+    # rows repeat naturally only when no column is continuous (mostly unique values), and
     # the chance allowance needs enough rows to estimate how often rows repeat
-    discrete = distinct_ratio < DISCRETE_RATIO and n_train >= MIN_ROWS_FOR_CHANCE
-    chance = found["train_rows_with_twin"] if discrete else 0.0
-    noise = 3.0 * float(np.sqrt(chance * (1 - chance) / n_test)) if discrete else 0.0
-    allowed = limit + chance + noise
-    passed = fraction <= allowed if (limit > 0 or discrete) else n_overlap == 0
+    continuous = _continuous_columns(left)
+    natural = not continuous and n_train >= MIN_ROWS_FOR_CHANCE
+    allowance: dict[str, float] = {}
+    chance = allowed_count = 0.0
+    if natural:
+        allowance = _chance_allowance(found, n_train, n_test)
+        chance, allowed_count = allowance["rate"], allowance["max_count"]
+    matched_once = int(np.count_nonzero(found["matched_train_counts"] == 1))
+    if natural:
+        passed = n_overlap <= allowed_count + limit * n_test and (
+            matched_once <= allowance["max_count_seen_once"] + limit * n_test
+        )
+    elif limit > 0:
+        passed = n_overlap <= limit * n_test
+    else:
+        passed = n_overlap == 0
+    noise = max(0.0, allowed_count / n_test - chance)
     distinct_shared = len(np.unique(found["train_idx"])) if n_overlap else 0
     details: dict[str, Any] = {
         "rows_train": n_train,
@@ -196,12 +277,17 @@ def check_no_row_overlap(
         "distinct_train_rows_shared": distinct_shared,
         "train_distinct_ratio": distinct_ratio,
         "expected_by_chance": chance,
+        "allowed_by_chance": allowed_count / n_test,
+        "test_rows_matching_a_train_row_seen_once": matched_once,
+        "chance_detail": allowance,
+        "continuous_columns": continuous[:10],
         "first_test_positions": [int(i) for i in test_idx[:10]],
     }
     if passed:
         extra = (
-            f"; rows repeat naturally here, {percent(chance)} expected by chance"
-            if discrete
+            f"; rows repeat naturally here (no column of mostly unique values): "
+            f"{percent(chance)} expected by chance, up to {percent(chance + noise)} allowed"
+            if natural
             else ""
         )
         message = (
@@ -211,9 +297,10 @@ def check_no_row_overlap(
     else:
         context = (
             f" Rows repeat naturally in this table ({percent(distinct_ratio)} of train rows "
-            f"are distinct), so {percent(chance)} overlap (+{percent(noise)} sampling noise) "
-            "is expected by chance; the excess is what fails."
-            if discrete
+            f"are distinct), so {percent(chance)} overlap is expected by chance (up to "
+            f"{percent(chance + noise)} with the uncertainty of that rate and sampling noise); "
+            "the excess is what fails."
+            if natural
             else ""
         )
         message = compose(
