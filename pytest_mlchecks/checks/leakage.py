@@ -173,9 +173,10 @@ def _chance_allowance(found: dict[str, Any], n_train: int, n_test: int) -> dict[
     training rows' coverage, 1 - N1 / n (Good-Turing; N1 = values seen once in train, n =
     train rows), uncertain by var = (N1 (1 - N1 / n) + 2 N2) / n^2 (Esty 1983). Matches of
     values seen once in train (where copies stand out): chance 2 N2 / n, var = (4 N2 + 6 N3)
-    / n^2 (the same argument one count up); one pseudo-doubleton is added to both variances. Each rate is lifted by ``CHANCE_Z`` standard
-    errors, and the test count held to a binomial tail bound at that rate (Chernoff:
-    P(X >= k) <= exp(-m KL(k/m || p)) at ``CHANCE_ALPHA``)."""
+    / n^2 (the same argument one count up); one pseudo-doubleton is added to both variances.
+    Each rate is lifted by ``CHANCE_Z`` standard errors, and the test count held to a
+    binomial tail bound at that rate (Chernoff: P(X >= k) <= exp(-m KL(k/m || p)) at
+    ``CHANCE_ALPHA``)."""
     n1, n2, n3 = found["singletons"], found["doubletons"], found["tripletons"]
     rate = 1.0 - n1 / n_train
     # one pseudo-doubleton keeps a table without repeats from claiming a zero chance
