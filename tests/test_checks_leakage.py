@@ -578,3 +578,23 @@ def test_row_overlap_one_coincidental_twin_in_a_small_discrete_table_passes() ->
     test.iloc[0, 4] = train.iloc[3, 4]
     copied = check_no_row_overlap(train, test)
     assert not copied.passed and copied.details["continuous_columns"] == ["x"]
+
+
+def test_target_leakage_two_leaks_that_mask_each_other_are_judged_as_a_pair() -> None:
+    frame = _churn()
+    rng = np.random.default_rng(3)
+    n = len(frame)
+    churned = frame["churned"].to_numpy() == 1
+    offer = np.where(churned, rng.random(n) < 0.93, rng.random(n) < 0.04)
+    frame["offer_sent"] = offer
+    frame["offer_value"] = np.where(offer, rng.gamma(2.0, 10.0, n), 0.0)  # the same event
+    train, test = frame.iloc[:4500], frame.iloc[4500:]
+    result = check_no_target_leakage(train, test, "churned")
+    assert not result.passed, result.message
+    assert sorted(result.details["leaking_features"]) == ["offer_sent", "offer_value"]
+    pair = {j["feature"]: j for j in result.details["judged_features"][:2]}
+    assert pair["offer_sent"]["paired_with"] == "offer_value"
+    assert pair["offer_value"]["paired_with"] == "offer_sent"
+    # each alone is no better than its twin: without the pair rule neither would tower
+    single = check_no_target_leakage(train, test, "churned", exclude="offer_value")
+    assert single.details["leaking_features"] == ["offer_sent"]

@@ -852,6 +852,55 @@ class _PeerModel:
         return max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0
 
 
+class _Rules:
+    """The verdict on one feature: near-perfect alone, or dominant over its peers."""
+
+    def __init__(
+        self,
+        kind: str,
+        limit: float,
+        dominance_limit: float,
+        min_skill: float,
+        y_b: np.ndarray,
+        y_peer: np.ndarray,
+        n_classes: int,
+    ) -> None:
+        self.kind = kind
+        self.limit = limit
+        self.dominance_limit = dominance_limit
+        self.min_skill = min_skill
+        self.y_b = y_b
+        self.y_peer = y_peer
+        self.n_classes = n_classes
+
+    def judge(self, name: str, score: float, others: float) -> dict[str, Any]:
+        regression = self.kind == "regression"
+        own = max(0.0, _skill(score, self.kind))
+        own_se = _skill_se(score, self.kind, self.y_b, self.n_classes)
+        others_score = others if regression else (others + 1.0) / 2.0
+        others_se = _skill_se(others_score, self.kind, self.y_peer, self.n_classes)
+        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck)
+        score_se = own_se if regression else own_se / 2.0
+        near_perfect = score - NOISE_Z * score_se > self.limit
+        # how many times more error all other features together leave than this one alone,
+        # with both skills moved against the verdict by NOISE_Z standard errors
+        own_low = max(0.0, own - NOISE_Z * own_se)
+        others_high = min(1.0, others + NOISE_Z * others_se)
+        ratio = min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
+        dominant = own >= self.min_skill and ratio > self.dominance_limit
+        return {
+            "feature": name,
+            "score": score,
+            "skill": own,
+            "others_skill": others,
+            "skill_se": own_se,
+            "others_skill_se": others_se,
+            "dominance": ratio,
+            "near_perfect": bool(near_perfect),
+            "dominant": bool(dominant),
+        }
+
+
 @check
 def check_no_target_leakage(
     train: Any,
@@ -960,40 +1009,40 @@ def check_no_target_leakage(
     position = {str(name): i for i, name in enumerate(cols)}
     judged = []
     flagged: set[int] = set()
+    rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, y_b[peer_b], n_classes)
     for name, score in ranked[:CANDIDATES]:
-        own = max(0.0, _skill(score, kind))
-        others = peers.skill(flagged | {position[name]})
-        # how many times more error all other features together leave than this one alone,
-        # with both skills moved against a verdict by two standard errors (small test splits)
-        own_se = _skill_se(score, kind, y_b, n_classes)
-        others_se = _skill_se(
-            others if regression else (others + 1.0) / 2.0, kind, y_b[peer_b], n_classes
-        )
-        own_low = max(0.0, own - NOISE_Z * own_se)
-        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck)
-        score_se = own_se if regression else own_se / 2.0
-        near_perfect = score - NOISE_Z * score_se > limit
-        others_high = min(1.0, others + NOISE_Z * others_se)
-        ratio = min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
-        dominant = own >= min_skill and ratio > dominance_limit
-        if near_perfect or dominant:
+        verdict = rules.judge(name, score, peers.skill(flagged | {position[name]}))
+        if verdict["near_perfect"] or verdict["dominant"]:
             flagged.add(position[name])
-        judged.append(
-            {
-                "feature": name,
-                "score": score,
-                "skill": own,
-                "others_skill": others,
-                "skill_se": own_se,
-                "others_skill_se": others_se,
-                "dominance": ratio,
-                "near_perfect": bool(near_perfect),
-                "dominant": bool(dominant),
-            }
-        )
+        judged.append(verdict)
+    # two leaks mask each other (each is among the other's peers): the two strongest
+    # features left are also judged as a pair against all the remaining features
+    pair = [j for j in judged if not j["near_perfect"] and not j["dominant"]]
+    pair = [j for j in pair if j["skill"] >= min_skill][:2]
+    if len(pair) == 2 and len(cols) > 2:
+        rest = peers.skill(flagged | {position[j["feature"]] for j in pair})
+        verdicts = [rules.judge(j["feature"], j["score"], rest) for j in pair]
+        if all(v["dominant"] for v in verdicts):
+            for j, v, partner in zip(pair, verdicts, reversed(pair), strict=True):
+                j.update(
+                    dominant=True,
+                    dominance=v["dominance"],
+                    others_skill=v["others_skill"],
+                    others_skill_se=v["others_skill_se"],
+                    paired_with=partner["feature"],
+                )
     return _target_verdict(
         target, kind, ranked, judged, limit, dominance_limit, n_train, n_test, sampled, labels
     )
+
+
+def _verdict_word(judged: dict[str, Any]) -> str:
+    if judged["near_perfect"]:
+        return "near-perfect"
+    if not judged["dominant"]:
+        return ""
+    partner = judged.get("paired_with")
+    return "dominant" if partner is None else f"dominant, with {partner!r}"
 
 
 def _target_verdict(
@@ -1042,7 +1091,7 @@ def _target_verdict(
             fmt(j["score"], 4),
             fmt(j["skill"], 3),
             fmt(j["others_skill"], 3),
-            "near-perfect" if j["near_perfect"] else ("dominant" if j["dominant"] else ""),
+            _verdict_word(j),
         ]
         for j in judged
     ]
