@@ -1032,7 +1032,17 @@ def check_no_target_leakage(
                     paired_with=partner["feature"],
                 )
     return _target_verdict(
-        target, kind, ranked, judged, limit, dominance_limit, n_train, n_test, sampled, labels
+        target,
+        kind,
+        ranked,
+        judged,
+        limit,
+        dominance_limit,
+        min_skill,
+        n_train,
+        n_test,
+        sampled,
+        labels,
     )
 
 
@@ -1052,6 +1062,7 @@ def _target_verdict(
     judged: list[dict[str, Any]],
     limit: float,
     dominance_limit: float,
+    rules_min_skill: float,
     n_train: int,
     n_test: int,
     sampled: dict[str, int],
@@ -1072,6 +1083,7 @@ def _target_verdict(
         "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
         "judged_features": judged,
         "max_dominance": dominance_limit,
+        "min_skill": rules_min_skill,
         "leaking_features": [j["feature"] for j in leaking],
     }
     if labels:
@@ -1081,8 +1093,9 @@ def _target_verdict(
         message = (
             f"no_target_leakage: best single feature {top_name!r} reaches test {metric} "
             f"{fmt(top, 4)} (near-perfect limit {fmt(limit, 4)}); skill "
-            f"{fmt(best['skill'], 3)} vs {fmt(best['others_skill'], 3)} for all other features "
-            f"together (dominance {fmt(best['dominance'], 3)}, limit {fmt(dominance_limit, 3)})."
+            f"{fmt(best['skill'], 3)} alone vs {fmt(best['others_skill'], 3)} for all other "
+            f"features together, which leave {fmt(best['dominance'], 3)}x its error (limit "
+            f"{fmt(dominance_limit, 3)}x from skill {fmt(rules_min_skill, 3)})."
         )
         return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
     rows = [
@@ -1100,8 +1113,9 @@ def _target_verdict(
     message = compose(
         f"no_target_leakage: {plural(len(leaking), 'feature')} alone {verb} {target!r} on the "
         f"test split far better than expected: {names} (top {metric} {fmt(top, 4)}; "
-        f"near-perfect above {fmt(limit, 4)}, or skill more than {fmt(dominance_limit, 3)} "
-        "above all other features together).",
+        f"near-perfect above {fmt(limit, 4)}, or all other features together leave over "
+        f"{fmt(dominance_limit, 3)}x its error; skill = "
+        f"{'R^2' if regression else '2 * AUC - 1'}).",
         body=table(
             ["feature", f"test {metric}", "skill alone", "skill of all others", "verdict"], rows
         ),
