@@ -562,6 +562,10 @@ def test_row_overlap_catches_copies_in_a_repetitive_table() -> None:
     result = check_no_row_overlap(train, leaky)
     assert not result.passed, result.message
     assert "expected by chance" in result.message
+    # the chance bound's tail probability is a threshold: a far smaller one excuses more
+    assert check_no_row_overlap(train, leaky, chance_alpha=1e-60).passed
+    with pytest.raises(MLCheckUsageError, match="chance_alpha"):
+        check_no_row_overlap(train, leaky, chance_alpha=0)
 
 
 def test_row_overlap_one_coincidental_twin_in_a_small_discrete_table_passes() -> None:

@@ -166,7 +166,9 @@ def _continuous_columns(frame: Any) -> list[str]:
     return out
 
 
-def _chance_allowance(found: dict[str, Any], n_train: int, n_test: int) -> dict[str, float]:
+def _chance_allowance(
+    found: dict[str, Any], n_train: int, n_test: int, alpha: float
+) -> dict[str, float]:
     """How many test rows may match train rows by chance in a naturally repetitive table.
 
     Two counts are bounded. All matches: a fresh row equals some training row with the
@@ -176,7 +178,7 @@ def _chance_allowance(found: dict[str, Any], n_train: int, n_test: int) -> dict[
     / n^2 (the same argument one count up); one pseudo-doubleton is added to both variances.
     Each rate is lifted by ``CHANCE_Z`` standard errors, and the test count held to a
     binomial tail bound at that rate (Chernoff: P(X >= k) <= exp(-m KL(k/m || p)) at
-    ``CHANCE_ALPHA``)."""
+    ``alpha``)."""
     n1, n2, n3 = found["singletons"], found["doubletons"], found["tripletons"]
     rate = 1.0 - n1 / n_train
     # one pseudo-doubleton keeps a table without repeats from claiming a zero chance
@@ -188,10 +190,10 @@ def _chance_allowance(found: dict[str, Any], n_train: int, n_test: int) -> dict[
     return {
         "rate": rate,
         "rate_se": se,
-        "max_count": float(_binomial_upper(n_test, upper, CHANCE_ALPHA)),
+        "max_count": float(_binomial_upper(n_test, upper, alpha)),
         "rate_seen_once": rate_once,
         "rate_seen_once_se": se_once,
-        "max_count_seen_once": float(_binomial_upper(n_test, upper_once, CHANCE_ALPHA)),
+        "max_count_seen_once": float(_binomial_upper(n_test, upper_once, alpha)),
     }
 
 
@@ -212,7 +214,6 @@ def _binomial_upper(m: int, p: float, alpha: float) -> int:
 
 MIN_ROWS_FOR_CHANCE = 50  # smaller tables: every shared row counts
 CHANCE_Z = 1.5  # standard errors added to the estimated chance rates
-CHANCE_ALPHA = 0.005  # tail bound on the chance counts of shared rows
 
 
 @check
@@ -223,6 +224,7 @@ def check_no_row_overlap(
     columns: Any = None,
     id_columns: Any = None,
     max_fraction: float | None = None,
+    chance_alpha: float | None = None,
 ) -> CheckResult:
     """Detect exact duplicate rows shared by train and test (by row hash, verified per cell).
 
@@ -232,9 +234,13 @@ def check_no_row_overlap(
     mostly unique values: an all-categorical or small-integer table, 50+ training rows),
     the count is compared with the overlap expected by chance: the training rows' coverage
     (1 - share of rows seen once in train, Good-Turing), lifted by 1.5 standard errors (Esty's
-    variance), then a binomial tail bound at 0.5% on the test count.
+    variance), then a binomial tail bound on the test count at ``chance_alpha`` (ini
+    ``ml_row_overlap_chance_alpha``, default 0.005).
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
+    alpha = resolve_threshold("row_overlap_chance_alpha", chance_alpha)
+    if not 0 < alpha < 1:
+        raise MLCheckUsageError(f"chance_alpha must be in (0, 1), got {alpha!r}.")
     train = as_dataframe(train, "train")
     test = as_dataframe(test, "test")
     n_train = require_rows(train, "train")
@@ -255,7 +261,7 @@ def check_no_row_overlap(
     allowance: dict[str, float] = {}
     chance = allowed_count = 0.0
     if natural:
-        allowance = _chance_allowance(found, n_train, n_test)
+        allowance = _chance_allowance(found, n_train, n_test, alpha)
         chance, allowed_count = allowance["rate"], allowance["max_count"]
     matched_once = int(np.count_nonzero(found["matched_train_counts"] == 1))
     if natural:
@@ -1260,6 +1266,7 @@ def check_no_leakage(
     id_columns: Any = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
+    max_dominance: float | None = None,
 ) -> CheckReport:
     """Run every leakage check that applies and report all findings at once.
 
@@ -1279,7 +1286,13 @@ def check_no_leakage(
         skip = [*ids, *([time_column] if time_is_column else [])]
         results.append(
             check_no_target_leakage(
-                train, test, target, exclude=skip or None, max_auc=max_auc, max_r2=max_r2
+                train,
+                test,
+                target,
+                exclude=skip or None,
+                max_auc=max_auc,
+                max_r2=max_r2,
+                max_dominance=max_dominance,
             )
         )
     if time_column is not None:
