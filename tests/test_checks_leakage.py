@@ -602,3 +602,27 @@ def test_target_leakage_two_leaks_that_mask_each_other_are_judged_as_a_pair() ->
     # each alone is no better than its twin: without the pair rule neither would tower
     single = check_no_target_leakage(train, test, "churned", exclude="offer_value")
     assert single.details["leaking_features"] == ["offer_sent"]
+
+
+def test_row_overlap_duplicated_records_of_coarse_columns_are_not_natural_repeats() -> None:
+    # no column is mostly unique (everything is rounded), but full rows are far too rare to
+    # meet twice: the repeats in train are copies, so rows shared with test count in full
+    rng = np.random.default_rng(2)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "years": rng.integers(0, 30, n),
+            "hours": rng.normal(40, 6, n).round(1),
+            "salary": rng.normal(80_000, 15_000, n).round(-2),
+            "education": rng.choice(["none", "bachelor", "master", "phd"], n),
+        }
+    )
+    clean = check_no_row_overlap(*_random_split(frame, 0))
+    assert clean.passed and clean.value == 0
+    doubled = pd.concat([frame, frame.sample(150, random_state=0)], ignore_index=True)
+    result = check_no_row_overlap(*_random_split(doubled, 0))
+    assert not result.details["continuous_columns"]
+    assert not result.details["rows_repeat_naturally"]
+    assert result.details["train_equal_row_pairs"] > 50
+    assert result.details["equal_row_pairs_plausible_by_chance"] < 1
+    assert not result.passed and result.threshold == 0

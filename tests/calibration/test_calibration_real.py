@@ -42,12 +42,13 @@ def test_target_leakage_on_real_tables(real) -> None:
 def test_row_overlap_on_real_tables(real) -> None:
     rows = real.calibrate_row_overlap(SPLITS, seed=3)
     natural = [r for r in rows if r.note.startswith("rows repeat naturally")]
-    assert len(natural) >= 8
+    assert len(natural) >= 6
     assert sum(r.false_alarms for r in natural) <= max(1, sum(r.splits for r in natural) // 100)
-    # tables without duplicate records never alarm; 2% copies in continuous tables always do
+    # tables without duplicate rows never alarm; 2% copies where rows cannot repeat by chance
+    # are always caught
     distinct = [r for r in rows if "duplicate rows" not in r.note]
     assert all(r.false_alarms == 0 for r in distinct), distinct
-    continuous = [r for r in rows if r.note.startswith("a continuous column")]
+    continuous = [r for r in rows if r.note.startswith("rows cannot repeat")]
     assert all(dict(r.detections)["2% copied"] == r.splits for r in continuous)
 
 
