@@ -1003,15 +1003,49 @@ def check_no_target_leakage(
     )
     dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
     min_skill = resolve_threshold("target_leakage_min_skill", min_skill)
-    seed = current_seed(random_state)
+    sampled: dict[str, int] = {}
+    ranked, peers, position = _measure_features(
+        train, test, cols, y_a, y_b, kind, n_classes, n_bins, current_seed(random_state), sampled
+    )
+    rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, peers.y_b, n_classes)
+    judged = _judge_features(ranked, peers, position, rules)
+    return _target_verdict(
+        target,
+        kind,
+        ranked,
+        judged,
+        limit,
+        dominance_limit,
+        min_skill,
+        n_train,
+        n_test,
+        sampled,
+        labels,
+    )
+
+
+def _measure_features(
+    train: Any,
+    test: Any,
+    cols: list[Any],
+    y_a: np.ndarray,
+    y_b: np.ndarray,
+    kind: str,
+    n_classes: int,
+    n_bins: int,
+    seed: int,
+    sampled: dict[str, int],
+) -> tuple[list[tuple[str, float]], _PeerModel, dict[str, int]]:
+    """Each feature's held-out score alone (ranked, best first), the model of all features
+    on their encodings (to score any subset), and each feature's position in it. Large
+    splits are sampled (seeded); what was sampled is recorded in ``sampled``."""
     rng = np.random.default_rng(seed)
-    sampled = {}
-    if n_train > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(n_train, MAX_SCORED_ROWS, replace=False))
+    if len(train) > MAX_SCORED_ROWS:
+        keep = np.sort(rng.choice(len(train), MAX_SCORED_ROWS, replace=False))
         train, y_a = train.iloc[keep], y_a[keep]
         sampled["train"] = MAX_SCORED_ROWS
-    if n_test > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(n_test, MAX_SCORED_ROWS, replace=False))
+    if len(test) > MAX_SCORED_ROWS:
+        keep = np.sort(rng.choice(len(test), MAX_SCORED_ROWS, replace=False))
         test, y_b = test.iloc[keep], y_b[keep]
         sampled["test"] = MAX_SCORED_ROWS
     # rows of the peer model (a seeded sample when large) and their folds
@@ -1047,20 +1081,28 @@ def check_no_target_leakage(
             "target): the check cannot decide."
         )
     peers = _PeerModel(encodings, raws, t_peer, y_b[peer_b], kind, n_classes)
-    position = {str(name): i for i, name in enumerate(cols)}
+    return ranked, peers, {str(name): i for i, name in enumerate(cols)}
+
+
+def _judge_features(
+    ranked: list[tuple[str, float]],
+    peers: _PeerModel,
+    position: dict[str, int],
+    rules: _Rules,
+) -> list[dict[str, Any]]:
+    """Verdicts on the strongest features, each against all the others not already found
+    leaking; then the two strongest left as a pair (two leaks mask each other, each being
+    among the other's peers) against all the remaining features."""
     judged = []
     flagged: set[int] = set()
-    rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, y_b[peer_b], n_classes)
     for name, score in ranked[:CANDIDATES]:
         verdict = rules.judge(name, score, peers.skill(flagged | {position[name]}))
         if verdict["near_perfect"] or verdict["dominant"]:
             flagged.add(position[name])
         judged.append(verdict)
-    # two leaks mask each other (each is among the other's peers): the two strongest
-    # features left are also judged as a pair against all the remaining features
     pair = [j for j in judged if not j["near_perfect"] and not j["dominant"]]
-    pair = [j for j in pair if j["skill"] >= min_skill][:2]
-    if len(pair) == 2 and len(cols) > 2:
+    pair = [j for j in pair if j["skill"] >= rules.min_skill][:2]
+    if len(pair) == 2 and len(position) > 2:
         rest = peers.skill(flagged | {position[j["feature"]] for j in pair})
         verdicts = [rules.judge(j["feature"], j["score"], rest) for j in pair]
         if all(v["dominant"] for v in verdicts):
@@ -1072,19 +1114,7 @@ def check_no_target_leakage(
                     others_skill_se=v["others_skill_se"],
                     paired_with=partner["feature"],
                 )
-    return _target_verdict(
-        target,
-        kind,
-        ranked,
-        judged,
-        limit,
-        dominance_limit,
-        min_skill,
-        n_train,
-        n_test,
-        sampled,
-        labels,
-    )
+    return judged
 
 
 def _verdict_word(judged: dict[str, Any]) -> str:
