@@ -803,9 +803,11 @@ def _raw_column(train_col: Any, test_col: Any) -> tuple[np.ndarray, np.ndarray] 
 
 
 def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
-    """Standard error of a ROC-AUC (Hanley & McNeil, 1982)."""
+    """Standard error of a ROC-AUC (Hanley & McNeil, 1982), at an AUC no closer to 1 than
+    half a pair in the smaller class (a perfect score on a few rows is not certain)."""
     if n_pos == 0 or n_neg == 0:
         return 0.0
+    auc = min(auc, 1.0 - 0.5 / min(n_pos, n_neg))
     q1 = auc / (2.0 - auc)
     q2 = 2.0 * auc * auc / (1.0 + auc)
     var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
@@ -819,8 +821,8 @@ def _skill_se(score: float, kind: str, y_b: np.ndarray, n_classes: int) -> float
     if score != score:
         return 0.0
     if kind == "regression":
-        r2 = min(max(score, 0.0), 1.0)
         n = len(y_b)
+        r2 = min(max(score, 0.0), 1.0 - 1.0 / n)
         # large-sample variance of R^2 (Olkin & Finn), floored for R^2 near 0 or 1
         return float(np.sqrt((4.0 * r2 * (1.0 - r2) ** 2 + (1.0 - r2) ** 2 / 4.0) / n))
     classes = [1] if kind == "binary" else range(n_classes)
