@@ -151,27 +151,32 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
 
 
 def _column_profile(frame: Any) -> tuple[list[str], float]:
-    """Columns whose values are mostly unique (more than half of the non-missing cells hold a
-    value seen once: measurements, ids, free text; with one of them, equal rows are copies),
-    and the log chance that two rows are equal if columns were independent (the product of
-    each column's chance that two of its cells are equal, missing counted as a value)."""
-    continuous = []
-    log_chance = 0.0
+    """The first column whose values are mostly unique (more than half of the non-missing
+    cells hold a value seen once: measurements, ids, free text; with one of them, equal rows
+    are copies), or none; and the log chance that two rows are equal if columns were
+    independent (the product of each column's chance that two of its cells are equal,
+    missing counted as a value; -inf once a mostly unique column is found)."""
+    import pandas as pd
+
     n = len(frame)
-    for name in frame.columns:
+    log_chance = 0.0
+    # likely-continuous columns first: the profile stops at the first mostly unique one
+    names = sorted(frame.columns, key=lambda c: not pd.api.types.is_float_dtype(frame[c]))
+    for name in names:
         col = frame[name]
         try:
-            counts = col.value_counts(dropna=False).to_numpy().astype(np.float64)
+            codes, _ = pd.factorize(col, use_na_sentinel=False)
         except TypeError:  # unhashable cells (lists, arrays): treat as continuous
-            continuous.append(str(name))
-            log_chance += np.log(1.0 / max(n, 2))
-            continue
-        present = float(counts.sum() - int(col.isna().sum()))
-        if present and np.count_nonzero(counts == 1) > 0.5 * present:
-            continuous.append(str(name))
+            return [str(name)], float("-inf")
+        counts = np.bincount(codes).astype(np.float64)
+        missing = int(col.isna().sum())
+        present = n - missing
+        singles = np.count_nonzero(counts == 1) - (1 if missing == 1 else 0)
+        if present and singles > 0.5 * present:
+            return [str(name)], float("-inf")
         equal = float((counts * (counts - 1)).sum()) / max(n * (n - 1), 1)
         log_chance += float(np.log(max(equal, 1e-300)))
-    return continuous, log_chance
+    return [], log_chance
 
 
 def _poisson_upper(lam: float, alpha: float) -> int:
@@ -283,6 +288,7 @@ def check_no_row_overlap(
     # rare value combinations repeat far more); the chance allowance needs enough rows
     continuous, log_chance = _column_profile(left)
     plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(log_chance))
+    # (exp(-inf) = 0: with a mostly unique column no repeat is plausible)
     repeats_plausibly = found["equal_pairs"] <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
     natural = (
         not continuous
@@ -739,7 +745,7 @@ def _target_arrays(
     return codes_train, codes_test, kind, len(labels), [str(v) for v in labels]
 
 
-PEER_ROWS = 50_000  # the all-other-features model is fitted on a seeded sample of this many
+PEER_ROWS = 20_000  # the all-other-features model is fitted on a seeded sample of this many
 PEER_FOLDS = 5  # out-of-fold target encoding of the training rows for that model
 PEER_RIDGE = 1.0  # ridge penalty of that model (on standardised encoded features)
 NOISE_Z = 1.0  # both skills are moved this many standard errors against a dominance verdict
@@ -785,16 +791,19 @@ def _encode(
     return enc_a, enc_b
 
 
-def _raw_column(train_col: Any, test_col: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """A numeric feature at full resolution for the peer model (missing and infinite values
-    at the training median: the bins already mark them), or None for other features."""
+def _raw_column(
+    train_col: Any, test_col: Any, rows_a: np.ndarray, rows_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A numeric feature at full resolution for the peer model, on its rows (missing and
+    infinite values at the training median: the bins already mark them), or None for other
+    features."""
     import pandas as pd
 
     dtype = train_col.dtype
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return None
-    a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)
-    b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)
+    a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)[rows_a]
+    b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)[rows_b]
     finite = np.isfinite(a)
     if not finite.any():
         return None
@@ -863,10 +872,13 @@ class _PeerModel:
             mean = x_a.mean(axis=0)
             sd = x_a.std(axis=0)
             sd[sd == 0] = 1.0
-            x_a = (x_a - mean) / sd
-            x_b = (x_b - mean) / sd
-            gram = x_a.T @ x_a
-            cross = x_a.T @ (t_a[:, j] - self.t_mean[j])
+            x_a -= mean
+            x_a /= sd
+            x_b -= mean
+            x_b /= sd
+            # einsum, not BLAS: small products, and no thread pool to stall on a busy machine
+            gram = np.einsum("ij,ik->jk", x_a, x_a)
+            cross = np.einsum("ij,i->j", x_a, t_a[:, j] - self.t_mean[j])
             self.outputs.append((gram, cross, x_b))
         # column -> feature it belongs to
         self.owner = np.array(list(range(len(encodings))) + raw_owner)
@@ -880,7 +892,7 @@ class _PeerModel:
         for j, (gram, cross, x_b) in enumerate(self.outputs):
             sub = gram[np.ix_(keep, keep)] + PEER_RIDGE * np.eye(len(keep))
             weights = np.linalg.solve(sub, cross[keep])
-            preds.append(x_b[:, keep] @ weights + self.t_mean[j])
+            preds.append(np.einsum("ij,j->i", x_b[:, keep], weights) + self.t_mean[j])
         y = self.y_b
         if self.kind == "regression":
             sst = float(((y - y.mean()) ** 2).sum())
@@ -1074,8 +1086,10 @@ def _measure_features(
                 score = raw
         scores[str(name)] = score
         encodings.append(_encode(codes_a[peer_a], codes_b[peer_b], k, t_peer, folds))
-        raw_cols = _raw_column(train[name], test[name]) if kind != "multiclass" else None
-        raws.append(None if raw_cols is None else (raw_cols[0][peer_a], raw_cols[1][peer_b]))
+        if kind != "multiclass":
+            raws.append(_raw_column(train[name], test[name], peer_a, peer_b))
+        else:
+            raws.append(None)
     ranked = sorted(((n, s) for n, s in scores.items() if s == s), key=lambda item: -item[1])
     if not ranked:
         raise MLCheckUsageError(
