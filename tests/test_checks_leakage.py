@@ -626,3 +626,22 @@ def test_row_overlap_duplicated_records_of_coarse_columns_are_not_natural_repeat
     pairs = result.details["train_equal_row_pairs"]
     assert pairs > 2 * result.details["equal_row_pairs_plausible_by_chance"]
     assert not result.passed and result.threshold == 0
+
+
+def test_target_leakage_odd_inputs_single_feature_datetime_constant_all_missing() -> None:
+    frame = _churn()
+    rng = np.random.default_rng(6)
+    churned = frame["churned"].to_numpy() == 1
+    frame["flag"] = np.where(churned, rng.random(len(frame)) < 0.93, rng.random(len(frame)) < 0.04)
+    train, test = frame.iloc[:4500], frame.iloc[4500:]
+    # one feature alone has no peers to tower over: only the near-perfect rule applies
+    pair = ["flag", "churned"]
+    alone = check_no_target_leakage(train[pair], test[pair], "churned")
+    assert alone.passed and not alone.details["judged_features"][0]["dominant"]
+    odd = frame.assign(
+        signup=pd.date_range("2020-01-01", periods=len(frame), freq="h"),
+        constant=1.0,
+        empty=np.nan,
+    )
+    result = check_no_target_leakage(odd.iloc[:4500], odd.iloc[4500:], "churned")
+    assert result.details["leaking_features"] == ["flag"], result.message

@@ -1113,6 +1113,8 @@ def _judge_features(
     flagged: set[int] = set()
     for name, score in ranked[:CANDIDATES]:
         verdict = rules.judge(name, score, peers.skill(flagged | {position[name]}))
+        if len(position) < 2:  # no other feature to tower over: only near-perfect counts
+            verdict["dominant"] = False
         if verdict["near_perfect"] or verdict["dominant"]:
             flagged.add(position[name])
         judged.append(verdict)
