@@ -650,28 +650,36 @@ def _rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
-def _raw_score(train_col: Any, test_col: Any, y_a: np.ndarray, y_b: np.ndarray, task: str) -> float:
+def _r2_with_se(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """Test R^2 of predictions, and its standard error from the squared residuals."""
+    variance = float(y.var())
+    if variance == 0:
+        return float("nan"), 0.0
+    squared = (y - pred) ** 2
+    se = float(squared.std()) / float(np.sqrt(len(y))) / variance
+    return 1.0 - float(squared.mean()) / variance, se
+
+
+def _raw_score(
+    train_col: Any, test_col: Any, y_a: np.ndarray, y_b: np.ndarray, task: str
+) -> tuple[float, float]:
     """Full-resolution score of a numeric feature: a direction (binary) or a line
     (regression) learned on train, scored on test. Only for features without missing values."""
     a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)
     b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return float("nan")
+        return float("nan"), 0.0
     if task == "binary":
         pos = y_a == 1
         if not pos.any() or pos.all():
-            return float("nan")
+            return float("nan"), 0.0
         direction = 1.0 if a[pos].mean() >= a[~pos].mean() else -1.0
-        return _rank_auc(direction * b, y_b == 1)
+        return _rank_auc(direction * b, y_b == 1), 0.0
     var = float(a.var())
     if var == 0:
-        return float("nan")
+        return float("nan"), 0.0
     slope = float(((a - a.mean()) * (y_a - y_a.mean())).mean()) / var
-    pred = y_a.mean() + slope * (b - a.mean())
-    sst = float(((y_b - y_b.mean()) ** 2).sum())
-    if sst == 0:
-        return float("nan")
-    return 1.0 - float(((y_b - pred) ** 2).sum()) / sst
+    return _r2_with_se(y_b, y_a.mean() + slope * (b - a.mean()))
 
 
 def _feature_score(
@@ -682,18 +690,14 @@ def _feature_score(
     y_b: np.ndarray,
     task: str,
     n_classes: int,
-) -> float:
+) -> tuple[float, float]:
     """How well one binned feature predicts the target on test, learned on train."""
     counts = np.bincount(codes_a, minlength=k).astype(np.float64)
     if task == "regression":
         prior = float(y_a.mean())
         sums = np.bincount(codes_a, weights=y_a, minlength=k)
         means = (sums + SMOOTHING * prior) / (counts + SMOOTHING)
-        pred = means[codes_b]
-        sst = float(((y_b - y_b.mean()) ** 2).sum())
-        if sst == 0:
-            return float("nan")
-        return 1.0 - float(((y_b - pred) ** 2).sum()) / sst
+        return _r2_with_se(y_b, means[codes_b])
     aucs = []
     classes = [1] if task == "binary" else range(n_classes)
     for c in classes:
@@ -705,7 +709,7 @@ def _feature_score(
         auc = _auc_from_bins(rate, codes_b, y_b == c)
         if auc == auc:
             aucs.append(auc)
-    return float(np.mean(aucs)) if aucs else float("nan")
+    return (float(np.mean(aucs)) if aucs else float("nan")), 0.0
 
 
 def _target_arrays(
@@ -883,11 +887,13 @@ class _PeerModel:
         # column -> feature it belongs to
         self.owner = np.array(list(range(len(encodings))) + raw_owner)
 
-    def skill(self, leave_out: set[int]) -> float:
-        """Test skill of the model on every feature not in ``leave_out``."""
+    def skill(self, leave_out: set[int]) -> tuple[float, float]:
+        """Test skill of the model on every feature not in ``leave_out``, and for regression
+        its standard error from the squared residuals (heavy-tailed errors, a few extreme
+        test rows, make R^2 far noisier than normal theory says; 0 for classification)."""
         keep = np.flatnonzero(~np.isin(self.owner, sorted(leave_out)))
         if len(keep) == 0:
-            return 0.0
+            return 0.0, 0.0
         preds = []
         for j, (gram, cross, x_b) in enumerate(self.outputs):
             sub = gram[np.ix_(keep, keep)] + PEER_RIDGE * np.eye(len(keep))
@@ -895,16 +901,19 @@ class _PeerModel:
             preds.append(np.einsum("ij,j->i", x_b[:, keep], weights) + self.t_mean[j])
         y = self.y_b
         if self.kind == "regression":
-            sst = float(((y - y.mean()) ** 2).sum())
-            r2 = 1.0 - float(((y - preds[0]) ** 2).sum()) / sst if sst > 0 else 0.0
-            return max(0.0, r2)
+            variance = float(y.var())
+            if variance == 0:
+                return 0.0, 0.0
+            squared = (y - preds[0]) ** 2
+            r2 = 1.0 - float(squared.mean()) / variance
+            return max(0.0, r2), float(squared.std()) / float(np.sqrt(len(y))) / variance
         if self.kind == "binary":
             auc = _rank_auc(preds[0], y == 1)
         else:
             aucs = [_rank_auc(preds[c], y == c) for c in range(self.n_classes)]
             valid = [a for a in aucs if a == a]
             auc = float(np.mean(valid)) if valid else float("nan")
-        return max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0
+        return (max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0), 0.0
 
 
 class _Rules:
@@ -928,12 +937,22 @@ class _Rules:
         self.y_peer = y_peer
         self.n_classes = n_classes
 
-    def judge(self, name: str, score: float, others: float) -> dict[str, Any]:
+    def judge(
+        self,
+        name: str,
+        score: float,
+        others: float,
+        others_error_se: float = 0.0,
+        *,
+        own_error_se: float = 0.0,
+    ) -> dict[str, Any]:
         regression = self.kind == "regression"
         own = max(0.0, _skill(score, self.kind))
-        own_se = _skill_se(score, self.kind, self.y_b, self.n_classes)
+        own_se = max(_skill_se(score, self.kind, self.y_b, self.n_classes), own_error_se)
         others_score = others if regression else (others + 1.0) / 2.0
-        others_se = _skill_se(others_score, self.kind, self.y_peer, self.n_classes)
+        others_se = max(
+            _skill_se(others_score, self.kind, self.y_peer, self.n_classes), others_error_se
+        )
         # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck)
         score_se = own_se if regression else own_se / 2.0
         near_perfect = score - NOISE_Z * score_se > self.limit
@@ -941,7 +960,9 @@ class _Rules:
         # with both skills moved against the verdict by NOISE_Z standard errors
         own_low = max(0.0, own - NOISE_Z * own_se)
         others_high = min(1.0, others + NOISE_Z * others_se)
-        ratio = min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
+        ratio = float(
+            min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
+        )
         dominant = own >= self.min_skill and ratio > self.dominance_limit
         return {
             "feature": name,
@@ -1018,11 +1039,11 @@ def check_no_target_leakage(
     dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
     min_skill = resolve_threshold("target_leakage_min_skill", min_skill)
     sampled: dict[str, int] = {}
-    ranked, peers, position = _measure_features(
+    ranked, peers, position, error_ses = _measure_features(
         train, test, cols, y_a, y_b, kind, n_classes, n_bins, current_seed(random_state), sampled
     )
     rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, peers.y_b, n_classes)
-    judged = _judge_features(ranked, peers, position, rules)
+    judged = _judge_features(ranked, peers, position, error_ses, rules)
     return _target_verdict(
         target,
         kind,
@@ -1049,7 +1070,7 @@ def _measure_features(
     n_bins: int,
     seed: int,
     sampled: dict[str, int],
-) -> tuple[list[tuple[str, float]], _PeerModel, dict[str, int]]:
+) -> tuple[list[tuple[str, float]], _PeerModel, dict[str, int], dict[str, float]]:
     """Each feature's held-out score alone (ranked, best first), the model of all features
     on their encodings (to score any subset), and each feature's position in it. Large
     splits are sampled (seeded); what was sampled is recorded in ``sampled``."""
@@ -1074,17 +1095,19 @@ def _measure_features(
     folds = rng.permutation(len(peer_a)) % PEER_FOLDS
     t_peer = _target_matrix(y_a[peer_a], kind, n_classes)
     scores: dict[str, float] = {}
+    error_ses: dict[str, float] = {}
     encodings: list[tuple[np.ndarray, np.ndarray]] = []
     raws: list[tuple[np.ndarray, np.ndarray] | None] = []
     for name in cols:
         bins = max(4, min(n_bins, len(train) // ROWS_PER_BIN))
         codes_a, codes_b, k, family = _bin_codes(train[name], test[name], bins, seed)
-        score = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
+        score, error_se = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
         if family == "numeric" and kind != "multiclass":
-            raw = _raw_score(train[name], test[name], y_a, y_b, kind)
+            raw, raw_se = _raw_score(train[name], test[name], y_a, y_b, kind)
             if raw == raw and not score >= raw:
-                score = raw
+                score, error_se = raw, raw_se
         scores[str(name)] = score
+        error_ses[str(name)] = error_se
         encodings.append(_encode(codes_a[peer_a], codes_b[peer_b], k, t_peer, folds))
         if kind != "multiclass":
             raws.append(_raw_column(train[name], test[name], peer_a, peer_b))
@@ -1097,13 +1120,14 @@ def _measure_features(
             "target): the check cannot decide."
         )
     peers = _PeerModel(encodings, raws, t_peer, y_b[peer_b], kind, n_classes)
-    return ranked, peers, {str(name): i for i, name in enumerate(cols)}
+    return ranked, peers, {str(name): i for i, name in enumerate(cols)}, error_ses
 
 
 def _judge_features(
     ranked: list[tuple[str, float]],
     peers: _PeerModel,
     position: dict[str, int],
+    error_ses: dict[str, float],
     rules: _Rules,
 ) -> list[dict[str, Any]]:
     """Verdicts on the strongest features, each against all the others not already found
@@ -1112,7 +1136,8 @@ def _judge_features(
     judged = []
     flagged: set[int] = set()
     for name, score in ranked[:CANDIDATES]:
-        verdict = rules.judge(name, score, peers.skill(flagged | {position[name]}))
+        others = peers.skill(flagged | {position[name]})
+        verdict = rules.judge(name, score, *others, own_error_se=error_ses[name])
         if len(position) < 2:  # no other feature to tower over: only near-perfect counts
             verdict["dominant"] = False
         if verdict["near_perfect"] or verdict["dominant"]:
@@ -1122,7 +1147,10 @@ def _judge_features(
     pair = [j for j in pair if j["skill"] >= rules.min_skill][:2]
     if len(pair) == 2 and len(position) > 2:
         rest = peers.skill(flagged | {position[j["feature"]] for j in pair})
-        verdicts = [rules.judge(j["feature"], j["score"], rest) for j in pair]
+        verdicts = [
+            rules.judge(j["feature"], j["score"], *rest, own_error_se=error_ses[j["feature"]])
+            for j in pair
+        ]
         if all(v["dominant"] for v in verdicts):
             for j, v, partner in zip(pair, verdicts, reversed(pair), strict=True):
                 j.update(
