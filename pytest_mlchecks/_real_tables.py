@@ -85,10 +85,6 @@ LEAKY_TABLES: tuple[tuple[Callable[[], Table], str], ...] = (
     (_rdata("ISLR", "Smarket", "Direction", "binary"), "Today (the day's return) decides Up/Down"),
     (_rdata("ISLR", "Wage", "wage", "regression"), "logwage is log(wage)"),
     (
-        _rdata("ISLR", "College", "Apps", "regression"),
-        "Accept counts the accepted applications, a part of Apps known after it",
-    ),
-    (
         _rdata("AER", "CreditCard", "card", "binary"),
         "expenditure and share are card spending, zero without a card",
     ),

@@ -30,8 +30,6 @@ def test_target_leakage_on_real_tables(real) -> None:
     assert alarms <= max(1, runs // 100), [(r.table, r.false_alarms) for r in clean]
     documented = [r for r in rows if r.false_alarms is None]
     for r in documented:
-        if "College" in r.table:  # Accept for Apps: a debatable, partial leak
-            continue
         assert dict(r.detections)["documented leak"] == r.splits, r
     # the retention-flag case over weak peers is caught
     flags = {r.table: dict(r.detections)["outcome_flag"] for r in clean if "binary" in r.table}
