@@ -645,3 +645,21 @@ def test_target_leakage_odd_inputs_single_feature_datetime_constant_all_missing(
     )
     result = check_no_target_leakage(odd.iloc[:4500], odd.iloc[4500:], "churned")
     assert result.details["leaking_features"] == ["flag"], result.message
+
+
+def test_target_leakage_a_perfect_copy_fails_even_on_a_tiny_test_split() -> None:
+    rng = np.random.default_rng(8)
+    n = 150
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["y"] = rng.integers(0, 3, n)
+    frame["a"] += frame["y"] * 2.0  # strong honest peers
+    frame["b"] += frame["y"] * 2.0
+    frame["label_code"] = frame["y"].map({0: "c0", 1: "c1", 2: "c2"})  # the target, renamed
+    train, test = frame.iloc[:112], frame.iloc[112:]
+    result = check_no_target_leakage(train, test, "y")
+    assert not result.passed
+    assert result.details["leaking_features"] == ["label_code"]
+    # a strong but imperfect feature on 38 test rows is judged beyond sampling noise
+    judged = {j["feature"]: j for j in result.details["judged_features"]}
+    assert judged["label_code"]["near_perfect"]
+    assert not judged["a"]["near_perfect"]

@@ -953,9 +953,11 @@ class _Rules:
         others_se = max(
             _skill_se(others_score, self.kind, self.y_peer, self.n_classes), others_error_se
         )
-        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck)
+        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck); a
+        # perfect score always counts (a copy of the target on a small test split)
         score_se = own_se if regression else own_se / 2.0
-        near_perfect = score - NOISE_Z * score_se > self.limit
+        perfect = score >= 1.0 - 1e-9
+        near_perfect = score > self.limit and (perfect or score - NOISE_Z * score_se > self.limit)
         # how many times more error all other features together leave than this one alone,
         # with both skills moved against the verdict by NOISE_Z standard errors
         own_low = max(0.0, own - NOISE_Z * own_se)
