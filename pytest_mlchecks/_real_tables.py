@@ -304,7 +304,8 @@ def calibrate_row_overlap(splits: int, seed: int = 0) -> list[RealRow]:
         duplicates = int(table.frame.duplicated().sum())
         note = "rows repeat naturally" if natural else "rows cannot repeat by chance"
         if duplicates:
-            note += f"; {duplicates:,} duplicate rows in the table"
+            rows_word = "row" if duplicates == 1 else "rows"
+            note += f"; {duplicates:,} duplicate {rows_word} in the table"
         rows.append(
             RealRow(
                 "no_row_overlap",
