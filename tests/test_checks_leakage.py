@@ -663,3 +663,17 @@ def test_target_leakage_a_perfect_copy_fails_even_on_a_tiny_test_split() -> None
     judged = {j["feature"]: j for j in result.details["judged_features"]}
     assert judged["label_code"]["near_perfect"]
     assert not judged["a"]["near_perfect"]
+
+
+def test_row_overlap_list_cells_can_repeat_naturally_but_embeddings_are_unique() -> None:
+    rng = np.random.default_rng(0)
+    tags = [["a", "b"] if i % 2 else ["c"] for i in range(300)]
+    train = pd.DataFrame({"tags": tags, "k": rng.integers(0, 3, 300)})
+    test = pd.DataFrame({"tags": [["a", "b"], ["z"]], "k": [1, 2]})
+    natural = check_no_row_overlap(train, test)
+    assert natural.details["rows_repeat_naturally"] and natural.passed
+    with_emb = train.assign(emb=[rng.normal(size=4) for _ in range(300)])
+    copied = pd.concat([with_emb.iloc[:1], with_emb.iloc[1:2].assign(emb=[np.ones(4)])])
+    result = check_no_row_overlap(with_emb, copied)
+    assert result.details["continuous_columns"] == ["emb"]
+    assert not result.passed and result.details["overlapping_test_rows"] == 1

@@ -166,8 +166,8 @@ def _column_profile(frame: Any) -> tuple[list[str], float]:
         col = frame[name]
         try:
             codes, _ = pd.factorize(col, use_na_sentinel=False)
-        except TypeError:  # unhashable cells (lists, arrays): treat as continuous
-            return [str(name)], float("-inf")
+        except TypeError:  # unhashable cells (lists, arrays): compared frozen, as rows are
+            codes, _ = pd.factorize(col.map(_freeze), use_na_sentinel=False)
         counts = np.bincount(codes).astype(np.float64)
         missing = int(col.isna().sum())
         present = n - missing
