@@ -127,6 +127,9 @@ if TYPE_CHECKING:
         assert_no_duplicates as assert_no_duplicates,
     )
     from .checks.leakage import (
+        assert_no_entity_overlap as assert_no_entity_overlap,
+    )
+    from .checks.leakage import (
         assert_no_leakage as assert_no_leakage,
     )
     from .checks.leakage import (
@@ -140,6 +143,9 @@ if TYPE_CHECKING:
     )
     from .checks.leakage import (
         check_no_duplicates as check_no_duplicates,
+    )
+    from .checks.leakage import (
+        check_no_entity_overlap as check_no_entity_overlap,
     )
     from .checks.leakage import (
         check_no_leakage as check_no_leakage,

