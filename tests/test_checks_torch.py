@@ -664,7 +664,10 @@ def test_forgotten_zero_grad_is_certain_with_minibatches(seed: int) -> None:
         assert healthy.passed, (setup, healthy.message)
 
 
-def test_zero_initialised_adapter_is_explained_and_clears_after_a_step() -> None:
+def test_zero_initialised_adapter_is_healthy_at_step_0_and_after_a_step() -> None:
+    """Issue 12 changed this verdict: a parameter whose gradient is zero only because the
+    zero-initialised weight right after it blocks it (LoRA's A before B) is healthy at step
+    0, and the passing message says so; the same zero gradient with B not zero still fails."""
     torch.manual_seed(0)
 
     class LoRALinear(nn.Module):
@@ -682,9 +685,189 @@ def test_zero_initialised_adapter_is_explained_and_clears_after_a_step() -> None
     X, y = regression_batch()
     nn.functional.mse_loss(model(X), y).backward()
     first = check_grad_norm_healthy(model)
-    assert not first.passed and first.details["zero_layers"] == ["0.lora_A"]
-    assert "LoRA" in first.message
+    assert first.passed and first.details["gated_by_zero_init"] == ["0.lora_A.weight"]
+    assert "zero-initialised weight right after them" in first.message
+    assert "'0.lora_B.weight'" in first.message
     torch.optim.SGD(model.parameters(), lr=0.1).step()
     model.zero_grad()
     nn.functional.mse_loss(model(X), y).backward()
     assert check_grad_norm_healthy(model).passed
+
+
+# ------------------------------------------------------------------------ issue 12: blocks
+
+
+class _Stack(nn.Module):
+    """An embedding, a stack of attention-like blocks and a head, with gradients set by
+    hand: ``block_grads[k]`` is block k's gradient scale, ``query`` the first block's query
+    projection's."""
+
+    def __init__(self, depth: int = 4) -> None:
+        super().__init__()
+        self.embeddings = nn.Embedding(100, 16)
+        self.layer = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    "query": nn.Linear(16, 16),
+                    "key": nn.Linear(16, 16),
+                    "value": nn.Linear(16, 16),
+                    "dense": nn.Linear(16, 16),
+                    "ffn": nn.Linear(16, 64),
+                }
+            )
+            for _ in range(depth)
+        )
+        self.classifier = nn.Linear(16, 2)
+
+    def set_grads(self, block_grads: list[float], query: float, head: float) -> None:
+        for p in self.parameters():
+            p.grad = torch.ones_like(p) * 0.01
+        for k, block in enumerate(self.layer):
+            for name, sub in block.items():
+                scale = query if (k == 0 and name in ("query", "key")) else block_grads[k]
+                sub.weight.grad = torch.full_like(sub.weight, scale)
+        self.classifier.weight.grad = torch.full_like(self.classifier.weight, head)
+
+
+def test_one_small_projection_is_not_vanishing_but_a_fall_with_depth_is() -> None:
+    """BERT at init: the first block's query/key get ~1e-5 of the head's RMS gradient while
+    its other weights are normal; vanishing means the blocks fall with depth."""
+    net = _Stack()
+    net.set_grads([1e-4] * 4, query=1e-9, head=0.05)
+    flat = check_grad_norm_healthy(net)
+    assert flat.passed, flat.message
+    assert flat.details["compared_blocks"] == [f"layer.{k}" for k in range(4)]
+    assert flat.value == pytest.approx(1.0)
+    falling = _Stack()
+    falling.set_grads([1e-8, 1e-6, 1e-4, 1e-2], query=1e-8, head=0.05)
+    fell = check_grad_norm_healthy(falling)
+    assert not fell.passed and fell.details["vanishing"]
+    assert "first block 'layer.0'" in fell.message and fell.value == pytest.approx(1e-6)
+
+
+def test_blocks_follow_repeat_indices_of_every_style() -> None:
+    from pytest_mlchecks.checks.deep import _block_keys
+
+    keys = _block_keys(
+        (
+            "conv1",
+            "bn1",
+            "layer1.0.conv1",
+            "layer2.1.conv2",
+            "fc",
+            "encoder.layers.encoder_layer_0.mlp",
+            "encoder.layers.encoder_layer_11.mlp",
+            "h.3.attn",
+        )
+    )
+    assert keys["conv1"] == ("conv1", False) and keys["fc"] == ("fc", False)
+    assert keys["layer1.0.conv1"] == ("layer1", True)  # layer1..layer2 are siblings
+    assert keys["encoder.layers.encoder_layer_11.mlp"] == (
+        "encoder.layers.encoder_layer_11",
+        True,
+    )
+    assert keys["h.3.attn"] == ("h.3", True)
+
+
+class _Residual(nn.Module):
+    def __init__(self, zero_init: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Linear(16, 16)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.conv2 = nn.Linear(16, 16)
+        self.bn2 = nn.BatchNorm1d(16)
+        if zero_init:
+            nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x):
+        return torch.relu(x + self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+
+
+def _resnet_like(zero_init: bool) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(8, 16), *[_Residual(zero_init) for _ in range(3)], nn.Linear(16, 1)
+    )
+
+
+def test_zero_initialised_residual_branches_are_healthy_at_step_0() -> None:
+    torch.manual_seed(0)
+    model = _resnet_like(zero_init=True)
+    backward(model)
+    result = check_grad_norm_healthy(model)
+    assert result.passed, result.message
+    assert "1.conv1.weight" in result.details["gated_by_zero_init"]
+    assert "zero-initialised weight right after them" in result.message
+    assert "'1.bn2.weight'" in result.message
+    assert result.details["zero_layers"] == []
+    torch.manual_seed(0)
+    plain = _resnet_like(zero_init=False)
+    backward(plain)
+    healthy = check_grad_norm_healthy(plain)
+    assert healthy.passed and healthy.details["gated_by_zero_init"] == []
+
+
+def test_a_dead_layer_before_a_nonzero_weight_still_fails() -> None:
+    """A dying ReLU zeroes the gradient of the layer before it; the weight after it is not
+    zero, so nothing excuses it."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
+    with torch.no_grad():
+        net[2].bias.fill_(-100.0)  # every unit of the second layer is dead
+    backward(net)
+    result = check_grad_norm_healthy(net)
+    assert not result.passed and "0" in result.details["zero_layers"]
+    assert result.details["gated_by_zero_init"] == []
+
+
+def test_bare_parameters_are_not_layers() -> None:
+    """A ViT-like class token (a bare tensor on a module with submodules) neither stands as
+    the "first layer" nor counts as a layer in the vanishing comparison."""
+    torch.manual_seed(0)
+
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.class_token = nn.Parameter(torch.zeros(1, 8))
+            self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.body(x + 1e-6 * self.class_token)
+
+    net = Tokens()
+    backward(net)
+    result = check_grad_norm_healthy(net)
+    assert result.passed, result.message
+    assert "class_token" not in result.details["blocks"]
+    assert result.details["first_block"] == "body.0"
+
+
+def test_exploding_is_relative_to_the_parameter_norm_with_an_absolute_override() -> None:
+    from pytest_mlchecks._runtime import Recorder, Settings, recording
+
+    big = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
+    with torch.no_grad():
+        for p in big.parameters():
+            p.fill_(1.0)  # parameter norm ~256
+    for p in big.parameters():
+        p.grad = torch.full_like(p, 8.0)  # total norm ~2,050: over the old 1e3, ~8x params
+    result = check_grad_norm_healthy(big)
+    assert result.passed and result.details["exploding_limit_kind"] == "relative"
+    assert result.details["total_norm"] > 1e3
+    assert result.details["grad_to_param_norm"] == pytest.approx(8.0, rel=1e-6)
+    absolute = check_grad_norm_healthy(big, max_total_norm=1e3)
+    assert not absolute.passed and absolute.details["exploding"]
+    assert check_grad_norm_healthy(big, max_norm_ratio=5).details["exploding"]
+    with recording(Recorder("ini", Settings(ini={"grad_max_norm_ratio": 5.0}))):
+        assert check_grad_norm_healthy(big).details["exploding"]
+    with recording(Recorder("ini", Settings(ini={"grad_max_total_norm": 100.0}))):
+        assert check_grad_norm_healthy(big).details["exploding_limit_kind"] == "absolute"
+    for bad in ({"max_total_norm": float("nan")}, {"max_norm_ratio": -1}, {"vanishing_ratio": 0}):
+        with pytest.raises(MLCheckUsageError, match=next(iter(bad))):
+            check_grad_norm_healthy(big, **bad)
+
+
+def test_meta_parameters_are_a_usage_error() -> None:
+    net = nn.Linear(4, 1, device="meta")
+    net.weight.grad = torch.zeros_like(net.weight)
+    with pytest.raises(MLCheckUsageError, match="meta device"):
+        check_grad_norm_healthy(net)

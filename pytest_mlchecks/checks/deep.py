@@ -7,11 +7,13 @@ caller's gradients, mode or weights (helpers that must train restore what they t
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import itertools
 import math
 import operator
+import re
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,39 +88,80 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
     return out
 
 
+_INDEXED = re.compile(r"^(.*?\D)_?\d+$")
+
+
+def _block_keys(layers: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    """Each layer's block: its module path cut after the first component that is a repeat
+    index (``encoder.layer.0``, ``layers.3``, ``h.11``, ``layer2``, ``encoder_layer_5``; a
+    number, or a name ending in a number that a sibling shares the stem of), and whether it
+    is such a repeated block. A layer with no repeat index is its own block."""
+    siblings: dict[tuple[str, ...], set[str]] = {}
+    for layer in layers:
+        parts = layer.split(".") if layer else []
+        for i, part in enumerate(parts):
+            siblings.setdefault(tuple(parts[:i]), set()).add(part)
+    stems = {
+        parent: collections.Counter(m.group(1) for m in map(_INDEXED.match, names) if m is not None)
+        for parent, names in siblings.items()
+    }
+    keys: dict[str, tuple[str, bool]] = {}
+    for layer in layers:
+        parts = layer.split(".") if layer else []
+        keys[layer] = (layer, False)
+        for i, part in enumerate(parts):
+            match = None if part.isdigit() else _INDEXED.match(part)
+            if part.isdigit() or (match and stems[tuple(parts[:i])][match.group(1)] >= 2):
+                keys[layer] = (".".join(parts[: i + 1]), True)
+                break
+    return keys
+
+
 @dataclass(frozen=True)
 class _Layout:
-    """Parameters grouped by layer (module): each layer's parameter indices, the indices whose
-    RMS gradient stands for the layer (its weights, dim >= 2, else all its parameters), the
-    layers compared for vanishing (those with weights, else all) and the first of them that
-    is not an embedding (registration order)."""
+    """Parameters grouped by layer (the module that owns them; a bare parameter of a module
+    with submodules, such as ``class_token``, is its own unit and not a layer) and by block
+    (the layers up to a repeat index). ``blocks`` lists, in registration (depth) order, each
+    block's weight parameters (dim >= 2, not embeddings, not bare): the ones whose RMS
+    gradient stands for it. ``compared`` are the blocks judged for vanishing: the network's
+    repeated stack (the largest set of sibling blocks) when it has one, else every block."""
 
     layers: dict[str, tuple[int, ...]]
-    picks: tuple[tuple[str, int | tuple[int, ...]], ...]
-    compared: tuple[str, ...]
-    first: str
+    blocks: tuple[tuple[str, tuple[int, ...]], ...]
+    compared: tuple[int, ...]
+    stack: str
 
 
 @functools.lru_cache(maxsize=64)
-def _layout(names: tuple[str, ...], dims: tuple[int, ...], embeddings: frozenset[str]) -> _Layout:
+def _layout(
+    names: tuple[str, ...],
+    dims: tuple[int, ...],
+    embeddings: frozenset[str],
+    bare: frozenset[str],
+) -> _Layout:
+    units = [name if name in bare else _layer(name) for name in names]
     grouped: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        grouped.setdefault(_layer(name), []).append(i)
-    layers = {layer: tuple(idx) for layer, idx in grouped.items()}
-    picks: list[tuple[str, int | tuple[int, ...]]] = []
-    with_weights: list[str] = []
-    for layer, idx in layers.items():
-        weights = tuple(i for i in idx if dims[i] >= 2)
-        if weights:
-            with_weights.append(layer)
-        chosen = weights or idx
-        picks.append((layer, chosen[0] if len(chosen) == 1 else chosen))
-    compared = tuple(with_weights or layers) or ("",)
-    # an embedding's gradient only touches the rows of the tokens in the batch, so its RMS
-    # over the whole table says nothing about depth: vanishing is judged from the first
-    # dense layer after it
-    dense = [layer for layer in compared if layer not in embeddings]
-    return _Layout(layers, tuple(picks), compared, (dense or list(compared))[0])
+    for i, unit in enumerate(units):
+        grouped.setdefault(unit, []).append(i)
+    layers = {unit: tuple(idx) for unit, idx in grouped.items()}
+    keys = _block_keys(tuple(layers))
+    blocks: dict[str, list[int]] = {}
+    repeated: dict[str, bool] = {}
+    for i, unit in enumerate(units):
+        key, is_repeat = keys[unit]
+        weights = blocks.setdefault(key, [])
+        repeated[key] = is_repeat
+        if dims[i] >= 2 and names[i] not in bare and unit not in embeddings:
+            weights.append(i)
+    order = [(key, tuple(idx)) for key, idx in blocks.items() if idx]
+    stacks: dict[str, list[int]] = {}
+    for b, (key, _) in enumerate(order):
+        if repeated[key]:
+            stacks.setdefault(key.rsplit(".", 1)[0] if "." in key else "", []).append(b)
+    parent, members = max(stacks.items(), key=lambda kv: len(kv[1]), default=("", []))
+    if len(members) >= 2:
+        return _Layout(layers, tuple(order), tuple(members), parent or "(top level)")
+    return _Layout(layers, tuple(order), tuple(range(len(order))), "")
 
 
 @dataclass
@@ -130,13 +173,14 @@ class _Params:
     shapes: list[tuple[int, ...]]
     numels: list[int]
     embeddings: frozenset[str] = frozenset()
+    bare: frozenset[str] = frozenset()
     inv_sqrt: list[float] = field(init=False)
     layout: _Layout = field(init=False)
 
     def __post_init__(self) -> None:
         self.inv_sqrt = [1.0 / math.sqrt(max(k, 1)) for k in self.numels]
         dims = tuple(len(s) for s in self.shapes)
-        self.layout = _layout(tuple(self.names), dims, self.embeddings)
+        self.layout = _layout(tuple(self.names), dims, self.embeddings, self.bare)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -148,6 +192,7 @@ class _Params:
             [self.shapes[i] for i in keep],
             [self.numels[i] for i in keep],
             self.embeddings,
+            self.bare,
         )
 
 
@@ -181,6 +226,10 @@ def _registered(model: Any) -> list[Any]:
     return found
 
 
+def _has_children(module: Any) -> bool:
+    return module is not None and bool(module._modules)
+
+
 def _trainable(model: Any) -> _Params:
     """The trainable parameters, cached per model while its parameters stay the same objects
     with the same requires_grad flags."""
@@ -209,14 +258,21 @@ def _trainable(model: Any) -> _Params:
             for layer in {_layer(name) for name, _ in named}
             if isinstance(modules.get(layer), kinds)
         ),
+        # a parameter held by a module that also has submodules (ViT's class_token, a
+        # position embedding on an encoder) is a bare tensor, not a layer
+        bare=frozenset(
+            name
+            for name, _ in named
+            if _has_children(modules.get(_layer(name) if "." in name else ""))
+        ),
     )
     _STRUCTURE[model] = (slots, flags, found)
     return found
 
 
-def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str]]:
-    """The parameters that have a gradient, their gradient norms (one host transfer) and the
-    names of those without one."""
+def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str], list[float]]:
+    """The parameters that have a gradient, their gradient norms, the names of those without
+    one and the parameters' own norms (one host transfer for both norms)."""
     import torch
 
     grads = [p.grad for p in trainable.params]
@@ -228,13 +284,20 @@ def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str]]:
         present = trainable.subset(keep)
         grads = [grads[i] for i in keep]
     if not grads:
-        return present, [], missing
+        return present, [], missing, []
+    if any(t.is_meta for t in itertools.chain(grads, present.params)):
+        raise MLCheckUsageError(
+            "model has parameters or gradients on the meta device, which hold no values: "
+            "materialise the model (to_empty() and load weights) before checking gradients."
+        )
     with torch.no_grad():
-        norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
+        both = _norms(torch, [*grads, *(p.detach() for p in present.params)])
+        values = both.cpu().tolist()  # the one host transfer
+        norms, weights = values[: len(grads)], values[len(grads) :]
         for i, value in enumerate(norms):
             if value == math.inf:  # an Inf gradient, or finite values whose squares overflow
                 norms[i] = _rescaled_norm(torch, grads[i])
-    return present, norms, missing
+    return present, norms, missing, weights
 
 
 def _rescaled_norm(torch: Any, grad: Any) -> float:
@@ -250,37 +313,59 @@ def _rescaled_norm(torch: Any, grad: Any) -> float:
 _TABLE_ROWS = 40  # parameters listed in a failure message
 
 
-@check
-def check_grad_norm_healthy(
-    model: Any,
-    *,
-    vanishing_ratio: float | None = None,
-    max_total_norm: float | None = None,
-    ignore: Any = (),
-) -> CheckResult:
-    """Detect unhealthy gradients after ``loss.backward()``.
+def _positive(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+        raise MLCheckUsageError(f"{name} must be a number > 0, got {value!r}.")
+    return float(value)
 
-    Fails on: NaN/Inf gradients; trainable parameters with no gradient (disconnected graph,
-    forgotten parameter; list deliberate ones in ``ignore``); layers whose gradients are all
-    zero (dead or saturated); vanishing gradients (the first weight layer's RMS gradient
-    under ``vanishing_ratio`` (ini ``ml_grad_vanishing_ratio``, default 1e-3) times the
-    largest layer's); exploding gradients (total norm over ``max_total_norm``, ini
-    ``ml_grad_max_total_norm``, default 1e3). Norms are batched on the gradients' device
-    with one host transfer; the gradients are only read. Figure: the vanishing ratio.
-    """
-    _require_module(model, "assert_grad_norm_healthy")
-    ratio_limit = resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
-    norm_limit = resolve_threshold("grad_max_total_norm", max_total_norm)
-    skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
-    trainable = _trainable(model)
-    if not trainable:
-        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    state, norms, no_grad = _grad_state(trainable)
-    if not norms:
-        raise MLCheckUsageError(
-            "no parameter has a gradient: call loss.backward() before checking gradients."
-        )
-    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
+
+def _gated(state: _Params, norms: list[float]) -> dict[int, str]:
+    """Parameters whose gradient is zero only because a zero-initialised layer right after
+    them (registration order) blocks it: each maximal run of zero-gradient parameters that
+    ends just before a weight that is exactly zero yet gets a gradient (``bn2.weight`` under
+    ``zero_init_residual``, ViT's zero head, LoRA's B). Maps each to the blocking weight."""
+    import torch
+
+    gated: dict[int, str] = {}
+    run: list[int] = []
+    for i, value in enumerate(norms):
+        if value == 0.0:
+            run.append(i)
+            continue
+        if run and math.isfinite(value) and not state.names[i].endswith("bias"):
+            with torch.no_grad():
+                blocked = not bool(state.params[i].detach().any())
+            if blocked:
+                gated.update(dict.fromkeys(run, state.names[i]))
+        run = []
+    return gated
+
+
+@dataclass
+class _GradFigures:
+    """What check_grad_norm_healthy measured."""
+
+    total: float
+    param_norm: float
+    nonfinite: list[str]
+    zero_units: list[str]
+    gated: dict[int, str]
+    blocks: dict[str, float]
+    compared: list[str]
+    ratio: float
+    rms: list[float]
+    layers: dict[str, float]
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _grad_figures(
+    state: _Params, norms: list[float], weights: list[float], skip: set[str]
+) -> _GradFigures:
     total_sq = sum(map(operator.mul, norms, norms))
     if math.isfinite(total_sq):  # the common case: every norm finite, no overflow
         nonfinite: list[str] = []
@@ -294,94 +379,139 @@ def check_grad_norm_healthy(
             if nonfinite
             else big * math.sqrt(sum((v / big) ** 2 for v in finite))  # squares overflowed
         )
+    param_sq = sum(w * w for w in weights if math.isfinite(w))
     rms = list(map(operator.mul, finite, state.inv_sqrt))
     layout = state.layout
-    layer_rms = {
-        layer: rms[pick] if isinstance(pick, int) else max(rms[i] for i in pick)
-        for layer, pick in layout.picks
-    }
-    zero_layers: list[str] = []
+    gated = _gated(state, norms) if 0.0 in norms else {}
+    zero_units: list[str] = []
     if 0.0 in norms:
-        zero = {i for i, v in enumerate(norms) if v == 0.0}
-        zero_layers = [
-            layer
-            for layer, idx in layout.layers.items()
-            if layer not in skip and zero.issuperset(idx)
+        zero = {i for i, v in enumerate(norms) if v == 0.0 and i not in gated}
+        zero_units = [
+            unit
+            for unit, idx in layout.layers.items()
+            if unit not in skip and _layer(unit) not in skip and zero.issuperset(idx)
         ]
-    largest = max(layer_rms[layer] for layer in layout.compared)
-    first = layout.first
-    ratio = layer_rms[first] / largest if largest > 0 else 0.0
-    vanishing = len(layout.compared) > 1 and largest > 0 and ratio < ratio_limit
-    exploding = math.isfinite(total) and total > norm_limit
-    problems: list[str] = []
-    fixes: list[str] = []
-    if nonfinite:
-        problems.append(
-            f"NaN/Inf gradients in {plural(len(nonfinite), 'parameter')}: {nonfinite[:5]}"
+    # a block stands by the median RMS gradient of its weight layers (robust to one small
+    # projection, such as a query at near-uniform attention); gated weights say nothing yet
+    figures: list[float | None] = []
+    for _, idx in layout.blocks:
+        live = [rms[i] for i in idx if i not in gated]
+        figures.append(_median(live) if live else None)
+    chosen = [b for b in layout.compared if figures[b] is not None]
+    if len(chosen) < 2:
+        chosen = [b for b, f in enumerate(figures) if f is not None]
+    values = [figures[b] or 0.0 for b in chosen]
+    largest = max(values, default=0.0)
+    ratio = values[0] / largest if largest > 0 else 0.0
+    return _GradFigures(
+        total=total,
+        param_norm=math.sqrt(param_sq),
+        nonfinite=nonfinite,
+        zero_units=zero_units,
+        gated=gated,
+        blocks={layout.blocks[b][0]: figures[b] or 0.0 for b in chosen},
+        compared=[layout.blocks[b][0] for b in chosen],
+        ratio=ratio,
+        rms=rms,
+        layers={
+            unit: _median(
+                [rms[i] for i in idx if len(state.shapes[i]) >= 2] or [rms[i] for i in idx]
+            )
+            for unit, idx in layout.layers.items()
+        },
+    )
+
+
+@check
+def check_grad_norm_healthy(
+    model: Any,
+    *,
+    vanishing_ratio: float | None = None,
+    max_total_norm: float | None = None,
+    max_norm_ratio: float | None = None,
+    ignore: Any = (),
+) -> CheckResult:
+    """Detect unhealthy gradients after ``loss.backward()``.
+
+    Fails on: NaN/Inf gradients; trainable parameters with no gradient (disconnected graph,
+    forgotten parameter; list deliberate ones in ``ignore``); layers whose gradients are all
+    zero (dead or saturated; a zero gradient caused only by a zero-initialised weight right
+    after them, as in ``zero_init_residual`` or a zero head, is healthy at step 0);
+    vanishing gradients, a fall with depth: parameters are grouped into blocks (the module
+    path up to the repeated index, as ``encoder.layer.0``), each block stands by the median
+    RMS gradient of its weight layers, and the first block of the repeated stack (of all
+    blocks when there is no stack) must reach ``vanishing_ratio`` (ini
+    ``ml_grad_vanishing_ratio``, default 1e-3) of the largest; exploding gradients, a total
+    gradient norm over ``max_norm_ratio`` (ini ``ml_grad_max_norm_ratio``, default 100) times
+    the parameters' total norm (at least 1), or over ``max_total_norm`` (ini
+    ``ml_grad_max_total_norm``) when that absolute limit is given. Norms are batched on the
+    gradients' device with one host transfer; the gradients are only read. Figure: the
+    vanishing ratio.
+    """
+    _require_module(model, "assert_grad_norm_healthy")
+    ratio_limit = _positive(
+        "vanishing_ratio", resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
+    )
+    absolute = resolve_threshold("grad_max_total_norm", max_total_norm)
+    absolute = _positive("max_total_norm", absolute) if absolute != math.inf else absolute
+    relative = _positive("max_norm_ratio", resolve_threshold("grad_max_norm_ratio", max_norm_ratio))
+    skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
+    trainable = _trainable(model)
+    if not trainable:
+        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
+    state, norms, no_grad, weights = _grad_state(trainable)
+    if not norms:
+        raise MLCheckUsageError(
+            "no parameter has a gradient: call loss.backward() before checking gradients."
         )
-        fixes.append(
-            "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
-            "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
-        )
-    if missing:
-        problems.append(
-            f"no gradient for {plural(len(missing), 'trainable parameter')}: {missing[:5]}"
-        )
-        fixes.append(
-            "no gradient: the parameter is not used in forward, or the graph is cut "
-            "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
-            "(requires_grad=False) or pass it in ignore= if that is intended"
-        )
-    if zero_layers:
-        problems.append(f"all-zero gradients (dead or saturated) in {zero_layers[:5]}")
-        fixes.append(
-            "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
-            "sigmoid/tanh, or a constant input; a layer fed by a zero-initialised one (LoRA's "
-            "A before B moves) is zero at the first step by design: check after a step, or "
-            "list it in ignore="
-        )
-    if vanishing:
-        problems.append(
-            f"vanishing gradients: first layer {first!r} RMS gradient is {fmt(ratio, 3)} of the "
-            f"largest layer's (limit {fmt(ratio_limit, 3)})"
-        )
-        fixes.append(
-            "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
-            "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
-        )
-    if exploding:
-        problems.append(f"exploding gradients: total norm {fmt(total, 3)} > {fmt(norm_limit, 3)}")
-        fixes.append(
-            "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
-            "targets, check the loss scale"
-        )
+    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
+    f = _grad_figures(state, norms, weights, skip)
+    vanishing = len(f.compared) > 1 and max(f.blocks.values()) > 0 and f.ratio < ratio_limit
+    floor = max(f.param_norm, 1.0)
+    norm_limit = absolute if absolute != math.inf else relative * floor
+    exploding = math.isfinite(f.total) and f.total > norm_limit
     details: dict[str, Any] = {
-        "total_norm": total if math.isfinite(total) else "inf",
-        "vanishing_ratio": ratio,
-        "first_layer": first,
-        "layers": {layer: layer_rms[layer] for layer in list(layer_rms)[:100]},
-        "nonfinite": nonfinite,
+        "total_norm": f.total if math.isfinite(f.total) else "inf",
+        "param_norm": f.param_norm,
+        "grad_to_param_norm": f.total / floor if math.isfinite(f.total) else "inf",
+        "exploding_limit": norm_limit,
+        "exploding_limit_kind": "absolute" if absolute != math.inf else "relative",
+        "vanishing_ratio": f.ratio,
+        "first_block": f.compared[0] if f.compared else None,
+        "compared_blocks": f.compared[:100],
+        "blocks": dict(list(f.blocks.items())[:100]),
+        "layers": dict(list(f.layers.items())[:100]),
+        "nonfinite": f.nonfinite,
         "no_grad": missing,
-        "zero_layers": zero_layers,
+        "zero_layers": f.zero_units,
+        "gated_by_zero_init": sorted({state.names[i] for i in f.gated})[:100],
         "vanishing": vanishing,
         "exploding": exploding,
     }
+    problems, fixes = _grad_problems(f, missing, vanishing, exploding, ratio_limit, norm_limit)
+    limit_text = (
+        f"limit {fmt(norm_limit, 3)}"
+        if absolute != math.inf
+        else f"limit {fmt(relative, 3)} x parameter norm {fmt(f.param_norm, 3)}"
+    )
     if not problems:
         message = (
-            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite, nonzero "
-            f"gradients; total norm {fmt(total, 3)}; first/largest layer RMS ratio "
-            f"{fmt(ratio, 3)} (limit {fmt(ratio_limit, 3)})."
+            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite "
+            f"gradients; total norm {fmt(f.total, 3)} ({limit_text}); first/largest block "
+            f"RMS ratio {fmt(f.ratio, 3)} over {plural(len(f.compared), 'block')} "
+            f"(limit {fmt(ratio_limit, 3)})." + _gated_note(state, f.gated)
         )
         return CheckResult(
-            "grad_norm_healthy", "model", True, "error", ratio, ratio_limit, message, details
+            "grad_norm_healthy", "model", True, "error", f.ratio, ratio_limit, message, details
         )
     shown = min(len(norms), _TABLE_ROWS)
+    largest = max(f.rms) if f.rms else 0.0
     rows = [
         [
             state.names[i],
             "x".join(map(str, state.shapes[i])) or "scalar",
             fmt(norms[i], 3) if math.isfinite(norms[i]) else str(norms[i]),
-            fmt(rms[i] / largest, 3) if largest > 0 else "-",
+            fmt(f.rms[i] / largest, 3) if largest > 0 else "-",
         ]
         for i in range(shown)
     ]
@@ -399,8 +529,80 @@ def check_grad_norm_healthy(
         fix="; ".join(fixes) + ".",
     )
     return CheckResult(
-        "grad_norm_healthy", "model", False, "error", ratio, ratio_limit, message, details
+        "grad_norm_healthy", "model", False, "error", f.ratio, ratio_limit, message, details
     )
+
+
+def _gated_note(state: _Params, gated: dict[int, str]) -> str:
+    if not gated:
+        return ""
+    blockers = sorted(set(gated.values()))
+    return (
+        f" {plural(len(gated), 'parameter')} get a zero gradient only because a "
+        f"zero-initialised weight right after them blocks it ({plural(len(blockers), 'weight')}"
+        f", e.g. {blockers[0]!r}): healthy at step 0, they learn once it moves."
+    )
+
+
+def _grad_problems(
+    f: _GradFigures,
+    missing: list[str],
+    vanishing: bool,
+    exploding: bool,
+    ratio_limit: float,
+    norm_limit: float,
+) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    fixes: list[str] = []
+    if f.nonfinite:
+        problems.append(
+            f"NaN/Inf gradients in {plural(len(f.nonfinite), 'parameter')}: {f.nonfinite[:5]}"
+        )
+        fixes.append(
+            "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
+            "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
+        )
+    if missing:
+        problems.append(
+            f"no gradient for {plural(len(missing), 'trainable parameter')}: {missing[:5]}"
+        )
+        fixes.append(
+            "no gradient: the parameter is not used in forward, or the graph is cut "
+            "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
+            "(requires_grad=False) or pass it in ignore= if that is intended"
+        )
+    if f.zero_units:
+        problems.append(
+            f"all-zero gradients (dead or saturated) in {plural(len(f.zero_units), 'layer')}: "
+            f"{f.zero_units[:5]}"
+        )
+        fixes.append(
+            "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
+            "sigmoid/tanh, or a constant input; a layer whose gradient is blocked by a "
+            "zero-initialised weight registered right after it is recognised as healthy, "
+            "other designs that start at zero: check after a step, or list it in ignore="
+        )
+    if vanishing:
+        problems.append(
+            f"vanishing gradients: first block {f.compared[0]!r} median RMS gradient is "
+            f"{fmt(f.ratio, 3)} of the largest block's over {plural(len(f.compared), 'block')} "
+            f"(limit {fmt(ratio_limit, 3)})"
+        )
+        fixes.append(
+            "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
+            "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
+        )
+    if exploding:
+        problems.append(
+            f"exploding gradients: total norm {fmt(f.total, 3)} > {fmt(norm_limit, 3)} "
+            f"({fmt(f.total / max(f.param_norm, 1.0), 3)}x the parameter norm "
+            f"{fmt(f.param_norm, 3)})"
+        )
+        fixes.append(
+            "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
+            "targets, check the loss scale"
+        )
+    return problems, fixes
 
 
 assert_grad_norm_healthy = assertion(check_grad_norm_healthy)
@@ -512,12 +714,6 @@ def _tracker_check(tracker: GradNormTracker) -> CheckResult:
     stacked = torch.stack(rows).cpu().tolist()
     losses = [float(v.cpu()) if isinstance(v, torch.Tensor) else float(v) for v in tracker._losses]
     return _tracker_verdict(tracker, stacked, losses)
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _tracker_verdict(
