@@ -276,6 +276,7 @@ TRAINING_REASONS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
     ("NaN/Inf", lambda d: d["nan_step"] is not None),
     ("spikes", lambda d: d["spikes"]),
     ("divergence", lambda d: d["divergence"]),
+    ("sustained growth", lambda d: d["sustained_growth"]["rule"]),
     ("dead", lambda d: d["dead"]),
     ("accumulation", lambda d: d["accumulating"]),
 )

@@ -871,3 +871,53 @@ def test_meta_parameters_are_a_usage_error() -> None:
     net.weight.grad = torch.zeros_like(net.weight)
     with pytest.raises(MLCheckUsageError, match="meta device"):
         check_grad_norm_healthy(net)
+
+
+# ------------------------------------------------------------------------ issue 12: tracker
+
+
+def _scripted_tracker(losses: list[float], norms: list[float], **kw) -> GradNormTracker:
+    """A tracker fed gradients of the given total norms and the given losses."""
+    net = nn.Linear(4, 1, bias=False)
+    tracker = GradNormTracker(net, **kw)
+    for loss, norm in zip(losses, norms, strict=True):
+        net.weight.grad = torch.full_like(net.weight, norm / 2.0)  # 4 entries: norm = 2 x
+        tracker.step(loss)
+    return tracker
+
+
+def test_tracker_catches_sustained_loss_growth_under_100x() -> None:
+    """A learning rate far too high (BERT, AdamW lr=1.0: loss 0.7 -> 5-50, no 100x jump)."""
+    rising = [0.7, 4.0, 9.0, 10.2, 1.5, 2.0, 14.6, 7.2, 20.6, 20.8, 2.9, 10.2, 4.5, 26.3, 7.7]
+    rising += [5.7, 15.7, 4.2, 1.7, 11.0]
+    norms = [0.5, 5.0, 7.0, 3.0, 4.0, 1.5, 4.3, 4.7, 7.2, 8.5, 3.9, 5.7, 6.1, 8.6, 4.4]
+    norms += [4.5, 7.4, 5.8, 1.5, 2.9]
+    result = _scripted_tracker(rising, norms).check()
+    assert not result.passed and result.details["divergence"] is None
+    assert result.details["spikes"] == []
+    assert result.details["sustained_growth"]["rule"] == "loss"
+    assert "sustained growth" in result.message and "median loss" in result.message
+    falling = [0.7 * 0.97**k for k in range(20)]
+    assert _scripted_tracker(falling, norms[:2] * 10).check().passed
+    assert not _scripted_tracker(rising, norms, growth_factor=3).check().passed
+    assert _scripted_tracker(rising, norms, growth_factor=50).check().details["sustained_growth"][
+        "rule"
+    ] in (None, "gradient norm")
+
+
+def test_tracker_norm_growth_counts_only_with_a_loss_that_does_not_fall() -> None:
+    norms = [1.0, 1.0, 1.0] + [1.0 + k for k in range(1, 18)]  # ends ~10-18x
+    flat = [1.0 + 0.01 * (k % 3) for k in range(20)]
+    stuck = _scripted_tracker(flat, norms).check()
+    assert not stuck.passed and stuck.details["sustained_growth"]["rule"] == "gradient norm"
+    falling = [1.0 * 0.9**k for k in range(20)]
+    learning = _scripted_tracker(falling, norms).check()
+    assert learning.details["sustained_growth"]["rule"] is None
+
+
+@pytest.mark.parametrize(
+    "kw", [{"window": 0}, {"window": 2.5}, {"spike_factor": 1}, {"growth_factor": 0.5}]
+)
+def test_tracker_rejects_settings_that_disable_it(kw) -> None:
+    with pytest.raises(MLCheckUsageError, match=next(iter(kw))):
+        GradNormTracker(nn.Linear(2, 1), **kw)

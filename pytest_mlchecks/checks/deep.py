@@ -618,7 +618,11 @@ class GradNormTracker:
     Call ``.step(loss)`` after each ``backward()`` (before ``zero_grad``); per-layer norms stay
     on the device until ``.check()`` (no host sync per step). ``.check()`` finds NaN/Inf at
     step k, spikes (total norm over ``spike_factor`` times the running median), divergence
-    (loss or norm growing by ``divergence_factor``), layers that stay dead, and gradient
+    (loss or norm growing by ``divergence_factor``), sustained growth (over the last quarter
+    of the run, at least 3 steps, the median loss is over ``growth_factor`` (ini
+    ``ml_tracker_growth_factor``, default 4) times the lowest of the first 3 losses, or the
+    median gradient norm is, while the loss does not fall; pass the loss to ``.step`` for
+    this rule), layers that stay dead, and gradient
     accumulation when ``zero_grad`` is missing (the same gradient tensors kept across steps,
     each backward adding to them; or, when other code writes them in place, norms growing at
     every step while the tensors are never replaced).
@@ -628,6 +632,7 @@ class GradNormTracker:
     spike_factor: float = 10.0
     divergence_factor: float = 100.0
     window: int = 10
+    growth_factor: float | None = None
     _norms: list[Any] = field(default_factory=list, repr=False)
     _losses: list[Any] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
@@ -641,6 +646,18 @@ class GradNormTracker:
 
     def __post_init__(self) -> None:
         _require_module(self.model, "GradNormTracker")
+        for name in ("spike_factor", "divergence_factor"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1):
+                raise MLCheckUsageError(f"{name} must be a number > 1, got {value!r}.")
+        if self.growth_factor is not None:
+            growth = self.growth_factor
+            if not (
+                isinstance(growth, (int, float)) and not isinstance(growth, bool) and growth > 1
+            ):
+                raise MLCheckUsageError(f"growth_factor must be a number > 1, got {growth!r}.")
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 1:
+            raise MLCheckUsageError(f"window must be a positive integer, got {self.window!r}.")
         self._params = _trainable(self.model)  # the parameters followed: trainable at start
         self._names = list(self._params.names)
 
@@ -716,6 +733,35 @@ def _tracker_check(tracker: GradNormTracker) -> CheckResult:
     return _tracker_verdict(tracker, stacked, losses)
 
 
+def _sustained_growth(
+    totals: list[float], losses: list[float], factor: float | None
+) -> dict[str, Any]:
+    """How far the loss and the gradient norm rose and stayed up: the median over the last
+    quarter of the steps (at least 3) against the lowest of the first 3. The norm counts only
+    when the loss is recorded and did not fall (healthy training may raise the norm while
+    the loss falls: up to 7x measured)."""
+    limit = resolve_threshold("tracker_growth_factor", factor)
+    out: dict[str, Any] = {"limit": limit, "window": 0, "loss": None, "gradient norm": None}
+    out["rule"] = None
+    steps = len(totals)
+    window = max(3, steps // 4)
+    out["window"] = window
+    if len(losses) >= 2 * window and min(losses[:3]) > 0:
+        out["loss"] = _median(losses[-window:]) / min(losses[:3])
+        if out["loss"] > limit:
+            out["rule"] = "loss"
+    start = [t for t in totals[:3] if math.isfinite(t) and t > 0]
+    late = [t for t in totals[-window:] if math.isfinite(t)]
+    if steps >= 2 * window and start and late:
+        out["gradient norm"] = _median(late) / min(start)
+        not_falling = len(losses) >= 2 * window and _median(losses[-window:]) >= _median(
+            losses[:window]
+        )
+        if out["rule"] is None and not_falling and out["gradient norm"] > limit:
+            out["rule"] = "gradient norm"
+    return out
+
+
 def _tracker_verdict(
     tracker: GradNormTracker, norms: list[list[float]], losses: list[float]
 ) -> CheckResult:
@@ -763,6 +809,15 @@ def _tracker_verdict(
         findings.append(
             f"divergence: {diverged[0]} grew over {fmt(tracker.divergence_factor)}x "
             f"by step {diverged[1]}"
+        )
+    sustained = _sustained_growth(totals, finite_losses, tracker.growth_factor)
+    if sustained["rule"] is not None:
+        what = sustained["rule"]
+        findings.append(
+            f"sustained growth: over the last {sustained['window']} steps the median {what} is "
+            f"{fmt(sustained[what], 3)}x its start (limit {fmt(sustained['limit'], 3)}x"
+            + (", and the loss did not fall" if what == "gradient norm" else "")
+            + "): the learning rate is far too high"
         )
     dead = [
         names[j]
@@ -815,6 +870,7 @@ def _tracker_verdict(
         "nan_step": nan_step,
         "spikes": spikes,
         "divergence": None if diverged is None else {"what": diverged[0], "step": diverged[1]},
+        "sustained_growth": sustained,
         "dead": dead,
         "dead_layers": dead_layers,
         "accumulating": accumulating,
