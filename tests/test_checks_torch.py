@@ -921,3 +921,135 @@ def test_tracker_norm_growth_counts_only_with_a_loss_that_does_not_fall() -> Non
 def test_tracker_rejects_settings_that_disable_it(kw) -> None:
     with pytest.raises(MLCheckUsageError, match=next(iter(kw))):
         GradNormTracker(nn.Linear(2, 1), **kw)
+
+
+# ------------------------------------------------------------------------ issue 12: training
+
+
+def _small_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 1))
+
+
+def test_can_overfit_batch_stops_at_the_goal_and_is_seeded() -> None:
+    torch.manual_seed(0)
+    model = _small_net()
+    X, y = torch.randn(8, 8), torch.randn(8, 1)
+    torch.manual_seed(123)
+    first = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=500)
+    torch.manual_seed(456)  # another global RNG state: same figure
+    again = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=500)
+    assert first.passed and first.value == again.value
+    assert first.details["steps"] < 500  # stopped once the goal was reached
+    other = check_can_overfit_batch(
+        model, (X, y), nn.functional.mse_loss, steps=500, random_state=7
+    )
+    assert other.passed
+    broken = check_can_overfit_batch(
+        model, (X, y), lambda out, t: nn.functional.mse_loss(out.detach() * 0 + 1, t), steps=5
+    )
+    assert not broken.passed
+
+
+def test_eval_deterministic_figure_does_not_depend_on_the_global_rng() -> None:
+    torch.manual_seed(0)
+    model = _small_net().train()  # dropout on: the passes differ
+    X = torch.randn(16, 8)
+    torch.manual_seed(1)
+    a = check_eval_deterministic(model, X)
+    torch.manual_seed(2)
+    b = check_eval_deterministic(model, X)
+    assert not a.passed and a.value == b.value
+    rng = torch.random.get_rng_state()
+    check_eval_deterministic(model, X)
+    assert torch.equal(torch.random.get_rng_state(), rng)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (torch.zeros(0, 8), "empty batch"),
+        (torch.zeros(4, 8, device="meta"), "meta tensor"),
+        (torch.zeros(4, 8).numpy(), "numpy array"),
+        (torch.zeros(4, 8, dtype=torch.bfloat16), r"model\(X\) raised"),
+        (torch.zeros(4, 3), r"model\(X\) raised"),
+    ],
+)
+def test_eval_deterministic_bad_inputs_are_usage_errors(X, match: str) -> None:
+    model = _small_net().eval()
+    with pytest.raises(MLCheckUsageError, match=match):
+        check_eval_deterministic(model, X)
+
+
+def test_torch_checks_take_bfloat16_and_requires_grad_inputs_that_fit() -> None:
+    torch.manual_seed(0)
+    model = _small_net().eval()
+    X = torch.randn(6, 8, requires_grad=True)
+    assert check_eval_deterministic(model, X).passed
+    assert check_eval_deterministic(model.to(torch.bfloat16), X.detach().bfloat16()).passed
+    assert X.grad is None
+
+
+def test_can_overfit_batch_bad_inputs_are_usage_errors() -> None:
+    model = _small_net()
+    X, y = torch.randn(8, 8), torch.randn(8, 1)
+    with pytest.raises(MLCheckUsageError, match="numpy"):
+        check_can_overfit_batch(model, (X.numpy(), y), nn.functional.mse_loss)
+    with pytest.raises(MLCheckUsageError, match=r"loss_fn\(outputs, targets\) raised"):
+        check_can_overfit_batch(model, (X, y[:3]), nn.functional.cross_entropy, steps=2)
+    with pytest.raises(MLCheckUsageError, match="one number"):
+        check_can_overfit_batch(
+            model, (X, y), lambda o, t: nn.functional.mse_loss(o, t, reduction="none")
+        )
+
+
+def test_params_update_names_frozen_parameters_and_expectations() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1)
+    )
+    model[2].requires_grad_(False)  # frozen: by design, or by mistake?
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    ok = check_params_update(model, step)
+    assert ok.passed and "2 frozen parameters stayed put: 2 (weight, bias)" in ok.message
+    assert ok.details["frozen"] == ["2.weight", "2.bias"]
+    assert check_params_update(model, step, expect_trainable=["0", "4"]).passed
+    wrong = check_params_update(model, step, expect_trainable=["0", "2"])
+    assert not wrong.passed and wrong.value == 2
+    assert wrong.details["expected_trainable_but_frozen"] == ["2.weight", "2.bias"]
+    assert "expected to train (expect_trainable) but frozen: 2 (weight, bias)" in wrong.message
+    assert not check_params_update(model, step, expect_trainable="2.weight").passed
+    with pytest.raises(MLCheckUsageError, match="expect_trainable"):
+        check_params_update(model, step, expect_trainable=["decoder"])
+    with pytest.raises(MLCheckUsageError, match="expect_trainable"):
+        check_params_update(model, step, expect_trainable=[3])
+
+
+def test_params_update_refuses_a_model_without_parameters_and_restores_the_rng() -> None:
+    with pytest.raises(MLCheckUsageError, match="no parameters"):
+        check_params_update(nn.ReLU(), lambda: None)
+    assert not check_params_update(nn.Linear(2, 1), lambda: None).passed
+    model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()  # dropout draws from the global RNG
+        opt.step()
+
+    rng = torch.random.get_rng_state()
+    assert check_params_update(model, step).passed
+    assert torch.equal(torch.random.get_rng_state(), rng)
+
+    def failing() -> None:
+        raise KeyError("batch")
+
+    with pytest.raises(MLCheckUsageError, match=r"step_fn\(\) raised KeyError"):
+        check_params_update(model, failing)

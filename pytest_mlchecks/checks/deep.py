@@ -8,6 +8,7 @@ caller's gradients, mode or weights (helpers that must train restore what they t
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import functools
 import itertools
@@ -15,7 +16,7 @@ import math
 import operator
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from .._deps import require
 from .._inputs import fmt, table
 from .._messages import compose, plural, verdict
 from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, resolve_threshold
+from .._runtime import assertion, check, current_seed, resolve_threshold
 
 __all__ = [
     "GradNormTracker",
@@ -932,17 +933,78 @@ def _restore_grads(model: Any, grads: dict[str, Any]) -> None:
             p.grad = grads[name]
 
 
-def _rng_kept(torch: Any, model: Any) -> Any:
-    """A context that puts back the CPU random state and that of every CUDA device the
-    model lives on (dropout draws from the device's generator)."""
-    cuda = sorted(
+def _cuda_devices(model: Any) -> list[int]:
+    return sorted(
         {
             t.device.index or 0
             for t in itertools.chain(model.parameters(), model.buffers())
             if t.device.type == "cuda"
         }
     )
-    return torch.random.fork_rng(devices=cuda)
+
+
+def _rng_kept(torch: Any, model: Any) -> Any:
+    """A context that puts back the CPU random state and that of every CUDA device the
+    model lives on (dropout draws from the device's generator)."""
+    return torch.random.fork_rng(devices=_cuda_devices(model))
+
+
+@contextlib.contextmanager
+def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
+    """Run with the CPU generator and those of the model's CUDA devices seeded, and put
+    their states back afterwards: the figure never depends on the caller's RNG state, and
+    the caller's RNG state never depends on the check."""
+    devices = _cuda_devices(model)
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
+    """Refuse inputs a torch model cannot take or a check cannot read: numpy arrays (pass
+    tensors), meta tensors (no values) and empty batches (nothing to decide on)."""
+    import numpy as np
+
+    def visit(value: Any) -> None:
+        if isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, np.ndarray):
+            raise MLCheckUsageError(
+                f"{argument} holds a numpy array: torch checks take tensors, e.g. "
+                f"torch.as_tensor({argument}, dtype=torch.float32)."
+            )
+        elif isinstance(value, torch.Tensor):
+            if value.is_meta:
+                raise MLCheckUsageError(
+                    f"{argument} holds a meta tensor, which has no values: pass real data."
+                )
+            if value.dim() and value.shape[0] == 0:
+                raise MLCheckUsageError(
+                    f"{argument} has an empty batch (shape {tuple(value.shape)}): the check "
+                    "needs at least one row to decide."
+                )
+
+    visit(inputs)
+
+
+def _call_model(model: Any, inputs: Any, argument: str) -> Any:
+    """The model's output on ``inputs``; an exception raised by the model's own forward is
+    the caller's input not fitting the model (dtype, shape, device), not a check bug."""
+    try:
+        return _forward(model, inputs)
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"model({argument}) raised {type(exc).__name__}: {exc}. Check that {argument} "
+            "matches what the model takes (dtype, shape, device)."
+        ) from exc
 
 
 def _forward(model: Any, inputs: Any) -> Any:
@@ -998,35 +1060,95 @@ def _batch_rows(inputs: Any) -> int:
     return sizes.pop() if len(sizes) == 1 else 0
 
 
+def _prefixes(value: Any, argument: str) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(v, str) and v for v in items):
+        raise MLCheckUsageError(
+            f"{argument} must be a parameter name or prefix, or a list of them, got {value!r}."
+        )
+    return items
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _compact(names: list[str], limit: int = 8) -> str:
+    """Parameter names grouped by their layer: ``['encoder.0 (weight, bias)', ...]``."""
+    by_layer: dict[str, list[str]] = {}
+    for name in names:
+        layer, _, leaf = name.rpartition(".")
+        by_layer.setdefault(layer or name, []).append(leaf if layer else "")
+    parts = [
+        f"{layer} ({', '.join(leaves)})" if any(leaves) else layer
+        for layer, leaves in itertools.islice(by_layer.items(), limit)
+    ]
+    more = len(by_layer) - limit
+    return ", ".join(parts) + (f" and {plural(more, 'more layer')}" if more > 0 else "")
+
+
 @check
 def check_params_update(
-    model: Any, step_fn: Callable[[], Any], *, optimizer: Any = None, restore: bool = True
+    model: Any,
+    step_fn: Callable[[], Any],
+    *,
+    optimizer: Any = None,
+    restore: bool = True,
+    expect_trainable: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect parameters that a training step does not move (or frozen ones that it does).
 
     Runs ``step_fn()`` once (your forward, backward and optimiser step) and compares every
-    parameter with its value before: trainable ones must change, frozen ones must not. The
-    model's weights, gradients and train/eval modes (and ``optimizer``'s state, if given) are
-    restored afterwards unless ``restore=False``.
+    parameter with its value before: trainable ones must change, frozen ones must not.
+    ``expect_trainable`` (parameter names or module prefixes, e.g. ``["encoder", "head"]``)
+    lists what must train: a parameter under it that is frozen fails (a layer frozen by
+    mistake); the passing message names the frozen parameters. The step runs with the
+    global torch RNG seeded (``random_state``, else ``--ml-seed``) and the RNG state put back
+    afterwards, like the model's weights, gradients and train/eval modes (and
+    ``optimizer``'s state, if given) unless ``restore=False``.
     Figure: the number of parameters breaking the rule (threshold 0).
     """
     torch = _require_module(model, "assert_params_update")
     if not callable(step_fn):
         raise MLCheckUsageError("step_fn must be a callable running one training step.")
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    expected = _prefixes(expect_trainable, "expect_trainable")
+    named = list(model.named_parameters())
+    if not named:
+        raise MLCheckUsageError(
+            "model has no parameters: there is nothing a training step could update."
+        )
+    unknown = [p for p in expected if not any(_under(n, p) for n, _ in named)]
+    if unknown:
+        raise MLCheckUsageError(
+            f"expect_trainable names {unknown[:5]}, which match no parameter of the model "
+            f"(its parameters look like {[n for n, _ in named[:3]]})."
+        )
+    before = {n: p.detach().clone() for n, p in named}
     weights = _snapshot(model) if restore else None
     grads = _grads(model) if restore else None
     opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
     modes = _modes(model)
     try:
-        step_fn()
-        stuck, moved_frozen = [], []
+        with _seeded(torch, model, current_seed(random_state)):
+            try:
+                step_fn()
+            except Exception as exc:
+                raise MLCheckUsageError(
+                    f"step_fn() raised {type(exc).__name__}: {exc}. It must run one training "
+                    "step (forward, backward, optimizer.step()) on the model."
+                ) from exc
+        stuck, moved_frozen, frozen = [], [], []
         for name, p in model.named_parameters():
             same = bool(torch.equal(p.detach(), before[name]))
             if p.requires_grad and same:
                 stuck.append(name)
-            if not p.requires_grad and not same:
-                moved_frozen.append(name)
+            if not p.requires_grad:
+                frozen.append(name)
+                if not same:
+                    moved_frozen.append(name)
     finally:
         if weights is not None:
             _restore(model, weights)
@@ -1035,12 +1157,23 @@ def check_params_update(
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
         _restore_modes(modes)
-    bad = len(stuck) + len(moved_frozen)
-    details = {"did_not_change": stuck, "frozen_but_changed": moved_frozen}
+    wrongly_frozen = [n for n in frozen if any(_under(n, p) for p in expected)]
+    bad = len(stuck) + len(moved_frozen) + len(wrongly_frozen)
+    details = {
+        "did_not_change": stuck,
+        "frozen_but_changed": moved_frozen,
+        "frozen": frozen[:200],
+        "expected_trainable_but_frozen": wrongly_frozen,
+    }
     if not bad:
+        kept = (
+            f"; {plural(len(frozen), 'frozen parameter')} stayed put: {_compact(frozen)}"
+            if frozen
+            else "; no parameter is frozen"
+        )
         message = (
             f"params_update: all {plural(len(before), 'parameter')} behaved (trainable ones "
-            "changed, frozen ones did not)."
+            f"changed, frozen ones did not){kept}."
         )
         return CheckResult("params_update", "model", True, "error", 0, 0, message, details)
     parts = []
@@ -1048,6 +1181,8 @@ def check_params_update(
         parts.append(f"trainable but unchanged: {stuck[:8]}")
     if moved_frozen:
         parts.append(f"frozen but changed: {moved_frozen[:8]}")
+    if wrongly_frozen:
+        parts.append(f"expected to train (expect_trainable) but frozen: {_compact(wrongly_frozen)}")
     message = compose(
         f"params_update: {plural(bad, 'parameter')} broke the rule after one step ("
         + "; ".join(parts)
@@ -1055,12 +1190,14 @@ def check_params_update(
         why=(
             "a parameter the optimiser never moves is dead weight (not in the optimiser's "
             "param groups, no gradient, zero learning rate); a frozen one that moves means "
-            "fine-tuning is overwriting what it should keep."
+            "fine-tuning is overwriting what it should keep; a layer frozen by mistake "
+            "trains nothing and raises no error."
         ),
         fix=(
             "pass model.parameters() (after unfreezing) to the optimiser, check "
-            "requires_grad and the graph (assert_grad_norm_healthy), and exclude frozen "
-            "parameters from the optimiser and from weight decay."
+            "requires_grad and the graph (assert_grad_norm_healthy), unfreeze the layers "
+            "you expect to train (requires_grad_(True)), and exclude frozen parameters from "
+            "the optimiser and from weight decay."
         ),
     )
     return CheckResult("params_update", "model", False, "error", bad, 0, message, details)
@@ -1070,6 +1207,35 @@ assert_params_update = assertion(check_params_update)
 
 
 # ---------------------------------------------------------------------------- overfit a batch
+
+
+def _eval_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
+    """The batch's loss in eval mode (dropout off), without gradients; train mode after."""
+    import torch
+
+    model.eval()
+    try:
+        with torch.no_grad():
+            return float(_loss(loss_fn, _call_model(model, batch[0], "batch"), batch[1]))
+    finally:
+        model.train()
+
+
+def _loss(loss_fn: Callable[..., Any], outputs: Any, targets: Any) -> Any:
+    """``loss_fn(outputs, targets)``, its errors reported as the caller's (their loss does
+    not fit the model's output or the targets), and a loss that is not one number refused."""
+    try:
+        loss = loss_fn(outputs, targets)
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"loss_fn(outputs, targets) raised {type(exc).__name__}: {exc}. Check that the "
+            "loss matches the model's output and the targets' dtype and shape."
+        ) from exc
+    if getattr(loss, "numel", lambda: 1)() != 1:
+        raise MLCheckUsageError(
+            f"loss_fn returned {tuple(loss.shape)} values: expected one number (a reduced loss)."
+        )
+    return loss
 
 
 @check
@@ -1082,6 +1248,7 @@ def check_can_overfit_batch(
     target_loss: float | None = None,
     lr: float = 1e-2,
     optimizer: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect a model that cannot drive one small batch's loss near zero (a broken setup).
 
@@ -1089,8 +1256,10 @@ def check_can_overfit_batch(
     or a mapping of keyword inputs. Trains in train mode for ``steps`` Adam steps at ``lr``
     (or with ``optimizer``) and requires the final loss, the lower of train and eval mode
     (dropout off), to reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
-    or 1% of the initial loss, whichever is larger. Weights, gradients, every module's mode,
-    the optimiser's state and the global RNG state are restored. Figure: the final loss.
+    or 1% of the initial loss, whichever is larger; training stops as soon as the loss
+    reaches the goal. The training is seeded (``random_state``, else ``--ml-seed``): the
+    same input gives the same figure. Weights, gradients, every module's mode, the
+    optimiser's state and the global RNG state are restored. Figure: the final loss.
     """
     torch = _require_module(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
@@ -1101,6 +1270,7 @@ def check_can_overfit_batch(
     if not callable(loss_fn):
         raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
     inputs, targets = batch
+    _check_inputs(torch, inputs, "batch")
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
@@ -1114,26 +1284,33 @@ def check_can_overfit_batch(
     losses: list[float] = []
     final = float("nan")
     detached = False
+    goal = target
+    noisy = any(_has_randomness(m) for m in model.modules())
     try:
-        with _rng_kept(torch, model):
+        with _seeded(torch, model, current_seed(random_state)):
             model.train()
             for _ in range(steps):
                 opt.zero_grad()
-                loss = loss_fn(_forward(model, inputs), targets)
+                loss = _loss(loss_fn, _call_model(model, inputs, "batch"), targets)
                 if not getattr(loss, "requires_grad", False):
                     # the graph is cut: no parameter can move the loss
                     detached = True
                     losses.append(float(loss))
                     break
+                value = float(loss.detach())
+                losses.append(value)
+                if len(losses) == 1 and math.isfinite(value):
+                    goal = max(target, 0.01 * value)
+                if not math.isfinite(value) or value <= goal:
+                    break  # diverged, or the goal is reached: no need to train further
+                if noisy and len(losses) % 10 == 0 and _eval_loss(model, loss_fn, batch) <= goal:
+                    break  # dropout hides it in train mode, but the goal is reached
                 loss.backward()
                 opt.step()
-                losses.append(float(loss.detach()))
-                if not math.isfinite(losses[-1]):
-                    break
             with torch.no_grad():
-                trained = float(loss_fn(_forward(model, inputs), targets))
+                trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
                 model.eval()
-                evaluated = float(loss_fn(_forward(model, inputs), targets))
+                evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
         finite = [v for v in (trained, evaluated) if math.isfinite(v)]
         final = min(finite) if finite else float("nan")
     finally:
@@ -1143,7 +1320,6 @@ def check_can_overfit_batch(
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
     start = losses[0] if losses else float("nan")
-    goal = max(target, 0.01 * start) if math.isfinite(start) else target
     passed = math.isfinite(final) and final <= goal and not detached
     details = {
         "initial_loss": start,
@@ -1223,7 +1399,9 @@ def _rounding(t: Any, atol: float) -> float:
 
 
 @check
-def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -> CheckResult:
+def check_eval_deterministic(
+    model: Any, X: Any, *, atol: float | None = None, random_state: int | None = None
+) -> CheckResult:
     """Detect inference that is not deterministic in the mode the caller left the model.
 
     Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
@@ -1233,20 +1411,22 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     mode makes the passes differ, batch-norm in training mode makes a row's output depend on
     the rest of the batch. Differences within floating-point rounding (64 epsilons of the
     output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
-    weights, batch-norm running statistics and RNG state are left as they were. Figure: the
-    largest absolute difference.
+    weights, batch-norm running statistics and RNG state are left as they were; the passes
+    draw from a generator seeded with ``random_state`` (else ``--ml-seed``), so the figure
+    does not depend on the caller's RNG state. Figure: the largest absolute difference.
     """
     torch = _require_module(model, "assert_eval_deterministic")
     if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
         raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
+    _check_inputs(torch, X, "X")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     rows = _batch_rows(X)
     sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
-        with _rng_kept(torch, model), torch.no_grad():
-            first = _tensors(_forward(model, X))
-            second = _tensors(_forward(model, X))
+        with _seeded(torch, model, current_seed(random_state)), torch.no_grad():
+            first = _tensors(_call_model(model, X, "X"))
+            second = _tensors(_call_model(model, X, "X"))
             if rows >= 2:
                 try:
                     half = _tensors(_forward(model, _first_rows(X, sub)))
