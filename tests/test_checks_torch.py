@@ -1053,3 +1053,70 @@ def test_params_update_refuses_a_model_without_parameters_and_restores_the_rng()
 
     with pytest.raises(MLCheckUsageError, match=r"step_fn\(\) raised KeyError"):
         check_params_update(model, failing)
+
+
+# ------------------------------------------------------------------------ issue 12/13: nlp
+
+SENTENCES = ["the cat sat on the mat", "a dog ran in the park", "the bird sang a song"]
+
+
+def _word_level():
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    trainer = tokenizers.trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]"])
+    tok.train_from_iterator(SENTENCES, trainer)
+    return tok
+
+
+def test_no_truncation_takes_a_tokenizers_tokenizer_and_its_encode() -> None:
+    tok = _word_level()
+    long = [*SENTENCES, "the cat sat on the mat and the dog ran in the park all day"]
+    result = check_no_truncation(long, tok, max_length=8)
+    assert not result.passed and result.details["over_max_length"] == 1
+    assert result.details["tokens_cut_max"] == 15 - 8  # 15 words
+    assert check_no_truncation(SENTENCES, tok, max_length=8).passed
+    by_text = check_no_truncation(long, tok.encode, max_length=8)  # returns Encoding objects
+    assert by_text.details == result.details
+    padded = _word_level()
+    padded.enable_padding(pad_token="[PAD]", length=32)  # padding is not length
+    assert check_no_truncation(long, padded, max_length=8).details == result.details
+    cutting = _word_level()
+    cutting.enable_truncation(max_length=8)
+    with pytest.raises(MLCheckUsageError, match="truncates"):
+        check_no_truncation(long, cutting, max_length=8)
+
+
+def test_no_truncation_refuses_texts_that_are_not_strings() -> None:
+    with pytest.raises(MLCheckUsageError, match=r"texts\[1\] is a dict"):
+        check_no_truncation(["ok", {"text": "a b"}], whitespace_tokenizer, max_length=8)
+    with pytest.raises(MLCheckUsageError, match="texts is a dict"):
+        check_no_truncation({"a": "b c"}, whitespace_tokenizer, max_length=8)
+    with pytest.raises(MLCheckUsageError, match="tokenizer is a"):
+        check_no_truncation(["a b"], object(), max_length=8)
+
+
+def test_attention_mask_all_padding_and_bad_batches_are_usage_errors() -> None:
+    torch.manual_seed(0)
+    model = TinyEncoder(True).eval()
+    ids = torch.randint(1, 50, (2, 5))
+    with pytest.raises(MLCheckUsageError, match="every position as padding"):
+        check_attention_mask_respected(
+            model, {"input_ids": ids, "attention_mask": torch.zeros(2, 5, dtype=torch.long)}
+        )
+    with pytest.raises(MLCheckUsageError, match="meta tensor"):
+        check_attention_mask_respected(
+            model,
+            {
+                "input_ids": ids.to("meta"),
+                "attention_mask": torch.ones(2, 5, dtype=torch.long, device="meta"),
+            },
+        )
+    mask = torch.ones(2, 5, dtype=torch.long)
+    mask[:, 3:] = 0
+    with pytest.raises(MLCheckUsageError, match="numpy"):
+        check_attention_mask_respected(model, {"input_ids": ids.numpy(), "attention_mask": mask})
+    with pytest.raises(MLCheckUsageError, match=r"model\(batch\) raised"):
+        check_attention_mask_respected(
+            model, {"input_ids": ids + 100, "attention_mask": mask}
+        )  # ids outside the embedding table
