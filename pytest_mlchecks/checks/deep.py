@@ -320,12 +320,17 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-def _gated(state: _Params, norms: list[float]) -> dict[int, str]:
+def _gated(
+    state: _Params, norms: list[float], values: Callable[[int], Any] | None = None
+) -> dict[int, str]:
     """Parameters whose gradient is zero only because a zero-initialised layer right after
     them (registration order) blocks it: each maximal run of zero-gradient parameters that
     ends just before a weight that is exactly zero yet gets a gradient (``bn2.weight`` under
-    ``zero_init_residual``, ViT's zero head, LoRA's B). Maps each to the blocking weight."""
+    ``zero_init_residual``, ViT's zero head, LoRA's B). Maps each to the blocking weight.
+    ``values(i)`` gives parameter i's value when the gradient was taken (default: now)."""
     import torch
+
+    value_of = values or (lambda i: state.params[i])
 
     gated: dict[int, str] = {}
     run: list[int] = []
@@ -335,7 +340,7 @@ def _gated(state: _Params, norms: list[float]) -> dict[int, str]:
             continue
         if run and math.isfinite(value) and not state.names[i].endswith("bias"):
             with torch.no_grad():
-                blocked = not bool(state.params[i].detach().any())
+                blocked = not bool(value_of(i).detach().any())
             if blocked:
                 gated.update(dict.fromkeys(run, state.names[i]))
         run = []
@@ -1060,6 +1065,24 @@ def _batch_rows(inputs: Any) -> int:
     return sizes.pop() if len(sizes) == 1 else 0
 
 
+def _gated_by_zero_init(model: Any, stuck: list[str], before: dict[str, Any]) -> dict[str, str]:
+    """The unchanged parameters whose gradient (as the step left it) was zero only because
+    a weight right after them was exactly zero before the step (zero-initialised residual
+    branches, heads, adapters): name -> the blocking weight."""
+    trainable = _trainable(model)
+    if not all(p.grad is not None for p in trainable.params):
+        keep = [i for i, p in enumerate(trainable.params) if p.grad is not None]
+        trainable = trainable.subset(keep)
+    if not trainable:
+        return {}
+    _, norms, _, _ = _grad_state(trainable)
+    if 0.0 not in norms:
+        return {}
+    gated = _gated(trainable, norms, lambda i: before[trainable.names[i]])
+    wanted = set(stuck)
+    return {trainable.names[i]: w for i, w in gated.items() if trainable.names[i] in wanted}
+
+
 def _prefixes(value: Any, argument: str) -> list[str]:
     if value is None:
         return []
@@ -1149,6 +1172,8 @@ def check_params_update(
                 frozen.append(name)
                 if not same:
                     moved_frozen.append(name)
+        gated = _gated_by_zero_init(model, stuck, before) if stuck else {}
+        stuck = [n for n in stuck if n not in gated]
     finally:
         if weights is not None:
             _restore(model, weights)
@@ -1161,6 +1186,7 @@ def check_params_update(
     bad = len(stuck) + len(moved_frozen) + len(wrongly_frozen)
     details = {
         "did_not_change": stuck,
+        "gated_by_zero_init": sorted(gated)[:200],
         "frozen_but_changed": moved_frozen,
         "frozen": frozen[:200],
         "expected_trainable_but_frozen": wrongly_frozen,
@@ -1171,9 +1197,17 @@ def check_params_update(
             if frozen
             else "; no parameter is frozen"
         )
+        blockers = sorted(set(gated.values()))
+        waiting = (
+            f" {plural(len(gated), 'trainable parameter')} did not move only because a "
+            f"zero-initialised weight right after them (e.g. {blockers[0]!r}) blocked their "
+            "gradient at this first step: they move once it does."
+            if gated
+            else ""
+        )
         message = (
             f"params_update: all {plural(len(before), 'parameter')} behaved (trainable ones "
-            f"changed, frozen ones did not){kept}."
+            f"changed, frozen ones did not){kept}.{waiting}"
         )
         return CheckResult("params_update", "model", True, "error", 0, 0, message, details)
     parts = []
