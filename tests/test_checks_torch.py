@@ -1120,3 +1120,43 @@ def test_attention_mask_all_padding_and_bad_batches_are_usage_errors() -> None:
         check_attention_mask_respected(
             model, {"input_ids": ids + 100, "attention_mask": mask}
         )  # ids outside the embedding table
+
+
+def test_params_update_zero_initialised_branches_are_not_stuck_at_the_first_step() -> None:
+    torch.manual_seed(0)
+    model = _resnet_like(zero_init=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    result = check_params_update(model, step)
+    assert result.passed, result.message
+    assert "1.conv1.weight" in result.details["gated_by_zero_init"]
+    assert "'1.bn2.weight'" in result.message
+    plain = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt2 = torch.optim.SGD(plain[2].parameters(), lr=0.1)  # the first layer left out
+
+    def partial() -> None:
+        opt2.zero_grad()
+        nn.functional.mse_loss(plain(X), y).backward()
+        opt2.step()
+
+    missed = check_params_update(plain, partial)
+    assert not missed.passed and missed.details["did_not_change"] == ["0.weight", "0.bias"]
+
+
+def test_more_torch_bad_inputs_are_usage_errors() -> None:
+    with pytest.raises(MLCheckUsageError, match="meta device"):
+        check_params_update(nn.Linear(4, 1, device="meta"), lambda: None)
+    X, y = torch.randn(3, 4), torch.randn(3, 1)
+    for kw in ({"target_loss": float("nan")}, {"lr": 0}, {"lr": float("inf")}):
+        with pytest.raises(MLCheckUsageError, match=next(iter(kw))):
+            check_can_overfit_batch(nn.Linear(4, 1), (X, y), nn.functional.mse_loss, **kw)
+    with pytest.raises(MLCheckUsageError, match="max_fraction"):
+        check_no_truncation(["a b"], whitespace_tokenizer, max_length=3, max_fraction=float("nan"))
+    with pytest.raises(MLCheckUsageError, match="tokenizer raised ZeroDivisionError"):
+        check_no_truncation(["a b"], lambda t: 1 / 0, max_length=3)

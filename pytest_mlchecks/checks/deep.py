@@ -1143,6 +1143,11 @@ def check_params_update(
         raise MLCheckUsageError(
             "model has no parameters: there is nothing a training step could update."
         )
+    if any(p.is_meta for _, p in named):
+        raise MLCheckUsageError(
+            "model has parameters on the meta device, which hold no values: materialise it "
+            "(to_empty() and load weights) first."
+        )
     unknown = [p for p in expected if not any(_under(n, p) for n, _ in named)]
     if unknown:
         raise MLCheckUsageError(
@@ -1297,6 +1302,10 @@ def check_can_overfit_batch(
     """
     torch = _require_module(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
+    if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
+        raise MLCheckUsageError(f"target_loss must be a finite number >= 0, got {target!r}.")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise MLCheckUsageError(f"lr must be a finite number > 0, got {lr!r}.")
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         raise MLCheckUsageError("batch must be a pair (inputs, targets).")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:

@@ -119,10 +119,20 @@ def check_no_truncation(
     the message says how many tokens are cut in total and at most.
     """
     limit = resolve_threshold("truncation_max_fraction", max_fraction)
+    if not (isinstance(limit, (int, float)) and 0 <= limit <= 1):
+        raise MLCheckUsageError(f"max_fraction must be a number in [0, 1], got {limit!r}.")
     if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
         raise MLCheckUsageError(f"max_length must be a positive integer, got {max_length!r}.")
     items = _texts(texts)
-    lengths = np.asarray(_token_lengths(tokenizer, items))
+    try:
+        lengths = np.asarray(_token_lengths(tokenizer, items))
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:  # the caller's tokenizer failed on their texts
+        raise MLCheckUsageError(
+            f"tokenizer raised {type(exc).__name__} on texts: {exc}. Check that it takes one "
+            "string (or, for a tokenizers.Tokenizer, a list of strings)."
+        ) from exc
     over = lengths > max_length
     n_over = int(over.sum())
     cut = lengths[over] - max_length
