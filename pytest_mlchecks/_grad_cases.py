@@ -175,7 +175,7 @@ def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
 
 
 def markdown_table(rows: list[GradRow]) -> str:
-    headers = ["network", "expected", "seeds", "flagged", "first/largest RMS ratio"]
+    headers = ["network", "expected", "seeds", "flagged", "first/largest block RMS ratio"]
     body = [
         [
             r.case,

@@ -1160,3 +1160,35 @@ def test_more_torch_bad_inputs_are_usage_errors() -> None:
         check_no_truncation(["a b"], whitespace_tokenizer, max_length=3, max_fraction=float("nan"))
     with pytest.raises(MLCheckUsageError, match="tokenizer raised ZeroDivisionError"):
         check_no_truncation(["a b"], lambda t: 1 / 0, max_length=3)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_vanishing_through_a_module_list_stack_with_stem_and_head(seed: int) -> None:
+    """A deep sigmoid stack written as stem + ModuleList + head (or fc1..fc8) is judged on
+    its repeated blocks and still caught; the same with ReLU + LayerNorm passes."""
+    torch.manual_seed(seed)
+
+    class Net(nn.Module):
+        def __init__(self, act: type, norm: bool) -> None:
+            super().__init__()
+            self.stem = nn.Linear(8, 64)
+            self.blocks = nn.ModuleList(
+                nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64) if norm else nn.Identity(), act())
+                for _ in range(8)
+            )
+            self.head = nn.Linear(64, 1)
+
+        def forward(self, x):
+            h = torch.sigmoid(self.stem(x))
+            for block in self.blocks:
+                h = block(h)
+            return self.head(h)
+
+    sick = Net(nn.Sigmoid, norm=False)
+    backward(sick, seed)
+    result = check_grad_norm_healthy(sick)
+    assert not result.passed and result.details["vanishing"]
+    assert result.details["compared_blocks"] == [f"blocks.{k}" for k in range(8)]
+    healthy = Net(nn.ReLU, norm=True)
+    backward(healthy, seed)
+    assert check_grad_norm_healthy(healthy).passed
