@@ -259,12 +259,14 @@ def _trainable(model: Any) -> _Params:
             for layer in {_layer(name) for name, _ in named}
             if isinstance(modules.get(layer), kinds)
         ),
-        # a parameter held by a module that also has submodules (ViT's class_token, a
-        # position embedding on an encoder) is a bare tensor, not a layer
+        # a parameter held by a module that also has submodules and not named as a weight
+        # or bias (ViT's class_token, a position embedding on an encoder) is a bare tensor,
+        # not a layer; MultiheadAttention's in_proj_weight stays a layer's weight
         bare=frozenset(
             name
             for name, _ in named
             if _has_children(modules.get(_layer(name) if "." in name else ""))
+            and not any(kind in name.rpartition(".")[2] for kind in ("weight", "bias"))
         ),
     )
     _STRUCTURE[model] = (slots, flags, found)
