@@ -1192,3 +1192,12 @@ def test_vanishing_through_a_module_list_stack_with_stem_and_head(seed: int) -> 
     healthy = Net(nn.ReLU, norm=True)
     backward(healthy, seed)
     assert check_grad_norm_healthy(healthy).passed
+
+
+def test_can_overfit_batch_leaves_inputs_that_require_grad_untouched() -> None:
+    torch.manual_seed(0)
+    X = torch.randn(5, 4, requires_grad=True)
+    y = torch.randn(5, 1, requires_grad=True)
+    result = check_can_overfit_batch(nn.Linear(4, 1), (X, y), nn.functional.mse_loss, steps=3)
+    assert result.details["steps"] >= 1
+    assert X.grad is None and y.grad is None

@@ -1000,6 +1000,20 @@ def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
     visit(inputs)
 
 
+def _detached(torch: Any, value: Any) -> Any:
+    """The inputs with every tensor detached (same storage, no autograd history)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        items = [_detached(torch, v) for v in value]
+        if hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
+            return type(value)(*items)
+        return type(value)(items)
+    if isinstance(value, Mapping):
+        return {k: _detached(torch, v) for k, v in value.items()}
+    return value
+
+
 def _call_model(model: Any, inputs: Any, argument: str) -> Any:
     """The model's output on ``inputs``; an exception raised by the model's own forward is
     the caller's input not fitting the model (dtype, shape, device), not a check bug."""
@@ -1316,6 +1330,9 @@ def check_can_overfit_batch(
         raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
     inputs, targets = batch
     _check_inputs(torch, inputs, "batch")
+    # the caller's tensors may require grad: training on them must not write their .grad
+    inputs, targets = _detached(torch, inputs), _detached(torch, targets)
+    batch = (inputs, targets)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
