@@ -1363,10 +1363,18 @@ def check_can_overfit_batch(
                 losses.append(value)
                 if len(losses) == 1 and math.isfinite(value):
                     goal = max(target, 0.01 * value)
-                if not math.isfinite(value) or value <= goal:
-                    break  # diverged, or the goal is reached: no need to train further
-                if noisy and len(losses) % 10 == 0 and _eval_loss(model, loss_fn, batch) <= goal:
-                    break  # dropout hides it in train mode, but the goal is reached
+                if not math.isfinite(value):
+                    break  # diverged
+                # the goal reached: no need to train further. With dropout or batch-norm a
+                # train-mode loss is noisy (it may dip under the goal by luck, or hide that
+                # the goal is reached): the eval-mode loss confirms, checked when the
+                # train-mode loss is under the goal and every 10 steps
+                below = value <= goal
+                if below and not noisy:
+                    break
+                confirm = noisy and (below or len(losses) % 10 == 0)
+                if confirm and _eval_loss(model, loss_fn, batch) <= goal:
+                    break
                 loss.backward()
                 opt.step()
             with torch.no_grad():
