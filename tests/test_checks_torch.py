@@ -1201,3 +1201,16 @@ def test_can_overfit_batch_leaves_inputs_that_require_grad_untouched() -> None:
     result = check_can_overfit_batch(nn.Linear(4, 1), (X, y), nn.functional.mse_loss, steps=3)
     assert result.details["steps"] >= 1
     assert X.grad is None and y.grad is None
+
+
+def test_can_overfit_batch_is_not_passed_by_a_lucky_dropout_draw() -> None:
+    """Heavy dropout drives the train-mode output (and the loss on zero targets) to ~0
+    while the model has learnt nothing: eval mode decides, training does not stop there."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.99))
+    with torch.no_grad():
+        model[0].bias.fill_(3.0)
+    X, y = torch.randn(8, 4), torch.zeros(8, 4)
+    result = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, lr=1e-9, steps=5)
+    assert not result.passed and result.details["steps"] == 5
+    assert result.value > 1.0

@@ -1309,8 +1309,9 @@ def check_can_overfit_batch(
 
     ``batch`` is ``(inputs, targets)``; ``inputs`` is a tensor, a tuple of positional inputs
     or a mapping of keyword inputs. Trains in train mode for ``steps`` Adam steps at ``lr``
-    (or with ``optimizer``) and requires the final loss, the lower of train and eval mode
-    (dropout off), to reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
+    (or with ``optimizer``) and requires the final loss (in eval mode when the model has
+    dropout, whose train-mode losses are random; else the lower of train and eval mode) to
+    reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
     or 1% of the initial loss, whichever is larger; training stops as soon as the loss
     reaches the goal. The training is seeded (``random_state``, else ``--ml-seed``): the
     same input gives the same figure. Weights, gradients, every module's mode, the
@@ -1347,7 +1348,9 @@ def check_can_overfit_batch(
     final = float("nan")
     detached = False
     goal = target
-    noisy = any(_has_randomness(m) for m in model.modules())
+    # dropout makes train-mode losses random: judged in eval mode only (batch-norm alone
+    # keeps train mode deterministic on a fixed batch)
+    noisy = any(_has_randomness(m, norm=False) for m in model.modules())
     try:
         with _seeded(torch, model, current_seed(random_state)):
             model.train()
@@ -1365,10 +1368,10 @@ def check_can_overfit_batch(
                     goal = max(target, 0.01 * value)
                 if not math.isfinite(value):
                     break  # diverged
-                # the goal reached: no need to train further. With dropout or batch-norm a
-                # train-mode loss is noisy (it may dip under the goal by luck, or hide that
-                # the goal is reached): the eval-mode loss confirms, checked when the
-                # train-mode loss is under the goal and every 10 steps
+                # the goal reached: no need to train further. With dropout a train-mode
+                # loss is noisy (it may dip under the goal by luck, or hide that the goal is
+                # reached): the eval-mode loss decides, checked when the train-mode loss is
+                # under the goal and every 10 steps
                 below = value <= goal
                 if below and not noisy:
                     break
@@ -1381,7 +1384,8 @@ def check_can_overfit_batch(
                 trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
                 model.eval()
                 evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
-        finite = [v for v in (trained, evaluated) if math.isfinite(v)]
+        kept = (evaluated,) if noisy else (trained, evaluated)
+        finite = [v for v in kept if math.isfinite(v)]
         final = min(finite) if finite else float("nan")
     finally:
         _restore(model, weights)
@@ -1558,23 +1562,26 @@ def check_eval_deterministic(
     )
 
 
-def _has_randomness(module: Any) -> bool:
+def _has_randomness(module: Any, *, norm: bool = True) -> bool:
+    """Dropout-type modules (random in train mode) and, with ``norm``, batch-norm ones
+    (batch-dependent in train mode)."""
     import torch
 
     nn = torch.nn
-    stochastic = (
+    dropout = (
         nn.Dropout,
         nn.Dropout1d,
         nn.Dropout2d,
         nn.Dropout3d,
         nn.AlphaDropout,
         nn.FeatureAlphaDropout,
-        nn.BatchNorm1d,
-        nn.BatchNorm2d,
-        nn.BatchNorm3d,
-        nn.SyncBatchNorm,
     )
-    return isinstance(module, stochastic)
+    batch_norm = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+    if isinstance(module, dropout):
+        return True
+    if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
+        return True
+    return norm and isinstance(module, batch_norm)
 
 
 assert_eval_deterministic = assertion(check_eval_deterministic)
