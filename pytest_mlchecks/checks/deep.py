@@ -1264,11 +1264,15 @@ assert_params_update = assertion(check_params_update)
 # ---------------------------------------------------------------------------- overfit a batch
 
 
-def _eval_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
-    """The batch's loss in eval mode (dropout off), without gradients; train mode after."""
+def _quiet_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
+    """The batch's loss in train mode with dropout-type modules off (batch-norm keeps its
+    batch statistics, deterministic on a fixed batch), without gradients; train mode after."""
     import torch
 
-    model.eval()
+    model.train()
+    for module in model.modules():
+        if _has_randomness(module, norm=False):
+            module.eval()
     try:
         with torch.no_grad():
             return float(_loss(loss_fn, _call_model(model, batch[0], "batch"), batch[1]))
@@ -1309,9 +1313,9 @@ def check_can_overfit_batch(
 
     ``batch`` is ``(inputs, targets)``; ``inputs`` is a tensor, a tuple of positional inputs
     or a mapping of keyword inputs. Trains in train mode for ``steps`` Adam steps at ``lr``
-    (or with ``optimizer``) and requires the final loss (in eval mode when the model has
-    dropout, whose train-mode losses are random; else the lower of train and eval mode) to
-    reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
+    (or with ``optimizer``) and requires the final loss, the lower of train mode (with
+    dropout off: its train-mode losses are random) and eval mode, to reach ``target_loss``
+    (ini ``ml_overfit_target_loss``, default 0.05)
     or 1% of the initial loss, whichever is larger; training stops as soon as the loss
     reaches the goal. The training is seeded (``random_state``, else ``--ml-seed``): the
     same input gives the same figure. Weights, gradients, every module's mode, the
@@ -1370,13 +1374,13 @@ def check_can_overfit_batch(
                     break  # diverged
                 # the goal reached: no need to train further. With dropout a train-mode
                 # loss is noisy (it may dip under the goal by luck, or hide that the goal is
-                # reached): the eval-mode loss decides, checked when the train-mode loss is
-                # under the goal and every 10 steps
+                # reached): the loss with dropout off decides, checked when the train-mode
+                # loss is under the goal and every 10 steps
                 below = value <= goal
                 if below and not noisy:
                     break
                 confirm = noisy and (below or len(losses) % 10 == 0)
-                if confirm and _eval_loss(model, loss_fn, batch) <= goal:
+                if confirm and _quiet_loss(model, loss_fn, batch) <= goal:
                     break
                 loss.backward()
                 opt.step()
@@ -1384,7 +1388,9 @@ def check_can_overfit_batch(
                 trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
                 model.eval()
                 evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
-        kept = (evaluated,) if noisy else (trained, evaluated)
+        if noisy:  # a train-mode loss is random: dropout off, batch-norm as in training
+            trained = _quiet_loss(model, loss_fn, batch)
+        kept = (trained, evaluated)
         finite = [v for v in kept if math.isfinite(v)]
         final = min(finite) if finite else float("nan")
     finally:
