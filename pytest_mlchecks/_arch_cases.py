@@ -151,10 +151,7 @@ ARCH_CASES: tuple[ArchCase, ...] = (
         large=True,
     ),
     ArchCase(
-        "torchvision efficientnet_b0",
-        "torchvision",
-        _tv("efficientnet_b0", 64, "features.1"),
-        overfit=False,  # its training steps take 2-5 s each on 2 shared CPU cores
+        "torchvision efficientnet_b0", "torchvision", _tv("efficientnet_b0", 64, "features.1")
     ),
     ArchCase(
         "torchvision mobilenet_v3_small", "torchvision", _tv("mobilenet_v3_small", 64, "features.1")
