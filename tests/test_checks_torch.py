@@ -1214,3 +1214,14 @@ def test_can_overfit_batch_is_not_passed_by_a_lucky_dropout_draw() -> None:
     result = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, lr=1e-9, steps=5)
     assert not result.passed and result.details["steps"] == 5
     assert result.value > 1.0
+
+
+def test_tracker_growth_factor_from_ini_is_validated() -> None:
+    from pytest_mlchecks._runtime import Recorder, Settings, recording
+
+    tracker = _scripted_tracker([1.0] * 8, [1.0] * 8)
+    nan = Settings(ini={"tracker_growth_factor": float("nan")})
+    with recording(Recorder("ini", nan)), pytest.raises(MLCheckUsageError, match="growth_factor"):
+        tracker.check()
+    with recording(Recorder("ini", Settings(ini={"tracker_growth_factor": 2.0}))):
+        assert tracker.check().details["sustained_growth"]["limit"] == 2.0

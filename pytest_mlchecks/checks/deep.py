@@ -749,6 +749,8 @@ def _sustained_growth(
     when the loss is recorded and did not fall (healthy training may raise the norm while
     the loss falls: up to 7x measured)."""
     limit = resolve_threshold("tracker_growth_factor", factor)
+    if not limit > 1:  # NaN too
+        raise MLCheckUsageError(f"growth_factor must be a number > 1, got {limit!r}.")
     out: dict[str, Any] = {"limit": limit, "window": 0, "loss": None, "gradient norm": None}
     out["rule"] = None
     steps = len(totals)

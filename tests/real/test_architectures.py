@@ -82,3 +82,22 @@ def test_no_truncation_with_a_hugging_face_fast_tokenizer_built_offline() -> Non
         long, lambda t: fast(t, padding="max_length", max_length=32), max_length=8
     )
     assert padded.details == result.details
+
+
+def test_efficientnet_norm_over_the_old_absolute_limit_is_healthy() -> None:
+    """A sum-reduced loss over 48 images gives stock efficientnet_b0 a total gradient norm
+    over the old absolute limit (1e3); relative to its parameter norm it is ordinary."""
+    _need("torchvision")
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.efficientnet_b0()
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(48, 3, 64, 64, generator=gen)
+    y = torch.randint(0, 1000, (48,), generator=gen)
+    torch.nn.functional.cross_entropy(model(X), y, reduction="sum").backward()
+    result = check_grad_norm_healthy(model)
+    assert result.passed and result.details["total_norm"] > 1e3, result.message
+    assert result.details["grad_to_param_norm"] < 20
+    assert not check_grad_norm_healthy(model, max_total_norm=1e3).passed
