@@ -175,7 +175,7 @@ def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
 
 
 def markdown_table(rows: list[GradRow]) -> str:
-    headers = ["network", "expected", "seeds", "flagged", "first/largest RMS ratio"]
+    headers = ["network", "expected", "seeds", "flagged", "first/largest block RMS ratio"]
     body = [
         [
             r.case,
@@ -276,6 +276,7 @@ TRAINING_REASONS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
     ("NaN/Inf", lambda d: d["nan_step"] is not None),
     ("spikes", lambda d: d["spikes"]),
     ("divergence", lambda d: d["divergence"]),
+    ("sustained growth", lambda d: d["sustained_growth"]["rule"]),
     ("dead", lambda d: d["dead"]),
     ("accumulation", lambda d: d["accumulating"]),
 )

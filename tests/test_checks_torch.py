@@ -664,7 +664,10 @@ def test_forgotten_zero_grad_is_certain_with_minibatches(seed: int) -> None:
         assert healthy.passed, (setup, healthy.message)
 
 
-def test_zero_initialised_adapter_is_explained_and_clears_after_a_step() -> None:
+def test_zero_initialised_adapter_is_healthy_at_step_0_and_after_a_step() -> None:
+    """Issue 12 changed this verdict: a parameter whose gradient is zero only because the
+    zero-initialised weight right after it blocks it (LoRA's A before B) is healthy at step
+    0, and the passing message says so; the same zero gradient with B not zero still fails."""
     torch.manual_seed(0)
 
     class LoRALinear(nn.Module):
@@ -682,9 +685,543 @@ def test_zero_initialised_adapter_is_explained_and_clears_after_a_step() -> None
     X, y = regression_batch()
     nn.functional.mse_loss(model(X), y).backward()
     first = check_grad_norm_healthy(model)
-    assert not first.passed and first.details["zero_layers"] == ["0.lora_A"]
-    assert "LoRA" in first.message
+    assert first.passed and first.details["gated_by_zero_init"] == ["0.lora_A.weight"]
+    assert "zero-initialised weight right after them" in first.message
+    assert "'0.lora_B.weight'" in first.message
     torch.optim.SGD(model.parameters(), lr=0.1).step()
     model.zero_grad()
     nn.functional.mse_loss(model(X), y).backward()
     assert check_grad_norm_healthy(model).passed
+
+
+# ------------------------------------------------------------------------ issue 12: blocks
+
+
+class _Stack(nn.Module):
+    """An embedding, a stack of attention-like blocks and a head, with gradients set by
+    hand: ``block_grads[k]`` is block k's gradient scale, ``query`` the first block's query
+    projection's."""
+
+    def __init__(self, depth: int = 4) -> None:
+        super().__init__()
+        self.embeddings = nn.Embedding(100, 16)
+        self.layer = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    "query": nn.Linear(16, 16),
+                    "key": nn.Linear(16, 16),
+                    "value": nn.Linear(16, 16),
+                    "dense": nn.Linear(16, 16),
+                    "ffn": nn.Linear(16, 64),
+                }
+            )
+            for _ in range(depth)
+        )
+        self.classifier = nn.Linear(16, 2)
+
+    def set_grads(self, block_grads: list[float], query: float, head: float) -> None:
+        for p in self.parameters():
+            p.grad = torch.ones_like(p) * 0.01
+        for k, block in enumerate(self.layer):
+            for name, sub in block.items():
+                scale = query if (k == 0 and name in ("query", "key")) else block_grads[k]
+                sub.weight.grad = torch.full_like(sub.weight, scale)
+        self.classifier.weight.grad = torch.full_like(self.classifier.weight, head)
+
+
+def test_one_small_projection_is_not_vanishing_but_a_fall_with_depth_is() -> None:
+    """BERT at init: the first block's query/key get ~1e-5 of the head's RMS gradient while
+    its other weights are normal; vanishing means the blocks fall with depth."""
+    net = _Stack()
+    net.set_grads([1e-4] * 4, query=1e-9, head=0.05)
+    flat = check_grad_norm_healthy(net)
+    assert flat.passed, flat.message
+    assert flat.details["compared_blocks"] == [f"layer.{k}" for k in range(4)]
+    assert flat.value == pytest.approx(1.0)
+    falling = _Stack()
+    falling.set_grads([1e-8, 1e-6, 1e-4, 1e-2], query=1e-8, head=0.05)
+    fell = check_grad_norm_healthy(falling)
+    assert not fell.passed and fell.details["vanishing"]
+    assert "first block 'layer.0'" in fell.message and fell.value == pytest.approx(1e-6)
+
+
+def test_blocks_follow_repeat_indices_of_every_style() -> None:
+    from pytest_mlchecks.checks.deep import _block_keys
+
+    keys = _block_keys(
+        (
+            "conv1",
+            "bn1",
+            "layer1.0.conv1",
+            "layer2.1.conv2",
+            "fc",
+            "encoder.layers.encoder_layer_0.mlp",
+            "encoder.layers.encoder_layer_11.mlp",
+            "h.3.attn",
+        )
+    )
+    assert keys["conv1"] == ("conv1", False) and keys["fc"] == ("fc", False)
+    assert keys["layer1.0.conv1"] == ("layer1", True)  # layer1..layer2 are siblings
+    assert keys["encoder.layers.encoder_layer_11.mlp"] == (
+        "encoder.layers.encoder_layer_11",
+        True,
+    )
+    assert keys["h.3.attn"] == ("h.3", True)
+
+
+class _Residual(nn.Module):
+    def __init__(self, zero_init: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Linear(16, 16)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.conv2 = nn.Linear(16, 16)
+        self.bn2 = nn.BatchNorm1d(16)
+        if zero_init:
+            nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x):
+        return torch.relu(x + self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+
+
+def _resnet_like(zero_init: bool) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(8, 16), *[_Residual(zero_init) for _ in range(3)], nn.Linear(16, 1)
+    )
+
+
+def test_zero_initialised_residual_branches_are_healthy_at_step_0() -> None:
+    torch.manual_seed(0)
+    model = _resnet_like(zero_init=True)
+    backward(model)
+    result = check_grad_norm_healthy(model)
+    assert result.passed, result.message
+    assert "1.conv1.weight" in result.details["gated_by_zero_init"]
+    assert "zero-initialised weight right after them" in result.message
+    assert "'1.bn2.weight'" in result.message
+    assert result.details["zero_layers"] == []
+    torch.manual_seed(0)
+    plain = _resnet_like(zero_init=False)
+    backward(plain)
+    healthy = check_grad_norm_healthy(plain)
+    assert healthy.passed and healthy.details["gated_by_zero_init"] == []
+
+
+def test_a_dead_layer_before_a_nonzero_weight_still_fails() -> None:
+    """A dying ReLU zeroes the gradient of the layer before it; the weight after it is not
+    zero, so nothing excuses it."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
+    with torch.no_grad():
+        net[2].bias.fill_(-100.0)  # every unit of the second layer is dead
+    backward(net)
+    result = check_grad_norm_healthy(net)
+    assert not result.passed and "0" in result.details["zero_layers"]
+    assert result.details["gated_by_zero_init"] == []
+
+
+def test_bare_parameters_are_not_layers() -> None:
+    """A ViT-like class token (a bare tensor on a module with submodules) neither stands as
+    the "first layer" nor counts as a layer in the vanishing comparison."""
+    torch.manual_seed(0)
+
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.class_token = nn.Parameter(torch.zeros(1, 8))
+            self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.body(x + 1e-6 * self.class_token)
+
+    net = Tokens()
+    backward(net)
+    result = check_grad_norm_healthy(net)
+    assert result.passed, result.message
+    assert "class_token" not in result.details["blocks"]
+    assert result.details["first_block"] == "body.0"
+
+
+def test_exploding_is_relative_to_the_parameter_norm_with_an_absolute_override() -> None:
+    from pytest_mlchecks._runtime import Recorder, Settings, recording
+
+    big = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
+    with torch.no_grad():
+        for p in big.parameters():
+            p.fill_(1.0)  # parameter norm ~256
+    for p in big.parameters():
+        p.grad = torch.full_like(p, 8.0)  # total norm ~2,050: over the old 1e3, ~8x params
+    result = check_grad_norm_healthy(big)
+    assert result.passed and result.details["exploding_limit_kind"] == "relative"
+    assert result.details["total_norm"] > 1e3
+    assert result.details["grad_to_param_norm"] == pytest.approx(8.0, rel=1e-6)
+    absolute = check_grad_norm_healthy(big, max_total_norm=1e3)
+    assert not absolute.passed and absolute.details["exploding"]
+    assert check_grad_norm_healthy(big, max_norm_ratio=5).details["exploding"]
+    with recording(Recorder("ini", Settings(ini={"grad_max_norm_ratio": 5.0}))):
+        assert check_grad_norm_healthy(big).details["exploding"]
+    with recording(Recorder("ini", Settings(ini={"grad_max_total_norm": 100.0}))):
+        assert check_grad_norm_healthy(big).details["exploding_limit_kind"] == "absolute"
+    for bad in ({"max_total_norm": float("nan")}, {"max_norm_ratio": -1}, {"vanishing_ratio": 0}):
+        with pytest.raises(MLCheckUsageError, match=next(iter(bad))):
+            check_grad_norm_healthy(big, **bad)
+
+
+def test_meta_parameters_are_a_usage_error() -> None:
+    net = nn.Linear(4, 1, device="meta")
+    net.weight.grad = torch.zeros_like(net.weight)
+    with pytest.raises(MLCheckUsageError, match="meta device"):
+        check_grad_norm_healthy(net)
+
+
+# ------------------------------------------------------------------------ issue 12: tracker
+
+
+def _scripted_tracker(losses: list[float], norms: list[float], **kw) -> GradNormTracker:
+    """A tracker fed gradients of the given total norms and the given losses."""
+    net = nn.Linear(4, 1, bias=False)
+    tracker = GradNormTracker(net, **kw)
+    for loss, norm in zip(losses, norms, strict=True):
+        net.weight.grad = torch.full_like(net.weight, norm / 2.0)  # 4 entries: norm = 2 x
+        tracker.step(loss)
+    return tracker
+
+
+def test_tracker_catches_sustained_loss_growth_under_100x() -> None:
+    """A learning rate far too high (BERT, AdamW lr=1.0: loss 0.7 -> 5-50, no 100x jump)."""
+    rising = [0.7, 4.0, 9.0, 10.2, 1.5, 2.0, 14.6, 7.2, 20.6, 20.8, 2.9, 10.2, 4.5, 26.3, 7.7]
+    rising += [5.7, 15.7, 4.2, 1.7, 11.0]
+    norms = [0.5, 5.0, 7.0, 3.0, 4.0, 1.5, 4.3, 4.7, 7.2, 8.5, 3.9, 5.7, 6.1, 8.6, 4.4]
+    norms += [4.5, 7.4, 5.8, 1.5, 2.9]
+    result = _scripted_tracker(rising, norms).check()
+    assert not result.passed and result.details["divergence"] is None
+    assert result.details["spikes"] == []
+    assert result.details["sustained_growth"]["rule"] == "loss"
+    assert "sustained growth" in result.message and "median loss" in result.message
+    falling = [0.7 * 0.97**k for k in range(20)]
+    assert _scripted_tracker(falling, norms[:2] * 10).check().passed
+    assert not _scripted_tracker(rising, norms, growth_factor=3).check().passed
+    assert _scripted_tracker(rising, norms, growth_factor=50).check().details["sustained_growth"][
+        "rule"
+    ] in (None, "gradient norm")
+
+
+def test_tracker_norm_growth_counts_only_with_a_loss_that_does_not_fall() -> None:
+    norms = [1.0, 1.0, 1.0] + [1.0 + k for k in range(1, 18)]  # ends ~10-18x
+    flat = [1.0 + 0.01 * (k % 3) for k in range(20)]
+    stuck = _scripted_tracker(flat, norms).check()
+    assert not stuck.passed and stuck.details["sustained_growth"]["rule"] == "gradient norm"
+    falling = [1.0 * 0.9**k for k in range(20)]
+    learning = _scripted_tracker(falling, norms).check()
+    assert learning.details["sustained_growth"]["rule"] is None
+
+
+@pytest.mark.parametrize(
+    "kw", [{"window": 0}, {"window": 2.5}, {"spike_factor": 1}, {"growth_factor": 0.5}]
+)
+def test_tracker_rejects_settings_that_disable_it(kw) -> None:
+    with pytest.raises(MLCheckUsageError, match=next(iter(kw))):
+        GradNormTracker(nn.Linear(2, 1), **kw)
+
+
+# ------------------------------------------------------------------------ issue 12: training
+
+
+def _small_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 1))
+
+
+def test_can_overfit_batch_stops_at_the_goal_and_is_seeded() -> None:
+    torch.manual_seed(0)
+    model = _small_net()
+    X, y = torch.randn(8, 8), torch.randn(8, 1)
+    torch.manual_seed(123)
+    first = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=500)
+    torch.manual_seed(456)  # another global RNG state: same figure
+    again = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, steps=500)
+    assert first.passed and first.value == again.value
+    assert first.details["steps"] < 500  # stopped once the goal was reached
+    other = check_can_overfit_batch(
+        model, (X, y), nn.functional.mse_loss, steps=500, random_state=7
+    )
+    assert other.passed
+    broken = check_can_overfit_batch(
+        model, (X, y), lambda out, t: nn.functional.mse_loss(out.detach() * 0 + 1, t), steps=5
+    )
+    assert not broken.passed
+
+
+def test_eval_deterministic_figure_does_not_depend_on_the_global_rng() -> None:
+    torch.manual_seed(0)
+    model = _small_net().train()  # dropout on: the passes differ
+    X = torch.randn(16, 8)
+    torch.manual_seed(1)
+    a = check_eval_deterministic(model, X)
+    torch.manual_seed(2)
+    b = check_eval_deterministic(model, X)
+    assert not a.passed and a.value == b.value
+    rng = torch.random.get_rng_state()
+    check_eval_deterministic(model, X)
+    assert torch.equal(torch.random.get_rng_state(), rng)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (torch.zeros(0, 8), "empty batch"),
+        (torch.zeros(4, 8, device="meta"), "meta tensor"),
+        (torch.zeros(4, 8).numpy(), "numpy array"),
+        (torch.zeros(4, 8, dtype=torch.bfloat16), r"model\(X\) raised"),
+        (torch.zeros(4, 3), r"model\(X\) raised"),
+    ],
+)
+def test_eval_deterministic_bad_inputs_are_usage_errors(X, match: str) -> None:
+    model = _small_net().eval()
+    with pytest.raises(MLCheckUsageError, match=match):
+        check_eval_deterministic(model, X)
+
+
+def test_torch_checks_take_bfloat16_and_requires_grad_inputs_that_fit() -> None:
+    torch.manual_seed(0)
+    model = _small_net().eval()
+    X = torch.randn(6, 8, requires_grad=True)
+    assert check_eval_deterministic(model, X).passed
+    assert check_eval_deterministic(model.to(torch.bfloat16), X.detach().bfloat16()).passed
+    assert X.grad is None
+
+
+def test_can_overfit_batch_bad_inputs_are_usage_errors() -> None:
+    model = _small_net()
+    X, y = torch.randn(8, 8), torch.randn(8, 1)
+    with pytest.raises(MLCheckUsageError, match="numpy"):
+        check_can_overfit_batch(model, (X.numpy(), y), nn.functional.mse_loss)
+    with pytest.raises(MLCheckUsageError, match=r"loss_fn\(outputs, targets\) raised"):
+        check_can_overfit_batch(model, (X, y[:3]), nn.functional.cross_entropy, steps=2)
+    with pytest.raises(MLCheckUsageError, match="one number"):
+        check_can_overfit_batch(
+            model, (X, y), lambda o, t: nn.functional.mse_loss(o, t, reduction="none")
+        )
+
+
+def test_params_update_names_frozen_parameters_and_expectations() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1)
+    )
+    model[2].requires_grad_(False)  # frozen: by design, or by mistake?
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    ok = check_params_update(model, step)
+    assert ok.passed and "2 frozen parameters stayed put: 2 (weight, bias)" in ok.message
+    assert ok.details["frozen"] == ["2.weight", "2.bias"]
+    assert check_params_update(model, step, expect_trainable=["0", "4"]).passed
+    wrong = check_params_update(model, step, expect_trainable=["0", "2"])
+    assert not wrong.passed and wrong.value == 2
+    assert wrong.details["expected_trainable_but_frozen"] == ["2.weight", "2.bias"]
+    assert "expected to train (expect_trainable) but frozen: 2 (weight, bias)" in wrong.message
+    assert not check_params_update(model, step, expect_trainable="2.weight").passed
+    with pytest.raises(MLCheckUsageError, match="expect_trainable"):
+        check_params_update(model, step, expect_trainable=["decoder"])
+    with pytest.raises(MLCheckUsageError, match="expect_trainable"):
+        check_params_update(model, step, expect_trainable=[3])
+
+
+def test_params_update_refuses_a_model_without_parameters_and_restores_the_rng() -> None:
+    with pytest.raises(MLCheckUsageError, match="no parameters"):
+        check_params_update(nn.ReLU(), lambda: None)
+    assert not check_params_update(nn.Linear(2, 1), lambda: None).passed
+    model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()  # dropout draws from the global RNG
+        opt.step()
+
+    rng = torch.random.get_rng_state()
+    assert check_params_update(model, step).passed
+    assert torch.equal(torch.random.get_rng_state(), rng)
+
+    def failing() -> None:
+        raise KeyError("batch")
+
+    with pytest.raises(MLCheckUsageError, match=r"step_fn\(\) raised KeyError"):
+        check_params_update(model, failing)
+
+
+# ------------------------------------------------------------------------ issue 12/13: nlp
+
+SENTENCES = ["the cat sat on the mat", "a dog ran in the park", "the bird sang a song"]
+
+
+def _word_level():
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    trainer = tokenizers.trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]"])
+    tok.train_from_iterator(SENTENCES, trainer)
+    return tok
+
+
+def test_no_truncation_takes_a_tokenizers_tokenizer_and_its_encode() -> None:
+    tok = _word_level()
+    long = [*SENTENCES, "the cat sat on the mat and the dog ran in the park all day"]
+    result = check_no_truncation(long, tok, max_length=8)
+    assert not result.passed and result.details["over_max_length"] == 1
+    assert result.details["tokens_cut_max"] == 15 - 8  # 15 words
+    assert check_no_truncation(SENTENCES, tok, max_length=8).passed
+    by_text = check_no_truncation(long, tok.encode, max_length=8)  # returns Encoding objects
+    assert by_text.details == result.details
+    padded = _word_level()
+    padded.enable_padding(pad_token="[PAD]", length=32)  # padding is not length
+    assert check_no_truncation(long, padded, max_length=8).details == result.details
+    cutting = _word_level()
+    cutting.enable_truncation(max_length=8)
+    with pytest.raises(MLCheckUsageError, match="truncates"):
+        check_no_truncation(long, cutting, max_length=8)
+
+
+def test_no_truncation_refuses_texts_that_are_not_strings() -> None:
+    with pytest.raises(MLCheckUsageError, match=r"texts\[1\] is a dict"):
+        check_no_truncation(["ok", {"text": "a b"}], whitespace_tokenizer, max_length=8)
+    with pytest.raises(MLCheckUsageError, match="texts is a dict"):
+        check_no_truncation({"a": "b c"}, whitespace_tokenizer, max_length=8)
+    with pytest.raises(MLCheckUsageError, match="tokenizer is a"):
+        check_no_truncation(["a b"], object(), max_length=8)
+
+
+def test_attention_mask_all_padding_and_bad_batches_are_usage_errors() -> None:
+    torch.manual_seed(0)
+    model = TinyEncoder(True).eval()
+    ids = torch.randint(1, 50, (2, 5))
+    with pytest.raises(MLCheckUsageError, match="every position as padding"):
+        check_attention_mask_respected(
+            model, {"input_ids": ids, "attention_mask": torch.zeros(2, 5, dtype=torch.long)}
+        )
+    with pytest.raises(MLCheckUsageError, match="meta tensor"):
+        check_attention_mask_respected(
+            model,
+            {
+                "input_ids": ids.to("meta"),
+                "attention_mask": torch.ones(2, 5, dtype=torch.long, device="meta"),
+            },
+        )
+    mask = torch.ones(2, 5, dtype=torch.long)
+    mask[:, 3:] = 0
+    with pytest.raises(MLCheckUsageError, match="numpy"):
+        check_attention_mask_respected(model, {"input_ids": ids.numpy(), "attention_mask": mask})
+    with pytest.raises(MLCheckUsageError, match=r"model\(batch\) raised"):
+        check_attention_mask_respected(
+            model, {"input_ids": ids + 100, "attention_mask": mask}
+        )  # ids outside the embedding table
+
+
+def test_params_update_zero_initialised_branches_are_not_stuck_at_the_first_step() -> None:
+    torch.manual_seed(0)
+    model = _resnet_like(zero_init=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = regression_batch()
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+
+    result = check_params_update(model, step)
+    assert result.passed, result.message
+    assert "1.conv1.weight" in result.details["gated_by_zero_init"]
+    assert "'1.bn2.weight'" in result.message
+    plain = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt2 = torch.optim.SGD(plain[2].parameters(), lr=0.1)  # the first layer left out
+
+    def partial() -> None:
+        opt2.zero_grad()
+        nn.functional.mse_loss(plain(X), y).backward()
+        opt2.step()
+
+    missed = check_params_update(plain, partial)
+    assert not missed.passed and missed.details["did_not_change"] == ["0.weight", "0.bias"]
+
+
+def test_more_torch_bad_inputs_are_usage_errors() -> None:
+    with pytest.raises(MLCheckUsageError, match="meta device"):
+        check_params_update(nn.Linear(4, 1, device="meta"), lambda: None)
+    X, y = torch.randn(3, 4), torch.randn(3, 1)
+    for kw in ({"target_loss": float("nan")}, {"lr": 0}, {"lr": float("inf")}):
+        with pytest.raises(MLCheckUsageError, match=next(iter(kw))):
+            check_can_overfit_batch(nn.Linear(4, 1), (X, y), nn.functional.mse_loss, **kw)
+    with pytest.raises(MLCheckUsageError, match="max_fraction"):
+        check_no_truncation(["a b"], whitespace_tokenizer, max_length=3, max_fraction=float("nan"))
+    with pytest.raises(MLCheckUsageError, match="tokenizer raised ZeroDivisionError"):
+        check_no_truncation(["a b"], lambda t: 1 / 0, max_length=3)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_vanishing_through_a_module_list_stack_with_stem_and_head(seed: int) -> None:
+    """A deep sigmoid stack written as stem + ModuleList + head (or fc1..fc8) is judged on
+    its repeated blocks and still caught; the same with ReLU + LayerNorm passes."""
+    torch.manual_seed(seed)
+
+    class Net(nn.Module):
+        def __init__(self, act: type, norm: bool) -> None:
+            super().__init__()
+            self.stem = nn.Linear(8, 64)
+            self.blocks = nn.ModuleList(
+                nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64) if norm else nn.Identity(), act())
+                for _ in range(8)
+            )
+            self.head = nn.Linear(64, 1)
+
+        def forward(self, x):
+            h = torch.sigmoid(self.stem(x))
+            for block in self.blocks:
+                h = block(h)
+            return self.head(h)
+
+    sick = Net(nn.Sigmoid, norm=False)
+    backward(sick, seed)
+    result = check_grad_norm_healthy(sick)
+    assert not result.passed and result.details["vanishing"]
+    assert result.details["compared_blocks"] == [f"blocks.{k}" for k in range(8)]
+    healthy = Net(nn.ReLU, norm=True)
+    backward(healthy, seed)
+    assert check_grad_norm_healthy(healthy).passed
+
+
+def test_can_overfit_batch_leaves_inputs_that_require_grad_untouched() -> None:
+    torch.manual_seed(0)
+    X = torch.randn(5, 4, requires_grad=True)
+    y = torch.randn(5, 1, requires_grad=True)
+    result = check_can_overfit_batch(nn.Linear(4, 1), (X, y), nn.functional.mse_loss, steps=3)
+    assert result.details["steps"] >= 1
+    assert X.grad is None and y.grad is None
+
+
+def test_can_overfit_batch_is_not_passed_by_a_lucky_dropout_draw() -> None:
+    """Heavy dropout drives the train-mode output (and the loss on zero targets) to ~0
+    while the model has learnt nothing: eval mode decides, training does not stop there."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.99))
+    with torch.no_grad():
+        model[0].bias.fill_(3.0)
+    X, y = torch.randn(8, 4), torch.zeros(8, 4)
+    result = check_can_overfit_batch(model, (X, y), nn.functional.mse_loss, lr=1e-9, steps=5)
+    assert not result.passed and result.details["steps"] == 5
+    assert result.value > 1.0
+
+
+def test_tracker_growth_factor_from_ini_is_validated() -> None:
+    from pytest_mlchecks._runtime import Recorder, Settings, recording
+
+    tracker = _scripted_tracker([1.0] * 8, [1.0] * 8)
+    nan = Settings(ini={"tracker_growth_factor": float("nan")})
+    with recording(Recorder("ini", nan)), pytest.raises(MLCheckUsageError, match="growth_factor"):
+        tracker.check()
+    with recording(Recorder("ini", Settings(ini={"tracker_growth_factor": 2.0}))):
+        assert tracker.check().details["sustained_growth"]["limit"] == 2.0

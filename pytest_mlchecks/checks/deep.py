@@ -7,13 +7,16 @@ caller's gradients, mode or weights (helpers that must train restore what they t
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import copy
 import functools
 import itertools
 import math
 import operator
+import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,7 @@ from .._deps import require
 from .._inputs import fmt, table
 from .._messages import compose, plural, verdict
 from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, resolve_threshold
+from .._runtime import assertion, check, current_seed, resolve_threshold
 
 __all__ = [
     "GradNormTracker",
@@ -86,39 +89,80 @@ def _norms(torch: Any, grads: list[Any]) -> Any:
     return out
 
 
+_INDEXED = re.compile(r"^(.*?\D)_?\d+$")
+
+
+def _block_keys(layers: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    """Each layer's block: its module path cut after the first component that is a repeat
+    index (``encoder.layer.0``, ``layers.3``, ``h.11``, ``layer2``, ``encoder_layer_5``; a
+    number, or a name ending in a number that a sibling shares the stem of), and whether it
+    is such a repeated block. A layer with no repeat index is its own block."""
+    siblings: dict[tuple[str, ...], set[str]] = {}
+    for layer in layers:
+        parts = layer.split(".") if layer else []
+        for i, part in enumerate(parts):
+            siblings.setdefault(tuple(parts[:i]), set()).add(part)
+    stems = {
+        parent: collections.Counter(m.group(1) for m in map(_INDEXED.match, names) if m is not None)
+        for parent, names in siblings.items()
+    }
+    keys: dict[str, tuple[str, bool]] = {}
+    for layer in layers:
+        parts = layer.split(".") if layer else []
+        keys[layer] = (layer, False)
+        for i, part in enumerate(parts):
+            match = None if part.isdigit() else _INDEXED.match(part)
+            if part.isdigit() or (match and stems[tuple(parts[:i])][match.group(1)] >= 2):
+                keys[layer] = (".".join(parts[: i + 1]), True)
+                break
+    return keys
+
+
 @dataclass(frozen=True)
 class _Layout:
-    """Parameters grouped by layer (module): each layer's parameter indices, the indices whose
-    RMS gradient stands for the layer (its weights, dim >= 2, else all its parameters), the
-    layers compared for vanishing (those with weights, else all) and the first of them that
-    is not an embedding (registration order)."""
+    """Parameters grouped by layer (the module that owns them; a bare parameter of a module
+    with submodules, such as ``class_token``, is its own unit and not a layer) and by block
+    (the layers up to a repeat index). ``blocks`` lists, in registration (depth) order, each
+    block's weight parameters (dim >= 2, not embeddings, not bare): the ones whose RMS
+    gradient stands for it. ``compared`` are the blocks judged for vanishing: the network's
+    repeated stack (the largest set of sibling blocks) when it has one, else every block."""
 
     layers: dict[str, tuple[int, ...]]
-    picks: tuple[tuple[str, int | tuple[int, ...]], ...]
-    compared: tuple[str, ...]
-    first: str
+    blocks: tuple[tuple[str, tuple[int, ...]], ...]
+    compared: tuple[int, ...]
+    stack: str
 
 
 @functools.lru_cache(maxsize=64)
-def _layout(names: tuple[str, ...], dims: tuple[int, ...], embeddings: frozenset[str]) -> _Layout:
+def _layout(
+    names: tuple[str, ...],
+    dims: tuple[int, ...],
+    embeddings: frozenset[str],
+    bare: frozenset[str],
+) -> _Layout:
+    units = [name if name in bare else _layer(name) for name in names]
     grouped: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        grouped.setdefault(_layer(name), []).append(i)
-    layers = {layer: tuple(idx) for layer, idx in grouped.items()}
-    picks: list[tuple[str, int | tuple[int, ...]]] = []
-    with_weights: list[str] = []
-    for layer, idx in layers.items():
-        weights = tuple(i for i in idx if dims[i] >= 2)
-        if weights:
-            with_weights.append(layer)
-        chosen = weights or idx
-        picks.append((layer, chosen[0] if len(chosen) == 1 else chosen))
-    compared = tuple(with_weights or layers) or ("",)
-    # an embedding's gradient only touches the rows of the tokens in the batch, so its RMS
-    # over the whole table says nothing about depth: vanishing is judged from the first
-    # dense layer after it
-    dense = [layer for layer in compared if layer not in embeddings]
-    return _Layout(layers, tuple(picks), compared, (dense or list(compared))[0])
+    for i, unit in enumerate(units):
+        grouped.setdefault(unit, []).append(i)
+    layers = {unit: tuple(idx) for unit, idx in grouped.items()}
+    keys = _block_keys(tuple(layers))
+    blocks: dict[str, list[int]] = {}
+    repeated: dict[str, bool] = {}
+    for i, unit in enumerate(units):
+        key, is_repeat = keys[unit]
+        weights = blocks.setdefault(key, [])
+        repeated[key] = is_repeat
+        if dims[i] >= 2 and names[i] not in bare and unit not in embeddings:
+            weights.append(i)
+    order = [(key, tuple(idx)) for key, idx in blocks.items() if idx]
+    stacks: dict[str, list[int]] = {}
+    for b, (key, _) in enumerate(order):
+        if repeated[key]:
+            stacks.setdefault(key.rsplit(".", 1)[0] if "." in key else "", []).append(b)
+    parent, members = max(stacks.items(), key=lambda kv: len(kv[1]), default=("", []))
+    if len(members) >= 2:
+        return _Layout(layers, tuple(order), tuple(members), parent or "(top level)")
+    return _Layout(layers, tuple(order), tuple(range(len(order))), "")
 
 
 @dataclass
@@ -130,13 +174,14 @@ class _Params:
     shapes: list[tuple[int, ...]]
     numels: list[int]
     embeddings: frozenset[str] = frozenset()
+    bare: frozenset[str] = frozenset()
     inv_sqrt: list[float] = field(init=False)
     layout: _Layout = field(init=False)
 
     def __post_init__(self) -> None:
         self.inv_sqrt = [1.0 / math.sqrt(max(k, 1)) for k in self.numels]
         dims = tuple(len(s) for s in self.shapes)
-        self.layout = _layout(tuple(self.names), dims, self.embeddings)
+        self.layout = _layout(tuple(self.names), dims, self.embeddings, self.bare)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -148,6 +193,7 @@ class _Params:
             [self.shapes[i] for i in keep],
             [self.numels[i] for i in keep],
             self.embeddings,
+            self.bare,
         )
 
 
@@ -181,6 +227,10 @@ def _registered(model: Any) -> list[Any]:
     return found
 
 
+def _has_children(module: Any) -> bool:
+    return module is not None and bool(module._modules)
+
+
 def _trainable(model: Any) -> _Params:
     """The trainable parameters, cached per model while its parameters stay the same objects
     with the same requires_grad flags."""
@@ -209,14 +259,23 @@ def _trainable(model: Any) -> _Params:
             for layer in {_layer(name) for name, _ in named}
             if isinstance(modules.get(layer), kinds)
         ),
+        # a parameter held by a module that also has submodules and not named as a weight
+        # or bias (ViT's class_token, a position embedding on an encoder) is a bare tensor,
+        # not a layer; MultiheadAttention's in_proj_weight stays a layer's weight
+        bare=frozenset(
+            name
+            for name, _ in named
+            if _has_children(modules.get(_layer(name) if "." in name else ""))
+            and not any(kind in name.rpartition(".")[2] for kind in ("weight", "bias"))
+        ),
     )
     _STRUCTURE[model] = (slots, flags, found)
     return found
 
 
-def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str]]:
-    """The parameters that have a gradient, their gradient norms (one host transfer) and the
-    names of those without one."""
+def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str], list[float]]:
+    """The parameters that have a gradient, their gradient norms, the names of those without
+    one and the parameters' own norms (one host transfer for both norms)."""
     import torch
 
     grads = [p.grad for p in trainable.params]
@@ -228,13 +287,20 @@ def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str]]:
         present = trainable.subset(keep)
         grads = [grads[i] for i in keep]
     if not grads:
-        return present, [], missing
+        return present, [], missing, []
+    if any(t.is_meta for t in itertools.chain(grads, present.params)):
+        raise MLCheckUsageError(
+            "model has parameters or gradients on the meta device, which hold no values: "
+            "materialise the model (to_empty() and load weights) before checking gradients."
+        )
     with torch.no_grad():
-        norms = _norms(torch, grads).cpu().tolist()  # the one host transfer
+        both = _norms(torch, [*grads, *(p.detach() for p in present.params)])
+        values = both.cpu().tolist()  # the one host transfer
+        norms, weights = values[: len(grads)], values[len(grads) :]
         for i, value in enumerate(norms):
             if value == math.inf:  # an Inf gradient, or finite values whose squares overflow
                 norms[i] = _rescaled_norm(torch, grads[i])
-    return present, norms, missing
+    return present, norms, missing, weights
 
 
 def _rescaled_norm(torch: Any, grad: Any) -> float:
@@ -250,37 +316,64 @@ def _rescaled_norm(torch: Any, grad: Any) -> float:
 _TABLE_ROWS = 40  # parameters listed in a failure message
 
 
-@check
-def check_grad_norm_healthy(
-    model: Any,
-    *,
-    vanishing_ratio: float | None = None,
-    max_total_norm: float | None = None,
-    ignore: Any = (),
-) -> CheckResult:
-    """Detect unhealthy gradients after ``loss.backward()``.
+def _positive(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+        raise MLCheckUsageError(f"{name} must be a number > 0, got {value!r}.")
+    return float(value)
 
-    Fails on: NaN/Inf gradients; trainable parameters with no gradient (disconnected graph,
-    forgotten parameter; list deliberate ones in ``ignore``); layers whose gradients are all
-    zero (dead or saturated); vanishing gradients (the first weight layer's RMS gradient
-    under ``vanishing_ratio`` (ini ``ml_grad_vanishing_ratio``, default 1e-3) times the
-    largest layer's); exploding gradients (total norm over ``max_total_norm``, ini
-    ``ml_grad_max_total_norm``, default 1e3). Norms are batched on the gradients' device
-    with one host transfer; the gradients are only read. Figure: the vanishing ratio.
-    """
-    _require_module(model, "assert_grad_norm_healthy")
-    ratio_limit = resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
-    norm_limit = resolve_threshold("grad_max_total_norm", max_total_norm)
-    skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
-    trainable = _trainable(model)
-    if not trainable:
-        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    state, norms, no_grad = _grad_state(trainable)
-    if not norms:
-        raise MLCheckUsageError(
-            "no parameter has a gradient: call loss.backward() before checking gradients."
-        )
-    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
+
+def _gated(
+    state: _Params, norms: list[float], values: Callable[[int], Any] | None = None
+) -> dict[int, str]:
+    """Parameters whose gradient is zero only because a zero-initialised layer right after
+    them (registration order) blocks it: each maximal run of zero-gradient parameters that
+    ends just before a weight that is exactly zero yet gets a gradient (``bn2.weight`` under
+    ``zero_init_residual``, ViT's zero head, LoRA's B). Maps each to the blocking weight.
+    ``values(i)`` gives parameter i's value when the gradient was taken (default: now)."""
+    import torch
+
+    value_of = values or (lambda i: state.params[i])
+
+    gated: dict[int, str] = {}
+    run: list[int] = []
+    for i, value in enumerate(norms):
+        if value == 0.0:
+            run.append(i)
+            continue
+        if run and math.isfinite(value) and not state.names[i].endswith("bias"):
+            with torch.no_grad():
+                blocked = not bool(value_of(i).detach().any())
+            if blocked:
+                gated.update(dict.fromkeys(run, state.names[i]))
+        run = []
+    return gated
+
+
+@dataclass
+class _GradFigures:
+    """What check_grad_norm_healthy measured."""
+
+    total: float
+    param_norm: float
+    nonfinite: list[str]
+    zero_units: list[str]
+    gated: dict[int, str]
+    blocks: dict[str, float]
+    compared: list[str]
+    ratio: float
+    rms: list[float]
+    layers: dict[str, float]
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _grad_figures(
+    state: _Params, norms: list[float], weights: list[float], skip: set[str]
+) -> _GradFigures:
     total_sq = sum(map(operator.mul, norms, norms))
     if math.isfinite(total_sq):  # the common case: every norm finite, no overflow
         nonfinite: list[str] = []
@@ -294,94 +387,139 @@ def check_grad_norm_healthy(
             if nonfinite
             else big * math.sqrt(sum((v / big) ** 2 for v in finite))  # squares overflowed
         )
+    param_sq = sum(w * w for w in weights if math.isfinite(w))
     rms = list(map(operator.mul, finite, state.inv_sqrt))
     layout = state.layout
-    layer_rms = {
-        layer: rms[pick] if isinstance(pick, int) else max(rms[i] for i in pick)
-        for layer, pick in layout.picks
-    }
-    zero_layers: list[str] = []
+    gated = _gated(state, norms) if 0.0 in norms else {}
+    zero_units: list[str] = []
     if 0.0 in norms:
-        zero = {i for i, v in enumerate(norms) if v == 0.0}
-        zero_layers = [
-            layer
-            for layer, idx in layout.layers.items()
-            if layer not in skip and zero.issuperset(idx)
+        zero = {i for i, v in enumerate(norms) if v == 0.0 and i not in gated}
+        zero_units = [
+            unit
+            for unit, idx in layout.layers.items()
+            if unit not in skip and _layer(unit) not in skip and zero.issuperset(idx)
         ]
-    largest = max(layer_rms[layer] for layer in layout.compared)
-    first = layout.first
-    ratio = layer_rms[first] / largest if largest > 0 else 0.0
-    vanishing = len(layout.compared) > 1 and largest > 0 and ratio < ratio_limit
-    exploding = math.isfinite(total) and total > norm_limit
-    problems: list[str] = []
-    fixes: list[str] = []
-    if nonfinite:
-        problems.append(
-            f"NaN/Inf gradients in {plural(len(nonfinite), 'parameter')}: {nonfinite[:5]}"
+    # a block stands by the median RMS gradient of its weight layers (robust to one small
+    # projection, such as a query at near-uniform attention); gated weights say nothing yet
+    figures: list[float | None] = []
+    for _, idx in layout.blocks:
+        live = [rms[i] for i in idx if i not in gated]
+        figures.append(_median(live) if live else None)
+    chosen = [b for b in layout.compared if figures[b] is not None]
+    if len(chosen) < 2:
+        chosen = [b for b, f in enumerate(figures) if f is not None]
+    values = [figures[b] or 0.0 for b in chosen]
+    largest = max(values, default=0.0)
+    ratio = values[0] / largest if largest > 0 else 0.0
+    return _GradFigures(
+        total=total,
+        param_norm=math.sqrt(param_sq),
+        nonfinite=nonfinite,
+        zero_units=zero_units,
+        gated=gated,
+        blocks={layout.blocks[b][0]: figures[b] or 0.0 for b in chosen},
+        compared=[layout.blocks[b][0] for b in chosen],
+        ratio=ratio,
+        rms=rms,
+        layers={
+            unit: _median(
+                [rms[i] for i in idx if len(state.shapes[i]) >= 2] or [rms[i] for i in idx]
+            )
+            for unit, idx in layout.layers.items()
+        },
+    )
+
+
+@check
+def check_grad_norm_healthy(
+    model: Any,
+    *,
+    vanishing_ratio: float | None = None,
+    max_total_norm: float | None = None,
+    max_norm_ratio: float | None = None,
+    ignore: Any = (),
+) -> CheckResult:
+    """Detect unhealthy gradients after ``loss.backward()``.
+
+    Fails on: NaN/Inf gradients; trainable parameters with no gradient (disconnected graph,
+    forgotten parameter; list deliberate ones in ``ignore``); layers whose gradients are all
+    zero (dead or saturated; a zero gradient caused only by a zero-initialised weight right
+    after them, as in ``zero_init_residual`` or a zero head, is healthy at step 0);
+    vanishing gradients, a fall with depth: parameters are grouped into blocks (the module
+    path up to the repeated index, as ``encoder.layer.0``), each block stands by the median
+    RMS gradient of its weight layers, and the first block of the repeated stack (of all
+    blocks when there is no stack) must reach ``vanishing_ratio`` (ini
+    ``ml_grad_vanishing_ratio``, default 1e-3) of the largest; exploding gradients, a total
+    gradient norm over ``max_norm_ratio`` (ini ``ml_grad_max_norm_ratio``, default 100) times
+    the parameters' total norm (at least 1), or over ``max_total_norm`` (ini
+    ``ml_grad_max_total_norm``) when that absolute limit is given. Norms are batched on the
+    gradients' device with one host transfer; the gradients are only read. Figure: the
+    vanishing ratio.
+    """
+    _require_module(model, "assert_grad_norm_healthy")
+    ratio_limit = _positive(
+        "vanishing_ratio", resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
+    )
+    absolute = resolve_threshold("grad_max_total_norm", max_total_norm)
+    absolute = _positive("max_total_norm", absolute) if absolute != math.inf else absolute
+    relative = _positive("max_norm_ratio", resolve_threshold("grad_max_norm_ratio", max_norm_ratio))
+    skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
+    trainable = _trainable(model)
+    if not trainable:
+        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
+    state, norms, no_grad, weights = _grad_state(trainable)
+    if not norms:
+        raise MLCheckUsageError(
+            "no parameter has a gradient: call loss.backward() before checking gradients."
         )
-        fixes.append(
-            "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
-            "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
-        )
-    if missing:
-        problems.append(
-            f"no gradient for {plural(len(missing), 'trainable parameter')}: {missing[:5]}"
-        )
-        fixes.append(
-            "no gradient: the parameter is not used in forward, or the graph is cut "
-            "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
-            "(requires_grad=False) or pass it in ignore= if that is intended"
-        )
-    if zero_layers:
-        problems.append(f"all-zero gradients (dead or saturated) in {zero_layers[:5]}")
-        fixes.append(
-            "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
-            "sigmoid/tanh, or a constant input; a layer fed by a zero-initialised one (LoRA's "
-            "A before B moves) is zero at the first step by design: check after a step, or "
-            "list it in ignore="
-        )
-    if vanishing:
-        problems.append(
-            f"vanishing gradients: first layer {first!r} RMS gradient is {fmt(ratio, 3)} of the "
-            f"largest layer's (limit {fmt(ratio_limit, 3)})"
-        )
-        fixes.append(
-            "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
-            "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
-        )
-    if exploding:
-        problems.append(f"exploding gradients: total norm {fmt(total, 3)} > {fmt(norm_limit, 3)}")
-        fixes.append(
-            "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
-            "targets, check the loss scale"
-        )
+    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
+    f = _grad_figures(state, norms, weights, skip)
+    vanishing = len(f.compared) > 1 and max(f.blocks.values()) > 0 and f.ratio < ratio_limit
+    floor = max(f.param_norm, 1.0)
+    norm_limit = absolute if absolute != math.inf else relative * floor
+    exploding = math.isfinite(f.total) and f.total > norm_limit
     details: dict[str, Any] = {
-        "total_norm": total if math.isfinite(total) else "inf",
-        "vanishing_ratio": ratio,
-        "first_layer": first,
-        "layers": {layer: layer_rms[layer] for layer in list(layer_rms)[:100]},
-        "nonfinite": nonfinite,
+        "total_norm": f.total if math.isfinite(f.total) else "inf",
+        "param_norm": f.param_norm,
+        "grad_to_param_norm": f.total / floor if math.isfinite(f.total) else "inf",
+        "exploding_limit": norm_limit,
+        "exploding_limit_kind": "absolute" if absolute != math.inf else "relative",
+        "vanishing_ratio": f.ratio,
+        "first_block": f.compared[0] if f.compared else None,
+        "compared_blocks": f.compared[:100],
+        "blocks": dict(list(f.blocks.items())[:100]),
+        "layers": dict(list(f.layers.items())[:100]),
+        "nonfinite": f.nonfinite,
         "no_grad": missing,
-        "zero_layers": zero_layers,
+        "zero_layers": f.zero_units,
+        "gated_by_zero_init": sorted({state.names[i] for i in f.gated})[:100],
         "vanishing": vanishing,
         "exploding": exploding,
     }
+    problems, fixes = _grad_problems(f, missing, vanishing, exploding, ratio_limit, norm_limit)
+    limit_text = (
+        f"limit {fmt(norm_limit, 3)}"
+        if absolute != math.inf
+        else f"limit {fmt(relative, 3)} x parameter norm {fmt(f.param_norm, 3)}"
+    )
     if not problems:
         message = (
-            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite, nonzero "
-            f"gradients; total norm {fmt(total, 3)}; first/largest layer RMS ratio "
-            f"{fmt(ratio, 3)} (limit {fmt(ratio_limit, 3)})."
+            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite "
+            f"gradients; total norm {fmt(f.total, 3)} ({limit_text}); first/largest block "
+            f"RMS ratio {fmt(f.ratio, 3)} over {plural(len(f.compared), 'block')} "
+            f"(limit {fmt(ratio_limit, 3)})." + _gated_note(state, f.gated)
         )
         return CheckResult(
-            "grad_norm_healthy", "model", True, "error", ratio, ratio_limit, message, details
+            "grad_norm_healthy", "model", True, "error", f.ratio, ratio_limit, message, details
         )
     shown = min(len(norms), _TABLE_ROWS)
+    largest = max(f.rms) if f.rms else 0.0
     rows = [
         [
             state.names[i],
             "x".join(map(str, state.shapes[i])) or "scalar",
             fmt(norms[i], 3) if math.isfinite(norms[i]) else str(norms[i]),
-            fmt(rms[i] / largest, 3) if largest > 0 else "-",
+            fmt(f.rms[i] / largest, 3) if largest > 0 else "-",
         ]
         for i in range(shown)
     ]
@@ -399,8 +537,80 @@ def check_grad_norm_healthy(
         fix="; ".join(fixes) + ".",
     )
     return CheckResult(
-        "grad_norm_healthy", "model", False, "error", ratio, ratio_limit, message, details
+        "grad_norm_healthy", "model", False, "error", f.ratio, ratio_limit, message, details
     )
+
+
+def _gated_note(state: _Params, gated: dict[int, str]) -> str:
+    if not gated:
+        return ""
+    blockers = sorted(set(gated.values()))
+    return (
+        f" {plural(len(gated), 'parameter')} get a zero gradient only because a "
+        f"zero-initialised weight right after them blocks it ({plural(len(blockers), 'weight')}"
+        f", e.g. {blockers[0]!r}): healthy at step 0, they learn once it moves."
+    )
+
+
+def _grad_problems(
+    f: _GradFigures,
+    missing: list[str],
+    vanishing: bool,
+    exploding: bool,
+    ratio_limit: float,
+    norm_limit: float,
+) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    fixes: list[str] = []
+    if f.nonfinite:
+        problems.append(
+            f"NaN/Inf gradients in {plural(len(f.nonfinite), 'parameter')}: {f.nonfinite[:5]}"
+        )
+        fixes.append(
+            "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
+            "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
+        )
+    if missing:
+        problems.append(
+            f"no gradient for {plural(len(missing), 'trainable parameter')}: {missing[:5]}"
+        )
+        fixes.append(
+            "no gradient: the parameter is not used in forward, or the graph is cut "
+            "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
+            "(requires_grad=False) or pass it in ignore= if that is intended"
+        )
+    if f.zero_units:
+        problems.append(
+            f"all-zero gradients (dead or saturated) in {plural(len(f.zero_units), 'layer')}: "
+            f"{f.zero_units[:5]}"
+        )
+        fixes.append(
+            "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
+            "sigmoid/tanh, or a constant input; a layer whose gradient is blocked by a "
+            "zero-initialised weight registered right after it is recognised as healthy, "
+            "other designs that start at zero: check after a step, or list it in ignore="
+        )
+    if vanishing:
+        problems.append(
+            f"vanishing gradients: first block {f.compared[0]!r} median RMS gradient is "
+            f"{fmt(f.ratio, 3)} of the largest block's over {plural(len(f.compared), 'block')} "
+            f"(limit {fmt(ratio_limit, 3)})"
+        )
+        fixes.append(
+            "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
+            "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
+        )
+    if exploding:
+        problems.append(
+            f"exploding gradients: total norm {fmt(f.total, 3)} > {fmt(norm_limit, 3)} "
+            f"({fmt(f.total / max(f.param_norm, 1.0), 3)}x the parameter norm "
+            f"{fmt(f.param_norm, 3)})"
+        )
+        fixes.append(
+            "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
+            "targets, check the loss scale"
+        )
+    return problems, fixes
 
 
 assert_grad_norm_healthy = assertion(check_grad_norm_healthy)
@@ -416,7 +626,11 @@ class GradNormTracker:
     Call ``.step(loss)`` after each ``backward()`` (before ``zero_grad``); per-layer norms stay
     on the device until ``.check()`` (no host sync per step). ``.check()`` finds NaN/Inf at
     step k, spikes (total norm over ``spike_factor`` times the running median), divergence
-    (loss or norm growing by ``divergence_factor``), layers that stay dead, and gradient
+    (loss or norm growing by ``divergence_factor``), sustained growth (over the last quarter
+    of the run, at least 3 steps, the median loss is over ``growth_factor`` (ini
+    ``ml_tracker_growth_factor``, default 4) times the lowest of the first 3 losses, or the
+    median gradient norm is, while the loss does not fall; pass the loss to ``.step`` for
+    this rule), layers that stay dead, and gradient
     accumulation when ``zero_grad`` is missing (the same gradient tensors kept across steps,
     each backward adding to them; or, when other code writes them in place, norms growing at
     every step while the tensors are never replaced).
@@ -426,6 +640,7 @@ class GradNormTracker:
     spike_factor: float = 10.0
     divergence_factor: float = 100.0
     window: int = 10
+    growth_factor: float | None = None
     _norms: list[Any] = field(default_factory=list, repr=False)
     _losses: list[Any] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
@@ -439,6 +654,18 @@ class GradNormTracker:
 
     def __post_init__(self) -> None:
         _require_module(self.model, "GradNormTracker")
+        for name in ("spike_factor", "divergence_factor"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1):
+                raise MLCheckUsageError(f"{name} must be a number > 1, got {value!r}.")
+        if self.growth_factor is not None:
+            growth = self.growth_factor
+            if not (
+                isinstance(growth, (int, float)) and not isinstance(growth, bool) and growth > 1
+            ):
+                raise MLCheckUsageError(f"growth_factor must be a number > 1, got {growth!r}.")
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 1:
+            raise MLCheckUsageError(f"window must be a positive integer, got {self.window!r}.")
         self._params = _trainable(self.model)  # the parameters followed: trainable at start
         self._names = list(self._params.names)
 
@@ -514,10 +741,35 @@ def _tracker_check(tracker: GradNormTracker) -> CheckResult:
     return _tracker_verdict(tracker, stacked, losses)
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+def _sustained_growth(
+    totals: list[float], losses: list[float], factor: float | None
+) -> dict[str, Any]:
+    """How far the loss and the gradient norm rose and stayed up: the median over the last
+    quarter of the steps (at least 3) against the lowest of the first 3. The norm counts only
+    when the loss is recorded and did not fall (healthy training may raise the norm while
+    the loss falls: up to 7x measured)."""
+    limit = resolve_threshold("tracker_growth_factor", factor)
+    if not limit > 1:  # NaN too
+        raise MLCheckUsageError(f"growth_factor must be a number > 1, got {limit!r}.")
+    out: dict[str, Any] = {"limit": limit, "window": 0, "loss": None, "gradient norm": None}
+    out["rule"] = None
+    steps = len(totals)
+    window = max(3, steps // 4)
+    out["window"] = window
+    if len(losses) >= 2 * window and min(losses[:3]) > 0:
+        out["loss"] = _median(losses[-window:]) / min(losses[:3])
+        if out["loss"] > limit:
+            out["rule"] = "loss"
+    start = [t for t in totals[:3] if math.isfinite(t) and t > 0]
+    late = [t for t in totals[-window:] if math.isfinite(t)]
+    if steps >= 2 * window and start and late:
+        out["gradient norm"] = _median(late) / min(start)
+        not_falling = len(losses) >= 2 * window and _median(losses[-window:]) >= _median(
+            losses[:window]
+        )
+        if out["rule"] is None and not_falling and out["gradient norm"] > limit:
+            out["rule"] = "gradient norm"
+    return out
 
 
 def _tracker_verdict(
@@ -567,6 +819,15 @@ def _tracker_verdict(
         findings.append(
             f"divergence: {diverged[0]} grew over {fmt(tracker.divergence_factor)}x "
             f"by step {diverged[1]}"
+        )
+    sustained = _sustained_growth(totals, finite_losses, tracker.growth_factor)
+    if sustained["rule"] is not None:
+        what = sustained["rule"]
+        findings.append(
+            f"sustained growth: over the last {sustained['window']} steps the median {what} is "
+            f"{fmt(sustained[what], 3)}x its start (limit {fmt(sustained['limit'], 3)}x"
+            + (", and the loss did not fall" if what == "gradient norm" else "")
+            + "): the learning rate is far too high"
         )
     dead = [
         names[j]
@@ -619,6 +880,7 @@ def _tracker_verdict(
         "nan_step": nan_step,
         "spikes": spikes,
         "divergence": None if diverged is None else {"what": diverged[0], "step": diverged[1]},
+        "sustained_growth": sustained,
         "dead": dead,
         "dead_layers": dead_layers,
         "accumulating": accumulating,
@@ -680,17 +942,92 @@ def _restore_grads(model: Any, grads: dict[str, Any]) -> None:
             p.grad = grads[name]
 
 
-def _rng_kept(torch: Any, model: Any) -> Any:
-    """A context that puts back the CPU random state and that of every CUDA device the
-    model lives on (dropout draws from the device's generator)."""
-    cuda = sorted(
+def _cuda_devices(model: Any) -> list[int]:
+    return sorted(
         {
             t.device.index or 0
             for t in itertools.chain(model.parameters(), model.buffers())
             if t.device.type == "cuda"
         }
     )
-    return torch.random.fork_rng(devices=cuda)
+
+
+def _rng_kept(torch: Any, model: Any) -> Any:
+    """A context that puts back the CPU random state and that of every CUDA device the
+    model lives on (dropout draws from the device's generator)."""
+    return torch.random.fork_rng(devices=_cuda_devices(model))
+
+
+@contextlib.contextmanager
+def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
+    """Run with the CPU generator and those of the model's CUDA devices seeded, and put
+    their states back afterwards: the figure never depends on the caller's RNG state, and
+    the caller's RNG state never depends on the check."""
+    devices = _cuda_devices(model)
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
+    """Refuse inputs a torch model cannot take or a check cannot read: numpy arrays (pass
+    tensors), meta tensors (no values) and empty batches (nothing to decide on)."""
+    import numpy as np
+
+    def visit(value: Any) -> None:
+        if isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, np.ndarray):
+            raise MLCheckUsageError(
+                f"{argument} holds a numpy array: torch checks take tensors, e.g. "
+                f"torch.as_tensor({argument}, dtype=torch.float32)."
+            )
+        elif isinstance(value, torch.Tensor):
+            if value.is_meta:
+                raise MLCheckUsageError(
+                    f"{argument} holds a meta tensor, which has no values: pass real data."
+                )
+            if value.dim() and value.shape[0] == 0:
+                raise MLCheckUsageError(
+                    f"{argument} has an empty batch (shape {tuple(value.shape)}): the check "
+                    "needs at least one row to decide."
+                )
+
+    visit(inputs)
+
+
+def _detached(torch: Any, value: Any) -> Any:
+    """The inputs with every tensor detached (same storage, no autograd history)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        items = [_detached(torch, v) for v in value]
+        if hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
+            return type(value)(*items)
+        return type(value)(items)
+    if isinstance(value, Mapping):
+        return {k: _detached(torch, v) for k, v in value.items()}
+    return value
+
+
+def _call_model(model: Any, inputs: Any, argument: str) -> Any:
+    """The model's output on ``inputs``; an exception raised by the model's own forward is
+    the caller's input not fitting the model (dtype, shape, device), not a check bug."""
+    try:
+        return _forward(model, inputs)
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"model({argument}) raised {type(exc).__name__}: {exc}. Check that {argument} "
+            "matches what the model takes (dtype, shape, device)."
+        ) from exc
 
 
 def _forward(model: Any, inputs: Any) -> Any:
@@ -746,35 +1083,120 @@ def _batch_rows(inputs: Any) -> int:
     return sizes.pop() if len(sizes) == 1 else 0
 
 
+def _gated_by_zero_init(model: Any, stuck: list[str], before: dict[str, Any]) -> dict[str, str]:
+    """The unchanged parameters whose gradient (as the step left it) was zero only because
+    a weight right after them was exactly zero before the step (zero-initialised residual
+    branches, heads, adapters): name -> the blocking weight."""
+    trainable = _trainable(model)
+    if not all(p.grad is not None for p in trainable.params):
+        keep = [i for i, p in enumerate(trainable.params) if p.grad is not None]
+        trainable = trainable.subset(keep)
+    if not trainable:
+        return {}
+    _, norms, _, _ = _grad_state(trainable)
+    if 0.0 not in norms:
+        return {}
+    gated = _gated(trainable, norms, lambda i: before[trainable.names[i]])
+    wanted = set(stuck)
+    return {trainable.names[i]: w for i, w in gated.items() if trainable.names[i] in wanted}
+
+
+def _prefixes(value: Any, argument: str) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(v, str) and v for v in items):
+        raise MLCheckUsageError(
+            f"{argument} must be a parameter name or prefix, or a list of them, got {value!r}."
+        )
+    return items
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _compact(names: list[str], limit: int = 8) -> str:
+    """Parameter names grouped by their layer: ``['encoder.0 (weight, bias)', ...]``."""
+    by_layer: dict[str, list[str]] = {}
+    for name in names:
+        layer, _, leaf = name.rpartition(".")
+        by_layer.setdefault(layer or name, []).append(leaf if layer else "")
+    parts = [
+        f"{layer} ({', '.join(leaves)})" if any(leaves) else layer
+        for layer, leaves in itertools.islice(by_layer.items(), limit)
+    ]
+    more = len(by_layer) - limit
+    return ", ".join(parts) + (f" and {plural(more, 'more layer')}" if more > 0 else "")
+
+
 @check
 def check_params_update(
-    model: Any, step_fn: Callable[[], Any], *, optimizer: Any = None, restore: bool = True
+    model: Any,
+    step_fn: Callable[[], Any],
+    *,
+    optimizer: Any = None,
+    restore: bool = True,
+    expect_trainable: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect parameters that a training step does not move (or frozen ones that it does).
 
     Runs ``step_fn()`` once (your forward, backward and optimiser step) and compares every
-    parameter with its value before: trainable ones must change, frozen ones must not. The
-    model's weights, gradients and train/eval modes (and ``optimizer``'s state, if given) are
-    restored afterwards unless ``restore=False``.
+    parameter with its value before: trainable ones must change, frozen ones must not.
+    ``expect_trainable`` (parameter names or module prefixes, e.g. ``["encoder", "head"]``)
+    lists what must train: a parameter under it that is frozen fails (a layer frozen by
+    mistake); the passing message names the frozen parameters. The step runs with the
+    global torch RNG seeded (``random_state``, else ``--ml-seed``) and the RNG state put back
+    afterwards, like the model's weights, gradients and train/eval modes (and
+    ``optimizer``'s state, if given) unless ``restore=False``.
     Figure: the number of parameters breaking the rule (threshold 0).
     """
     torch = _require_module(model, "assert_params_update")
     if not callable(step_fn):
         raise MLCheckUsageError("step_fn must be a callable running one training step.")
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    expected = _prefixes(expect_trainable, "expect_trainable")
+    named = list(model.named_parameters())
+    if not named:
+        raise MLCheckUsageError(
+            "model has no parameters: there is nothing a training step could update."
+        )
+    if any(p.is_meta for _, p in named):
+        raise MLCheckUsageError(
+            "model has parameters on the meta device, which hold no values: materialise it "
+            "(to_empty() and load weights) first."
+        )
+    unknown = [p for p in expected if not any(_under(n, p) for n, _ in named)]
+    if unknown:
+        raise MLCheckUsageError(
+            f"expect_trainable names {unknown[:5]}, which match no parameter of the model "
+            f"(its parameters look like {[n for n, _ in named[:3]]})."
+        )
+    before = {n: p.detach().clone() for n, p in named}
     weights = _snapshot(model) if restore else None
     grads = _grads(model) if restore else None
     opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
     modes = _modes(model)
     try:
-        step_fn()
-        stuck, moved_frozen = [], []
+        with _seeded(torch, model, current_seed(random_state)):
+            try:
+                step_fn()
+            except Exception as exc:
+                raise MLCheckUsageError(
+                    f"step_fn() raised {type(exc).__name__}: {exc}. It must run one training "
+                    "step (forward, backward, optimizer.step()) on the model."
+                ) from exc
+        stuck, moved_frozen, frozen = [], [], []
         for name, p in model.named_parameters():
             same = bool(torch.equal(p.detach(), before[name]))
             if p.requires_grad and same:
                 stuck.append(name)
-            if not p.requires_grad and not same:
-                moved_frozen.append(name)
+            if not p.requires_grad:
+                frozen.append(name)
+                if not same:
+                    moved_frozen.append(name)
+        gated = _gated_by_zero_init(model, stuck, before) if stuck else {}
+        stuck = [n for n in stuck if n not in gated]
     finally:
         if weights is not None:
             _restore(model, weights)
@@ -783,12 +1205,32 @@ def check_params_update(
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
         _restore_modes(modes)
-    bad = len(stuck) + len(moved_frozen)
-    details = {"did_not_change": stuck, "frozen_but_changed": moved_frozen}
+    wrongly_frozen = [n for n in frozen if any(_under(n, p) for p in expected)]
+    bad = len(stuck) + len(moved_frozen) + len(wrongly_frozen)
+    details = {
+        "did_not_change": stuck,
+        "gated_by_zero_init": sorted(gated)[:200],
+        "frozen_but_changed": moved_frozen,
+        "frozen": frozen[:200],
+        "expected_trainable_but_frozen": wrongly_frozen,
+    }
     if not bad:
+        kept = (
+            f"; {plural(len(frozen), 'frozen parameter')} stayed put: {_compact(frozen)}"
+            if frozen
+            else "; no parameter is frozen"
+        )
+        blockers = sorted(set(gated.values()))
+        waiting = (
+            f" {plural(len(gated), 'trainable parameter')} did not move only because a "
+            f"zero-initialised weight right after them (e.g. {blockers[0]!r}) blocked their "
+            "gradient at this first step: they move once it does."
+            if gated
+            else ""
+        )
         message = (
             f"params_update: all {plural(len(before), 'parameter')} behaved (trainable ones "
-            "changed, frozen ones did not)."
+            f"changed, frozen ones did not){kept}.{waiting}"
         )
         return CheckResult("params_update", "model", True, "error", 0, 0, message, details)
     parts = []
@@ -796,6 +1238,8 @@ def check_params_update(
         parts.append(f"trainable but unchanged: {stuck[:8]}")
     if moved_frozen:
         parts.append(f"frozen but changed: {moved_frozen[:8]}")
+    if wrongly_frozen:
+        parts.append(f"expected to train (expect_trainable) but frozen: {_compact(wrongly_frozen)}")
     message = compose(
         f"params_update: {plural(bad, 'parameter')} broke the rule after one step ("
         + "; ".join(parts)
@@ -803,12 +1247,14 @@ def check_params_update(
         why=(
             "a parameter the optimiser never moves is dead weight (not in the optimiser's "
             "param groups, no gradient, zero learning rate); a frozen one that moves means "
-            "fine-tuning is overwriting what it should keep."
+            "fine-tuning is overwriting what it should keep; a layer frozen by mistake "
+            "trains nothing and raises no error."
         ),
         fix=(
             "pass model.parameters() (after unfreezing) to the optimiser, check "
-            "requires_grad and the graph (assert_grad_norm_healthy), and exclude frozen "
-            "parameters from the optimiser and from weight decay."
+            "requires_grad and the graph (assert_grad_norm_healthy), unfreeze the layers "
+            "you expect to train (requires_grad_(True)), and exclude frozen parameters from "
+            "the optimiser and from weight decay."
         ),
     )
     return CheckResult("params_update", "model", False, "error", bad, 0, message, details)
@@ -818,6 +1264,39 @@ assert_params_update = assertion(check_params_update)
 
 
 # ---------------------------------------------------------------------------- overfit a batch
+
+
+def _quiet_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
+    """The batch's loss in train mode with dropout-type modules off (batch-norm keeps its
+    batch statistics, deterministic on a fixed batch), without gradients; train mode after."""
+    import torch
+
+    model.train()
+    for module in model.modules():
+        if _has_randomness(module, norm=False):
+            module.eval()
+    try:
+        with torch.no_grad():
+            return float(_loss(loss_fn, _call_model(model, batch[0], "batch"), batch[1]))
+    finally:
+        model.train()
+
+
+def _loss(loss_fn: Callable[..., Any], outputs: Any, targets: Any) -> Any:
+    """``loss_fn(outputs, targets)``, its errors reported as the caller's (their loss does
+    not fit the model's output or the targets), and a loss that is not one number refused."""
+    try:
+        loss = loss_fn(outputs, targets)
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"loss_fn(outputs, targets) raised {type(exc).__name__}: {exc}. Check that the "
+            "loss matches the model's output and the targets' dtype and shape."
+        ) from exc
+    if getattr(loss, "numel", lambda: 1)() != 1:
+        raise MLCheckUsageError(
+            f"loss_fn returned {tuple(loss.shape)} values: expected one number (a reduced loss)."
+        )
+    return loss
 
 
 @check
@@ -830,18 +1309,26 @@ def check_can_overfit_batch(
     target_loss: float | None = None,
     lr: float = 1e-2,
     optimizer: Any = None,
+    random_state: int | None = None,
 ) -> CheckResult:
     """Detect a model that cannot drive one small batch's loss near zero (a broken setup).
 
     ``batch`` is ``(inputs, targets)``; ``inputs`` is a tensor, a tuple of positional inputs
     or a mapping of keyword inputs. Trains in train mode for ``steps`` Adam steps at ``lr``
-    (or with ``optimizer``) and requires the final loss, the lower of train and eval mode
-    (dropout off), to reach ``target_loss`` (ini ``ml_overfit_target_loss``, default 0.05)
-    or 1% of the initial loss, whichever is larger. Weights, gradients, every module's mode,
-    the optimiser's state and the global RNG state are restored. Figure: the final loss.
+    (or with ``optimizer``) and requires the final loss, the lower of train mode (with
+    dropout off: its train-mode losses are random) and eval mode, to reach ``target_loss``
+    (ini ``ml_overfit_target_loss``, default 0.05)
+    or 1% of the initial loss, whichever is larger; training stops as soon as the loss
+    reaches the goal. The training is seeded (``random_state``, else ``--ml-seed``): the
+    same input gives the same figure. Weights, gradients, every module's mode, the
+    optimiser's state and the global RNG state are restored. Figure: the final loss.
     """
     torch = _require_module(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
+    if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
+        raise MLCheckUsageError(f"target_loss must be a finite number >= 0, got {target!r}.")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise MLCheckUsageError(f"lr must be a finite number > 0, got {lr!r}.")
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         raise MLCheckUsageError("batch must be a pair (inputs, targets).")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
@@ -849,6 +1336,10 @@ def check_can_overfit_batch(
     if not callable(loss_fn):
         raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
     inputs, targets = batch
+    _check_inputs(torch, inputs, "batch")
+    # the caller's tensors may require grad: training on them must not write their .grad
+    inputs, targets = _detached(torch, inputs), _detached(torch, targets)
+    batch = (inputs, targets)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
@@ -862,27 +1353,47 @@ def check_can_overfit_batch(
     losses: list[float] = []
     final = float("nan")
     detached = False
+    goal = target
+    # dropout makes train-mode losses random: judged in eval mode only (batch-norm alone
+    # keeps train mode deterministic on a fixed batch)
+    noisy = any(_has_randomness(m, norm=False) for m in model.modules())
     try:
-        with _rng_kept(torch, model):
+        with _seeded(torch, model, current_seed(random_state)):
             model.train()
             for _ in range(steps):
                 opt.zero_grad()
-                loss = loss_fn(_forward(model, inputs), targets)
+                loss = _loss(loss_fn, _call_model(model, inputs, "batch"), targets)
                 if not getattr(loss, "requires_grad", False):
                     # the graph is cut: no parameter can move the loss
                     detached = True
                     losses.append(float(loss))
                     break
+                value = float(loss.detach())
+                losses.append(value)
+                if len(losses) == 1 and math.isfinite(value):
+                    goal = max(target, 0.01 * value)
+                if not math.isfinite(value):
+                    break  # diverged
+                # the goal reached: no need to train further. With dropout a train-mode
+                # loss is noisy (it may dip under the goal by luck, or hide that the goal is
+                # reached): the loss with dropout off decides, checked when the train-mode
+                # loss is under the goal and every 10 steps
+                below = value <= goal
+                if below and not noisy:
+                    break
+                confirm = noisy and (below or len(losses) % 10 == 0)
+                if confirm and _quiet_loss(model, loss_fn, batch) <= goal:
+                    break
                 loss.backward()
                 opt.step()
-                losses.append(float(loss.detach()))
-                if not math.isfinite(losses[-1]):
-                    break
             with torch.no_grad():
-                trained = float(loss_fn(_forward(model, inputs), targets))
+                trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
                 model.eval()
-                evaluated = float(loss_fn(_forward(model, inputs), targets))
-        finite = [v for v in (trained, evaluated) if math.isfinite(v)]
+                evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
+        if noisy:  # a train-mode loss is random: dropout off, batch-norm as in training
+            trained = _quiet_loss(model, loss_fn, batch)
+        kept = (trained, evaluated)
+        finite = [v for v in kept if math.isfinite(v)]
         final = min(finite) if finite else float("nan")
     finally:
         _restore(model, weights)
@@ -891,7 +1402,6 @@ def check_can_overfit_batch(
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
     start = losses[0] if losses else float("nan")
-    goal = max(target, 0.01 * start) if math.isfinite(start) else target
     passed = math.isfinite(final) and final <= goal and not detached
     details = {
         "initial_loss": start,
@@ -971,7 +1481,9 @@ def _rounding(t: Any, atol: float) -> float:
 
 
 @check
-def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -> CheckResult:
+def check_eval_deterministic(
+    model: Any, X: Any, *, atol: float | None = None, random_state: int | None = None
+) -> CheckResult:
     """Detect inference that is not deterministic in the mode the caller left the model.
 
     Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
@@ -981,20 +1493,22 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     mode makes the passes differ, batch-norm in training mode makes a row's output depend on
     the rest of the batch. Differences within floating-point rounding (64 epsilons of the
     output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
-    weights, batch-norm running statistics and RNG state are left as they were. Figure: the
-    largest absolute difference.
+    weights, batch-norm running statistics and RNG state are left as they were; the passes
+    draw from a generator seeded with ``random_state`` (else ``--ml-seed``), so the figure
+    does not depend on the caller's RNG state. Figure: the largest absolute difference.
     """
     torch = _require_module(model, "assert_eval_deterministic")
     if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
         raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
+    _check_inputs(torch, X, "X")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     rows = _batch_rows(X)
     sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
-        with _rng_kept(torch, model), torch.no_grad():
-            first = _tensors(_forward(model, X))
-            second = _tensors(_forward(model, X))
+        with _seeded(torch, model, current_seed(random_state)), torch.no_grad():
+            first = _tensors(_call_model(model, X, "X"))
+            second = _tensors(_call_model(model, X, "X"))
             if rows >= 2:
                 try:
                     half = _tensors(_forward(model, _first_rows(X, sub)))
@@ -1056,23 +1570,26 @@ def check_eval_deterministic(model: Any, X: Any, *, atol: float | None = None) -
     )
 
 
-def _has_randomness(module: Any) -> bool:
+def _has_randomness(module: Any, *, norm: bool = True) -> bool:
+    """Dropout-type modules (random in train mode) and, with ``norm``, batch-norm ones
+    (batch-dependent in train mode)."""
     import torch
 
     nn = torch.nn
-    stochastic = (
+    dropout = (
         nn.Dropout,
         nn.Dropout1d,
         nn.Dropout2d,
         nn.Dropout3d,
         nn.AlphaDropout,
         nn.FeatureAlphaDropout,
-        nn.BatchNorm1d,
-        nn.BatchNorm2d,
-        nn.BatchNorm3d,
-        nn.SyncBatchNorm,
     )
-    return isinstance(module, stochastic)
+    batch_norm = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+    if isinstance(module, dropout):
+        return True
+    if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
+        return True
+    return norm and isinstance(module, batch_norm)
 
 
 assert_eval_deterministic = assertion(check_eval_deterministic)

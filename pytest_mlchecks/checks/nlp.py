@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,10 +20,24 @@ __all__ = [
 ]
 
 
+def _mask_length(mask: Any) -> int:
+    return int(np.asarray(mask).sum())
+
+
 def _token_count(encoded: Any) -> int:
+    """Tokens in one tokenizer output: a list or array of ids, a mapping with ``input_ids``
+    (and ``attention_mask``, whose sum counts the real tokens when the output is padded), or
+    a ``tokenizers.Encoding`` (``.ids``, ``.attention_mask``)."""
+    if hasattr(encoded, "ids") and hasattr(encoded, "attention_mask"):  # tokenizers.Encoding
+        return _mask_length(encoded.attention_mask)
     if isinstance(encoded, dict) or hasattr(encoded, "keys"):
         if "input_ids" not in encoded:
             raise MLCheckUsageError("tokenizer output has no 'input_ids'.")
+        mask = encoded.get("attention_mask") if hasattr(encoded, "get") else None
+        if mask is not None and np.asarray(mask).size:
+            if np.asarray(mask).ndim > 1 and np.asarray(mask).shape[0] != 1:
+                raise MLCheckUsageError("tokenizer returned several sequences for one text.")
+            return _mask_length(mask)
         encoded = encoded["input_ids"]
     shape = getattr(encoded, "shape", None)
     if shape is not None:
@@ -35,37 +49,90 @@ def _token_count(encoded: Any) -> int:
             return len(encoded[0])
         return len(encoded)
     raise MLCheckUsageError(
-        f"tokenizer returned a {type(encoded).__name__}: expected a list of ids, an array or "
-        "a mapping with 'input_ids'."
+        f"tokenizer returned a {type(encoded).__name__}: expected a list of ids, an array, a "
+        "mapping with 'input_ids' or a tokenizers.Encoding."
     )
+
+
+def _token_lengths(tokenizer: Any, texts: list[str]) -> list[int]:
+    """Token counts of every text, without truncation: a ``tokenizers.Tokenizer`` through
+    ``encode_batch``, a Hugging Face tokenizer in one batched call with
+    ``truncation=False``, any other callable text by text."""
+    if not callable(tokenizer) and hasattr(tokenizer, "encode_batch"):  # tokenizers.Tokenizer
+        if getattr(tokenizer, "truncation", None):
+            raise MLCheckUsageError(
+                f"tokenizer truncates ({tokenizer.truncation}): its lengths are already cut. "
+                "Pass a copy without truncation (Tokenizer.from_str(tok.to_str()) then "
+                ".no_truncation())."
+            )
+        return [_token_count(e) for e in tokenizer.encode_batch(texts)]
+    if not callable(tokenizer):
+        raise MLCheckUsageError(
+            f"tokenizer is a {type(tokenizer).__name__}: expected a callable (text -> input "
+            "ids), a tokenizers.Tokenizer or a Hugging Face tokenizer."
+        )
+    if hasattr(tokenizer, "model_max_length") and hasattr(tokenizer, "convert_ids_to_tokens"):
+        out = tokenizer(texts, truncation=False, padding=False)
+        masks = out.get("attention_mask")
+        rows = masks if masks is not None else out["input_ids"]
+        return [_mask_length(m) if masks is not None else len(m) for m in rows]
+    return [_token_count(tokenizer(t)) for t in texts]
+
+
+def _texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise MLCheckUsageError("texts is a single string: expected a list of texts.")
+    if isinstance(texts, Mapping) or not isinstance(texts, Iterable):
+        raise MLCheckUsageError(
+            f"texts is a {type(texts).__name__}: expected a list (or array, Series) of strings."
+        )
+    items = list(texts)
+    if not items:
+        raise MLCheckUsageError("texts is empty: expected at least one text.")
+    bad = [(i, v) for i, v in enumerate(items) if not isinstance(v, str)]
+    if bad:
+        i, value = bad[0]
+        raise MLCheckUsageError(
+            f"texts[{i}] is a {type(value).__name__}, not a string ({len(bad)} such "
+            "items): tokenise text, not its string form; convert or drop them first."
+        )
+    return items
 
 
 @check
 def check_no_truncation(
     texts: Any,
-    tokenizer: Callable[[str], Any],
+    tokenizer: Any,
     *,
     max_length: int,
     max_fraction: float | None = None,
 ) -> CheckResult:
     """Detect texts longer than the model's ``max_length`` in tokens (they get cut).
 
-    ``tokenizer`` is any callable returning input ids for one text (a list, an array, or a
-    mapping with ``input_ids``); call it without truncation. Figure: the fraction of texts
-    over ``max_length``, held to ``max_fraction`` (ini ``ml_truncation_max_fraction``,
-    default 0); the message says how many tokens are cut in total and at most.
+    ``tokenizer`` is a ``tokenizers.Tokenizer`` (``encode_batch`` is used; it must not
+    truncate), a Hugging Face tokenizer (called once on all texts with
+    ``truncation=False``), or any callable returning input ids for one text (a list, an
+    array, a mapping with ``input_ids`` or a ``tokenizers.Encoding``); call it without
+    truncation. When the output carries an attention mask, its sum counts the real tokens
+    (padding is not length). ``texts`` must be strings. Figure: the fraction of texts over
+    ``max_length``, held to ``max_fraction`` (ini ``ml_truncation_max_fraction``, default 0);
+    the message says how many tokens are cut in total and at most.
     """
     limit = resolve_threshold("truncation_max_fraction", max_fraction)
-    if not isinstance(max_length, int) or max_length < 1:
+    if not (isinstance(limit, (int, float)) and 0 <= limit <= 1):
+        raise MLCheckUsageError(f"max_fraction must be a number in [0, 1], got {limit!r}.")
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
         raise MLCheckUsageError(f"max_length must be a positive integer, got {max_length!r}.")
-    if isinstance(texts, str):
-        raise MLCheckUsageError("texts is a single string: expected a list of texts.")
-    items = list(texts)
-    if not items:
-        raise MLCheckUsageError("texts is empty: expected at least one text.")
-    if not callable(tokenizer):
-        raise MLCheckUsageError("tokenizer must be callable (text -> input ids).")
-    lengths = np.asarray([_token_count(tokenizer(str(t))) for t in items])
+    items = _texts(texts)
+    try:
+        lengths = np.asarray(_token_lengths(tokenizer, items))
+    except MLCheckUsageError:
+        raise
+    except Exception as exc:  # the caller's tokenizer failed on their texts
+        raise MLCheckUsageError(
+            f"tokenizer raised {type(exc).__name__} on texts: {exc}. Check that it takes one "
+            "string (or, for a tokenizers.Tokenizer, a list of strings)."
+        ) from exc
     over = lengths > max_length
     n_over = int(over.sum())
     cut = lengths[over] - max_length
@@ -143,7 +210,15 @@ def check_attention_mask_respected(
     torch = require("torch", helper="assert_attention_mask_respected")
     if not (hasattr(batch, "keys") and "input_ids" in batch and "attention_mask" in batch):
         raise MLCheckUsageError("batch must be a mapping with 'input_ids' and 'attention_mask'.")
+    from .deep import _call_model, _check_inputs
+
+    _check_inputs(torch, dict(batch), "batch")
     ids, mask = batch["input_ids"], batch["attention_mask"]
+    if not (isinstance(ids, torch.Tensor) and isinstance(mask, torch.Tensor)):
+        raise MLCheckUsageError(
+            "batch['input_ids'] and batch['attention_mask'] must be torch tensors, got "
+            f"{type(ids).__name__} and {type(mask).__name__}."
+        )
     if ids.shape != mask.shape:
         raise MLCheckUsageError(
             f"input_ids {tuple(ids.shape)} and attention_mask {tuple(mask.shape)} differ in shape."
@@ -151,6 +226,11 @@ def check_attention_mask_respected(
     padded = mask == 0
     if not bool(padded.any()):
         raise MLCheckUsageError("the batch has no padded position: nothing to test.")
+    if bool(padded.all()):
+        raise MLCheckUsageError(
+            "attention_mask marks every position as padding: there is no real token whose "
+            "output could be compared; pass a batch with real tokens (mask 1)."
+        )
     real_ids = ids[~padded]
     gen = torch.Generator(device="cpu").manual_seed(current_seed(random_state))
     picks = torch.randint(0, real_ids.numel(), (int(padded.sum()),), generator=gen)
@@ -163,9 +243,9 @@ def check_attention_mask_respected(
     other = dict(batch)
     other["input_ids"] = swapped
     with torch.no_grad():
-        base = _main_output(model(**batch))
-        again = _main_output(model(**batch))
-        changed = _main_output(model(**other))
+        base = _main_output(_call_model(model, dict(batch), "batch"))
+        again = _main_output(_call_model(model, dict(batch), "batch"))
+        changed = _main_output(_call_model(model, other, "batch"))
     noise = float((base.double() - again.double()).abs().max())
     if noise > atol:
         raise MLCheckUsageError(
