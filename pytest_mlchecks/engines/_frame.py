@@ -6,6 +6,8 @@ minima and maxima, bin counts, a seeded sample of bounded size. Nothing material
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -294,9 +296,10 @@ class NativeFrame:
     def quantiles(
         self, column: str, probs: Sequence[float], *, bins: int = 1024
     ) -> tuple[list[float], float]:
-        """Quantiles of the finite non-missing values from two passes (range, then a
-        ``bins``-bin histogram), each exact to within one bin: returns the quantiles (bin
-        midpoints) and the bound on their error (half a bin width)."""
+        """Quantiles (numpy's linear definition) of the finite non-missing values from two
+        passes: the range, then a ``bins``-bin histogram. Returns the quantiles and a bound on
+        their error that always holds (half a bin, a full one where the two order statistics a
+        quantile interpolates between fall in neighbouring bins)."""
         (lo, hi) = self.min_max([column], finite=True)[column]
         if lo is None or hi is None:
             return [math.nan] * len(probs), 0.0
@@ -305,19 +308,22 @@ class NativeFrame:
             return [lo_f] * len(probs), 0.0
         width = (hi_f - lo_f) / bins
         counts = self.uniform_histogram(column, lo_f, width, bins)
-        total = sum(counts)
+        cumulative = list(itertools.accumulate(counts))
+        total = cumulative[-1]
+
+        def bin_of(rank: int) -> int:  # the bin holding the rank-th smallest value (0-based)
+            return bisect.bisect_right(cumulative, rank)
+
         out: list[float] = []
+        bound = 0.0
         for p in probs:
+            # numpy's linear quantile lies between the order statistics floor(t) and ceil(t)
             target = p * (total - 1)
-            seen = 0
-            for k, n in enumerate(counts):
-                seen += n
-                if seen > target:
-                    out.append(lo_f + width * (k + 0.5))
-                    break
-            else:  # pragma: no cover - p <= 1 always lands in a bin
-                out.append(hi_f)
-        return out, width / 2
+            first, last = bin_of(math.floor(target)), bin_of(math.ceil(target))
+            left, right = lo_f + width * first, lo_f + width * (last + 1)
+            out.append((left + right) / 2)
+            bound = max(bound, (right - left) / 2)
+        return out, bound
 
     # ------------------------------------------------------------------ back to pandas
     def sample(self, n: int, seed: int, columns: Sequence[str] | None = None) -> Any:

@@ -88,7 +88,7 @@ def test_quantiles_within_their_bound(to_native) -> None:
     probs = [0.1, 0.5, 0.9]
     got, bound = frame.quantiles("x", probs)
     finite = train["x"][np.isfinite(train["x"])].to_numpy()
-    exact = np.quantile(finite, probs, method="lower")
+    exact = np.quantile(finite, probs)
     assert bound > 0
     assert np.all(np.abs(np.asarray(got) - exact) <= bound + 1e-12)
 
@@ -125,3 +125,49 @@ def test_int_ids_meet_float_ids(to_native) -> None:
     a, b = NativeFrame(to_native(train), "train"), NativeFrame(to_native(test), "test")
     assert b.distinct_found_in(a, ["id"]) == (1, 3)
     assert b.rows_found_in(a, ["id", "v"]) == 1
+
+
+def _exact_ks(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    fa = np.searchsorted(a, grid, side="right") / len(a)
+    fb = np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.max(np.abs(fa - fb)))
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 2.0])
+def test_ks_interval_holds_the_exact_statistic(to_native, shift: float) -> None:
+    from pytest_mlchecks.engines.measures import ks_interval
+
+    rng = np.random.default_rng(7)
+    ref = pd.DataFrame({"x": rng.normal(size=3000)})
+    cur = pd.DataFrame({"x": rng.normal(shift, 1.0, size=2000)})
+    cur.loc[::50, "x"] = np.nan
+    interval = ks_interval(
+        NativeFrame(to_native(ref), "reference"), NativeFrame(to_native(cur), "current"), "x"
+    )
+    exact = _exact_ks(ref["x"].to_numpy(), cur["x"].dropna().to_numpy())
+    assert interval.low <= exact + 1e-12
+    assert exact <= interval.high + 1e-12
+    assert interval.width < 0.02
+
+
+def test_psi_counts_and_categories_match_pandas(to_native) -> None:
+    from pytest_mlchecks.engines.measures import category_counts, psi_counts, quantile_edges
+
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"x": rng.normal(size=4000), "c": rng.choice(["a", "b"], 4000)})
+    cur = pd.DataFrame({"x": rng.normal(0.5, 1, 3000), "c": rng.choice(["a", "b", "new"], 3000)})
+    cur.loc[::10, "x"] = np.nan
+    a, b = NativeFrame(to_native(ref), "reference"), NativeFrame(to_native(cur), "current")
+    edges, bound = quantile_edges(a, "x", 10)
+    exact = np.quantile(ref["x"], np.linspace(0, 1, 11)[1:-1])
+    assert len(edges) == 9
+    assert np.all(np.abs(np.asarray(edges) - exact) <= bound + 1e-9)
+    ref_counts, cur_counts = psi_counts(a, b, "x", edges)
+    values = cur["x"].dropna().to_numpy()
+    expected = np.bincount(np.searchsorted(edges, values), minlength=10).tolist()
+    assert cur_counts == [*expected, int(cur["x"].isna().sum())]
+    assert sum(ref_counts) == len(ref)
+    ref_c, cur_c, new = category_counts(a, b, "c")
+    assert new == 1 and sum(ref_c) == len(ref) and sum(cur_c) == len(cur)
