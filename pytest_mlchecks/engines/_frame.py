@@ -1,0 +1,340 @@
+"""One wrapper over a native frame: the aggregates the data checks need, computed in the engine.
+
+Every method sends one query (or two) to the engine and brings back aggregates only: counts,
+minima and maxima, bin counts, a seeded sample of bounded size. Nothing materialises the table.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .._deps import require
+from .._result import MLCheckUsageError
+from . import engine_of
+
+#: column kinds the checks branch on
+KINDS = ("float", "int", "bool", "string", "categorical", "datetime", "other")
+
+
+def _nw() -> Any:
+    return require("narwhals", helper="checks on Spark, Dask, DuckDB, Polars or Ibis frames")
+
+
+def _count(value: Any) -> int:
+    """An engine's count (DuckDB returns Decimal sums, Spark may return None for no rows)."""
+    return 0 if value is None else int(value)
+
+
+def _how_many(condition: Any) -> Any:
+    """The number of rows where a boolean expression holds (Spark cannot sum booleans)."""
+    return condition.cast(_nw().Int64).sum()
+
+
+def _missing_as_none(value: Any) -> Any:
+    """None for every engine's missing marker (None, NaN, pandas.NA from Dask)."""
+    if value is None or type(value).__name__ == "NAType":
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+class NativeFrame:
+    """A Spark / Dask / DuckDB / Polars / Ibis frame seen through narwhals' lazy API."""
+
+    def __init__(self, native: Any, arg: str) -> None:
+        engine = engine_of(native)
+        if engine is None:
+            raise MLCheckUsageError(f"{arg} is not a frame of a supported engine.")
+        nw = _nw()
+        with warnings.catch_warnings():
+            # narwhals announces that Dask support moves to a separate package
+            warnings.simplefilter("ignore", FutureWarning)
+            frame = nw.from_native(native)
+        if isinstance(frame, nw.DataFrame):  # eager polars: compute lazily in polars
+            frame = frame.lazy()
+        self.native = native
+        self.arg = arg
+        self.engine = engine
+        self.frame: Any = frame
+        self._schema: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def schema(self) -> dict[str, Any]:
+        if self._schema is None:
+            self._schema = dict(self.frame.collect_schema())
+        return self._schema
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    def kind(self, column: str) -> str:
+        """The column's kind: float, int, bool, string, categorical, datetime or other."""
+        nw = _nw()
+        dtype = self.schema[column]
+        if dtype.is_float():
+            return "float"
+        if dtype.is_integer() or dtype.is_decimal():
+            return "int"
+        if dtype == nw.Boolean:
+            return "bool"
+        if dtype == nw.String:
+            return "string"
+        if dtype in (nw.Categorical, nw.Enum):
+            return "categorical"
+        if dtype.is_temporal():
+            return "datetime"
+        return "other"
+
+    def require_columns(self, columns: Iterable[str], arg: str) -> list[str]:
+        names = list(columns)
+        missing = [c for c in names if c not in self.schema]
+        if missing:
+            raise MLCheckUsageError(
+                f"{arg} names {missing[:5]}, not columns of {self.arg} (columns: "
+                f"{self.columns[:10]}{' ...' if len(self.columns) > 10 else ''})."
+            )
+        return names
+
+    # ------------------------------------------------------------------ one-query aggregates
+    def _one_row(self, exprs: Sequence[Any]) -> dict[str, Any]:
+        if not exprs:
+            return {}
+        out = self.frame.select(*exprs).collect()
+        row = out.row(0)
+        return dict(zip(out.columns, row, strict=True))
+
+    def n_rows(self) -> int:
+        nw = _nw()
+        return _count(self._one_row([nw.len().alias("n")])["n"])
+
+    def _missing(self, column: str) -> Any:
+        """NULL or NaN, as one boolean expression."""
+        nw = _nw()
+        col = nw.col(column)
+        if self.kind(column) == "float":
+            return col.is_null() | col.is_nan()
+        return col.is_null()
+
+    def missing_counts(self, columns: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Per column: ``missing`` (NULL or NaN), ``nan``, ``posinf``, ``neginf`` and the row
+        count ``n``, in one query."""
+        nw = _nw()
+        names = list(columns)
+        exprs: list[Any] = [nw.len().alias("__n")]
+        for i, c in enumerate(names):
+            col = nw.col(c)
+            exprs.append(_how_many(self._missing(c)).alias(f"m{i}"))
+            if self.kind(c) == "float":
+                exprs.append(_how_many(col.is_nan()).alias(f"nan{i}"))
+                exprs.append(_how_many(col == float("inf")).alias(f"pi{i}"))
+                exprs.append(_how_many(col == float("-inf")).alias(f"ni{i}"))
+        row = self._one_row(exprs)
+        n = _count(row["__n"])
+        return {
+            c: {
+                "n": n,
+                "missing": _count(row[f"m{i}"]),
+                "nan": _count(row.get(f"nan{i}")),
+                "posinf": _count(row.get(f"pi{i}")),
+                "neginf": _count(row.get(f"ni{i}")),
+            }
+            for i, c in enumerate(names)
+        }
+
+    def min_max(
+        self, columns: Iterable[str], *, finite: bool = False
+    ) -> dict[str, tuple[Any, Any]]:
+        """Smallest and largest non-missing value per column (NaN excluded; +-Inf too when
+        ``finite``), one query."""
+        nw = _nw()
+        names = list(columns)
+        exprs: list[Any] = []
+        for i, c in enumerate(names):
+            col = nw.col(c)
+            if self.kind(c) == "float":
+                keep = ~col.is_nan()
+                if finite:
+                    keep = keep & (col.abs() < float("inf"))
+                col = nw.when(keep).then(col)  # NaN (and Inf) -> NULL, ignored by min/max
+            exprs.append(col.min().alias(f"lo{i}"))
+            exprs.append(col.max().alias(f"hi{i}"))
+        row = self._one_row(exprs)
+        return {c: (row[f"lo{i}"], row[f"hi{i}"]) for i, c in enumerate(names)}
+
+    # ------------------------------------------------------------------ rows as keys
+    def key_kinds(self, other: NativeFrame, columns: Sequence[str]) -> dict[str, str]:
+        """The kind each column is compared as across two frames: an int column meeting a
+        float one compares as float, any other mismatch as text."""
+        kinds: dict[str, str] = {}
+        for c in columns:
+            a, b = self.kind(c), other.kind(c)
+            if a == b:
+                kinds[c] = a
+            elif {a, b} <= {"float", "int", "bool"}:
+                kinds[c] = "float"
+            else:
+                kinds[c] = "other"
+        return kinds
+
+    def keys(self, columns: Sequence[str], kinds: dict[str, str] | None = None) -> Any:
+        """A lazy frame of null-safe join keys: per column a missing flag and the value with
+        missing cells filled by a constant of its type, so rows with a missing cell in the same
+        place compare equal (narwhals' joins never match NULLs). ``kinds`` (from
+        :meth:`key_kinds`) makes two frames' keys comparable."""
+        nw = _nw()
+        exprs: list[Any] = []
+        for i, c in enumerate(columns):
+            kind = kinds[c] if kinds is not None else self.kind(c)
+            col = nw.col(c)
+            missing = self._missing(c)
+            if kind in ("float", "int"):
+                value = nw.when(missing).then(nw.lit(0)).otherwise(col)
+                # float32 and float64 splits compare as float64, integers exactly as int64
+                value = value.cast(nw.Float64 if kind == "float" else nw.Int64)
+            elif kind == "bool":
+                value = col.fill_null(False)
+            elif kind == "string":
+                value = col.fill_null("")
+            else:  # categorical, datetime, other: compare as text
+                value = col.cast(nw.String).fill_null("")
+            exprs.append(missing.alias(f"__m{i}"))
+            exprs.append(value.alias(f"__v{i}"))
+        return self.frame.select(*exprs)
+
+    def n_distinct_rows(self, columns: Sequence[str]) -> int:
+        """Number of distinct rows over ``columns`` (missing cells equal to each other)."""
+        nw = _nw()
+        keys = self.keys(columns)
+        return _count(keys.unique().select(nw.len().alias("n")).collect().item())
+
+    def rows_found_in(self, other: NativeFrame, columns: Sequence[str]) -> int:
+        """Rows of this frame whose values over ``columns`` appear as a row of ``other``:
+        an exact, null-safe semi-join computed in the engine."""
+        nw = _nw()
+        kinds = self.key_kinds(other, columns)
+        mine = self.keys(columns, kinds)
+        theirs = other.keys(columns, kinds)  # a semi-join never repeats rows: no unique()
+        joined = mine.join(theirs, on=mine.columns, how="semi")
+        return _count(joined.select(nw.len().alias("n")).collect().item())
+
+    def distinct_found_in(self, other: NativeFrame, columns: Sequence[str]) -> tuple[int, int]:
+        """(distinct keys of this frame that ``other`` also holds, distinct keys of this
+        frame): entity overlap without bringing a single id back."""
+        nw = _nw()
+        kinds = self.key_kinds(other, columns)
+        mine = self.keys(columns, kinds).unique()
+        theirs = other.keys(columns, kinds)
+        shared = mine.join(theirs, on=mine.columns, how="semi")
+        both = _count(shared.select(nw.len().alias("n")).collect().item())
+        total = _count(mine.select(nw.len().alias("n")).collect().item())
+        return both, total
+
+    # ------------------------------------------------------------------ distributions
+    def value_counts(self, column: str, *, limit: int | None = None) -> dict[Any, int]:
+        """Counts per value (missing under the key None), largest first."""
+        nw = _nw()
+        missing = self._missing(column)
+        col = nw.when(~missing).then(nw.col(column))
+        if self.kind(column) not in ("string", "bool", "int"):
+            col = col.cast(nw.String)
+        grouped = (
+            self.frame.select(col.alias("v"))
+            .group_by("v")
+            .agg(nw.len().alias("n"))
+            .sort("n", descending=True)
+        )
+        if limit is not None:
+            grouped = grouped.head(limit)
+        out = grouped.collect()
+        return {_missing_as_none(value): _count(n) for value, n in out.rows()}
+
+    def histogram(self, column: str, edges: Sequence[float]) -> tuple[list[int], int]:
+        """Counts of non-missing values per bin and the missing count. Bin ``i`` holds the
+        values with exactly ``i`` edges strictly below them (numpy's
+        ``searchsorted(edges, v, side="left")``), so ``len(edges) + 1`` bins, all in one pass."""
+        nw = _nw()
+        col = nw.col(column)
+        missing = self._missing(column)
+        index: Any = nw.lit(0)
+        for edge in edges:
+            index = index + nw.when(col > float(edge)).then(nw.lit(1)).otherwise(nw.lit(0))
+        binned = self.frame.select(
+            nw.when(missing).then(nw.lit(-1)).otherwise(index).cast(nw.Int64).alias("b")
+        )
+        out = binned.group_by("b").agg(nw.len().alias("n")).collect()
+        counts = [0] * (len(edges) + 1)
+        n_missing = 0
+        for b, n in out.rows():
+            if b is None or int(b) < 0:
+                n_missing += _count(n)
+            else:
+                counts[int(b)] += _count(n)
+        return counts, n_missing
+
+    def uniform_histogram(self, column: str, lo: float, width: float, bins: int) -> list[int]:
+        """Counts of the finite non-missing values in ``bins`` equal bins of ``width`` from
+        ``lo`` (values below go to the first bin, above to the last), one pass."""
+        nw = _nw()
+        col = nw.col(column).cast(nw.Float64)
+        keep = ~self._missing(column) & (col.abs() < float("inf"))
+        index = ((col - lo) / width).floor().clip(0, bins - 1).cast(nw.Int64)
+        binned = self.frame.filter(keep).select(index.alias("b"))
+        out = binned.group_by("b").agg(nw.len().alias("n")).collect()
+        counts = [0] * bins
+        for b, n in out.rows():
+            counts[int(b)] += _count(n)
+        return counts
+
+    def quantiles(
+        self, column: str, probs: Sequence[float], *, bins: int = 1024
+    ) -> tuple[list[float], float]:
+        """Quantiles (numpy's linear definition) of the finite non-missing values from two
+        passes: the range, then a ``bins``-bin histogram. Returns the quantiles and a bound on
+        their error that always holds (half a bin, a full one where the two order statistics a
+        quantile interpolates between fall in neighbouring bins)."""
+        (lo, hi) = self.min_max([column], finite=True)[column]
+        if lo is None or hi is None:
+            return [math.nan] * len(probs), 0.0
+        lo_f, hi_f = float(lo), float(hi)
+        if hi_f == lo_f:
+            return [lo_f] * len(probs), 0.0
+        width = (hi_f - lo_f) / bins
+        counts = self.uniform_histogram(column, lo_f, width, bins)
+        cumulative = list(itertools.accumulate(counts))
+        total = cumulative[-1]
+
+        def bin_of(rank: int) -> int:  # the bin holding the rank-th smallest value (0-based)
+            return bisect.bisect_right(cumulative, rank)
+
+        out: list[float] = []
+        bound = 0.0
+        for p in probs:
+            # numpy's linear quantile lies between the order statistics floor(t) and ceil(t)
+            target = p * (total - 1)
+            first, last = bin_of(math.floor(target)), bin_of(math.ceil(target))
+            left, right = lo_f + width * first, lo_f + width * (last + 1)
+            out.append((left + right) / 2)
+            bound = max(bound, (right - left) / 2)
+        return out, bound
+
+    # ------------------------------------------------------------------ back to pandas
+    def sample(self, n: int, seed: int, columns: Sequence[str] | None = None) -> Any:
+        """A seeded sample of about ``n`` rows as a pandas DataFrame (all rows when fewer)."""
+        from ._native import sample
+
+        return sample(self, n, seed, columns)
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> Any:
+        """The frame (or some columns) as pandas: only for bounded inputs."""
+        frame = self.frame if columns is None else self.frame.select(*columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # engines' own pandas calls
+            return frame.collect().to_pandas()
