@@ -15,6 +15,7 @@ from ._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
+    MLCheckInternalError,
     MLCheckUsageError,
     MLCheckWarning,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "CheckReport",
     "CheckResult",
     "MLCheckError",
+    "MLCheckInternalError",
     "MLCheckUsageError",
     "MLCheckWarning",
     *sorted(_LAZY),

@@ -12,6 +12,7 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "sklearn": ("scikit-learn", "sklearn"),
     "torch": ("torch", "torch"),
     "hypothesis": ("hypothesis", "hypothesis"),
+    "narwhals": ("narwhals", "lazy"),
 }
 
 

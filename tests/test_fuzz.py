@@ -364,36 +364,7 @@ def is_garbage(check: str, family: Family) -> bool:
 
 
 # Cases that fail today in checks owned by other helpers: (check, family) -> reason.
-_IDS = "input_ids that is not a tensor crashes (AttributeError/KeyError) instead of a usage error"
-KNOWN: dict[tuple[str, str], str] = {
-    **{
-        ("attention_mask_respected", fam): _IDS
-        for fam in (
-            "all_nan",
-            "list_of_dicts",
-            "wrong_length",
-            "scipy_sparse",
-            "none",
-            "string",
-            "huge_values",
-            "duplicated_columns",
-            "int_column_names",
-            "multiindex_columns",
-        )
-    },
-    ("grad_norm_healthy", "meta_tensor"): "meta-device gradients crash (copy out of a meta "
-    "tensor) instead of a usage error",
-    ("no_drift", "all_nan"): "all-NaN reference and current pass (no value to compare)",
-    ("no_drift", "bfloat16"): "a bfloat16 tensor crashes in .numpy() (production.py; "
-    "_inputs.tensor_numpy widens it)",
-    ("no_truncation", "zero_rows"): "an empty DataFrame of texts passes (0 texts checked)",
-    ("no_truncation", "all_nan"): "a DataFrame is iterated as column names and passes",
-    ("no_truncation", "meta_tensor"): "a meta tensor is stringified as texts and passes",
-    ("no_truncation", "none"): "texts=None crashes (not iterable) instead of a usage error",
-    ("eval_deterministic", "empty_tensor"): "a 0-row batch passes (no output compared)",
-    ("no_entity_overlap", "all_nan"): "all ids missing: nothing matched, and it passes",
-    ("no_truncation", "duplicated_columns"): "a DataFrame is iterated as column names and passes",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _owner(check: str) -> str:
@@ -767,7 +738,6 @@ def _xfail(owner: str, reason: str) -> pytest.MarkDecorator:
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
-@_xfail("grads", "a model without parameters and a step that does nothing pass")
 def test_params_update_with_nothing_to_update_does_not_pass() -> None:
     import torch
 
@@ -776,7 +746,6 @@ def test_params_update_with_nothing_to_update_does_not_pass() -> None:
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
-@_xfail("grads", "params_update leaves the global torch RNG advanced (dropout in the step)")
 def test_params_update_restores_the_global_torch_rng() -> None:
     import torch
 
@@ -795,7 +764,6 @@ def test_params_update_restores_the_global_torch_rng() -> None:
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
-@_xfail("grads", "GradNormTracker(window=0) is accepted")
 def test_grad_norm_tracker_refuses_an_empty_window() -> None:
     import torch
 
@@ -803,7 +771,6 @@ def test_grad_norm_tracker_refuses_an_empty_window() -> None:
         mlc.GradNormTracker(torch.nn.Linear(2, 1), window=0)
 
 
-@_xfail("grads", "texts that are dicts are stringified and pass")
 def test_no_truncation_refuses_texts_that_are_not_strings() -> None:
     outcome = _outcome(lambda: mlc.check_no_truncation([{"a": 1}] * 5, _tokenize, max_length=3))
     assert outcome[0] == "usage", outcome

@@ -421,6 +421,13 @@ def check_no_entity_overlap(
     right_all = _id_frame(test, ids, "test")
     known_a = ~np.asarray(left_all.isna().any(axis=1), dtype=bool)
     known_b = ~np.asarray(right_all.isna().any(axis=1), dtype=bool)
+    for arg, known in (("train", known_a), ("test", known_b)):
+        if not known.any():
+            raise MLCheckUsageError(
+                f"every row of {arg} has a missing id in id_columns {[str(c) for c in ids]}: "
+                "no entity to compare, so the check cannot decide (fill or drop the rows "
+                "without an id, or name the columns that identify an entity)."
+            )
     left, right = _comparable(left_all[known_a], right_all[known_b], ids)
     if len(left) and len(right):
         found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))

@@ -86,6 +86,12 @@ def _texts(texts: Any) -> list[str]:
         raise MLCheckUsageError(
             f"texts is a {type(texts).__name__}: expected a list (or array, Series) of strings."
         )
+    if hasattr(texts, "columns") or len(getattr(texts, "shape", ())) > 1:
+        # iterating a table yields its column names, which would be "checked" as texts
+        raise MLCheckUsageError(
+            f"texts is a {type(texts).__name__} with several columns: expected one column of "
+            "strings, e.g. df['text'] or a list."
+        )
     items = list(texts)
     if not items:
         raise MLCheckUsageError("texts is empty: expected at least one text.")

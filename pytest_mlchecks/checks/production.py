@@ -556,7 +556,7 @@ def _ks(ref: np.ndarray, cur: np.ndarray, rng: Any) -> float:
 def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
     import pandas as pd
 
-    from .._inputs import is_series, require_array_like
+    from .._inputs import is_series, is_torch, require_array_like, tensor_numpy
 
     def frame(obj: Any, arg: str) -> Any:
         obj = require_array_like(
@@ -566,7 +566,7 @@ def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
             return obj.to_frame(name=str(obj.name) if obj.name is not None else "values")
         values = obj
         if not hasattr(obj, "columns"):
-            values = np.asarray(obj.detach().cpu().numpy() if hasattr(obj, "detach") else obj)
+            values = tensor_numpy(obj, arg) if is_torch(obj) else np.asarray(obj)
             if values.ndim == 1:
                 return pd.DataFrame({"values": values})
         return as_dataframe(values, arg)
@@ -629,6 +629,12 @@ def check_no_drift(
             )
     else:
         cols = [c for c in split_columns(ref, cur, columns) if c not in excluded]
+    if all(ref[c].isna().all() and cur[c].isna().all() for c in cols):
+        raise MLCheckUsageError(
+            f"every compared column ({len(cols)}) is missing in every row of reference and "
+            "current: there is no value whose distribution could drift, so no_drift cannot "
+            "decide (check how the data was loaded)."
+        )
     key = "drift_ks" if method == "ks" else "drift_psi"
     top = 1.0 if method == "ks" else math.inf  # KS is a distance in [0, 1]
     err = _positive(
