@@ -291,3 +291,15 @@ def append_text(path: str, text: str) -> None:
 
 def to_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def schemas_written(summary: dict[str, Any]) -> list[tuple[str, int]]:
+    """(path, columns) of every schema snapshot that ``--ml-update-schema`` (or
+    ``update=True``) wrote in this run, each path once, in the order they were written."""
+    seen: dict[str, int] = {}
+    for check in summary.get("checks", []):
+        details = check.get("details") or {}
+        path = details.get("schema_written")
+        if isinstance(path, str) and path not in seen:
+            seen[path] = int(details.get("columns", 0))
+    return list(seen.items())

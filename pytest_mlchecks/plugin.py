@@ -492,6 +492,8 @@ class Ladder:
             return
         for error in self.session.write_errors:
             terminalreporter.write_line(f"mlchecks: {error}", red=True)
+        for path, columns in _report.schemas_written(summary):
+            terminalreporter.write_line(f"mlchecks: schema written: {path} ({columns} columns)")
         unusual = summary["gate"] in ("incomplete", "error") and bool(self.session.written)
         if not (self.options.audit or self.session.has_ml_failures() or unusual):
             return

@@ -607,7 +607,10 @@ def test_relative_schema_snapshots_resolve_against_the_test_file(
         "    df = pd.DataFrame({'a': [1.0, 2.0, 3.0] * 10})\n"
         "    assert_schema_matches(df, 'schemas/a.json')\n"
     )
-    pytester.runpytest("--ml-update-schema", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    written = pytester.runpytest("--ml-update-schema", "-p", "no:cacheprovider")
+    written.assert_outcomes(passed=1)
+    # --ml-update-schema says what it wrote, where
+    written.stdout.fnmatch_lines(["mlchecks: schema written: *schemas*a.json (1 columns)"])
     assert (sub / "schemas" / "a.json").exists()
     assert not (pytester.path / "schemas").exists()
     elsewhere = pytester.mkdir("elsewhere")
@@ -615,6 +618,7 @@ def test_relative_schema_snapshots_resolve_against_the_test_file(
         patch.chdir(elsewhere)
         result = pytester.runpytest(str(sub), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+    assert "schema written" not in result.stdout.str()  # comparing writes nothing
 
 
 def test_infinities_seen_in_the_reference_are_not_out_of_range() -> None:

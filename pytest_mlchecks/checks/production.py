@@ -200,7 +200,7 @@ def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str
         if update or current_settings().update_schema:
             schema = infer_schema(df)
             schema.save(path)
-            return schema, f"schema written to {str(path)!r}"
+            return schema, str(path)
         return Schema.load(path), None
     if isinstance(expected, Schema):
         return expected, None
@@ -261,8 +261,9 @@ def check_schema_matches(
             "error",
             0,
             0,
-            f"schema_matches: {note} ({len(schema.columns)} columns, {m:,} rows).",
-            {"updated": True, "columns": len(schema.columns)},
+            f"schema_matches: schema written to {note!r} ({len(schema.columns)} columns, "
+            f"{m:,} rows).",
+            {"updated": True, "columns": len(schema.columns), "schema_written": note},
         )
     n0 = max(schema.n_rows, 1)
     show_values = current_settings().report_values
