@@ -20,13 +20,14 @@ import pytest
 
 from . import _fixtures, _report
 from ._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
-from ._result import RUNGS, MLCheckError, MLCheckWarning
+from ._result import RUNGS, MLCheckError, MLCheckUsageError, MLCheckWarning
 from ._runtime import (
     Recorder,
     Settings,
     recording,
     reset_session_settings,
     set_session_settings,
+    validate_threshold,
 )
 from ._session import (
     BLOCK_REASON,
@@ -193,6 +194,10 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
             raise pytest.UsageError(
                 f"ini option {spec.ini} must be a number, got {raw!r}"
             ) from None
+        try:  # at start-up, before any test runs: a bad limit never reaches a verdict
+            validate_threshold(key, ini[key], source="ini")
+        except MLCheckUsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     strict_opt = config.getoption("ml_strict")
     strict = bool(strict_opt) if strict_opt is not None else bool(config.getini("ml_strict"))
     seed_opt = config.getoption("ml_seed")
