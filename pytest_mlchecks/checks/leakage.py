@@ -15,6 +15,7 @@ from .._inputs import as_dataframe, as_name_list, fmt, require_rows, split_colum
 from .._messages import compose, percent, plural
 from .._result import CheckReport, CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
+from ..engines import is_native, native_pair
 
 __all__ = [
     "assert_no_duplicates",
@@ -413,6 +414,8 @@ def check_no_entity_overlap(
         raise MLCheckUsageError(
             "id_columns is empty: expected the column(s) that identify an entity."
         )
+    if native_pair(train, test) is not None:
+        return _native_entity_overlap(train, test, ids, limit)
     train = as_dataframe(train, "train")
     test = as_dataframe(test, "test")
     require_rows(train, "train")
@@ -432,17 +435,17 @@ def check_no_entity_overlap(
     if len(left) and len(right):
         found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))
         test_rows = np.flatnonzero(known_b)[found["test_idx"]]
-        shared_train_rows = found["train_idx"]
+        # every train row whose entity is in test: the same verified match, the other way
+        back = _overlap(right.reset_index(drop=True), left.reset_index(drop=True))
+        train_rows_shared = len(back["test_idx"])
         _, h_test = _hashed(right.iloc[found["test_idx"]])
         shared_entities = len(np.unique(h_test))
     else:
-        test_rows = shared_train_rows = np.empty(0, dtype=np.int64)
-        shared_entities = 0
+        test_rows = np.empty(0, dtype=np.int64)
+        train_rows_shared = shared_entities = 0
     entities_test = len(right.drop_duplicates()) if len(right) else 0
     entities_train = len(left.drop_duplicates()) if len(left) else 0
     n_shared_rows = len(test_rows)
-    fraction = n_shared_rows / n_test
-    passed = fraction <= limit if limit > 0 else n_shared_rows == 0
     details: dict[str, Any] = {
         "id_columns": [str(c) for c in ids],
         "rows_test": n_test,
@@ -453,12 +456,74 @@ def check_no_entity_overlap(
             shared_entities / entities_test if entities_test else 0.0
         ),
         "test_rows_of_shared_entities": n_shared_rows,
-        "train_rows_of_shared_entities": len(np.unique(shared_train_rows)),
+        "train_rows_of_shared_entities": train_rows_shared,
         "rows_with_missing_id": {
             "train": int(np.count_nonzero(~known_a)),
             "test": int(np.count_nonzero(~known_b)),
         },
     }
+    return _entity_verdict(
+        ids, n_test, n_shared_rows, shared_entities, entities_test, limit, details
+    )
+
+
+def _native_entity_overlap(train: Any, test: Any, ids: list[Any], limit: float) -> CheckResult:
+    """no_entity_overlap inside the user's engine: exact null-safe semi-joins on the ids,
+    rows with a missing id left out, only counts brought back."""
+    from ..engines import NativeFrame
+
+    left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
+    names = [str(c) for c in ids]
+    left.require_columns(names, "id_columns")
+    right.require_columns(names, "id_columns")
+    n_train, n_test = left.n_rows(), right.n_rows()
+    for arg, n in (("train", n_train), ("test", n_test)):
+        if n == 0:
+            raise MLCheckUsageError(f"{arg} is empty (0 rows): expected at least one row.")
+    missing_a = left.count_where(left.any_missing(names))
+    missing_b = right.count_where(right.any_missing(names))
+    for arg, n, missing in (("train", n_train, missing_a), ("test", n_test, missing_b)):
+        if missing == n:
+            raise MLCheckUsageError(
+                f"every row of {arg} has a missing id in id_columns {names}: no entity to "
+                "compare, so the check cannot decide (fill or drop the rows without an id, or "
+                "name the columns that identify an entity)."
+            )
+    known_a = left.where(~left.any_missing(names))
+    known_b = right.where(~right.any_missing(names))
+    n_shared_rows = known_b.rows_found_in(known_a, names)
+    shared_entities, entities_test = known_b.distinct_found_in(known_a, names)
+    details: dict[str, Any] = {
+        "id_columns": names,
+        "rows_test": n_test,
+        "entities_train": known_a.n_distinct_rows(names),
+        "entities_test": entities_test,
+        "shared_entities": shared_entities,
+        "shared_entity_fraction_of_test": (
+            shared_entities / entities_test if entities_test else 0.0
+        ),
+        "test_rows_of_shared_entities": n_shared_rows,
+        "train_rows_of_shared_entities": known_a.rows_found_in(known_b, names),
+        "rows_with_missing_id": {"train": missing_a, "test": missing_b},
+        "engine": left.engine,
+        "exact": True,
+    }
+    return _entity_verdict(
+        ids, n_test, n_shared_rows, shared_entities, entities_test, limit, details
+    )
+
+
+def _entity_verdict(
+    ids: list[Any],
+    n_test: int,
+    n_shared_rows: int,
+    shared_entities: int,
+    entities_test: int,
+    limit: float,
+    details: dict[str, Any],
+) -> CheckResult:
+    fraction = n_shared_rows / n_test
+    passed = fraction <= limit if limit > 0 else n_shared_rows == 0
     key = "id" if len(ids) == 1 else "id combination"
     if passed:
         message = (
@@ -501,6 +566,8 @@ def check_no_duplicates(
     (ini ``ml_duplicates_max_fraction``, default 0).
     """
     limit = resolve_threshold("duplicates_max_fraction", max_fraction)
+    if is_native(df):
+        return _native_duplicates(df, subset, limit)
     frame = as_dataframe(df, "df")
     n = require_rows(frame, "df")
     cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
@@ -521,15 +588,43 @@ def check_no_duplicates(
             part.iloc[dup_rows].reset_index(drop=True),
         )
         dup_rows = dup_rows[ok]
-    count = len(dup_rows)
-    fraction = count / n
-    passed = fraction <= limit if limit > 0 else count == 0
     details = {
         "rows": n,
-        "duplicate_rows": count,
+        "duplicate_rows": len(dup_rows),
         "columns_compared": len(cols),
         "first_duplicate_positions": sorted(int(i) for i in dup_rows)[:10],
     }
+    return _duplicates_verdict(n, len(dup_rows), limit, details)
+
+
+def _native_duplicates(df: Any, subset: Any, limit: float) -> CheckResult:
+    """no_duplicates inside the user's engine: rows minus distinct rows, null-safe, exact."""
+    from ..engines import NativeFrame
+
+    frame = NativeFrame(df, "df")
+    if subset is None:
+        cols = frame.columns
+    else:
+        cols = frame.require_columns([str(c) for c in as_name_list(subset, "subset")], "subset")
+    if not cols:
+        raise MLCheckUsageError("df has no columns to compare rows on.")
+    n = frame.n_rows()
+    if n == 0:
+        raise MLCheckUsageError("df is empty (0 rows): expected at least one row.")
+    count = n - frame.n_distinct_rows(cols)
+    details: dict[str, Any] = {
+        "rows": n,
+        "duplicate_rows": count,
+        "columns_compared": len(cols),
+        "engine": frame.engine,
+        "exact": True,
+    }
+    return _duplicates_verdict(n, count, limit, details)
+
+
+def _duplicates_verdict(n: int, count: int, limit: float, details: dict[str, Any]) -> CheckResult:
+    fraction = count / n
+    passed = fraction <= limit if limit > 0 else count == 0
     if passed:
         message = f"no_duplicates: {count:,} of {n:,} rows repeat an earlier row."
     else:

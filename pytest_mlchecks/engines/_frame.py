@@ -63,6 +63,7 @@ class NativeFrame:
         self.engine = engine
         self.frame: Any = frame
         self._schema: dict[str, Any] | None = None
+        self._filtered = False  # sample() reads the native frame: only for unfiltered ones
 
     # ------------------------------------------------------------------ structure
     @property
@@ -215,6 +216,26 @@ class NativeFrame:
         keys = self.keys(columns)
         return _count(keys.unique().select(nw.len().alias("n")).collect().item())
 
+    def any_missing(self, columns: Sequence[str]) -> Any:
+        """One boolean expression: the row has a missing cell in ``columns``."""
+        expr = self._missing(columns[0])
+        for c in columns[1:]:
+            expr = expr | self._missing(c)
+        return expr
+
+    def count_where(self, condition: Any) -> int:
+        """Rows where a boolean expression holds."""
+        return _count(self._one_row([_how_many(condition).alias("n")])["n"])
+
+    def where(self, condition: Any) -> NativeFrame:
+        """The rows where ``condition`` holds, as a frame of the same engine."""
+        out = object.__new__(NativeFrame)
+        out.native, out.arg, out.engine = self.native, self.arg, self.engine
+        out.frame = self.frame.filter(condition)
+        out._schema = self._schema
+        out._filtered = True
+        return out
+
     def rows_found_in(self, other: NativeFrame, columns: Sequence[str]) -> int:
         """Rows of this frame whose values over ``columns`` appear as a row of ``other``:
         an exact, null-safe semi-join computed in the engine."""
@@ -330,6 +351,8 @@ class NativeFrame:
         """A seeded sample of about ``n`` rows as a pandas DataFrame (all rows when fewer)."""
         from ._native import sample
 
+        if self._filtered:
+            raise NotImplementedError("sample() of a filtered frame")  # pragma: no cover
         return sample(self, n, seed, columns)
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> Any:
