@@ -28,6 +28,7 @@ from .._result import CheckResult, MLCheckUsageError
 from .._runtime import assertion, check, current_seed, resolve_threshold
 from .._stats import chi2_sf as _chi2_sf
 from .._stats import normal_sf as _normal_sf
+from ..engines import is_native
 
 __all__ = [
     "assert_aligned",
@@ -179,6 +180,8 @@ def check_finite(
     limit = resolve_threshold("finite_max_fraction", max_fraction)
     if not 0.0 <= limit <= 1.0:
         raise MLCheckUsageError(f"max_fraction must be within [0, 1], got {limit}.")
+    if is_native(X):
+        return _finite_verdict(*_native_finite_counts(X), allow_nan, limit)
     data: Any = require_array_like(X, "X")
     n = require_rows(data, "X")
     skipped: list[str] = []
@@ -208,6 +211,50 @@ def check_finite(
     else:  # pragma: no cover - require_array_like rejects everything else
         raise MLCheckUsageError(f"X is a {describe_type(X)}: expected a numeric table.")
 
+    counts = (np.asarray(nan), np.asarray(pos), np.asarray(neg))
+    return _finite_verdict(names, *counts, int(rows_hit), n, skipped, {}, allow_nan, limit)
+
+
+def _native_finite_counts(
+    X: Any,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int, int, list[str], dict[str, Any]]:
+    """Per numeric column NaN (NULL or NaN), +Inf and -Inf counts and the rows hit, computed
+    inside the user's engine (two queries, only counts come back)."""
+    from ..engines import NativeFrame
+
+    frame = NativeFrame(X, "X")
+    kinds = {c: frame.kind(c) for c in frame.columns}
+    names = [c for c, k in kinds.items() if k in ("float", "int")]
+    skipped = [c for c, k in kinds.items() if k not in ("float", "int")]
+    if not names:
+        raise MLCheckUsageError(
+            f"X has no numeric columns (got {len(skipped)} non-numeric): assert_finite "
+            "checks numeric data; select the numeric columns or encode them first."
+        )
+    counts = frame.missing_counts(names)
+    n = counts[names[0]]["n"]
+    if n == 0:
+        raise MLCheckUsageError("X is empty (0 rows): expected at least one row.")
+    nan = np.array([counts[c]["missing"] for c in names])
+    pos = np.array([counts[c]["posinf"] for c in names])
+    neg = np.array([counts[c]["neginf"] for c in names])
+    rows_hit = frame.count_where(frame.non_finite(names))  # as the pandas path: NaN or Inf
+    extra = {"engine": frame.engine, "exact": True}
+    return names, nan, pos, neg, rows_hit, n, skipped, extra
+
+
+def _finite_verdict(
+    names: list[str],
+    nan: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    rows_hit: int,
+    n: int,
+    skipped: list[str],
+    extra: dict[str, Any],
+    allow_nan: bool,
+    limit: float,
+) -> CheckResult:
     counted = pos + neg + (0 if allow_nan else nan)
     total_bad = int(counted.sum())
     cells = n * len(names)
@@ -229,6 +276,7 @@ def check_finite(
     }
     if skipped:
         details["skipped_columns"] = skipped
+    details.update(extra)
     what = "Inf" if allow_nan else "NaN/Inf"
     if passed and total_bad == 0:
         message = f"finite: no {what} in {plural(len(names), 'numeric column')} ({n:,} rows)."

@@ -223,6 +223,19 @@ class NativeFrame:
             expr = expr | self._missing(c)
         return expr
 
+    def non_finite(self, columns: Sequence[str], *, allow_nan: bool = False) -> Any:
+        """One boolean expression: the row holds +-Inf (or, unless ``allow_nan``, a missing
+        value) in one of the numeric ``columns``."""
+        nw = _nw()
+        expr: Any = nw.lit(False)
+        for c in columns:
+            col = nw.col(c)
+            if not allow_nan:
+                expr = expr | self._missing(c)
+            if self.kind(c) == "float":
+                expr = expr | ((col.abs() == float("inf")) & ~self._missing(c))
+        return expr
+
     def count_where(self, condition: Any) -> int:
         """Rows where a boolean expression holds."""
         return _count(self._one_row([_how_many(condition).alias("n")])["n"])

@@ -77,3 +77,23 @@ def test_native_bad_input_is_a_usage_error(to_native) -> None:
         mlc.check_no_entity_overlap(to_native(empty_ids), to_native(df), "customer_id")
     with pytest.raises(MLCheckUsageError, match="nope"):
         mlc.check_no_duplicates(to_native(df), subset=["nope"])
+
+
+@pytest.mark.parametrize("allow_nan", [False, True])
+def test_finite_in_engine_matches_pandas(to_native, allow_nan: bool) -> None:
+    df = _table()
+    clean = df[["u"]].assign(n=np.arange(len(df)))
+    for frame, broken in (
+        (clean, False),
+        (df.assign(u=df["u"].replace(df["u"].iloc[3], np.inf)), True),
+    ):
+        eager = mlc.check_finite(frame, allow_nan=allow_nan)
+        native = mlc.check_finite(to_native(frame), allow_nan=allow_nan)
+        assert native.passed is eager.passed
+        assert native.passed is not broken
+        assert native.value == eager.value
+        for key in ("rows", "numeric_columns", "non_finite_cells", "rows_affected", "columns"):
+            assert native.details[key] == eager.details[key], key
+        assert native.details["engine"]
+    with pytest.raises(MLCheckUsageError, match="no numeric columns"):
+        mlc.check_finite(to_native(df[["k"]]))
