@@ -43,6 +43,9 @@ Columns: TypeAlias = Hashable | Sequence[Hashable]
 #: A metric: a scikit-learn scorer name, or a function ``(y_true, y_pred_or_score) -> float``.
 Metric: TypeAlias = str | Callable[..., float]
 TaskName: TypeAlias = Literal["binary", "multiclass", "regression"]
+#: A native frame of another engine (PySpark, Dask, DuckDB, Polars lazy, Ibis), recognised at
+#: run time by its type's module; no stub describes them all, hence ``Any``.
+NativeTable: TypeAlias = Any
 
 
 def _module_of(obj: Any) -> str:

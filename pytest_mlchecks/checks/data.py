@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._inputs import (
+    NativeTable,
     TableLike,
     TaskName,
     VectorLike,
@@ -169,7 +170,7 @@ def _torch_counts(tensor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 @check
 def check_finite(
-    X: TableLike, *, allow_nan: bool = False, max_fraction: float | None = None
+    X: TableLike | NativeTable, *, allow_nan: bool = False, max_fraction: float | None = None
 ) -> CheckResult:
     """Detect NaN and +/-Inf in numeric columns.
 
