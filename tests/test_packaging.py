@@ -39,7 +39,7 @@ def test_public_data_arguments_are_typed_more_tightly_than_any() -> None:
     import pytest_mlchecks as mlc
 
     expected = {
-        "check_finite": {"X": "TableLike"},
+        "check_finite": {"X": "TableLike | NativeTable"},
         "check_aligned": {"X": "TableLike", "y": "TableLike"},
         "check_class_balance": {"y": "VectorLike"},
         "check_missingness_not_predictive": {"X": "TableLike", "task": "TaskName | None"},
