@@ -971,24 +971,30 @@ def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
         yield
 
 
+def _leaves(value: Any) -> Iterator[Any]:
+    """The leaves of a nested input (tuples, lists and mappings walked, in order)."""
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _leaves(v)
+    else:
+        yield value
+
+
 def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
     """Refuse inputs a torch model cannot take or a check cannot read: numpy arrays (pass
     tensors), meta tensors (no values) and empty batches (nothing to decide on)."""
     import numpy as np
 
-    def visit(value: Any) -> None:
-        if isinstance(value, (tuple, list)):
-            for v in value:
-                visit(v)
-        elif isinstance(value, Mapping):
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, np.ndarray):
+    for value in _leaves(inputs):
+        if isinstance(value, np.ndarray):
             raise MLCheckUsageError(
                 f"{argument} holds a numpy array: torch checks take tensors, e.g. "
                 f"torch.as_tensor({argument}, dtype=torch.float32)."
             )
-        elif isinstance(value, torch.Tensor):
+        if isinstance(value, torch.Tensor):
             if value.is_meta:
                 raise MLCheckUsageError(
                     f"{argument} holds a meta tensor, which has no values: pass real data."
@@ -998,8 +1004,6 @@ def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
                     f"{argument} has an empty batch (shape {tuple(value.shape)}): the check "
                     "needs at least one row to decide."
                 )
-
-    visit(inputs)
 
 
 def _detached(torch: Any, value: Any) -> Any:
@@ -1065,21 +1069,11 @@ def _first_rows(inputs: Any, rows: int) -> Any:
 
 def _batch_rows(inputs: Any) -> int:
     """The batch size shared by every batched tensor in the inputs (0 if there is none)."""
-    sizes: set[int] = set()
-
-    def visit(value: Any) -> None:
-        if isinstance(value, (tuple, list)):
-            for v in value:
-                visit(v)
-        elif isinstance(value, Mapping):
-            for v in value.values():
-                visit(v)
-        else:
-            shape = getattr(value, "shape", None)
-            if shape is not None and len(shape):
-                sizes.add(int(shape[0]))
-
-    visit(inputs)
+    sizes = {
+        int(shape[0])
+        for shape in (getattr(v, "shape", None) for v in _leaves(inputs))
+        if shape is not None and len(shape)
+    }
     return sizes.pop() if len(sizes) == 1 else 0
 
 
