@@ -143,6 +143,8 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
         "distinct_train_rows": distinct,
         # how often each matched test row's value occurs in train
         "matched_train_counts": group_size[group_id[matched_pos]],
+        # train rows equal to at least one test row (each matched value's train rows once)
+        "train_rows_matched": int(group_size[np.unique(group_id[matched_pos])].sum()),
         # Good-Turing counts: values seen exactly once, twice, three times in train
         "singletons": int(np.count_nonzero(group_size == 1)),
         "doubletons": int(np.count_nonzero(group_size == 2)),
@@ -435,9 +437,7 @@ def check_no_entity_overlap(
     if len(left) and len(right):
         found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))
         test_rows = np.flatnonzero(known_b)[found["test_idx"]]
-        # every train row whose entity is in test: the same verified match, the other way
-        back = _overlap(right.reset_index(drop=True), left.reset_index(drop=True))
-        train_rows_shared = len(back["test_idx"])
+        train_rows_shared = found["train_rows_matched"]
         _, h_test = _hashed(right.iloc[found["test_idx"]])
         shared_entities = len(np.unique(h_test))
     else:
