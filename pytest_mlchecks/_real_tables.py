@@ -53,7 +53,8 @@ def rdataset(package: str, item: str) -> pd.DataFrame | None:
         return None
     if not isinstance(frame, pd.DataFrame):
         return None
-    return frame.drop(columns=[c for c in frame.columns if c == "rownames"])
+    out: pd.DataFrame = frame.drop(columns=[c for c in frame.columns if c == "rownames"])
+    return out
 
 
 def _rdata(
