@@ -131,6 +131,9 @@ class _Layout:
     blocks: tuple[tuple[str, tuple[int, ...]], ...]
     compared: tuple[int, ...]
     stack: str
+    #: the first 100 layers (what the report shows) with the parameters that stand for each
+    #: (its weights, dim >= 2, else all of them): fixed per model, so worked out once
+    shown: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 @functools.lru_cache(maxsize=64)
@@ -160,9 +163,13 @@ def _layout(
         if repeated[key]:
             stacks.setdefault(key.rsplit(".", 1)[0] if "." in key else "", []).append(b)
     parent, members = max(stacks.items(), key=lambda kv: len(kv[1]), default=("", []))
+    shown = tuple(
+        (unit, tuple(i for i in idx if dims[i] >= 2) or idx)
+        for unit, idx in itertools.islice(layers.items(), 100)
+    )
     if len(members) >= 2:
-        return _Layout(layers, tuple(order), tuple(members), parent or "(top level)")
-    return _Layout(layers, tuple(order), tuple(range(len(order))), "")
+        return _Layout(layers, tuple(order), tuple(members), parent or "(top level)", shown)
+    return _Layout(layers, tuple(order), tuple(range(len(order))), "", shown)
 
 
 @dataclass
@@ -294,7 +301,8 @@ def _grad_state(trainable: _Params) -> tuple[_Params, list[float], list[str], li
             "materialise the model (to_empty() and load weights) before checking gradients."
         )
     with torch.no_grad():
-        both = _norms(torch, [*grads, *(p.detach() for p in present.params)])
+        # no_grad: the parameters' norms need no detach (no graph is built)
+        both = _norms(torch, [*grads, *present.params])
         values = both.cpu().tolist()  # the one host transfer
         norms, weights = values[: len(grads)], values[len(grads) :]
         for i, value in enumerate(norms):
@@ -366,6 +374,8 @@ class _GradFigures:
 
 
 def _median(values: list[float]) -> float:
+    if len(values) == 1:  # most layers and blocks: one weight
+        return values[0]
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
@@ -421,12 +431,7 @@ def _grad_figures(
         compared=[layout.blocks[b][0] for b in chosen],
         ratio=ratio,
         rms=rms,
-        layers={
-            unit: _median(
-                [rms[i] for i in idx if len(state.shapes[i]) >= 2] or [rms[i] for i in idx]
-            )
-            for unit, idx in layout.layers.items()
-        },
+        layers={unit: _median([rms[i] for i in idx]) for unit, idx in layout.shown},
     )
 
 
@@ -488,7 +493,7 @@ def check_grad_norm_healthy(
         "first_block": f.compared[0] if f.compared else None,
         "compared_blocks": f.compared[:100],
         "blocks": dict(list(f.blocks.items())[:100]),
-        "layers": dict(list(f.layers.items())[:100]),
+        "layers": f.layers,  # the first 100 layers (layout.shown)
         "nonfinite": f.nonfinite,
         "no_grad": missing,
         "zero_layers": f.zero_units,
