@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._registry import CHECKS, EXTRA_PUBLIC
-from ._result import (
+from pytest_mlchecks._protocol import assertion
+from pytest_mlchecks._registry import CHECKS, EXTRA_PUBLIC
+from pytest_mlchecks._result import (
     RUNGS,
     CheckReport,
     CheckResult,
@@ -23,9 +24,12 @@ from ._result import (
 __version__ = "0.1.0.dev0"
 
 _LAZY: dict[str, str] = {}
+_ASSERTS: dict[str, str] = {}  # assert_x -> check_x
 for _spec in CHECKS.values():
-    _LAZY[_spec.assert_name] = _spec.module
-    _LAZY[_spec.check_name] = _spec.module
+    if _spec.helpers:
+        _LAZY[_spec.assert_name] = _spec.module
+        _LAZY[_spec.check_name] = _spec.module
+        _ASSERTS[_spec.assert_name] = _spec.check_name
 _LAZY.update(EXTRA_PUBLIC)
 
 __all__ = [
@@ -39,216 +43,129 @@ __all__ = [
     *sorted(_LAZY),
 ]
 
-if TYPE_CHECKING:
-    from .checks.data import (
-        assert_aligned as assert_aligned,
-    )
-    from .checks.data import (
-        assert_class_balance as assert_class_balance,
-    )
-    from .checks.data import (
-        assert_finite as assert_finite,
-    )
-    from .checks.data import (
-        assert_missingness_not_predictive as assert_missingness_not_predictive,
-    )
-    from .checks.data import (
-        assert_time_grid_valid as assert_time_grid_valid,
-    )
-    from .checks.data import (
-        check_aligned as check_aligned,
-    )
-    from .checks.data import (
-        check_class_balance as check_class_balance,
-    )
-    from .checks.data import (
-        check_finite as check_finite,
-    )
-    from .checks.data import (
-        check_missingness_not_predictive as check_missingness_not_predictive,
-    )
-    from .checks.data import (
-        check_time_grid_valid as check_time_grid_valid,
-    )
-    from .checks.deep import GradNormTracker as GradNormTracker
-    from .checks.deep import (
-        assert_can_overfit_batch as assert_can_overfit_batch,
-    )
-    from .checks.deep import (
-        assert_eval_deterministic as assert_eval_deterministic,
-    )
-    from .checks.deep import (
-        assert_grad_norm_healthy as assert_grad_norm_healthy,
-    )
-    from .checks.deep import (
-        assert_params_update as assert_params_update,
-    )
-    from .checks.deep import (
-        check_can_overfit_batch as check_can_overfit_batch,
-    )
-    from .checks.deep import (
-        check_eval_deterministic as check_eval_deterministic,
-    )
-    from .checks.deep import (
-        check_grad_norm_healthy as check_grad_norm_healthy,
-    )
-    from .checks.deep import (
-        check_params_update as check_params_update,
-    )
-    from .checks.evaluation import (
-        assert_fair as assert_fair,
-    )
-    from .checks.evaluation import (
-        assert_no_overfitting as assert_no_overfitting,
-    )
-    from .checks.evaluation import (
-        assert_not_suspiciously_good as assert_not_suspiciously_good,
-    )
-    from .checks.evaluation import (
-        assert_slices_perform as assert_slices_perform,
-    )
-    from .checks.evaluation import (
-        assert_stable_across_folds as assert_stable_across_folds,
-    )
-    from .checks.evaluation import (
-        check_fair as check_fair,
-    )
-    from .checks.evaluation import (
-        check_no_overfitting as check_no_overfitting,
-    )
-    from .checks.evaluation import (
-        check_not_suspiciously_good as check_not_suspiciously_good,
-    )
-    from .checks.evaluation import (
-        check_slices_perform as check_slices_perform,
-    )
-    from .checks.evaluation import (
-        check_stable_across_folds as check_stable_across_folds,
-    )
-    from .checks.leakage import (
-        assert_no_duplicates as assert_no_duplicates,
-    )
-    from .checks.leakage import (
-        assert_no_entity_overlap as assert_no_entity_overlap,
-    )
-    from .checks.leakage import (
-        assert_no_leakage as assert_no_leakage,
-    )
-    from .checks.leakage import (
-        assert_no_row_overlap as assert_no_row_overlap,
-    )
-    from .checks.leakage import (
-        assert_no_target_leakage as assert_no_target_leakage,
-    )
-    from .checks.leakage import (
-        assert_no_temporal_leakage as assert_no_temporal_leakage,
-    )
-    from .checks.leakage import (
-        check_no_duplicates as check_no_duplicates,
-    )
-    from .checks.leakage import (
+if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
+    from pytest_mlchecks.checks.data.leakage import check_no_duplicates as check_no_duplicates
+    from pytest_mlchecks.checks.data.leakage import (
         check_no_entity_overlap as check_no_entity_overlap,
     )
-    from .checks.leakage import (
-        check_no_leakage as check_no_leakage,
-    )
-    from .checks.leakage import (
-        check_no_row_overlap as check_no_row_overlap,
-    )
-    from .checks.leakage import (
+    from pytest_mlchecks.checks.data.leakage import check_no_leakage as check_no_leakage
+    from pytest_mlchecks.checks.data.leakage import check_no_row_overlap as check_no_row_overlap
+    from pytest_mlchecks.checks.data.leakage import (
         check_no_target_leakage as check_no_target_leakage,
     )
-    from .checks.leakage import (
+    from pytest_mlchecks.checks.data.leakage import (
         check_no_temporal_leakage as check_no_temporal_leakage,
     )
-    from .checks.model import (
-        assert_beats_baselines as assert_beats_baselines,
+    from pytest_mlchecks.checks.data.quality import check_aligned as check_aligned
+    from pytest_mlchecks.checks.data.quality import check_class_balance as check_class_balance
+    from pytest_mlchecks.checks.data.quality import check_finite as check_finite
+    from pytest_mlchecks.checks.data.quality import (
+        check_missingness_not_predictive as check_missingness_not_predictive,
     )
-    from .checks.model import (
-        assert_beats_dummy as assert_beats_dummy,
+    from pytest_mlchecks.checks.data.quality import check_time_grid_valid as check_time_grid_valid
+    from pytest_mlchecks.checks.evaluation.generalisation import check_fair as check_fair
+    from pytest_mlchecks.checks.evaluation.generalisation import (
+        check_no_overfitting as check_no_overfitting,
     )
-    from .checks.model import (
+    from pytest_mlchecks.checks.evaluation.generalisation import (
+        check_not_suspiciously_good as check_not_suspiciously_good,
+    )
+    from pytest_mlchecks.checks.evaluation.generalisation import (
+        check_slices_perform as check_slices_perform,
+    )
+    from pytest_mlchecks.checks.evaluation.generalisation import (
+        check_stable_across_folds as check_stable_across_folds,
+    )
+    from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,
     )
-    from .checks.model import (
-        check_beats_dummy as check_beats_dummy,
-    )
-    from .checks.nlp import (
-        assert_attention_mask_respected as assert_attention_mask_respected,
-    )
-    from .checks.nlp import (
-        assert_no_truncation as assert_no_truncation,
-    )
-    from .checks.nlp import (
+    from pytest_mlchecks.checks.model.baselines import check_beats_dummy as check_beats_dummy
+    from pytest_mlchecks.checks.model.text import (
         check_attention_mask_respected as check_attention_mask_respected,
     )
-    from .checks.nlp import (
-        check_no_truncation as check_no_truncation,
+    from pytest_mlchecks.checks.model.text import check_no_truncation as check_no_truncation
+    from pytest_mlchecks.checks.model.training import GradNormTracker as GradNormTracker
+    from pytest_mlchecks.checks.model.training import (
+        check_can_overfit_batch as check_can_overfit_batch,
     )
-    from .checks.pipeline import (
-        assert_fit_on_train_only as assert_fit_on_train_only,
+    from pytest_mlchecks.checks.model.training import (
+        check_eval_deterministic as check_eval_deterministic,
     )
-    from .checks.pipeline import (
-        assert_roundtrip_consistent as assert_roundtrip_consistent,
+    from pytest_mlchecks.checks.model.training import (
+        check_grad_norm_healthy as check_grad_norm_healthy,
     )
-    from .checks.pipeline import (
-        assert_same_features as assert_same_features,
-    )
-    from .checks.pipeline import (
+    from pytest_mlchecks.checks.model.training import check_params_update as check_params_update
+    from pytest_mlchecks.checks.pipeline.consistency import (
         check_fit_on_train_only as check_fit_on_train_only,
     )
-    from .checks.pipeline import (
+    from pytest_mlchecks.checks.pipeline.consistency import (
         check_roundtrip_consistent as check_roundtrip_consistent,
     )
-    from .checks.pipeline import (
+    from pytest_mlchecks.checks.pipeline.consistency import (
         check_same_features as check_same_features,
     )
-    from .checks.production import (
-        assert_in_distribution as assert_in_distribution,
-    )
-    from .checks.production import (
-        assert_no_drift as assert_no_drift,
-    )
-    from .checks.production import (
-        assert_schema_matches as assert_schema_matches,
-    )
-    from .checks.production import (
-        check_in_distribution as check_in_distribution,
-    )
-    from .checks.production import (
-        check_no_drift as check_no_drift,
-    )
-    from .checks.production import (
-        check_schema_matches as check_schema_matches,
-    )
-    from .checks.properties import (
-        assert_handles_missing as assert_handles_missing,
-    )
-    from .checks.properties import (
-        assert_handles_unseen_categories as assert_handles_unseen_categories,
-    )
-    from .checks.properties import (
-        assert_invariant_to_row_order as assert_invariant_to_row_order,
-    )
-    from .checks.properties import (
+    from pytest_mlchecks.checks.pipeline.robustness import (
         check_handles_missing as check_handles_missing,
     )
-    from .checks.properties import (
+    from pytest_mlchecks.checks.pipeline.robustness import (
         check_handles_unseen_categories as check_handles_unseen_categories,
     )
-    from .checks.properties import (
+    from pytest_mlchecks.checks.pipeline.robustness import (
         check_invariant_to_row_order as check_invariant_to_row_order,
     )
-    from .schema import ColumnSchema as ColumnSchema
-    from .schema import Schema as Schema
-    from .schema import infer_schema as infer_schema
+    from pytest_mlchecks.checks.production.drift import (
+        check_in_distribution as check_in_distribution,
+    )
+    from pytest_mlchecks.checks.production.drift import check_no_drift as check_no_drift
+    from pytest_mlchecks.checks.production.drift import check_schema_matches as check_schema_matches
+    from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
+    from pytest_mlchecks.schema import Schema as Schema
+    from pytest_mlchecks.schema import infer_schema as infer_schema
+
+    # an assert_ twin has its check_'s signature and return type (it raises on failure)
+    assert_aligned = check_aligned
+    assert_attention_mask_respected = check_attention_mask_respected
+    assert_beats_baselines = check_beats_baselines
+    assert_beats_dummy = check_beats_dummy
+    assert_can_overfit_batch = check_can_overfit_batch
+    assert_class_balance = check_class_balance
+    assert_eval_deterministic = check_eval_deterministic
+    assert_fair = check_fair
+    assert_finite = check_finite
+    assert_fit_on_train_only = check_fit_on_train_only
+    assert_grad_norm_healthy = check_grad_norm_healthy
+    assert_handles_missing = check_handles_missing
+    assert_handles_unseen_categories = check_handles_unseen_categories
+    assert_in_distribution = check_in_distribution
+    assert_invariant_to_row_order = check_invariant_to_row_order
+    assert_missingness_not_predictive = check_missingness_not_predictive
+    assert_no_drift = check_no_drift
+    assert_no_duplicates = check_no_duplicates
+    assert_no_entity_overlap = check_no_entity_overlap
+    assert_no_leakage = check_no_leakage
+    assert_no_overfitting = check_no_overfitting
+    assert_no_row_overlap = check_no_row_overlap
+    assert_no_target_leakage = check_no_target_leakage
+    assert_no_temporal_leakage = check_no_temporal_leakage
+    assert_no_truncation = check_no_truncation
+    assert_not_suspiciously_good = check_not_suspiciously_good
+    assert_params_update = check_params_update
+    assert_roundtrip_consistent = check_roundtrip_consistent
+    assert_same_features = check_same_features
+    assert_schema_matches = check_schema_matches
+    assert_slices_perform = check_slices_perform
+    assert_stable_across_folds = check_stable_across_folds
+    assert_time_grid_valid = check_time_grid_valid
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pytest_mlchecks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    if name in _ASSERTS:  # assert_x: built once from check_x (same arguments, raises)
+        value = assertion(getattr(importlib.import_module(module), _ASSERTS[name]))
+    else:
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

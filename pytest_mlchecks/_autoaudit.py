@@ -35,7 +35,8 @@ from typing import Any
 
 import pytest
 
-from ._result import MLCheckError, MLCheckUsageError
+from pytest_mlchecks._registry import CHECKS
+from pytest_mlchecks._result import MLCheckError, MLCheckUsageError
 
 KEYS = {
     "train",
@@ -248,7 +249,7 @@ def _names(value: Any) -> list[str]:
 
 
 def _fitted_model(data: AuditData) -> tuple[Any, Any, Any, Any, Any]:
-    from .checks.model import fitted_copy
+    from pytest_mlchecks.checks.model.baselines import fitted_copy
 
     frames = data.frames()
     target = data.table["target"]
@@ -259,20 +260,25 @@ def _fitted_model(data: AuditData) -> tuple[Any, Any, Any, Any, Any]:
 
 
 def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], Any]]]:
-    """(rung, name, run) for every check the configuration allows."""
+    """(rung, name, run) for every check the configuration allows; the rung is the check's
+    own, from the registry."""
+    return [(CHECKS[name.split("[")[0]].rung, name, run) for name, run in _steps(table)]
+
+
+def _steps(table: dict[str, Any]) -> list[tuple[str, Callable[[AuditData], Any]]]:
+    """(name, run) for every check the configuration allows, in ladder order."""
     import pytest_mlchecks as mlc
 
     target = table.get("target")
     ids = _names(table.get("id_columns")) or None
     time_column = table.get("time_column")
-    items: list[tuple[str, str, Callable[[AuditData], Any]]] = []
+    items: list[tuple[str, Callable[[AuditData], Any]]] = []
 
     def frames(d: AuditData) -> dict[str, Any]:
         return d.frames()
 
     items.append(
         (
-            "data",
             "finite",
             lambda d: [
                 mlc.assert_finite(d.features(frames(d)[split]), allow_nan=True)
@@ -282,7 +288,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
     )
     items.append(
         (
-            "data",
             "no_duplicates",
             lambda d: mlc.assert_no_duplicates(
                 frames(d)["train"],
@@ -292,7 +297,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
     )
     items.append(
         (
-            "data",
             "no_leakage",
             lambda d: mlc.assert_no_leakage(
                 frames(d)["train"],
@@ -306,7 +310,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
     if target is not None:
         items.append(
             (
-                "data",
                 "missingness_not_predictive",
                 lambda d: mlc.assert_missingness_not_predictive(
                     d.features(frames(d)["train"]), frames(d)["train"][target]
@@ -329,10 +332,10 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
         def suspicious(d: AuditData) -> Any:
             return mlc.assert_not_suspiciously_good(*_fitted_model(d))
 
-        items.append(("pipeline", "roundtrip_consistent", roundtrip))
-        items.append(("model", "beats_dummy", beats))
-        items.append(("evaluation", "no_overfitting", overfit))
-        items.append(("evaluation", "not_suspiciously_good", suspicious))
+        items.append(("roundtrip_consistent", roundtrip))
+        items.append(("beats_dummy", beats))
+        items.append(("no_overfitting", overfit))
+        items.append(("not_suspiciously_good", suspicious))
         for column in _names(table.get("sensitive_columns")):
 
             def fair(d: AuditData, column: str = column) -> Any:
@@ -340,7 +343,7 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
                 groups = frames(d)["test"][column]
                 return mlc.assert_fair(y_test, model.predict(X_test), groups)
 
-            items.append(("evaluation", f"fair[{column}]", fair))
+            items.append((f"fair[{column}]", fair))
     if table.get("current") or table.get("loader"):
 
         def current(d: AuditData) -> Any:
@@ -351,7 +354,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
 
         items.append(
             (
-                "production",
                 "schema_matches",
                 lambda d: mlc.assert_schema_matches(
                     d.features(current(d)), mlc.infer_schema(d.features(frames(d)["train"]))
@@ -360,7 +362,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
         )
         items.append(
             (
-                "production",
                 "no_drift",
                 lambda d: mlc.assert_no_drift(
                     d.features(frames(d)["train"]), d.features(current(d))
@@ -369,7 +370,6 @@ def plan(table: dict[str, Any]) -> list[tuple[str, str, Callable[[AuditData], An
         )
         items.append(
             (
-                "production",
                 "in_distribution",
                 lambda d: mlc.assert_in_distribution(
                     d.features(current(d)), d.features(frames(d)["train"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ._result import MLCheckUsageError
+from pytest_mlchecks._result import MLCheckUsageError
 
 # import name -> (distribution name, extra of pytest-mlchecks that installs it)
 OPTIONAL: dict[str, tuple[str, str]] = {

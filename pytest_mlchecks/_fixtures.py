@@ -15,9 +15,14 @@ from typing import Any
 
 import pytest
 
-from ._registry import ASSERT_HELPERS, THRESHOLDS
-from ._runtime import current_recorder, current_settings, resolve_threshold, threshold_source
-from ._session import RUNG_KEY
+from pytest_mlchecks._protocol import (
+    current_recorder,
+    current_settings,
+    resolve_threshold,
+    threshold_source,
+)
+from pytest_mlchecks._registry import ASSERT_HELPERS, THRESHOLDS
+from pytest_mlchecks._session import RUNG_KEY
 
 
 class EffectiveThresholds(Mapping[str, float]):
@@ -63,10 +68,10 @@ class AuditRecorder:
         passed: bool | None = None,
     ) -> None:
         """Record a figure. ``passed=False`` makes the audit gate fail (not the test itself)."""
-        from ._result import jsonable
+        from pytest_mlchecks._result import jsonable
 
         if not isinstance(name, str) or not name:
-            from ._result import MLCheckUsageError
+            from pytest_mlchecks._result import MLCheckUsageError
 
             raise MLCheckUsageError(f"name must be a non-empty string, got {name!r}.")
         recorder = current_recorder()
@@ -130,7 +135,7 @@ def ml_grad_tracker() -> Iterator[Callable[..., Any]]:
     trackers: list[Any] = []
 
     def make(model: Any, **kwargs: Any) -> Any:
-        from .checks.deep import GradNormTracker
+        from pytest_mlchecks.checks.model.training import GradNormTracker
 
         tracker = GradNormTracker(model, **kwargs)
         trackers.append(tracker)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._result import CheckResult
+from pytest_mlchecks._result import CheckResult
 
 
 def compose(headline: str, *, body: str = "", why: str = "", fix: str = "") -> str:
@@ -44,8 +44,6 @@ def md_table(
 
 
 def verdict(
-    name: str,
-    rung: str,
     passed: bool,
     value: float | None,
     threshold: float | None,
@@ -57,7 +55,7 @@ def verdict(
     body: str = "",
     severity: str = "error",
 ) -> CheckResult:
-    """A check's result whose message is ``head`` alone when it passes and head, body, why
-    and fix when it fails."""
+    """A check's result (named by its ``@check``) whose message is ``head`` alone when it
+    passes and head, body, why and fix when it fails."""
     message = head if passed else compose(head, body=body, why=why, fix=fix)
-    return CheckResult(name, rung, passed, severity, value, threshold, message, details)
+    return CheckResult("", "", passed, severity, value, threshold, message, details)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ._result import RUNGS
+from pytest_mlchecks._result import RUNGS
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,19 @@ class ThresholdSpec:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A check known to the plugin: ``assert_<name>`` / ``check_<name>`` in ``module``."""
+    """A check known to the plugin: ``assert_<name>`` / ``check_<name>`` in ``module``.
+
+    ``summary`` says what it detects (docstring of the assert twin, reports); ``thresholds``
+    are its keys in ``THRESHOLDS``; ``helpers`` is False for a check reached through another
+    public name (``grad_tracker``: ``GradNormTracker.check()``), with no assert_/check_ pair.
+    """
 
     name: str
     rung: str
     module: str
     summary: str
     thresholds: tuple[str, ...] = ()
+    helpers: bool = True
 
     @property
     def assert_name(self) -> str:
@@ -392,30 +398,30 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "target_leakage_max_dominance": dict(lo=1.0, arg="max_dominance"),
     "target_leakage_min_skill": dict(lo=0.0, hi=1.0, arg="min_skill"),
     "grad_max_norm_ratio": dict(lo=0.0, lo_open=True, arg="max_norm_ratio"),
-    "tracker_growth_factor": dict(lo=1.0, lo_open=True, arg="factor"),
+    "tracker_growth_factor": dict(lo=1.0, lo_open=True, arg="growth_factor"),
 }
 THRESHOLDS = {
     key: replace(spec, **DOMAINS.get(key, {}))  # type: ignore[arg-type]
     for key, spec in THRESHOLDS.items()
 }
 
-_DATA = "pytest_mlchecks.checks.data"
-_DEEP = "pytest_mlchecks.checks.deep"
-_NLP = "pytest_mlchecks.checks.nlp"
-_PROPS = "pytest_mlchecks.checks.properties"
-_MODEL = "pytest_mlchecks.checks.model"
-_EVAL = "pytest_mlchecks.checks.evaluation"
-_PROD = "pytest_mlchecks.checks.production"
+_DATA = "pytest_mlchecks.checks.data.quality"
+_DEEP = "pytest_mlchecks.checks.model.training"
+_NLP = "pytest_mlchecks.checks.model.text"
+_PROPS = "pytest_mlchecks.checks.pipeline.robustness"
+_MODEL = "pytest_mlchecks.checks.model.baselines"
+_EVAL = "pytest_mlchecks.checks.evaluation.generalisation"
+_PROD = "pytest_mlchecks.checks.production.drift"
 
 # Public names that are not check helpers, and where they live.
 EXTRA_PUBLIC: dict[str, str] = {
     "Schema": "pytest_mlchecks.schema",
     "ColumnSchema": "pytest_mlchecks.schema",
     "infer_schema": "pytest_mlchecks.schema",
-    "GradNormTracker": "pytest_mlchecks.checks.deep",
+    "GradNormTracker": "pytest_mlchecks.checks.model.training",
 }
-_PIPE = "pytest_mlchecks.checks.pipeline"
-_LEAK = "pytest_mlchecks.checks.leakage"
+_PIPE = "pytest_mlchecks.checks.pipeline.consistency"
+_LEAK = "pytest_mlchecks.checks.data.leakage"
 
 CHECKS: dict[str, CheckSpec] = {
     spec.name: spec
@@ -540,6 +546,14 @@ CHECKS: dict[str, CheckSpec] = {
             "NaN, missing, dead, vanishing or exploding gradients",
             ("grad_vanishing_ratio", "grad_max_norm_ratio", "grad_max_total_norm"),
         ),
+        CheckSpec(
+            "grad_tracker",
+            "model",
+            _DEEP,
+            "gradient norms over training steps: NaN, spikes, sustained growth",
+            ("tracker_growth_factor",),
+            helpers=False,
+        ),
         CheckSpec("params_update", "model", _DEEP, "parameters a training step does not move"),
         CheckSpec(
             "can_overfit_batch",
@@ -607,10 +621,11 @@ CHECKS: dict[str, CheckSpec] = {
 # Every public helper name -> the check it belongs to (for rung inference and fixtures).
 HELPER_TO_CHECK: dict[str, str] = {}
 for _spec in CHECKS.values():
-    HELPER_TO_CHECK[_spec.assert_name] = _spec.name
-    HELPER_TO_CHECK[_spec.check_name] = _spec.name
+    if _spec.helpers:
+        HELPER_TO_CHECK[_spec.assert_name] = _spec.name
+        HELPER_TO_CHECK[_spec.check_name] = _spec.name
 
-ASSERT_HELPERS: tuple[str, ...] = tuple(spec.assert_name for spec in CHECKS.values())
+ASSERT_HELPERS: tuple[str, ...] = tuple(s.assert_name for s in CHECKS.values() if s.helpers)
 
 
 def rung_index(rung: str | None) -> int:

@@ -8,8 +8,8 @@ import os
 import tempfile
 from typing import Any
 
-from ._messages import md_table
-from ._result import RUNGS
+from pytest_mlchecks._messages import md_table
+from pytest_mlchecks._result import RUNGS
 
 COLUMNS = ("tests", "passed", "failed", "skipped", "blocked")
 

@@ -63,7 +63,8 @@ class CheckResult:
 
     ``value`` is the headline figure, ``threshold`` the limit it was held to, ``message`` says
     what is wrong, the figure, why it matters and how to fix it, ``details`` holds
-    JSON-serialisable aggregates (never raw rows unless the user opts in).
+    JSON-serialisable aggregates (never raw rows unless the user opts in), ``provenance``
+    each threshold's value in force and its source (argument, ini option or default).
     """
 
     name: str
@@ -74,6 +75,7 @@ class CheckResult:
     threshold: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -97,6 +99,7 @@ class CheckResult:
             "threshold": _json_float(self.threshold),
             "message": self.message,
             "details": jsonable(self.details),
+            "thresholds": jsonable(self.provenance),
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class CheckResult:
             threshold=_from_json_float(data.get("threshold")),
             message=str(data.get("message", "")),
             details=dict(data.get("details") or {}),
+            provenance=dict(data.get("thresholds") or {}),
         )
 
     def __bool__(self) -> bool:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ._registry import lowest_rung, rung_index
-from ._result import RUNGS
-from ._runtime import Recorder
+from pytest_mlchecks._protocol import Recorder
+from pytest_mlchecks._registry import lowest_rung, rung_index
+from pytest_mlchecks._result import RUNGS
 
 REPORT_ATTR = "mlchecks"
 RUNG_KEY = pytest.StashKey[str | None]()

@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 
-from . import _fixtures, _report
-from ._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
-from ._result import RUNGS, MLCheckError, MLCheckUsageError, MLCheckWarning
-from ._runtime import (
+from pytest_mlchecks import _fixtures, _report
+from pytest_mlchecks._protocol import (
     Recorder,
     Settings,
     recording,
@@ -29,7 +27,9 @@ from ._runtime import (
     set_session_settings,
     validate_threshold,
 )
-from ._session import (
+from pytest_mlchecks._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
+from pytest_mlchecks._result import RUNGS, MLCheckError, MLCheckUsageError, MLCheckWarning
+from pytest_mlchecks._session import (
     BLOCK_REASON,
     BLOCKED_KEY,
     RECORDER_KEY,
@@ -241,7 +241,7 @@ def pytest_configure(config: pytest.Config) -> None:
             if value is not None:
                 _check_report_path(flag, str(value), append=dest == "ml_audit_md")
     if options.audit and not _is_worker(config):
-        from ._autoaudit import read_config
+        from pytest_mlchecks._autoaudit import read_config
 
         read_config(config.rootpath)  # a bad [tool.mlchecks] stops the run before it starts
     explicit = config.getoption("ml_seed") is not None
@@ -265,7 +265,7 @@ def pytest_collection_modifyitems(
     ladder = config.stash.get(LADDER_KEY, None)
     if ladder is None or not ladder.options.audit:
         return
-    from ._autoaudit import generated_items
+    from pytest_mlchecks._autoaudit import generated_items
 
     items.extend(generated_items(session))
 
@@ -465,7 +465,7 @@ class Ladder:
         self._write(opts.json_path, lambda: _report.to_json(summary))
         self._write(opts.md_path, lambda: _report.markdown(summary), append=True)
         if opts.html_path:
-            from . import _html
+            from pytest_mlchecks import _html
 
             self._write(opts.html_path, lambda: _html.render(summary))
         gate = summary["gate"]

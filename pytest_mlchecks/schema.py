@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._result import MLCheckUsageError
+from pytest_mlchecks._result import MLCheckUsageError
 
 SCHEMA_VERSION = 1
 QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
@@ -121,7 +121,7 @@ class Schema:
         return cls(columns=columns, n_rows=n_rows, schema_version=version)
 
     def save(self, path: str | Path) -> None:
-        from ._report import write_atomic
+        from pytest_mlchecks._report import write_atomic
 
         write_atomic(str(path), self.to_json())
 
@@ -376,7 +376,7 @@ def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
     import numpy as np
     import pandas as pd
 
-    from ._inputs import as_dataframe, require_rows
+    from pytest_mlchecks.inputs.tables import as_dataframe, require_rows
 
     frame = as_dataframe(tabular_input(df, "df"), "df")
     n = require_rows(frame, "df")

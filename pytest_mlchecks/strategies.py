@@ -17,10 +17,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._deps import require
-from ._result import MLCheckUsageError
-from ._synth import INJECTIONS, TASKS, SplitDataset, make_split
-from .schema import ColumnSchema, Schema
+from pytest_mlchecks._deps import require
+from pytest_mlchecks._result import MLCheckUsageError
+from pytest_mlchecks.calibration.synth import INJECTIONS, TASKS, SplitDataset, make_split
+from pytest_mlchecks.schema import ColumnSchema, Schema
 
 require("hypothesis", helper="pytest_mlchecks.strategies")
 
@@ -140,7 +140,7 @@ def _rows_needed(rate: float) -> int:
 
 
 def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
-    from .checks.production import _chance_rate
+    from pytest_mlchecks.checks.production.drift import _chance_rate
 
     options: list[tuple[str, str | None]] = [("missing_columns", None), ("extra_columns", None)]
     if len(schema.columns) >= 2:
@@ -164,7 +164,7 @@ def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
 
 @st.composite
 def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
-    from .checks.production import _chance_rate
+    from pytest_mlchecks.checks.production.drift import _chance_rate
 
     rule, column = draw(st.sampled_from(_applicable(schema)))
     n0 = max(schema.n_rows, 1)
@@ -283,7 +283,7 @@ def datasets(
 
 def _note_draw(summary: dict[str, Any]) -> None:
     """Remember the last drawn dataset's summary on the running test (for the audit report)."""
-    from ._runtime import current_recorder
+    from pytest_mlchecks._protocol import current_recorder
 
     recorder = current_recorder()
     if recorder is not None:

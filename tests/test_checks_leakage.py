@@ -247,7 +247,7 @@ def test_no_leakage_clean() -> None:
 
 
 def test_sampled_scoring_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_mlchecks.checks.leakage as leakage
+    import pytest_mlchecks.checks.data.leakage as leakage
 
     monkeypatch.setattr(leakage, "MAX_SCORED_ROWS", 500)
     train, test = _split(4000)

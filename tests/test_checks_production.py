@@ -20,7 +20,7 @@ from pytest_mlchecks import (
     check_schema_matches,
     infer_schema,
 )
-from pytest_mlchecks.checks.production import value_hash
+from pytest_mlchecks.checks.production.drift import value_hash
 
 
 def _frame(n: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
@@ -363,7 +363,7 @@ def test_fresh_skewed_and_signed_samples_have_no_far_values(seed: int) -> None:
 
 
 def test_unseen_categories_are_hashed_unless_values_are_allowed() -> None:
-    from pytest_mlchecks._runtime import Recorder, Settings, recording
+    from pytest_mlchecks._protocol import Recorder, Settings, recording
 
     reference = _closed(3000, 0)
     current = _closed(300, 1)

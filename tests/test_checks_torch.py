@@ -746,7 +746,7 @@ def test_one_small_projection_is_not_vanishing_but_a_fall_with_depth_is() -> Non
 
 
 def test_blocks_follow_repeat_indices_of_every_style() -> None:
-    from pytest_mlchecks.checks.deep import _block_keys
+    from pytest_mlchecks.checks.model.training import _block_keys
 
     keys = _block_keys(
         (
@@ -842,7 +842,7 @@ def test_bare_parameters_are_not_layers() -> None:
 
 
 def test_exploding_is_relative_to_the_parameter_norm_with_an_absolute_override() -> None:
-    from pytest_mlchecks._runtime import Recorder, Settings, recording
+    from pytest_mlchecks._protocol import Recorder, Settings, recording
 
     big = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
     with torch.no_grad():
@@ -1217,7 +1217,7 @@ def test_can_overfit_batch_is_not_passed_by_a_lucky_dropout_draw() -> None:
 
 
 def test_tracker_growth_factor_from_ini_is_validated() -> None:
-    from pytest_mlchecks._runtime import Recorder, Settings, recording
+    from pytest_mlchecks._protocol import Recorder, Settings, recording
 
     tracker = _scripted_tracker([1.0] * 8, [1.0] * 8)
     nan = Settings(ini={"tracker_growth_factor": float("nan")})

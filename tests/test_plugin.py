@@ -181,7 +181,7 @@ def test_failing_check_gives_nonzero_exit_and_user_line(pytester: pytest.Pyteste
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
     assert "assert_finite(X)  # the user's own line" in out
-    assert "_runtime.py" not in out and "checks/data.py" not in out
+    assert "_protocol.py" not in out and "checks/data/quality.py" not in out
     # the summary is shown whenever an ML check failed, even without --ml-audit
     assert "ML checks" in out and "gate: FAIL" in out
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._result import MLCheckUsageError
+from pytest_mlchecks._result import MLCheckUsageError
 
 __all__ = [
     "ENGINES",
@@ -76,4 +76,4 @@ def native_pair(train: Any, test: Any, arg_a: str = "train", arg_b: str = "test"
     return a
 
 
-from ._frame import NativeFrame  # noqa: E402  (the frame wrapper needs the names above)
+from pytest_mlchecks.engines._frame import NativeFrame  # noqa: E402  (the frame wrapper needs the names above)

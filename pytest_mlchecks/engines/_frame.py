@@ -13,9 +13,9 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._deps import require
-from .._result import MLCheckUsageError
-from . import engine_of
+from pytest_mlchecks._deps import require
+from pytest_mlchecks._result import MLCheckUsageError
+from pytest_mlchecks.engines import engine_of
 
 #: column kinds the checks branch on
 KINDS = ("float", "int", "bool", "string", "categorical", "datetime", "other")
@@ -362,7 +362,7 @@ class NativeFrame:
     # ------------------------------------------------------------------ back to pandas
     def sample(self, n: int, seed: int, columns: Sequence[str] | None = None) -> Any:
         """A seeded sample of about ``n`` rows as a pandas DataFrame (all rows when fewer)."""
-        from ._native import sample
+        from pytest_mlchecks.engines._native import sample
 
         if self._filtered:
             raise NotImplementedError("sample() of a filtered frame")  # pragma: no cover

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._frame import NativeFrame
+    from pytest_mlchecks.engines._frame import NativeFrame
 
 
 def _fraction(n: int, total: int) -> float:

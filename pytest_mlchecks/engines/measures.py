@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._frame import NativeFrame
+from pytest_mlchecks.engines._frame import NativeFrame
 
 
 @dataclass(frozen=True)

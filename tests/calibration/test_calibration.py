@@ -11,7 +11,12 @@ import os
 
 import pytest
 
-from pytest_mlchecks.calibration import BATCH_DETECTORS, DETECTORS, calibrate_batch, calibrate_one
+from pytest_mlchecks.calibration.run import (
+    BATCH_DETECTORS,
+    DETECTORS,
+    calibrate_batch,
+    calibrate_one,
+)
 
 pytestmark = pytest.mark.calibration
 
@@ -53,7 +58,7 @@ def test_datasets_strategy_draws_from_the_calibrated_generator() -> None:
 
 
 def _grad_cases():
-    from pytest_mlchecks._grad_cases import GRAD_CASES
+    from pytest_mlchecks.calibration.grad_cases import GRAD_CASES
 
     return GRAD_CASES
 
@@ -63,7 +68,7 @@ def test_grad_norm_healthy_is_calibrated(case) -> None:
     """Healthy architectures pass on (almost) every seed, saturating deep nets fail on (almost)
     every seed; goals: <= 5% either way."""
     pytest.importorskip("torch")
-    from pytest_mlchecks._grad_cases import calibrate_case
+    from pytest_mlchecks.calibration.grad_cases import calibrate_case
 
     seeds = max(10, DATASETS // 2)
     row = calibrate_case(case, seeds, seed=7)
@@ -74,7 +79,7 @@ def test_grad_norm_healthy_is_calibrated(case) -> None:
 
 
 def _training_cases():
-    from pytest_mlchecks._grad_cases import TRAINING_CASES
+    from pytest_mlchecks.calibration.grad_cases import TRAINING_CASES
 
     return TRAINING_CASES
 
@@ -83,7 +88,7 @@ def _training_cases():
 def test_grad_tracker_is_calibrated(case) -> None:
     """Healthy minibatch training is never flagged; the broken runs always are."""
     pytest.importorskip("torch")
-    from pytest_mlchecks._grad_cases import calibrate_training
+    from pytest_mlchecks.calibration.grad_cases import calibrate_training
 
     runs = max(5, DATASETS // 6)
     row = calibrate_training(case, runs, seed=7)

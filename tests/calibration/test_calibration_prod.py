@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from pytest_mlchecks.calibration import calibrate_fair_real, calibrate_real, schema_generated
+from pytest_mlchecks.calibration.run import calibrate_fair_real, calibrate_real, schema_generated
 
 pytestmark = [
     pytest.mark.real,

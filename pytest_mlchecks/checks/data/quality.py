@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import (
+from pytest_mlchecks._messages import compose, percent, plural
+from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks._stats import chi2_sf as _chi2_sf
+from pytest_mlchecks._stats import normal_sf as _normal_sf
+from pytest_mlchecks.engines import is_native
+from pytest_mlchecks.inputs.tables import (
     NativeTable,
     TableLike,
     TaskName,
@@ -24,19 +30,8 @@ from .._inputs import (
     table,
     tensor_numpy,
 )
-from .._messages import compose, percent, plural
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
-from .._stats import chi2_sf as _chi2_sf
-from .._stats import normal_sf as _normal_sf
-from ..engines import is_native
 
 __all__ = [
-    "assert_aligned",
-    "assert_class_balance",
-    "assert_finite",
-    "assert_missingness_not_predictive",
-    "assert_time_grid_valid",
     "check_aligned",
     "check_class_balance",
     "check_finite",
@@ -168,7 +163,7 @@ def _torch_counts(tensor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
     )
 
 
-@check
+@check("finite")
 def check_finite(
     X: TableLike | NativeTable, *, allow_nan: bool = False, max_fraction: float | None = None
 ) -> CheckResult:
@@ -221,7 +216,7 @@ def _native_finite_counts(
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int, int, list[str], dict[str, Any]]:
     """Per numeric column NaN (NULL or NaN), +Inf and -Inf counts and the rows hit, computed
     inside the user's engine (two queries, only counts come back)."""
-    from ..engines import NativeFrame
+    from pytest_mlchecks.engines import NativeFrame
 
     frame = NativeFrame(X, "X")
     kinds = {c: frame.kind(c) for c in frame.columns}
@@ -305,10 +300,8 @@ def _finite_verdict(
                 "logs; pass allow_nan=True only if the model handles missing values by design."
             ),
         )
-    return CheckResult(
-        name="finite",
-        rung="data",
-        passed=passed,
+    return result(
+        passed,
         value=fraction,
         threshold=limit,
         message=message,
@@ -316,13 +309,10 @@ def _finite_verdict(
     )
 
 
-assert_finite = assertion(check_finite)
-
-
 # --------------------------------------------------------------------------- aligned
 
 
-@check
+@check("aligned")
 def check_aligned(X: TableLike, y: TableLike) -> CheckResult:
     """Detect features and target that do not line up row for row.
 
@@ -350,15 +340,11 @@ def check_aligned(X: TableLike, y: TableLike) -> CheckResult:
             ),
         )
         details["reason"] = "length"
-        return CheckResult(
-            "aligned", "data", False, value=diff, threshold=0, message=message, details=details
-        )
+        return result(False, value=diff, threshold=0, message=message, details=details)
     if (is_dataframe(data) or is_series(data)) and (is_dataframe(target) or is_series(target)):
         if data.index.equals(target.index):
             details["index_compared"] = True
-            return CheckResult(
-                "aligned",
-                "data",
+            return result(
                 True,
                 value=0,
                 threshold=0,
@@ -399,9 +385,7 @@ def check_aligned(X: TableLike, y: TableLike) -> CheckResult:
             why=why + " pandas also aligns on labels in arithmetic, which reshuffles silently.",
             fix=fix,
         )
-        return CheckResult(
-            "aligned",
-            "data",
+        return result(
             False,
             value=mismatched,
             threshold=0,
@@ -409,9 +393,7 @@ def check_aligned(X: TableLike, y: TableLike) -> CheckResult:
             details=details,
         )
     details["index_compared"] = False
-    return CheckResult(
-        "aligned",
-        "data",
+    return result(
         True,
         value=0,
         threshold=0,
@@ -429,16 +411,13 @@ def _same_label_set(a: Any, b: Any) -> bool:
         return False
 
 
-assert_aligned = assertion(check_aligned)
-
-
 # --------------------------------------------------------------------------- class balance
 
 
 _labels = label_vector
 
 
-@check
+@check("class_balance")
 def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> CheckResult:
     """Detect rare classes: the smallest class's share of the labels.
 
@@ -478,9 +457,7 @@ def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> 
             f"class_balance: smallest class holds {percent(smallest)} of {n:,} labels "
             f"(limit {percent(limit)})."
         )
-        return CheckResult(
-            "class_balance", "data", True, "warning", smallest, limit, message, details
-        )
+        return result(True, "warning", smallest, limit, message, details)
     rows = [[str(classes[i]), f"{int(counts[i]):,}", percent(float(fractions[i]))] for i in order]
     binary = len(classes) == 2
     metric = (
@@ -505,10 +482,7 @@ def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> 
         ),
     )
     details["recommended_metric"] = "average_precision" if binary else "f1_macro"
-    return CheckResult("class_balance", "data", False, "warning", smallest, limit, message, details)
-
-
-assert_class_balance = assertion(check_class_balance)
+    return result(False, "warning", smallest, limit, message, details)
 
 
 # --------------------------------------------------------------------------- missingness
@@ -552,7 +526,7 @@ def _mean_gap_stat(target: np.ndarray) -> Any:
     return stat
 
 
-@check
+@check("missingness_not_predictive")
 def check_missingness_not_predictive(
     X: TableLike,
     y: VectorLike,
@@ -576,7 +550,7 @@ def check_missingness_not_predictive(
     """
     import pandas as pd
 
-    from .._inputs import as_dataframe
+    from pytest_mlchecks.inputs.tables import as_dataframe
 
     level = resolve_threshold("missingness_alpha", alpha)
     effect_limit = resolve_threshold("missingness_min_effect", min_effect)
@@ -593,7 +567,7 @@ def check_missingness_not_predictive(
     y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
     if y_series.isna().any():
         raise MLCheckUsageError("y has missing labels: expected every row labelled.")
-    from .leakage import _task_of
+    from pytest_mlchecks.checks.data.leakage import _task_of
 
     kind = _task_of(y_series, task)
     missing = frame.isna().to_numpy()
@@ -690,9 +664,7 @@ def check_missingness_not_predictive(
             f"partly missing values has missingness that predicts the target (family-wise alpha "
             f"{fmt(level)}, min effect {fmt(effect_limit)}).{note}"
         )
-        return CheckResult(
-            "missingness_not_predictive",
-            "data",
+        return result(
             True,
             "error",
             worst,
@@ -718,9 +690,7 @@ def check_missingness_not_predictive(
             "(a documented missing-indicator feature) and monitor it in production."
         ),
     )
-    return CheckResult(
-        "missingness_not_predictive",
-        "data",
+    return result(
         False,
         "error",
         worst,
@@ -728,9 +698,6 @@ def check_missingness_not_predictive(
         message,
         details,
     )
-
-
-assert_missingness_not_predictive = assertion(check_missingness_not_predictive)
 
 
 # --------------------------------------------------------------------------- time grid
@@ -770,7 +737,7 @@ def _grid_values(t: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-@check
+@check("time_grid_valid")
 def check_time_grid_valid(t: TableLike, *, strict: bool = True) -> CheckResult:
     """Detect duplicated or non-increasing time stamps (per row of a 2-D grid).
 
@@ -808,7 +775,7 @@ def check_time_grid_valid(t: TableLike, *, strict: bool = True) -> CheckResult:
             f"time_grid_valid: {grid.shape[0]:,} × {grid.shape[1]:,} time stamps, "
             f"{'strictly ' if strict else ''}increasing."
         )
-        return CheckResult("time_grid_valid", "data", True, "error", 0, 0, message, details)
+        return result(True, "error", 0, 0, message, details)
     where = f" (first at row {first['row']}, position {first['position']})" if first else ""
     rows_note = f" in {grid.shape[0] and int(bad_rows.sum()):,} of {grid.shape[0]:,} rows"
     message = compose(
@@ -824,7 +791,4 @@ def check_time_grid_valid(t: TableLike, *, strict: bool = True) -> CheckResult:
             "with increasing stamps (or mask the padding) instead of repeating the edge."
         ),
     )
-    return CheckResult("time_grid_valid", "data", False, "error", n_bad, 0, message, details)
-
-
-assert_time_grid_valid = assertion(check_time_grid_valid)
+    return result(False, "error", n_bad, 0, message, details)

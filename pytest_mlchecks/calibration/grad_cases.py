@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._messages import md_table
+from pytest_mlchecks._messages import md_table
 
 
 def _mlp(
@@ -163,7 +163,7 @@ def calibrate_case(case: GradCase, seeds: int, seed: int = 0) -> GradRow:
     """Build ``seeds`` fresh models of one case and run the check on each."""
     import torch
 
-    from .checks.deep import check_grad_norm_healthy
+    from pytest_mlchecks.checks.model.training import check_grad_norm_healthy
 
     def run(s: int) -> Any:
         torch.manual_seed(s)
@@ -232,7 +232,7 @@ def run_training(case: TrainingCase, seed: int) -> Any:
     verdict."""
     import torch
 
-    from .checks.deep import GradNormTracker
+    from pytest_mlchecks.checks.model.training import GradNormTracker
 
     torch.manual_seed(seed)
     model = _training_model(torch, case.network)

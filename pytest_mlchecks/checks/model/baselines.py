@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .._deps import require
-from .._inputs import (
+from pytest_mlchecks._deps import require
+from pytest_mlchecks._messages import compose, percent
+from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.tables import (
     Metric,
     ModelInput,
     VectorLike,
@@ -26,13 +29,8 @@ from .._inputs import (
     require_unique_columns,
     table,
 )
-from .._messages import compose, percent
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
 
 __all__ = [
-    "assert_beats_baselines",
-    "assert_beats_dummy",
     "check_beats_baselines",
     "check_beats_dummy",
 ]
@@ -292,7 +290,7 @@ def _cv_scores(model: Any, X: Any, y: Any, scorer: Any, split: Any, groups: Any)
     )
 
 
-@check
+@check("beats_dummy")
 def check_beats_dummy(
     model: Any,
     X_train: ModelInput,
@@ -352,9 +350,7 @@ def check_beats_dummy(
         f"{fmt(base, 4)} on {where} data (gap {fmt(gap, 4)}, needs {fmt(gap_needed, 4)})."
     )
     if passed:
-        return CheckResult(
-            "beats_dummy", "model", True, "error", gap, gap_needed, head + trap, details
-        )
+        return result(True, "error", gap, gap_needed, head + trap, details)
     message = compose(
         head + trap,
         why=(
@@ -367,10 +363,7 @@ def check_beats_dummy(
             "(assert_beats_baselines) to see whether any signal is there."
         ),
     )
-    return CheckResult("beats_dummy", "model", False, "error", gap, gap_needed, message, details)
-
-
-assert_beats_dummy = assertion(check_beats_dummy)
+    return result(False, "error", gap, gap_needed, message, details)
 
 
 # ---------------------------------------------------------------------------- baselines
@@ -384,7 +377,7 @@ def linear_baseline(task: Task, X: Any) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from .._inputs import is_dataframe, is_sparse
+    from pytest_mlchecks.inputs.tables import is_dataframe, is_sparse
 
     final = Ridge() if task.kind == "regression" else LogisticRegression(max_iter=2000)
     # centring would densify a sparse X: scale it only
@@ -424,7 +417,7 @@ def is_linear_model(model: Any) -> bool:
     return type(final).__module__.startswith("sklearn.linear_model")
 
 
-@check
+@check("beats_baselines")
 def check_beats_baselines(
     model: Any,
     X_train: ModelInput,
@@ -498,9 +491,7 @@ def check_beats_baselines(
             f"beats_baselines: model {label} {fmt(scores['model'], 4)} beats {beaten} by at "
             f"least {fmt(gap, 4)} (needs {fmt(gap_needed, 4)})."
         )
-        return CheckResult(
-            "beats_baselines", "model", True, "error", gap, gap_needed, message, details
-        )
+        return result(True, "error", gap, gap_needed, message, details)
     message = compose(
         f"beats_baselines: the model stalls at the {stage} rung ({label}: model "
         f"{fmt(scores['model'], 4)} vs {stage} {fmt(scores[stage], 4)}, gap {fmt(gap, 4)}, "
@@ -512,9 +503,4 @@ def check_beats_baselines(
         ),
         fix=diagnosis,
     )
-    return CheckResult(
-        "beats_baselines", "model", False, "error", gap, gap_needed, message, details
-    )
-
-
-assert_beats_baselines = assertion(check_beats_baselines)
+    return result(False, "error", gap, gap_needed, message, details)

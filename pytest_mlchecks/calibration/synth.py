@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._result import MLCheckUsageError
+from pytest_mlchecks._result import MLCheckUsageError
 
 INJECTIONS = ("row_overlap", "target_leak", "temporal_leak", "contamination", "missing_signal")
 TASKS = ("binary", "multiclass", "regression")

@@ -20,18 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._deps import require
-from .._inputs import fmt, table
-from .._messages import compose, plural, verdict
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
+from pytest_mlchecks._deps import require
+from pytest_mlchecks._messages import compose, plural, verdict
+from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.tables import fmt, table
 
 __all__ = [
     "GradNormTracker",
-    "assert_can_overfit_batch",
-    "assert_eval_deterministic",
-    "assert_grad_norm_healthy",
-    "assert_params_update",
     "check_can_overfit_batch",
     "check_eval_deterministic",
     "check_grad_norm_healthy",
@@ -435,7 +431,7 @@ def _grad_figures(
     )
 
 
-@check
+@check("grad_norm_healthy")
 def check_grad_norm_healthy(
     model: Any,
     *,
@@ -514,9 +510,7 @@ def check_grad_norm_healthy(
             f"RMS ratio {fmt(f.ratio, 3)} over {plural(len(f.compared), 'block')} "
             f"(limit {fmt(ratio_limit, 3)})." + _gated_note(state, f.gated)
         )
-        return CheckResult(
-            "grad_norm_healthy", "model", True, "error", f.ratio, ratio_limit, message, details
-        )
+        return result(True, "error", f.ratio, ratio_limit, message, details)
     shown = min(len(norms), _TABLE_ROWS)
     largest = max(f.rms) if f.rms else 0.0
     rows = [
@@ -541,9 +535,7 @@ def check_grad_norm_healthy(
         ),
         fix="; ".join(fixes) + ".",
     )
-    return CheckResult(
-        "grad_norm_healthy", "model", False, "error", f.ratio, ratio_limit, message, details
-    )
+    return result(False, "error", f.ratio, ratio_limit, message, details)
 
 
 def _gated_note(state: _Params, gated: dict[int, str]) -> str:
@@ -616,9 +608,6 @@ def _grad_problems(
             "targets, check the loss scale"
         )
     return problems, fixes
-
-
-assert_grad_norm_healthy = assertion(check_grad_norm_healthy)
 
 
 # ---------------------------------------------------------------------------- tracker
@@ -721,19 +710,19 @@ class GradNormTracker:
     def check(self) -> CheckResult:
         """The verdict over all recorded steps (one host transfer); recorded in the audit."""
         self.checked = True
-        return _tracker_check(self)
+        return _tracker_check(self, growth_factor=self.growth_factor)
 
     def assert_healthy(self) -> CheckResult:
         __tracebackhide__ = True
-        from .._runtime import enforce
+        from pytest_mlchecks._protocol import enforce
 
         result = self.check()
         enforce(result)
         return result
 
 
-@check
-def _tracker_check(tracker: GradNormTracker) -> CheckResult:
+@check("grad_tracker")
+def _tracker_check(tracker: GradNormTracker, growth_factor: float | None = None) -> CheckResult:
     """GradNormTracker's verdict, recorded like any check."""
     import torch
 
@@ -897,7 +886,7 @@ def _tracker_verdict(
             f"grad_tracker: {len(norms)} steps, total gradient norm {fmt(totals[0], 3)} -> "
             f"{fmt(totals[-1], 3)}, no NaN, spike, divergence or dead layer."
         )
-        return CheckResult("grad_tracker", "model", True, "error", len(spikes), 0, message, details)
+        return result(True, "error", len(spikes), 0, message, details)
     message = compose(
         f"grad_tracker: {'; '.join(findings)}.",
         why=(
@@ -910,7 +899,7 @@ def _tracker_verdict(
             "fix dead layers (activation, init, normalisation)."
         ),
     )
-    return CheckResult("grad_tracker", "model", False, "error", len(spikes), 0, message, details)
+    return result(False, "error", len(spikes), 0, message, details)
 
 
 # ---------------------------------------------------------------------------- params update
@@ -1129,7 +1118,7 @@ def _compact(names: list[str], limit: int = 8) -> str:
     return ", ".join(parts) + (f" and {plural(more, 'more layer')}" if more > 0 else "")
 
 
-@check
+@check("params_update")
 def check_params_update(
     model: Any,
     step_fn: Callable[[], Any],
@@ -1231,7 +1220,7 @@ def check_params_update(
             f"params_update: all {plural(len(before), 'parameter')} behaved (trainable ones "
             f"changed, frozen ones did not){kept}.{waiting}"
         )
-        return CheckResult("params_update", "model", True, "error", 0, 0, message, details)
+        return result(True, "error", 0, 0, message, details)
     parts = []
     if stuck:
         parts.append(f"trainable but unchanged: {stuck[:8]}")
@@ -1256,10 +1245,7 @@ def check_params_update(
             "the optimiser and from weight decay."
         ),
     )
-    return CheckResult("params_update", "model", False, "error", bad, 0, message, details)
-
-
-assert_params_update = assertion(check_params_update)
+    return result(False, "error", bad, 0, message, details)
 
 
 # ---------------------------------------------------------------------------- overfit a batch
@@ -1298,7 +1284,7 @@ def _loss(loss_fn: Callable[..., Any], outputs: Any, targets: Any) -> Any:
     return loss
 
 
-@check
+@check("can_overfit_batch")
 def check_can_overfit_batch(
     model: Any,
     batch: Any,
@@ -1420,8 +1406,6 @@ def check_can_overfit_batch(
             "loss, so no step can lower it."
         )
     return verdict(
-        "can_overfit_batch",
-        "model",
         passed,
         final,
         goal,
@@ -1439,9 +1423,6 @@ def check_can_overfit_batch(
             "loss), and try another learning rate."
         ),
     )
-
-
-assert_can_overfit_batch = assertion(check_can_overfit_batch)
 
 
 # ---------------------------------------------------------------------------- eval determinism
@@ -1479,7 +1460,7 @@ def _rounding(t: Any, atol: float) -> float:
     return max(atol, min(64 * torch.finfo(t.dtype).eps, 0.01) * max(scale, 1.0))
 
 
-@check
+@check("eval_deterministic")
 def check_eval_deterministic(
     model: Any, X: Any, *, atol: float | None = None, random_state: int | None = None
 ) -> CheckResult:
@@ -1548,9 +1529,7 @@ def check_eval_deterministic(
             f"tolerance {fmt(tolerance, 3)}; model "
             f"in {'train' if model.training else 'eval'} mode)."
         )
-        return CheckResult(
-            "eval_deterministic", "model", True, "error", gap, tolerance, message, details
-        )
+        return result(True, "error", gap, tolerance, message, details)
     message = compose(
         f"eval_deterministic: forward passes on the same rows differ by up to "
         f"{fmt(gap, 3)} (tolerance {fmt(tolerance, 3)}); the model is in "
@@ -1564,9 +1543,7 @@ def check_eval_deterministic(
         ),
         fix="call model.eval() (and wrap inference in torch.no_grad() or inference_mode()).",
     )
-    return CheckResult(
-        "eval_deterministic", "model", False, "error", gap, tolerance, message, details
-    )
+    return result(False, "error", gap, tolerance, message, details)
 
 
 def _has_randomness(module: Any, *, norm: bool = True) -> bool:
@@ -1589,6 +1566,3 @@ def _has_randomness(module: Any, *, norm: bool = True) -> bool:
     if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
         return True
     return norm and isinstance(module, batch_norm)
-
-
-assert_eval_deterministic = assertion(check_eval_deterministic)

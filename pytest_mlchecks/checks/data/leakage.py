@@ -11,19 +11,26 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import as_dataframe, as_name_list, fmt, require_rows, split_columns, table
-from .._messages import compose, percent, plural
-from .._result import CheckReport, CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
-from ..engines import is_native, native_pair
+from pytest_mlchecks._messages import compose, percent, plural
+from pytest_mlchecks._protocol import (
+    check,
+    current_seed,
+    report,
+    resolve_threshold,
+    result,
+)
+from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
+from pytest_mlchecks.engines import is_native, native_pair
+from pytest_mlchecks.inputs.tables import (
+    as_dataframe,
+    as_name_list,
+    fmt,
+    require_rows,
+    split_columns,
+    table,
+)
 
 __all__ = [
-    "assert_no_duplicates",
-    "assert_no_entity_overlap",
-    "assert_no_leakage",
-    "assert_no_row_overlap",
-    "assert_no_target_leakage",
-    "assert_no_temporal_leakage",
     "check_no_duplicates",
     "check_no_entity_overlap",
     "check_no_leakage",
@@ -247,7 +254,7 @@ NATURAL_ALPHA = 1e-3  # Poisson tail at which train's own repeats are more than 
 MIN_PLAUSIBLE_PAIRS = 0.1  # fewer equal row pairs plausible in train: rows cannot repeat
 
 
-@check
+@check("no_row_overlap")
 def check_no_row_overlap(
     train: Any,
     test: Any,
@@ -369,10 +376,7 @@ def check_no_row_overlap(
                 "id_columns=[...] so that differing row ids do not hide copies."
             ),
         )
-    return CheckResult("no_row_overlap", "data", passed, "error", fraction, limit, message, details)
-
-
-assert_no_row_overlap = assertion(check_no_row_overlap)
+    return result(passed, "error", fraction, limit, message, details)
 
 
 # ---------------------------------------------------------------------------- entity overlap
@@ -396,7 +400,7 @@ def _id_frame(frame: Any, ids: list[Any], split: str) -> Any:
     return pd.DataFrame(parts)
 
 
-@check
+@check("no_entity_overlap")
 def check_no_entity_overlap(
     train: Any, test: Any, id_columns: Any, *, max_fraction: float | None = None
 ) -> CheckResult:
@@ -470,7 +474,7 @@ def check_no_entity_overlap(
 def _native_entity_overlap(train: Any, test: Any, ids: list[Any], limit: float) -> CheckResult:
     """no_entity_overlap inside the user's engine: exact null-safe semi-joins on the ids,
     rows with a missing id left out, only counts brought back."""
-    from ..engines import NativeFrame
+    from pytest_mlchecks.engines import NativeFrame
 
     left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
     names = [str(c) for c in ids]
@@ -548,15 +552,10 @@ def _entity_verdict(
                 "split by time instead and raise max_fraction for this test."
             ),
         )
-    return CheckResult(
-        "no_entity_overlap", "data", passed, "error", fraction, limit, message, details
-    )
+    return result(passed, "error", fraction, limit, message, details)
 
 
-assert_no_entity_overlap = assertion(check_no_entity_overlap)
-
-
-@check
+@check("no_duplicates")
 def check_no_duplicates(
     df: Any, *, subset: Any = None, max_fraction: float | None = None
 ) -> CheckResult:
@@ -599,7 +598,7 @@ def check_no_duplicates(
 
 def _native_duplicates(df: Any, subset: Any, limit: float) -> CheckResult:
     """no_duplicates inside the user's engine: rows minus distinct rows, null-safe, exact."""
-    from ..engines import NativeFrame
+    from pytest_mlchecks.engines import NativeFrame
 
     frame = NativeFrame(df, "df")
     if subset is None:
@@ -640,10 +639,7 @@ def _duplicates_verdict(n: int, count: int, limit: float, details: dict[str, Any
                 "pipeline appends or joins twice; pass subset=[...] to compare some columns."
             ),
         )
-    return CheckResult("no_duplicates", "data", passed, "error", fraction, limit, message, details)
-
-
-assert_no_duplicates = assertion(check_no_duplicates)
+    return result(passed, "error", fraction, limit, message, details)
 
 
 # ---------------------------------------------------------------------------- target leakage
@@ -1081,7 +1077,7 @@ class _Rules:
         }
 
 
-@check
+@check("no_target_leakage")
 def check_no_target_leakage(
     train: Any,
     test: Any,
@@ -1318,7 +1314,7 @@ def _target_verdict(
             f"features together, which leave {fmt(best['dominance'], 3)}x its error (limit "
             f"{fmt(dominance_limit, 3)}x from skill {fmt(rules_min_skill, 3)})."
         )
-        return CheckResult("no_target_leakage", "data", True, "error", top, limit, message, details)
+        return result(True, "error", top, limit, message, details)
     rows = [
         [
             j["feature"],
@@ -1354,10 +1350,7 @@ def _target_verdict(
             "this test."
         ),
     )
-    return CheckResult("no_target_leakage", "data", False, "error", top, limit, message, details)
-
-
-assert_no_target_leakage = assertion(check_no_target_leakage)
+    return result(False, "error", top, limit, message, details)
 
 
 # ---------------------------------------------------------------------------- temporal leakage
@@ -1400,7 +1393,7 @@ def _times(frame: Any, column: Any, split: str) -> np.ndarray:
     return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
 
 
-@check
+@check("no_temporal_leakage")
 def check_no_temporal_leakage(
     train: Any, test: Any, time_column: Any, *, max_fraction: float | None = None
 ) -> CheckResult:
@@ -1460,18 +1453,13 @@ def check_no_temporal_leakage(
                 "(TimeSeriesSplit for cross-validation); drop rows of the overlap window."
             ),
         )
-    return CheckResult(
-        "no_temporal_leakage", "data", passed, "error", fraction, limit, message, details
-    )
-
-
-assert_no_temporal_leakage = assertion(check_no_temporal_leakage)
+    return result(passed, "error", fraction, limit, message, details)
 
 
 # ---------------------------------------------------------------------------- umbrella
 
 
-@check
+@check("no_leakage")
 def check_no_leakage(
     train: Any,
     test: Any,
@@ -1512,7 +1500,4 @@ def check_no_leakage(
         )
     if time_column is not None:
         results.append(check_no_temporal_leakage(train, test, time_column))
-    return CheckReport("no_leakage", "data", results)
-
-
-assert_no_leakage = assertion(check_no_leakage)
+    return report(results)

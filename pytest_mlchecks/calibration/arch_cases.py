@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._messages import md_table
+from pytest_mlchecks._messages import md_table
 
 
 def _module(name: str) -> Any:
@@ -197,7 +197,7 @@ def available(case: ArchCase) -> bool:
 
 
 def _forward(arch: Arch) -> Any:
-    from .checks.deep import _forward as call
+    from pytest_mlchecks.checks.model.training import _forward as call
 
     return call(arch.model, arch.inputs)
 
@@ -242,7 +242,7 @@ def run_case(case: ArchCase, seed: int = 0, *, overfit: bool = True) -> ArchRow:
     and broken."""
     torch = _module("torch")
 
-    from .checks.deep import (
+    from pytest_mlchecks.checks.model.training import (
         check_can_overfit_batch,
         check_eval_deterministic,
         check_grad_norm_healthy,
@@ -341,7 +341,7 @@ def bert_training(lr: float, seed: int = 0, steps: int = 20) -> Any:
     followed by GradNormTracker; its verdict."""
     torch = _module("torch")
 
-    from .checks.deep import GradNormTracker
+    from pytest_mlchecks.checks.model.training import GradNormTracker
 
     state = torch.random.get_rng_state()
     try:

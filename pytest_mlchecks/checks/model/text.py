@@ -7,14 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import fmt
-from .._messages import percent, verdict
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
+from pytest_mlchecks._messages import percent, verdict
+from pytest_mlchecks._protocol import check, current_seed, resolve_threshold
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.tables import fmt
 
 __all__ = [
-    "assert_attention_mask_respected",
-    "assert_no_truncation",
     "check_attention_mask_respected",
     "check_no_truncation",
 ]
@@ -105,7 +103,7 @@ def _texts(texts: Any) -> list[str]:
     return items
 
 
-@check
+@check("no_truncation")
 def check_no_truncation(
     texts: Any,
     tokenizer: Any,
@@ -165,8 +163,6 @@ def check_no_truncation(
         f"{fmt(details['length_p99'])}; limit {percent(limit)})."
     )
     return verdict(
-        "no_truncation",
-        "model",
         passed,
         fraction,
         limit,
@@ -183,9 +179,6 @@ def check_no_truncation(
     )
 
 
-assert_no_truncation = assertion(check_no_truncation)
-
-
 def _main_output(out: Any) -> Any:
     for attr in ("logits", "last_hidden_state"):
         if hasattr(out, attr):
@@ -200,7 +193,7 @@ def _main_output(out: Any) -> Any:
     return out
 
 
-@check
+@check("attention_mask_respected")
 def check_attention_mask_respected(
     model: Any, batch: Any, *, atol: float = 1e-5, random_state: int | None = None
 ) -> CheckResult:
@@ -211,12 +204,12 @@ def check_attention_mask_respected(
     (no_grad, in the caller's mode); outputs at unpadded positions (or pooled outputs) must
     not change. Figure: the largest absolute change (threshold ``atol``).
     """
-    from .._deps import require
+    from pytest_mlchecks._deps import require
 
     torch = require("torch", helper="assert_attention_mask_respected")
     if not (hasattr(batch, "keys") and "input_ids" in batch and "attention_mask" in batch):
         raise MLCheckUsageError("batch must be a mapping with 'input_ids' and 'attention_mask'.")
-    from .deep import _call_model, _check_inputs
+    from pytest_mlchecks.checks.model.training import _call_model, _check_inputs
 
     _check_inputs(torch, dict(batch), "batch")
     ids, mask = batch["input_ids"], batch["attention_mask"]
@@ -268,8 +261,6 @@ def check_attention_mask_respected(
         f"outputs at real tokens by up to {fmt(gap, 3)} (tolerance {fmt(atol, 3)})."
     )
     return verdict(
-        "attention_mask_respected",
-        "model",
         gap <= atol,
         gap,
         atol,
@@ -285,6 +276,3 @@ def check_attention_mask_respected(
             "token), and check the mask convention (1 = keep)."
         ),
     )
-
-
-assert_attention_mask_respected = assertion(check_attention_mask_respected)

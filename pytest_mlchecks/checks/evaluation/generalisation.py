@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import fmt, require_array_like, require_rows, require_same_length, table
-from .._messages import compose, percent, plural, verdict
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, resolve_threshold
-from .model import (
+from pytest_mlchecks._messages import compose, percent, plural, verdict
+from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.checks.model.baselines import (
     check_pairs,
     default_metric,
     fitted_copy,
@@ -23,13 +22,15 @@ from .model import (
     task_of,
     unseen_test_classes,
 )
+from pytest_mlchecks.inputs.tables import (
+    fmt,
+    require_array_like,
+    require_rows,
+    require_same_length,
+    table,
+)
 
 __all__ = [
-    "assert_fair",
-    "assert_no_overfitting",
-    "assert_not_suspiciously_good",
-    "assert_slices_perform",
-    "assert_stable_across_folds",
     "check_fair",
     "check_no_overfitting",
     "check_not_suspiciously_good",
@@ -65,7 +66,7 @@ def _train_test_scores(
     return train_score, test_score, str(label), details
 
 
-@check
+@check("no_overfitting")
 def check_no_overfitting(
     model: Any,
     X_train: Any,
@@ -92,8 +93,6 @@ def check_no_overfitting(
         f"{fmt(gap, 4)}, limit {fmt(limit, 4)})."
     )
     return verdict(
-        "no_overfitting",
-        "evaluation",
         gap <= limit,
         gap,
         limit,
@@ -111,10 +110,7 @@ def check_no_overfitting(
     )
 
 
-assert_no_overfitting = assertion(check_no_overfitting)
-
-
-@check
+@check("not_suspiciously_good")
 def check_not_suspiciously_good(
     model: Any,
     X_train: Any,
@@ -152,9 +148,7 @@ def check_not_suspiciously_good(
             f"not_suspiciously_good: train {label} {fmt(train, 4)}, test {fmt(test, 4)}: "
             "nothing too good to be true."
         )
-        return CheckResult(
-            "not_suspiciously_good", "evaluation", True, "error", test, limit, message, details
-        )
+        return result(True, "error", test, limit, message, details)
     message = compose(
         f"not_suspiciously_good: {'; '.join(reasons)}.",
         why=(
@@ -167,15 +161,10 @@ def check_not_suspiciously_good(
             "from the future), check how the split was made, and look at the top features."
         ),
     )
-    return CheckResult(
-        "not_suspiciously_good", "evaluation", False, "error", test, limit, message, details
-    )
+    return result(False, "error", test, limit, message, details)
 
 
-assert_not_suspiciously_good = assertion(check_not_suspiciously_good)
-
-
-@check
+@check("stable_across_folds")
 def check_stable_across_folds(
     model: Any,
     X: Any,
@@ -229,8 +218,6 @@ def check_stable_across_folds(
         f"{fmt(float(scores.mean()), 4)}, std {fmt(spread, 4)} (limit {fmt(limit, 4)})."
     )
     return verdict(
-        "stable_across_folds",
-        "evaluation",
         spread <= limit,
         spread,
         limit,
@@ -245,9 +232,6 @@ def check_stable_across_folds(
             "be split (pass groups=), and report the spread together with the mean."
         ),
     )
-
-
-assert_stable_across_folds = assertion(check_stable_across_folds)
 
 
 # ---------------------------------------------------------------------------- fairness
@@ -305,7 +289,7 @@ FAIR_ALPHA = 0.005  # family-wise: how often random groups may cross the noise b
 
 def _z_two_sided(alpha: float) -> float:
     """The z with P(|N(0, 1)| > z) == alpha."""
-    from .._stats import chi2_isf
+    from pytest_mlchecks._stats import chi2_isf
 
     return math.sqrt(chi2_isf(alpha, 1))
 
@@ -356,7 +340,7 @@ def _rate_pairs(
     return len(over), real, top
 
 
-@check
+@check("fair")
 def check_fair(
     y_true: Any,
     y_pred: Any,
@@ -458,7 +442,7 @@ def check_fair(
             body=body,
             fix="collect more data for the small groups or lower min_group_size knowingly.",
         )
-        return CheckResult("fair", "evaluation", False, "warning", None, di_limit, message, details)
+        return result(False, "warning", None, di_limit, message, details)
     rates = [r["selection_rate"] for r in usable]
     di = min(rates) / max(rates) if max(rates) > 0 else 1.0
     tprs = [r["tpr"] for r in usable if r["tpr"] is not None]
@@ -524,7 +508,7 @@ def check_fair(
             f"fair: disparate impact {fmt(di, 3)}, TPR gap {fmt(tpr_gap, 3)}, FPR gap "
             f"{fmt(fpr_gap, 3)} across {plural(len(usable), 'group')}.{note}{small_note}"
         )
-        return CheckResult("fair", "evaluation", True, "error", di, di_limit, message, details)
+        return result(True, "error", di, di_limit, message, details)
     message = compose(
         f"fair: {'; '.join(problems)} across {plural(len(usable), 'group')}.{small_note}",
         body=body,
@@ -540,14 +524,11 @@ def check_fair(
             "proxies of the sensitive attribute."
         ),
     )
-    return CheckResult("fair", "evaluation", False, "error", di, di_limit, message, details)
+    return result(False, "error", di, di_limit, message, details)
 
 
 def _size_word(size: str) -> str:
     return {"n": "rows", "positives": "positives", "negatives": "negatives"}[size]
-
-
-assert_fair = assertion(check_fair)
 
 
 # ---------------------------------------------------------------------------- slices
@@ -589,7 +570,7 @@ def _metric_fn(
         return float("nan") if sst == 0 else 1 - float(np.sum((t - p) ** 2)) / sst
 
     def roc_auc(t: np.ndarray, p: np.ndarray) -> float:
-        from .leakage import _rank_auc
+        from pytest_mlchecks.checks.data.leakage import _rank_auc
 
         return _rank_auc(p.astype(float), t == positive)
 
@@ -618,7 +599,7 @@ def _metric_fn(
 
 
 def _slice_masks(slices: Any, n: int) -> dict[str, np.ndarray]:
-    from .._inputs import is_dataframe
+    from pytest_mlchecks.inputs.tables import is_dataframe
 
     if isinstance(slices, dict):
         masks = {}
@@ -705,7 +686,7 @@ def _slice_noise(
     return noise
 
 
-@check
+@check("slices_perform")
 def check_slices_perform(
     y_true: Any,
     y_pred: Any,
@@ -824,9 +805,7 @@ def check_slices_perform(
             f"scores {fmt(judged[0]['score'], 4)} vs {fmt(overall, 4)} overall ({name}; "
             f"shortfall {fmt(worst, 4)}, limit {fmt(limit, 4)}).{note}"
         )
-        return CheckResult(
-            "slices_perform", "evaluation", True, "error", worst, limit, message, details
-        )
+        return result(True, "error", worst, limit, message, details)
     message = compose(
         f"slices_perform: {plural(len(failing), 'slice')} fall more than {fmt(limit, 4)} below "
         f"the overall {name} {fmt(overall, 4)}; weakest {failing[0]['slice']!r} "
@@ -842,9 +821,4 @@ def check_slices_perform(
             "describe them, or a separate model / rule; keep this test to watch them."
         ),
     )
-    return CheckResult(
-        "slices_perform", "evaluation", False, "error", worst, limit, message, details
-    )
-
-
-assert_slices_perform = assertion(check_slices_perform)
+    return result(False, "error", worst, limit, message, details)

@@ -9,6 +9,7 @@ Standard library only.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import traceback
 import warnings
@@ -18,8 +19,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from ._registry import THRESHOLDS
-from ._result import (
+from pytest_mlchecks._registry import CHECKS, THRESHOLDS, CheckSpec
+from pytest_mlchecks._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
@@ -223,8 +224,56 @@ def _no_verdict(name: str, exc: Exception) -> MLCheckUsageError:
     )
 
 
-def check(func: Callable[P, R]) -> Callable[P, R]:
-    """Mark a ``check_*`` function: records its outcome against the running test.
+def result(
+    passed: bool,
+    severity: str = "error",
+    value: float | None = None,
+    threshold: float | None = None,
+    message: str = "",
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    """A verdict inside a check body: ``@check`` stamps the check's name and rung on it."""
+    return CheckResult("", "", passed, severity, value, threshold, message, dict(details or {}))
+
+
+def report(results: list[CheckResult]) -> CheckReport:
+    """An umbrella verdict inside a check body: ``@check`` stamps the name and rung on it."""
+    return CheckReport("", "", list(results))
+
+
+def provenance(spec: CheckSpec, arguments: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each threshold of ``spec``: the value in force and where it came from (argument, ini
+    option or default), read from the keyword arguments the check was called with."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in spec.thresholds:
+        arg = THRESHOLDS[key].arg or key
+        given = arguments.get(arg)
+        if not isinstance(given, (int, float)) or isinstance(given, bool):
+            given = None
+        source = threshold_source(key, given)
+        value = float(given) if given is not None else resolve_threshold(key, None)
+        out[key] = {"value": value, "source": source}
+    return out
+
+
+def _stamp(
+    outcome: CheckResult | CheckReport, spec: CheckSpec, arguments: Mapping[str, Any]
+) -> None:
+    """Give an outcome built with ``result()`` / ``report()`` its registry identity."""
+    if isinstance(outcome, CheckReport):
+        if not outcome.name:
+            outcome.name, outcome.rung = spec.name, spec.rung
+        return
+    if isinstance(outcome, CheckResult) and not outcome.name:
+        outcome.name, outcome.rung = spec.name, spec.rung
+        if spec.thresholds:
+            outcome.provenance = provenance(spec, arguments)
+
+
+def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare ``check_<name>``: its identity (rung, thresholds, summary) is the registry entry
+    ``CHECKS[name]``; results built with ``result()`` get its name, rung and threshold
+    provenance. The outcome is recorded against the running test.
 
     Nested calls (an umbrella check calling others) are recorded once, by the outermost call.
     An unexpected exception inside the check never becomes a silent pass: if it was raised by
@@ -232,30 +281,45 @@ def check(func: Callable[P, R]) -> Callable[P, R]:
     raised inside what the caller passed (their model's fit, their step function) it is an
     ``MLCheckUsageError`` saying the check could not decide. The original is chained.
     """
+    spec = CHECKS[name]
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        __tracebackhide__ = True
-        recorder = _RECORDER.get()
-        enforced = recorder.enforcing if recorder is not None else False
-        if recorder is not None:
-            recorder.depth += 1
-            recorder.enforcing = False
-        try:
-            outcome = func(*args, **kwargs)
-        except (MLCheckUsageError, MLCheckError):
-            raise
-        except Exception as exc:
-            raise _no_verdict(func.__name__, exc) from exc
-        finally:
+    def declare(func: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            __tracebackhide__ = True
+            recorder = _RECORDER.get()
+            enforced = recorder.enforcing if recorder is not None else False
             if recorder is not None:
-                recorder.depth -= 1
-        if recorder is not None and recorder.depth == 0:
-            for result in iter_results(outcome):
-                recorder.add(result, enforced=enforced)
-        return outcome
+                recorder.depth += 1
+                recorder.enforcing = False
+            try:
+                outcome = func(*args, **kwargs)
+                if spec.thresholds:
+                    try:
+                        arguments = signature.bind(*args, **kwargs).arguments
+                    except TypeError:
+                        arguments = dict(kwargs)
+                else:
+                    arguments = {}
+                _stamp(outcome, spec, arguments)
+            except (MLCheckUsageError, MLCheckError):
+                raise
+            except Exception as exc:
+                raise _no_verdict(func.__name__, exc) from exc
+            finally:
+                if recorder is not None:
+                    recorder.depth -= 1
+            if recorder is not None and recorder.depth == 0:
+                for one in iter_results(outcome):
+                    recorder.add(one, enforced=enforced)
+            return outcome
 
-    return wrapper
+        wrapper.__mlcheck__ = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return declare
 
 
 def enforce(outcome: CheckResult | CheckReport) -> None:
@@ -293,8 +357,11 @@ def assertion(check_func: Callable[P, R]) -> Callable[P, R]:
     name = check_func.__name__.replace("check_", "assert_", 1)
     wrapper.__name__ = name
     wrapper.__qualname__ = name
+    spec = getattr(check_func, "__mlcheck__", None)
+    detects = f"Detects: {spec.summary} ({spec.rung} rung).\n\n" if spec is not None else ""
     wrapper.__doc__ = (
         f"Assert form of ``{check_func.__name__}``: raises ``MLCheckError`` when it fails.\n\n"
+        + detects
         + (check_func.__doc__ or "")
     )
     return wrapper

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from ._result import MLCheckUsageError
+from pytest_mlchecks._result import MLCheckUsageError
 
 # ---------------------------------------------------------------- types of public inputs
 

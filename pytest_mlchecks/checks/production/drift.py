@@ -14,17 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import as_dataframe, fmt, require_rows, table
-from .._messages import compose, percent, plural
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed, current_settings, resolve_threshold
-from .._stats import chi2_isf, ks_critical
-from ..schema import Schema, id_like, infer_schema, kind_of, tabular_input
+from pytest_mlchecks._messages import compose, percent, plural
+from pytest_mlchecks._protocol import (
+    check,
+    current_seed,
+    current_settings,
+    resolve_threshold,
+    result,
+)
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks._stats import chi2_isf, ks_critical
+from pytest_mlchecks.inputs.tables import as_dataframe, fmt, require_rows, table
+from pytest_mlchecks.schema import Schema, id_like, infer_schema, kind_of, tabular_input
 
 __all__ = [
-    "assert_in_distribution",
-    "assert_no_drift",
-    "assert_schema_matches",
     "check_in_distribution",
     "check_no_drift",
     "check_schema_matches",
@@ -123,7 +126,7 @@ def _as_float(col: Any) -> np.ndarray:
 
 
 def _excluded(exclude: Any, *frames: Any) -> set[Any]:
-    from .._inputs import as_name_list
+    from pytest_mlchecks.inputs.tables import as_name_list
 
     names = set(as_name_list(exclude, "exclude"))
     for name in names:
@@ -170,7 +173,7 @@ def _caller_dir() -> Path | None:
     file, for a check called from a test)."""
     import sys
 
-    package = Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parents[2]  # the pytest_mlchecks package
     frame: Any = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -204,7 +207,7 @@ def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str
         return Schema.load(path), None
     if isinstance(expected, Schema):
         return expected, None
-    from .._inputs import is_dataframe
+    from pytest_mlchecks.inputs.tables import is_dataframe
 
     if is_dataframe(expected) or hasattr(expected, "to_pandas"):
         return infer_schema(expected), None
@@ -217,7 +220,7 @@ def _resolve_expected(df: Any, expected: Any, update: bool) -> tuple[Schema, str
 # ---------------------------------------------------------------------------- schema
 
 
-@check
+@check("schema_matches")
 def check_schema_matches(
     df: Any,
     expected: Any,
@@ -254,9 +257,7 @@ def check_schema_matches(
     m = require_rows(frame, "df")
     schema, note = _resolve_expected(frame, tabular_input(expected, "expected"), update)
     if note is not None:
-        return CheckResult(
-            "schema_matches",
-            "production",
+        return result(
             True,
             "error",
             0,
@@ -392,7 +393,7 @@ def check_schema_matches(
             f"schema_matches: {m:,} rows match the schema's {len(expected_names)} columns "
             "(order, dtypes, null rates, ranges, categories)."
         )
-        return CheckResult("schema_matches", "production", True, "error", 0, 0, message, details)
+        return result(True, "error", 0, 0, message, details)
     lines = [_describe(v) for v in violations]
     headline = f"schema_matches: {plural(len(violations), 'violation')} of the schema in {m:,} rows"
     headline += f": {lines[0]}." if len(violations) == 1 else "."
@@ -411,9 +412,7 @@ def check_schema_matches(
             "check_categories."
         ),
     )
-    return CheckResult(
-        "schema_matches", "production", False, "error", len(violations), 0, message, details
-    )
+    return result(False, "error", len(violations), 0, message, details)
 
 
 def _describe(v: dict[str, Any]) -> str:
@@ -461,9 +460,6 @@ def _describe(v: dict[str, Any]) -> str:
         f"{plural(v['levels'], 'unseen category', 'unseen categories')}, {shown} "
         f"(chance explains up to {fmt(v['allowed_by_chance'], 2)}{closed})"
     )
-
-
-assert_schema_matches = assertion(check_schema_matches)
 
 
 # ---------------------------------------------------------------------------- drift
@@ -557,7 +553,7 @@ def _ks(ref: np.ndarray, cur: np.ndarray, rng: Any) -> float:
 def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
     import pandas as pd
 
-    from .._inputs import is_series, is_torch, require_array_like, tensor_numpy
+    from pytest_mlchecks.inputs.tables import is_series, is_torch, require_array_like, tensor_numpy
 
     def frame(obj: Any, arg: str) -> Any:
         obj = require_array_like(
@@ -575,7 +571,7 @@ def _frame_pair(reference: Any, current: Any) -> tuple[Any, Any]:
     return frame(reference, "reference"), frame(current, "current")
 
 
-@check
+@check("no_drift")
 def check_no_drift(
     reference: Any,
     current: Any,
@@ -604,7 +600,7 @@ def check_no_drift(
     construction: compare derived features such as hour or weekday); the message names them
     and the ``exclude=`` that makes this explicit. Figure: the worst column's effect.
     """
-    from .._inputs import split_columns
+    from pytest_mlchecks.inputs.tables import split_columns
 
     if method not in ("psi", "ks"):
         raise MLCheckUsageError(f"method must be 'psi' or 'ks', got {method!r}.")
@@ -741,9 +737,7 @@ def check_no_drift(
             f"{fmt(rows[0]['noise'], 3)} at n={n:,}/{m:,})."
             + (f" {_skipped_note(skipped)}" if skipped else "")
         )
-        return CheckResult(
-            "no_drift", "production", True, "error", worst, rows[0]["limit"], message, details
-        )
+        return result(True, "error", worst, rows[0]["limit"], message, details)
     flagged = errors or warnings_
     severity = "error" if errors else "warning"
     names = ", ".join(repr(r["column"]) for r in flagged)  # every one the count counts
@@ -764,9 +758,7 @@ def check_no_drift(
             "the world changed, retrain on recent data and refresh the reference."
         ),
     )
-    return CheckResult(
-        "no_drift",
-        "production",
+    return result(
         False,
         severity,
         flagged[0]["effect"],
@@ -774,9 +766,6 @@ def check_no_drift(
         message,
         details,
     )
-
-
-assert_no_drift = assertion(check_no_drift)
 
 
 def _skipped_note(skipped: dict[str, str]) -> str:
@@ -809,7 +798,7 @@ def _far(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.asarray((x < lo - span) | (x > hi + span))
 
 
-@check
+@check("in_distribution")
 def check_in_distribution(
     X_new: Any,
     X_train: Any,
@@ -832,7 +821,7 @@ def check_in_distribution(
     columns and key columns (unique, increasing integers) are not compared unless named in
     ``columns``: new data is always later.
     """
-    from .._inputs import split_columns
+    from pytest_mlchecks.inputs.tables import split_columns
 
     limit = resolve_threshold("ood_max_fraction", max_fraction)
     if not 0 <= limit < 1:
@@ -942,9 +931,7 @@ def check_in_distribution(
             f"outside the training distribution (limit {percent(limit)} + chance)."
             + (f" {skipped_note}" if skipped_note else "")
         )
-        return CheckResult(
-            "in_distribution", "production", True, "error", fraction, limit, message, details
-        )
+        return result(True, "error", fraction, limit, message, details)
     rows = [[k, f"{v:,}", percent(v / m)] for k, v in ranked[:12]]
     message = compose(
         f"in_distribution: {flagged:,} of {m:,} rows ({percent(fraction)}) have features far "
@@ -961,9 +948,4 @@ def check_in_distribution(
             "unit or encoding changes, and add such cases to the training data."
         ),
     )
-    return CheckResult(
-        "in_distribution", "production", False, "error", fraction, limit, message, details
-    )
-
-
-assert_in_distribution = assertion(check_in_distribution)
+    return result(False, "error", fraction, limit, message, details)

@@ -7,8 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .._deps import require
-from .._inputs import (
+from pytest_mlchecks._deps import require
+from pytest_mlchecks._messages import compose, percent, plural
+from pytest_mlchecks._protocol import check, resolve_threshold, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.tables import (
     ModelInput,
     TableLike,
     VectorLike,
@@ -19,14 +22,8 @@ from .._inputs import (
     require_unique_columns,
     table,
 )
-from .._messages import compose, percent, plural
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, resolve_threshold
 
 __all__ = [
-    "assert_fit_on_train_only",
-    "assert_roundtrip_consistent",
-    "assert_same_features",
     "check_fit_on_train_only",
     "check_roundtrip_consistent",
     "check_same_features",
@@ -207,7 +204,7 @@ def _fit_reference(fitted: Any, X: Any, y: Any) -> Any:
     return reference
 
 
-@check
+@check("fit_on_train_only")
 def check_fit_on_train_only(
     fitted: Any,
     X_train: ModelInput,
@@ -286,9 +283,7 @@ def check_fit_on_train_only(
             f"({compared:,} {method} compared; largest relative difference {fmt(worst, 3)}, "
             f"limit {fmt(limit, 3)})."
         )
-        return CheckResult(
-            "fit_on_train_only", "pipeline", True, "error", worst, limit, message, details
-        )
+        return result(True, "error", worst, limit, message, details)
     seen_note = (
         f" It has seen {seen_total:,} rows; X_train has {n:,}."
         if seen_total is not None and seen_total != n
@@ -310,9 +305,7 @@ def check_fit_on_train_only(
             "Pipeline on the training split, or inside each cross-validation fold)."
         ),
     )
-    return CheckResult(
-        "fit_on_train_only", "pipeline", False, "error", worst, limit, message, details
-    )
+    return result(False, "error", worst, limit, message, details)
 
 
 def _samples_seen(seen: Any) -> int | None:
@@ -324,27 +317,24 @@ def _samples_seen(seen: Any) -> int | None:
     return int(values.max())
 
 
-assert_fit_on_train_only = assertion(check_fit_on_train_only)
-
-
 # ---------------------------------------------------------------------------- round trip
 
 
 def _predict_outputs(model: Any, X: Any) -> dict[str, Any]:
     """Every prediction-like output the model offers, as float arrays (torch: forward)."""
-    from .._inputs import is_torch
+    from pytest_mlchecks.inputs.tables import is_torch
 
     if _is_torch_module(model):
         import torch
 
-        from .deep import _forward, _tensors
+        from pytest_mlchecks.checks.model.training import _forward, _tensors
 
         inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
         with torch.no_grad():
             outs = _tensors(_forward(model, inputs))
         names = ["forward"] + [f"forward[{i}]" for i in range(1, len(outs))]
         return {n: t.detach().cpu().double().numpy() for n, t in zip(names, outs, strict=True)}
-    from .model import is_fitted
+    from pytest_mlchecks.checks.model.baselines import is_fitted
 
     if hasattr(model, "fit") and not is_fitted(model):
         raise MLCheckUsageError(
@@ -419,7 +409,7 @@ def _reload(model: Any, method: str) -> Any:
     )
 
 
-@check
+@check("roundtrip_consistent")
 def check_roundtrip_consistent(
     model: Any, X: ModelInput, *, method: str | None = None, atol: float = 0.0
 ) -> CheckResult:
@@ -449,9 +439,7 @@ def check_roundtrip_consistent(
             fix="remove lambdas, open handles or local classes from the model, or pick "
             "another method.",
         )
-        return CheckResult(
-            "roundtrip_consistent",
-            "pipeline",
+        return result(
             False,
             "error",
             None,
@@ -502,9 +490,7 @@ def check_roundtrip_consistent(
             f"roundtrip_consistent: {type(model).__name__} gives identical "
             f"{', '.join(sorted(before))} after a {method} round trip."
         )
-        return CheckResult(
-            "roundtrip_consistent", "pipeline", True, "error", worst, atol, message, details
-        )
+        return result(True, "error", worst, atol, message, details)
     rows_t = [[k, fmt(v["max_abs_diff"], 3), f"{int(v['rows']):,}"] for k, v in differing.items()]
     message = compose(
         f"roundtrip_consistent: predictions change after a {method} round trip "
@@ -520,12 +506,7 @@ def check_roundtrip_consistent(
             "in predict, and pin library versions between training and serving."
         ),
     )
-    return CheckResult(
-        "roundtrip_consistent", "pipeline", False, "error", worst, atol, message, details
-    )
-
-
-assert_roundtrip_consistent = assertion(check_roundtrip_consistent)
+    return result(False, "error", worst, atol, message, details)
 
 
 # ---------------------------------------------------------------------------- train vs serve
@@ -536,7 +517,7 @@ def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
     (False for plain arrays, which are then compared by position)."""
     import pandas as pd
 
-    from .._inputs import as_dataframe
+    from pytest_mlchecks.inputs.tables import as_dataframe
 
     if hasattr(producer, "transform") and callable(producer.transform):
         out = producer.transform(X)
@@ -563,7 +544,7 @@ def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
     return frame, named
 
 
-@check
+@check("same_features")
 def check_same_features(
     train_fn_or_pipeline: Any,
     serve_fn: Any,
@@ -644,7 +625,7 @@ def check_same_features(
             f"same_features: training and serving produce the same {len(common)} features on "
             f"{n:,} rows."
         )
-        return CheckResult("same_features", "pipeline", True, "error", 0, 0, message, details)
+        return result(True, "error", 0, 0, message, details)
     ranked = sorted(column_diffs.items(), key=lambda kv: -kv[1]["cells"])
     body_rows = [
         [k, f"{int(v['cells']):,}", percent(v["share"]), fmt(v["max_abs_diff"], 3)]
@@ -670,7 +651,4 @@ def check_same_features(
             "serving time; if two implementations must exist, keep this test on them."
         ),
     )
-    return CheckResult("same_features", "pipeline", False, "error", value, 0, message, details)
-
-
-assert_same_features = assertion(check_same_features)
+    return result(False, "error", value, 0, message, details)

@@ -6,15 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import Columns, TableLike, as_dataframe, as_name_list, fmt, require_rows
-from .._messages import compose, plural
-from .._result import CheckResult, MLCheckUsageError
-from .._runtime import assertion, check, current_seed
+from pytest_mlchecks._messages import compose, plural
+from pytest_mlchecks._protocol import check, current_seed, result
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.tables import (
+    Columns,
+    TableLike,
+    as_dataframe,
+    as_name_list,
+    fmt,
+    require_rows,
+)
 
 __all__ = [
-    "assert_handles_missing",
-    "assert_handles_unseen_categories",
-    "assert_invariant_to_row_order",
     "check_handles_missing",
     "check_handles_unseen_categories",
     "check_invariant_to_row_order",
@@ -44,7 +48,7 @@ def _nonfinite(out: np.ndarray) -> int:
     return 0
 
 
-@check
+@check("invariant_to_row_order")
 def check_invariant_to_row_order(
     model: Any, X: TableLike, *, atol: float = 1e-9, random_state: int | None = None
 ) -> CheckResult:
@@ -78,9 +82,7 @@ def check_invariant_to_row_order(
     details = {"rows": n, "rows_changed": rows, "max_abs_diff": gap}
     if rows == 0:
         message = f"invariant_to_row_order: predictions on {n:,} rows do not depend on row order."
-        return CheckResult(
-            "invariant_to_row_order", "pipeline", True, "error", 0, atol, message, details
-        )
+        return result(True, "error", 0, atol, message, details)
     message = compose(
         f"invariant_to_row_order: shuffling the rows changes {rows:,} of {n:,} predictions "
         f"(largest difference {fmt(gap, 3)}).",
@@ -91,12 +93,7 @@ def check_invariant_to_row_order(
         ),
         fix="compute every feature per row or from fitted statistics, and predict in eval mode.",
     )
-    return CheckResult(
-        "invariant_to_row_order", "pipeline", False, "error", gap, atol, message, details
-    )
-
-
-assert_invariant_to_row_order = assertion(check_invariant_to_row_order)
+    return result(False, "error", gap, atol, message, details)
 
 
 def _probe(model: Any, frame: Any, column: Any, value: Any, rows: np.ndarray) -> str | None:
@@ -143,7 +140,7 @@ def _probe_columns(
 
 def _columns_to_probe(frame: Any, columns: Any) -> list[Any]:
     """``columns`` (or all), checked to exist; columns without any value are left out."""
-    from .._inputs import as_name_list
+    from pytest_mlchecks.inputs.tables import as_name_list
 
     if frame.shape[1] == 0:
         raise MLCheckUsageError("X has no columns: expected the table the pipeline reads.")
@@ -180,14 +177,14 @@ def _baseline_output(pipeline: Any, frame: Any) -> None:
 
 
 def _broken_result(
-    name: str, head: str, broken: dict[str, str], details: dict[str, Any], why: str, fix: str
+    head: str, broken: dict[str, str], details: dict[str, Any], why: str, fix: str
 ) -> CheckResult:
     lines = "\n".join(f"  - {c}: {p}" for c, p in list(broken.items())[:15])
     message = compose(head, body=lines, why=why, fix=fix)
-    return CheckResult(name, "pipeline", False, "error", len(broken), 0, message, details)
+    return result(False, "error", len(broken), 0, message, details)
 
 
-@check
+@check("handles_missing")
 def check_handles_missing(
     pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
@@ -206,9 +203,8 @@ def check_handles_missing(
         message = (
             f"handles_missing: missing values in any of {plural(len(cols), 'column')} are handled."
         )
-        return CheckResult("handles_missing", "pipeline", True, "error", 0, 0, message, details)
+        return result(True, "error", 0, 0, message, details)
     return _broken_result(
-        "handles_missing",
         f"handles_missing: a missing value breaks the pipeline in {plural(len(broken), 'column')}.",
         broken,
         details,
@@ -221,10 +217,7 @@ def check_handles_missing(
     )
 
 
-assert_handles_missing = assertion(check_handles_missing)
-
-
-@check
+@check("handles_unseen_categories")
 def check_handles_unseen_categories(
     pipeline: Any, X: TableLike, *, columns: Columns | None = None, random_state: int | None = None
 ) -> CheckResult:
@@ -258,11 +251,8 @@ def check_handles_unseen_categories(
             f"handles_unseen_categories: new categories in {plural(len(cols), 'column')} are "
             "handled."
         )
-        return CheckResult(
-            "handles_unseen_categories", "pipeline", True, "error", 0, 0, message, details
-        )
+        return result(True, "error", 0, 0, message, details)
     return _broken_result(
-        "handles_unseen_categories",
         f"handles_unseen_categories: a new category breaks the pipeline in "
         f"{plural(len(broken), 'column')}.",
         broken,
@@ -274,6 +264,3 @@ def check_handles_unseen_categories(
         fix="use OneHotEncoder(handle_unknown='ignore' or 'infrequent_if_exist'), "
         "OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1) or TargetEncoder.",
     )
-
-
-assert_handles_unseen_categories = assertion(check_handles_unseen_categories)
