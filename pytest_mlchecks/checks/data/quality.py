@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -416,6 +416,82 @@ def _same_label_set(a: Any, b: Any) -> bool:
 
 _labels = label_vector
 
+CLASS_BALANCE_WHY = (
+    "accuracy rewards ignoring rare classes: always predicting the majority class already "
+    "scores {majority} accuracy, and ROC-AUC looks good while precision on the rare class is "
+    "poor."
+)
+CLASS_BALANCE_FIX = (
+    "score with {metric}; stratify splits and folds; consider class weights or resampling "
+    "inside the training folds only."
+)
+
+
+class ClassBalanceDetails(TypedDict, total=False):
+    """What ``class_balance`` measured (the record's ``details``)."""
+
+    n: int
+    n_classes: int
+    counts: dict[str, int]  # rarest first
+    rare_classes: list[str]
+    recommended_metric: str  # only when a class is rare
+
+
+def _class_labels(y: VectorLike) -> np.ndarray:
+    """The labels of ``y``, or a usage error when they are not classes (or one class)."""
+    labels = _labels(y, "y")
+    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
+        raise MLCheckUsageError(
+            "y holds non-integer numbers (a regression target?): expected class labels; "
+            "class_balance applies to classification."
+        )
+    if len(np.unique(labels)) < 2:
+        raise MLCheckUsageError(
+            f"y has a single class ({labels[0]!r}): expected at least two classes; a "
+            "classifier cannot be trained or evaluated on one."
+        )
+    return labels
+
+
+def _measure_class_balance(labels: np.ndarray, limit: float) -> ClassBalanceDetails:
+    """Class counts, rarest first, and the classes whose share is below ``limit``."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n = int(counts.sum())
+    order = np.argsort(counts / n, kind="stable")
+    details: ClassBalanceDetails = {
+        "n": n,
+        "n_classes": len(classes),
+        "counts": {str(classes[i]): int(counts[i]) for i in order},
+        "rare_classes": [str(classes[i]) for i in order if counts[i] / n < limit],
+    }
+    if details["rare_classes"]:
+        details["recommended_metric"] = "average_precision" if len(classes) == 2 else "f1_macro"
+    return details
+
+
+def _explain_class_balance(details: ClassBalanceDetails, limit: float) -> str:
+    n, counts, rare = details["n"], details["counts"], details["rare_classes"]
+    smallest = next(iter(counts.values()))
+    if not rare:
+        return (
+            f"class_balance: smallest class holds {percent(smallest / n)} of {n:,} labels "
+            f"(limit {percent(limit)})."
+        )
+    rows = [[label, f"{count:,}", percent(count / n)] for label, count in counts.items()]
+    metric = (
+        "average precision (PR-AUC) or recall/precision of the minority class"
+        if details["n_classes"] == 2
+        else "macro-averaged F1 or balanced accuracy"
+    )
+    majority = max(counts.values()) / n
+    return compose(
+        f"class_balance: {plural(len(rare), 'class', 'classes')} below {percent(limit)} of "
+        f"the labels; the smallest holds {percent(smallest / n)} ({smallest:,} of {n:,}).",
+        body=table(["class", "count", "share"], rows[:20]),
+        why=CLASS_BALANCE_WHY.format(majority=percent(majority)),
+        fix=CLASS_BALANCE_FIX.format(metric=metric),
+    )
+
 
 @check("class_balance")
 def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> CheckResult:
@@ -428,61 +504,11 @@ def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> 
     limit = resolve_threshold("class_balance_min_fraction", min_fraction)
     if not 0.0 < limit < 1.0:
         raise MLCheckUsageError(f"min_fraction must be within (0, 1), got {limit}.")
-    labels = _labels(y, "y")
-    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
-        raise MLCheckUsageError(
-            "y holds non-integer numbers (a regression target?): expected class labels; "
-            "class_balance applies to classification."
-        )
-    classes, counts = np.unique(labels, return_counts=True)
-    if len(classes) < 2:
-        raise MLCheckUsageError(
-            f"y has a single class ({classes[0]!r}): expected at least two classes; a "
-            "classifier cannot be trained or evaluated on one."
-        )
-    n = int(counts.sum())
-    fractions = counts / n
-    order = np.argsort(fractions, kind="stable")
-    rare = [int(i) for i in order if fractions[i] < limit]
-    smallest = float(fractions[order[0]])
-    per_class = {str(classes[i]): int(counts[i]) for i in order}
-    details: dict[str, Any] = {
-        "n": n,
-        "n_classes": len(classes),
-        "counts": per_class,
-        "rare_classes": [str(classes[i]) for i in rare],
-    }
-    if not rare:
-        message = (
-            f"class_balance: smallest class holds {percent(smallest)} of {n:,} labels "
-            f"(limit {percent(limit)})."
-        )
-        return result(True, "warning", smallest, limit, message, details)
-    rows = [[str(classes[i]), f"{int(counts[i]):,}", percent(float(fractions[i]))] for i in order]
-    binary = len(classes) == 2
-    metric = (
-        "average precision (PR-AUC) or recall/precision of the minority class"
-        if binary
-        else "macro-averaged F1 or balanced accuracy"
-    )
-    majority = float(fractions[order[-1]])
-    message = compose(
-        f"class_balance: {plural(len(rare), 'class', 'classes')} below {percent(limit)} of "
-        f"the labels; the smallest holds {percent(smallest)} ({int(counts[order[0]]):,} of "
-        f"{n:,}).",
-        body=table(["class", "count", "share"], rows[:20]),
-        why=(
-            f"accuracy rewards ignoring rare classes: always predicting the majority class "
-            f"already scores {percent(majority)} accuracy, and ROC-AUC looks good while "
-            "precision on the rare class is poor."
-        ),
-        fix=(
-            f"score with {metric}; stratify splits and folds; consider class weights or "
-            "resampling inside the training folds only."
-        ),
-    )
-    details["recommended_metric"] = "average_precision" if binary else "f1_macro"
-    return result(False, "warning", smallest, limit, message, details)
+    details = _measure_class_balance(_class_labels(y), limit)
+    smallest = next(iter(details["counts"].values())) / details["n"]
+    passed = not details["rare_classes"]
+    message = _explain_class_balance(details, limit)
+    return result(passed, "warning", smallest, limit, message, dict(details))
 
 
 # --------------------------------------------------------------------------- missingness
