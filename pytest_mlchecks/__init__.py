@@ -80,6 +80,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_beats_baselines as check_beats_baselines,
     )
     from pytest_mlchecks.checks.model.baselines import check_beats_dummy as check_beats_dummy
+    from pytest_mlchecks.checks.model.predictions import (
+        check_predictions_not_collapsed as check_predictions_not_collapsed,
+    )
     from pytest_mlchecks.checks.model.text import (
         check_attention_mask_respected as check_attention_mask_respected,
     )
@@ -150,6 +153,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_no_truncation = check_no_truncation
     assert_not_suspiciously_good = check_not_suspiciously_good
     assert_params_update = check_params_update
+    assert_predictions_not_collapsed = check_predictions_not_collapsed
     assert_roundtrip_consistent = check_roundtrip_consistent
     assert_same_features = check_same_features
     assert_schema_matches = check_schema_matches

@@ -351,6 +351,22 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "largest tolerated share of texts longer than max_length",
             "API default: any silently cut text is reported",
         ),
+        ThresholdSpec(
+            "collapse_max_share",
+            1.0,
+            "share of rows given the most frequent prediction at which predictions count as "
+            "collapsed (1.0: only every row the same)",
+            "without labels a rare class is legitimately predicted rarely: only the "
+            "unambiguous case fails by default; lower it when the classes are known to be "
+            "balanced",
+        ),
+        ThresholdSpec(
+            "collapse_min_spread",
+            0.01,
+            "smallest range of a class probability across rows (regression with y: std of "
+            "predictions / std of y) below which predictions count as collapsed",
+            "CALIBRATION",
+        ),
     )
 }
 
@@ -389,6 +405,8 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     # taking over); NaN stays refused, so it can no longer switch the check off by accident
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
+    "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
+    "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     # thresholds that other branches add (applied once they exist)
     "row_overlap_chance_alpha": dict(
@@ -503,6 +521,13 @@ CHECKS: dict[str, CheckSpec] = {
             _MODEL,
             "where the ladder dummy < linear < model stalls",
             ("beats_dummy_margin",),
+        ),
+        CheckSpec(
+            "predictions_not_collapsed",
+            "model",
+            "pytest_mlchecks.checks.model.predictions",
+            "one class or one value for every row, or scores that barely move",
+            ("collapse_max_share", "collapse_min_spread"),
         ),
         CheckSpec(
             "no_overfitting",

@@ -1,0 +1,1 @@
+"""Tests mirroring pytest_mlchecks/checks/."""

@@ -1,0 +1,1 @@
+"""Tests of the model rung (pytest_mlchecks/checks/model/)."""
