@@ -342,8 +342,6 @@ def check_finite(
     Non-numeric and boolean DataFrame columns are skipped and listed in ``details``.
     """
     limit = resolve_threshold("finite_max_fraction", max_fraction)
-    if not 0.0 <= limit <= 1.0:
-        raise MLCheckUsageError(f"max_fraction must be within [0, 1], got {limit}.")
     counts = _native_finite_counts(X) if is_native(X) else _finite_counts(X)
     details = counts.details(allow_nan)
     fraction = _finite_fraction(details)
@@ -866,8 +864,6 @@ def check_missingness_not_predictive(
     """
     level = resolve_threshold("missingness_alpha", alpha)
     effect_limit = resolve_threshold("missingness_min_effect", min_effect)
-    if not 0 < level < 1:
-        raise MLCheckUsageError(f"alpha must be within (0, 1), got {level}.")
     frame, y_series, kind = _missingness_inputs(X, y, task)
     figures = _measure_missingness(frame, y_series, kind, level, current_seed(random_state))
     details = figures.details(level, effect_limit)
