@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pytest_mlchecks.inputs.tables import TaskName
+
 
 @dataclass(frozen=True)
 class Table:
@@ -23,11 +25,11 @@ class Table:
 
     name: str
     target: str
-    task: str
+    task: TaskName
     frame: pd.DataFrame
 
 
-def _sklearn(loader: str, task: str) -> Callable[[], Table]:
+def _sklearn(loader: str, task: TaskName) -> Callable[[], Table]:
     def load() -> Table:
         from sklearn import datasets
 
@@ -58,7 +60,7 @@ def rdataset(package: str, item: str) -> pd.DataFrame | None:
 
 
 def _rdata(
-    package: str, item: str, target: str, task: str, drop: tuple[str, ...] = ()
+    package: str, item: str, target: str, task: TaskName, drop: tuple[str, ...] = ()
 ) -> Callable[[], Table]:
     def load() -> Table:
         frame = rdataset(package, item)

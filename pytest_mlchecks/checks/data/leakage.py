@@ -7,7 +7,9 @@ million rows take about a second.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -22,6 +24,10 @@ from pytest_mlchecks._protocol import (
 from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
 from pytest_mlchecks.engines import is_native, native_pair
 from pytest_mlchecks.inputs.tables import (
+    Columns,
+    NativeTable,
+    TableLike,
+    TaskName,
     as_dataframe,
     as_name_list,
     fmt,
@@ -119,7 +125,32 @@ def _rows_equal(a: Any, b: Any) -> np.ndarray:
     return same
 
 
-def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
+class _Matches(TypedDict):
+    """Test rows equal to a train row (verified), and how train repeats itself."""
+
+    test_idx: np.ndarray  # test positions with an equal train row
+    train_idx: np.ndarray  # one equal train row for each
+    distinct_train_rows: int
+    matched_train_counts: np.ndarray  # how often each matched test row's value occurs in train
+    train_rows_matched: int  # train rows equal to at least one test row
+    singletons: int  # Good-Turing counts: values seen exactly once, twice, three times in train
+    doubletons: int
+    tripletons: int
+    equal_pairs: float  # pairs of equal train rows
+
+
+class ChanceAllowance(TypedDict, total=False):
+    """The matches chance allows when rows repeat naturally (all keys, or none)."""
+
+    rate: float  # chance that a fresh row equals some train row
+    rate_se: float
+    max_count: float  # test rows allowed to match by chance
+    rate_seen_once: float  # chance that it equals a train row seen once
+    rate_seen_once_se: float
+    max_count_seen_once: float
+
+
+def _overlap(train_part: Any, test_part: Any) -> _Matches:
     """Test rows that also occur in train (verified), plus train's own duplication."""
     train_part, h_train = _hashed(train_part)
     test_part, h_test = _hashed(test_part)
@@ -148,11 +179,9 @@ def _overlap(train_part: Any, test_part: Any) -> dict[str, Any]:
         "test_idx": test_idx,
         "train_idx": train_idx,
         "distinct_train_rows": distinct,
-        # how often each matched test row's value occurs in train
         "matched_train_counts": group_size[group_id[matched_pos]],
-        # train rows equal to at least one test row (each matched value's train rows once)
+        # each matched value's train rows once
         "train_rows_matched": int(group_size[np.unique(group_id[matched_pos])].sum()),
-        # Good-Turing counts: values seen exactly once, twice, three times in train
         "singletons": int(np.count_nonzero(group_size == 1)),
         "doubletons": int(np.count_nonzero(group_size == 2)),
         "tripletons": int(np.count_nonzero(group_size == 3)),
@@ -199,9 +228,7 @@ def _poisson_upper(lam: float, alpha: float) -> int:
     return int(k[beyond[0]]) - 1 if len(beyond) else int(k[-1])
 
 
-def _chance_allowance(
-    found: dict[str, Any], n_train: int, n_test: int, alpha: float
-) -> dict[str, float]:
+def _chance_allowance(found: _Matches, n_train: int, n_test: int, alpha: float) -> ChanceAllowance:
     """How many test rows may match train rows by chance in a naturally repetitive table.
 
     Two counts are bounded. All matches: a fresh row equals some training row with the
@@ -253,14 +280,152 @@ DEPENDENCE = 100.0
 NATURAL_ALPHA = 1e-3  # Poisson tail at which train's own repeats are more than plausible
 MIN_PLAUSIBLE_PAIRS = 0.1  # fewer equal row pairs plausible in train: rows cannot repeat
 
+ROW_OVERLAP_WHY = (
+    "the model is scored on rows it was trained on, so the test score measures memory, not "
+    "generalisation, and overstates production performance."
+)
+ROW_OVERLAP_FIX = (
+    "deduplicate before splitting (df.drop_duplicates()), or split by entity "
+    "(GroupShuffleSplit / GroupKFold on the id) so copies land on one side; pass "
+    "id_columns=[...] so that differing row ids do not hide copies."
+)
+
+
+class RowOverlapDetails(TypedDict):
+    """What ``no_row_overlap`` measured (the record's ``details``)."""
+
+    rows_train: int
+    rows_test: int
+    columns_compared: int
+    id_columns: list[str]
+    overlapping_test_rows: int
+    overlapping_fraction: float
+    distinct_train_rows_shared: int
+    train_distinct_ratio: float
+    expected_by_chance: float  # the chance rate (0 unless rows repeat naturally)
+    allowed_by_chance: float  # the test count chance allows, as a fraction of test rows
+    test_rows_matching_a_train_row_seen_once: int
+    chance_detail: ChanceAllowance  # empty unless rows repeat naturally
+    continuous_columns: list[str]
+    rows_repeat_naturally: bool
+    train_equal_row_pairs: float
+    equal_row_pairs_plausible_by_chance: float
+    first_test_positions: list[int]
+
+
+def _repeats_naturally(left: Any, found: _Matches) -> tuple[list[str], float, bool]:
+    """Whether train's rows may repeat by chance: no column of mostly unique values, train
+    repeats itself no more than columns this common make plausible (copies of rows with rare
+    value combinations repeat far more), and enough rows for the chance allowance. Also the
+    mostly unique column found, and the equal row pairs plausible by chance."""
+    n_train = len(left)
+    continuous, log_chance = _column_profile(left)
+    plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(log_chance))
+    # (exp(-inf) = 0: with a mostly unique column no repeat is plausible)
+    repeats_plausibly = found["equal_pairs"] <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
+    natural = (
+        not continuous
+        and repeats_plausibly
+        and plausible_pairs >= MIN_PLAUSIBLE_PAIRS
+        and n_train >= MIN_ROWS_FOR_CHANCE
+    )
+    return continuous, plausible_pairs, natural
+
+
+def _measure_row_overlap(
+    left: Any, right: Any, cols: list[Any], id_columns: list[str], alpha: float
+) -> RowOverlapDetails:
+    """Test rows equal to a train row (on the compared columns), and when rows repeat
+    naturally, how many such rows chance allows."""
+    n_train, n_test = len(left), len(right)
+    found = _overlap(left, right)
+    test_idx = found["test_idx"]
+    n_overlap = len(test_idx)
+    continuous, plausible_pairs, natural = _repeats_naturally(left, found)
+    allowance: ChanceAllowance = {}
+    chance = allowed_count = 0.0
+    if natural:
+        allowance = _chance_allowance(found, n_train, n_test, alpha)
+        chance, allowed_count = allowance["rate"], allowance["max_count"]
+    return {
+        "rows_train": n_train,
+        "rows_test": n_test,
+        "columns_compared": len(cols),
+        "id_columns": id_columns,
+        "overlapping_test_rows": n_overlap,
+        "overlapping_fraction": n_overlap / n_test,
+        "distinct_train_rows_shared": len(np.unique(found["train_idx"])) if n_overlap else 0,
+        "train_distinct_ratio": found["distinct_train_rows"] / n_train,
+        "expected_by_chance": chance,
+        "allowed_by_chance": allowed_count / n_test,
+        "test_rows_matching_a_train_row_seen_once": int(
+            np.count_nonzero(found["matched_train_counts"] == 1)
+        ),
+        "chance_detail": allowance,
+        "continuous_columns": continuous[:10],
+        "rows_repeat_naturally": natural,
+        "train_equal_row_pairs": found["equal_pairs"],
+        "equal_row_pairs_plausible_by_chance": plausible_pairs,
+        "first_test_positions": [int(i) for i in test_idx[:10]],
+    }
+
+
+def _explain_row_overlap(details: RowOverlapDetails, passed: bool, limit: float) -> str:
+    n_overlap, n_test = details["overlapping_test_rows"], details["rows_test"]
+    fraction, natural = details["overlapping_fraction"], details["rows_repeat_naturally"]
+    chance = details["expected_by_chance"]
+    allowed = chance + max(0.0, details["allowed_by_chance"] - chance)
+    if passed:
+        extra = (
+            f"; rows repeat naturally here: {percent(chance)} expected by chance, up to "
+            f"{percent(allowed)} allowed"
+            if natural
+            else ""
+        )
+        return (
+            f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows also in train "
+            f"({percent(fraction)}; limit {percent(limit)}{extra})."
+        )
+    context = (
+        f" Rows repeat naturally in this table ({percent(details['train_distinct_ratio'])} of "
+        f"train rows are distinct), so {percent(chance)} overlap is expected by chance (up to "
+        f"{percent(allowed)} with the uncertainty of that rate and sampling noise); the excess "
+        "is what fails."
+        if natural
+        else ""
+    )
+    shared = details["distinct_train_rows_shared"]
+    return compose(
+        f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows ({percent(fraction)}) are "
+        f"exact copies of train rows ({plural(shared, 'distinct train row')}; limit "
+        f"{percent(limit)}).{context}",
+        body=f"  first test row positions: {details['first_test_positions']}",
+        why=ROW_OVERLAP_WHY,
+        fix=ROW_OVERLAP_FIX,
+    )
+
+
+def _row_overlap_passed(details: RowOverlapDetails, limit: float) -> bool:
+    """Within ``limit`` (a fraction of test rows) over what chance allows: in all matches,
+    and in matches of train rows seen once, when rows repeat naturally; else within
+    ``limit`` alone (none at all for a limit of 0)."""
+    n_overlap, n_test = details["overlapping_test_rows"], details["rows_test"]
+    if details["rows_repeat_naturally"]:
+        chance = details["chance_detail"]
+        once = details["test_rows_matching_a_train_row_seen_once"]
+        return n_overlap <= chance["max_count"] + limit * n_test and (
+            once <= chance["max_count_seen_once"] + limit * n_test
+        )
+    return n_overlap <= limit * n_test if limit > 0 else n_overlap == 0
+
 
 @check("no_row_overlap")
 def check_no_row_overlap(
-    train: Any,
-    test: Any,
+    train: TableLike,
+    test: TableLike,
     *,
-    columns: Any = None,
-    id_columns: Any = None,
+    columns: Columns | None = None,
+    id_columns: Columns | None = None,
     max_fraction: float | None = None,
     chance_alpha: float | None = None,
 ) -> CheckResult:
@@ -278,108 +443,99 @@ def check_no_row_overlap(
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
     alpha = resolve_threshold("row_overlap_chance_alpha", chance_alpha)
-    if not 0 < alpha < 1:
-        raise MLCheckUsageError(f"chance_alpha must be in (0, 1), got {alpha!r}.")
-    train = as_dataframe(train, "train")
-    test = as_dataframe(test, "test")
-    n_train = require_rows(train, "train")
-    n_test = require_rows(test, "test")
-    cols = split_columns(train, test, columns, exclude=id_columns)
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    require_rows(train_df, "train")
+    require_rows(test_df, "test")
+    cols = split_columns(train_df, test_df, columns, exclude=id_columns)
     if not cols:
         raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
-    left, right = _comparable(train, test, cols)
-    found = _overlap(left, right)
-    test_idx = found["test_idx"]
-    n_overlap = len(test_idx)
-    fraction = n_overlap / n_test
-    distinct_ratio = found["distinct_train_rows"] / n_train
-    # rows repeat naturally when no column is continuous (mostly unique values) and train
-    # repeats itself no more than columns this common make plausible (copies of rows with
-    # rare value combinations repeat far more); the chance allowance needs enough rows
-    continuous, log_chance = _column_profile(left)
-    plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(log_chance))
-    # (exp(-inf) = 0: with a mostly unique column no repeat is plausible)
-    repeats_plausibly = found["equal_pairs"] <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
-    natural = (
-        not continuous
-        and repeats_plausibly
-        and plausible_pairs >= MIN_PLAUSIBLE_PAIRS
-        and n_train >= MIN_ROWS_FOR_CHANCE
-    )
-    allowance: dict[str, float] = {}
-    chance = allowed_count = 0.0
-    if natural:
-        allowance = _chance_allowance(found, n_train, n_test, alpha)
-        chance, allowed_count = allowance["rate"], allowance["max_count"]
-    matched_once = int(np.count_nonzero(found["matched_train_counts"] == 1))
-    if natural:
-        passed = n_overlap <= allowed_count + limit * n_test and (
-            matched_once <= allowance["max_count_seen_once"] + limit * n_test
-        )
-    elif limit > 0:
-        passed = n_overlap <= limit * n_test
-    else:
-        passed = n_overlap == 0
-    noise = max(0.0, allowed_count / n_test - chance)
-    distinct_shared = len(np.unique(found["train_idx"])) if n_overlap else 0
-    details: dict[str, Any] = {
-        "rows_train": n_train,
-        "rows_test": n_test,
-        "columns_compared": len(cols),
-        "id_columns": [str(c) for c in as_name_list(id_columns, "id_columns")],
-        "overlapping_test_rows": n_overlap,
-        "overlapping_fraction": fraction,
-        "distinct_train_rows_shared": distinct_shared,
-        "train_distinct_ratio": distinct_ratio,
-        "expected_by_chance": chance,
-        "allowed_by_chance": allowed_count / n_test,
-        "test_rows_matching_a_train_row_seen_once": matched_once,
-        "chance_detail": allowance,
-        "continuous_columns": continuous[:10],
-        "rows_repeat_naturally": natural,
-        "train_equal_row_pairs": found["equal_pairs"],
-        "equal_row_pairs_plausible_by_chance": plausible_pairs,
-        "first_test_positions": [int(i) for i in test_idx[:10]],
-    }
-    if passed:
-        extra = (
-            f"; rows repeat naturally here: "
-            f"{percent(chance)} expected by chance, up to {percent(chance + noise)} allowed"
-            if natural
-            else ""
-        )
-        message = (
-            f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows also in train "
-            f"({percent(fraction)}; limit {percent(limit)}{extra})."
-        )
-    else:
-        context = (
-            f" Rows repeat naturally in this table ({percent(distinct_ratio)} of train rows "
-            f"are distinct), so {percent(chance)} overlap is expected by chance (up to "
-            f"{percent(chance + noise)} with the uncertainty of that rate and sampling noise); "
-            "the excess is what fails."
-            if natural
-            else ""
-        )
-        message = compose(
-            f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows ({percent(fraction)}) are "
-            f"exact copies of train rows ({plural(distinct_shared, 'distinct train row')}; limit "
-            f"{percent(limit)}).{context}",
-            body=f"  first test row positions: {[int(i) for i in test_idx[:10]]}",
-            why=(
-                "the model is scored on rows it was trained on, so the test score measures "
-                "memory, not generalisation, and overstates production performance."
-            ),
-            fix=(
-                "deduplicate before splitting (df.drop_duplicates()), or split by entity "
-                "(GroupShuffleSplit / GroupKFold on the id) so copies land on one side; pass "
-                "id_columns=[...] so that differing row ids do not hide copies."
-            ),
-        )
-    return result(passed, "error", fraction, limit, message, details)
+    left, right = _comparable(train_df, test_df, cols)
+    ids = [str(c) for c in as_name_list(id_columns, "id_columns")]
+    details = _measure_row_overlap(left, right, cols, ids, alpha)
+    passed = _row_overlap_passed(details, limit)
+    message = _explain_row_overlap(details, passed, limit)
+    return result(passed, "error", details["overlapping_fraction"], limit, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- entity overlap
+
+
+ENTITY_OVERLAP_WHY = (
+    "rows of the same entity (a customer's later snapshot, a patient's other visit) share what "
+    "the model memorises about that entity, so the test score rewards recognising known "
+    "entities and overstates performance on new ones."
+)
+ENTITY_OVERLAP_FIX = (
+    "split by entity: GroupShuffleSplit / GroupKFold with groups=<id>, so every entity lands on "
+    "one side; if the model is meant to score known entities, split by time instead and raise "
+    "max_fraction for this test."
+)
+
+
+class MissingIds(TypedDict):
+    """Rows left out of the comparison because an id column is missing, per split."""
+
+    train: int
+    test: int
+
+
+class EntityOverlapDetails(TypedDict, total=False):
+    """What ``no_entity_overlap`` measured (the record's ``details``): counts, never ids."""
+
+    id_columns: list[str]
+    rows_test: int
+    entities_train: int
+    entities_test: int
+    shared_entities: int
+    shared_entity_fraction_of_test: float
+    test_rows_of_shared_entities: int
+    train_rows_of_shared_entities: int
+    rows_with_missing_id: MissingIds
+    engine: str  # native engines only, with exact=True
+    exact: bool
+
+
+@dataclass(frozen=True)
+class _EntityCounts:
+    """Entities of each split and those in both, counted on the rows with every id known."""
+
+    id_columns: list[str]
+    rows_test: int
+    entities_train: int
+    entities_test: int
+    shared_entities: int
+    test_rows_shared: int
+    train_rows_shared: int
+    missing_ids: MissingIds
+    engine: str | None = None  # the native engine that counted, if any
+
+    def details(self) -> EntityOverlapDetails:
+        details: EntityOverlapDetails = {
+            "id_columns": self.id_columns,
+            "rows_test": self.rows_test,
+            "entities_train": self.entities_train,
+            "entities_test": self.entities_test,
+            "shared_entities": self.shared_entities,
+            "shared_entity_fraction_of_test": (
+                self.shared_entities / self.entities_test if self.entities_test else 0.0
+            ),
+            "test_rows_of_shared_entities": self.test_rows_shared,
+            "train_rows_of_shared_entities": self.train_rows_shared,
+            "rows_with_missing_id": self.missing_ids,
+        }
+        if self.engine is not None:
+            details["engine"] = self.engine
+            details["exact"] = True
+        return details
+
+
+def _no_known_id(split: str, names: list[str]) -> MLCheckUsageError:
+    return MLCheckUsageError(
+        f"every row of {split} has a missing id in id_columns {names}: no entity to compare, "
+        "so the check cannot decide (fill or drop the rows without an id, or name the columns "
+        "that identify an entity)."
+    )
 
 
 def _id_frame(frame: Any, ids: list[Any], split: str) -> Any:
@@ -400,43 +556,19 @@ def _id_frame(frame: Any, ids: list[Any], split: str) -> Any:
     return pd.DataFrame(parts)
 
 
-@check("no_entity_overlap")
-def check_no_entity_overlap(
-    train: Any, test: Any, id_columns: Any, *, max_fraction: float | None = None
-) -> CheckResult:
-    """Detect entities (customers, patients, devices) present in both train and test.
-
-    ``id_columns`` is one column or several that together identify an entity (index levels
-    count too); the rest of the row may differ (a later snapshot, another visit). Rows with
-    a missing id are not matched. Figure: the fraction of test rows whose entity also occurs
-    in train, held to ``max_fraction`` (ini ``ml_entity_overlap_max_fraction``, default 0).
-    Only counts and fractions are reported, never id values.
-    """
-    limit = resolve_threshold("entity_overlap_max_fraction", max_fraction)
-    if limit < 0 or limit > 1:
-        raise MLCheckUsageError(f"max_fraction must be in [0, 1], got {limit!r}.")
-    ids = as_name_list(id_columns, "id_columns")
-    if not ids:
-        raise MLCheckUsageError(
-            "id_columns is empty: expected the column(s) that identify an entity."
-        )
-    if native_pair(train, test) is not None:
-        return _native_entity_overlap(train, test, ids, limit)
-    train = as_dataframe(train, "train")
-    test = as_dataframe(test, "test")
-    require_rows(train, "train")
-    n_test = require_rows(test, "test")
-    left_all = _id_frame(train, ids, "train")
-    right_all = _id_frame(test, ids, "test")
+def _entity_counts(train: TableLike, test: TableLike, ids: list[Any]) -> _EntityCounts:
+    """Entities shared by two in-memory splits: rows hashed on their ids (then verified)."""
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    require_rows(train_df, "train")
+    n_test = require_rows(test_df, "test")
+    left_all = _id_frame(train_df, ids, "train")
+    right_all = _id_frame(test_df, ids, "test")
     known_a = ~np.asarray(left_all.isna().any(axis=1), dtype=bool)
     known_b = ~np.asarray(right_all.isna().any(axis=1), dtype=bool)
-    for arg, known in (("train", known_a), ("test", known_b)):
+    for split, known in (("train", known_a), ("test", known_b)):
         if not known.any():
-            raise MLCheckUsageError(
-                f"every row of {arg} has a missing id in id_columns {[str(c) for c in ids]}: "
-                "no entity to compare, so the check cannot decide (fill or drop the rows "
-                "without an id, or name the columns that identify an entity)."
-            )
+            raise _no_known_id(split, [str(c) for c in ids])
     left, right = _comparable(left_all[known_a], right_all[known_b], ids)
     if len(left) and len(right):
         found = _overlap(left.reset_index(drop=True), right.reset_index(drop=True))
@@ -447,33 +579,24 @@ def check_no_entity_overlap(
     else:
         test_rows = np.empty(0, dtype=np.int64)
         train_rows_shared = shared_entities = 0
-    entities_test = len(right.drop_duplicates()) if len(right) else 0
-    entities_train = len(left.drop_duplicates()) if len(left) else 0
-    n_shared_rows = len(test_rows)
-    details: dict[str, Any] = {
-        "id_columns": [str(c) for c in ids],
-        "rows_test": n_test,
-        "entities_train": entities_train,
-        "entities_test": entities_test,
-        "shared_entities": shared_entities,
-        "shared_entity_fraction_of_test": (
-            shared_entities / entities_test if entities_test else 0.0
-        ),
-        "test_rows_of_shared_entities": n_shared_rows,
-        "train_rows_of_shared_entities": train_rows_shared,
-        "rows_with_missing_id": {
+    return _EntityCounts(
+        id_columns=[str(c) for c in ids],
+        rows_test=n_test,
+        entities_train=len(left.drop_duplicates()) if len(left) else 0,
+        entities_test=len(right.drop_duplicates()) if len(right) else 0,
+        shared_entities=shared_entities,
+        test_rows_shared=len(test_rows),
+        train_rows_shared=train_rows_shared,
+        missing_ids={
             "train": int(np.count_nonzero(~known_a)),
             "test": int(np.count_nonzero(~known_b)),
         },
-    }
-    return _entity_verdict(
-        ids, n_test, n_shared_rows, shared_entities, entities_test, limit, details
     )
 
 
-def _native_entity_overlap(train: Any, test: Any, ids: list[Any], limit: float) -> CheckResult:
-    """no_entity_overlap inside the user's engine: exact null-safe semi-joins on the ids,
-    rows with a missing id left out, only counts brought back."""
+def _native_entity_counts(train: NativeTable, test: NativeTable, ids: list[Any]) -> _EntityCounts:
+    """Entities shared by two splits of one engine, counted inside it: exact null-safe
+    semi-joins on the ids, rows with a missing id left out, only counts brought back."""
     from pytest_mlchecks.engines import NativeFrame
 
     left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
@@ -481,92 +604,111 @@ def _native_entity_overlap(train: Any, test: Any, ids: list[Any], limit: float) 
     left.require_columns(names, "id_columns")
     right.require_columns(names, "id_columns")
     n_train, n_test = left.n_rows(), right.n_rows()
-    for arg, n in (("train", n_train), ("test", n_test)):
+    for split, n in (("train", n_train), ("test", n_test)):
         if n == 0:
-            raise MLCheckUsageError(f"{arg} is empty (0 rows): expected at least one row.")
+            raise MLCheckUsageError(f"{split} is empty (0 rows): expected at least one row.")
     missing_a = left.count_where(left.any_missing(names))
     missing_b = right.count_where(right.any_missing(names))
-    for arg, n, missing in (("train", n_train, missing_a), ("test", n_test, missing_b)):
+    for split, n, missing in (("train", n_train, missing_a), ("test", n_test, missing_b)):
         if missing == n:
-            raise MLCheckUsageError(
-                f"every row of {arg} has a missing id in id_columns {names}: no entity to "
-                "compare, so the check cannot decide (fill or drop the rows without an id, or "
-                "name the columns that identify an entity)."
-            )
+            raise _no_known_id(split, names)
     known_a = left.where(~left.any_missing(names))
     known_b = right.where(~right.any_missing(names))
     n_shared_rows = known_b.rows_found_in(known_a, names)
     shared_entities, entities_test = known_b.distinct_found_in(known_a, names)
-    details: dict[str, Any] = {
-        "id_columns": names,
-        "rows_test": n_test,
-        "entities_train": known_a.n_distinct_rows(names),
-        "entities_test": entities_test,
-        "shared_entities": shared_entities,
-        "shared_entity_fraction_of_test": (
-            shared_entities / entities_test if entities_test else 0.0
-        ),
-        "test_rows_of_shared_entities": n_shared_rows,
-        "train_rows_of_shared_entities": known_a.rows_found_in(known_b, names),
-        "rows_with_missing_id": {"train": missing_a, "test": missing_b},
-        "engine": left.engine,
-        "exact": True,
-    }
-    return _entity_verdict(
-        ids, n_test, n_shared_rows, shared_entities, entities_test, limit, details
+    return _EntityCounts(
+        id_columns=names,
+        rows_test=n_test,
+        entities_train=known_a.n_distinct_rows(names),
+        entities_test=entities_test,
+        shared_entities=shared_entities,
+        test_rows_shared=n_shared_rows,
+        train_rows_shared=known_a.rows_found_in(known_b, names),
+        missing_ids={"train": missing_a, "test": missing_b},
+        engine=left.engine,
     )
 
 
-def _entity_verdict(
-    ids: list[Any],
-    n_test: int,
-    n_shared_rows: int,
-    shared_entities: int,
-    entities_test: int,
-    limit: float,
-    details: dict[str, Any],
-) -> CheckResult:
-    fraction = n_shared_rows / n_test
-    passed = fraction <= limit if limit > 0 else n_shared_rows == 0
-    key = "id" if len(ids) == 1 else "id combination"
+def _explain_entity_overlap(details: EntityOverlapDetails, passed: bool, limit: float) -> str:
+    n_test, shared_rows = details["rows_test"], details["test_rows_of_shared_entities"]
+    entities = plural(details["shared_entities"], "entity", "entities")
+    fraction = shared_rows / n_test
     if passed:
-        message = (
-            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
-            f"{entities_test:,} in test also in train ({n_shared_rows:,} of {n_test:,} test "
-            f"rows, {percent(fraction)}; limit {percent(limit)})."
+        return (
+            f"no_entity_overlap: {entities} of {details['entities_test']:,} in test also in "
+            f"train ({shared_rows:,} of {n_test:,} test rows, {percent(fraction)}; limit "
+            f"{percent(limit)})."
         )
-    else:
-        message = compose(
-            f"no_entity_overlap: {plural(shared_entities, 'entity', 'entities')} of "
-            f"{entities_test:,} in test ({percent(details['shared_entity_fraction_of_test'])}) "
-            f"also occur in train by {key} {[str(c) for c in ids]}: {n_shared_rows:,} of "
-            f"{n_test:,} test rows ({percent(fraction)}; limit {percent(limit)}).",
-            why=(
-                "rows of the same entity (a customer's later snapshot, a patient's other "
-                "visit) share what the model memorises about that entity, so the test score "
-                "rewards recognising known entities and overstates performance on new ones."
-            ),
-            fix=(
-                "split by entity: GroupShuffleSplit / GroupKFold with groups=<id>, so every "
-                "entity lands on one side; if the model is meant to score known entities, "
-                "split by time instead and raise max_fraction for this test."
-            ),
-        )
-    return result(passed, "error", fraction, limit, message, details)
+    ids = details["id_columns"]
+    key = "id" if len(ids) == 1 else "id combination"
+    return compose(
+        f"no_entity_overlap: {entities} of {details['entities_test']:,} in test "
+        f"({percent(details['shared_entity_fraction_of_test'])}) also occur in train by {key} "
+        f"{ids}: {shared_rows:,} of {n_test:,} test rows ({percent(fraction)}; limit "
+        f"{percent(limit)}).",
+        why=ENTITY_OVERLAP_WHY,
+        fix=ENTITY_OVERLAP_FIX,
+    )
 
 
-@check("no_duplicates")
-def check_no_duplicates(
-    df: Any, *, subset: Any = None, max_fraction: float | None = None
+@check("no_entity_overlap")
+def check_no_entity_overlap(
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
+    id_columns: Columns,
+    *,
+    max_fraction: float | None = None,
 ) -> CheckResult:
-    """Detect exact duplicate rows inside one table (by row hash, verified per cell).
+    """Detect entities (customers, patients, devices) present in both train and test.
 
-    Figure: the fraction of rows that repeat an earlier row, held to ``max_fraction``
-    (ini ``ml_duplicates_max_fraction``, default 0).
+    ``id_columns`` is one column or several that together identify an entity (index levels
+    count too); the rest of the row may differ (a later snapshot, another visit). Rows with
+    a missing id are not matched. Figure: the fraction of test rows whose entity also occurs
+    in train, held to ``max_fraction`` (ini ``ml_entity_overlap_max_fraction``, default 0).
+    Only counts and fractions are reported, never id values.
     """
-    limit = resolve_threshold("duplicates_max_fraction", max_fraction)
-    if is_native(df):
-        return _native_duplicates(df, subset, limit)
+    limit = resolve_threshold("entity_overlap_max_fraction", max_fraction)
+    ids = as_name_list(id_columns, "id_columns")
+    if not ids:
+        raise MLCheckUsageError(
+            "id_columns is empty: expected the column(s) that identify an entity."
+        )
+    native = native_pair(train, test) is not None
+    counts = _native_entity_counts(train, test, ids) if native else _entity_counts(train, test, ids)
+    details = counts.details()
+    shared_rows = details["test_rows_of_shared_entities"]
+    fraction = shared_rows / details["rows_test"]
+    passed = fraction <= limit if limit > 0 else shared_rows == 0
+    message = _explain_entity_overlap(details, passed, limit)
+    return result(passed, "error", fraction, limit, message, dict(details))
+
+
+# ---------------------------------------------------------------------------- duplicates
+
+
+DUPLICATES_WHY = (
+    "duplicates weigh some examples twice and, once the data is split, put the same row on "
+    "both sides of the split: test scores then measure memory."
+)
+DUPLICATES_FIX = (
+    "drop them (df.drop_duplicates()) before splitting, or find where the pipeline appends or "
+    "joins twice; pass subset=[...] to compare some columns."
+)
+
+
+class DuplicatesDetails(TypedDict, total=False):
+    """What ``no_duplicates`` measured (the record's ``details``)."""
+
+    rows: int
+    duplicate_rows: int  # rows equal to an earlier row
+    columns_compared: int
+    first_duplicate_positions: list[int]  # in-memory tables only
+    engine: str  # native engines only, with exact=True
+    exact: bool
+
+
+def _measure_duplicates(df: TableLike, subset: Columns | None) -> DuplicatesDetails:
+    """Rows equal to an earlier row: equal hashes, verified cell by cell."""
     frame = as_dataframe(df, "df")
     n = require_rows(frame, "df")
     cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
@@ -587,17 +729,16 @@ def check_no_duplicates(
             part.iloc[dup_rows].reset_index(drop=True),
         )
         dup_rows = dup_rows[ok]
-    details = {
+    return {
         "rows": n,
         "duplicate_rows": len(dup_rows),
         "columns_compared": len(cols),
         "first_duplicate_positions": sorted(int(i) for i in dup_rows)[:10],
     }
-    return _duplicates_verdict(n, len(dup_rows), limit, details)
 
 
-def _native_duplicates(df: Any, subset: Any, limit: float) -> CheckResult:
-    """no_duplicates inside the user's engine: rows minus distinct rows, null-safe, exact."""
+def _native_duplicates(df: NativeTable, subset: Columns | None) -> DuplicatesDetails:
+    """Duplicates counted inside the user's engine: rows minus distinct rows, null-safe, exact."""
     from pytest_mlchecks.engines import NativeFrame
 
     frame = NativeFrame(df, "df")
@@ -610,36 +751,43 @@ def _native_duplicates(df: Any, subset: Any, limit: float) -> CheckResult:
     n = frame.n_rows()
     if n == 0:
         raise MLCheckUsageError("df is empty (0 rows): expected at least one row.")
-    count = n - frame.n_distinct_rows(cols)
-    details: dict[str, Any] = {
+    return {
         "rows": n,
-        "duplicate_rows": count,
+        "duplicate_rows": n - frame.n_distinct_rows(cols),
         "columns_compared": len(cols),
         "engine": frame.engine,
         "exact": True,
     }
-    return _duplicates_verdict(n, count, limit, details)
 
 
-def _duplicates_verdict(n: int, count: int, limit: float, details: dict[str, Any]) -> CheckResult:
-    fraction = count / n
-    passed = fraction <= limit if limit > 0 else count == 0
+def _explain_duplicates(details: DuplicatesDetails, passed: bool, limit: float) -> str:
+    n, count = details["rows"], details["duplicate_rows"]
     if passed:
-        message = f"no_duplicates: {count:,} of {n:,} rows repeat an earlier row."
-    else:
-        message = compose(
-            f"no_duplicates: {count:,} of {n:,} rows ({percent(fraction)}) are exact copies of "
-            f"an earlier row (limit {percent(limit)}).",
-            why=(
-                "duplicates weigh some examples twice and, once the data is split, put the "
-                "same row on both sides of the split: test scores then measure memory."
-            ),
-            fix=(
-                "drop them (df.drop_duplicates()) before splitting, or find where the "
-                "pipeline appends or joins twice; pass subset=[...] to compare some columns."
-            ),
-        )
-    return result(passed, "error", fraction, limit, message, details)
+        return f"no_duplicates: {count:,} of {n:,} rows repeat an earlier row."
+    return compose(
+        f"no_duplicates: {count:,} of {n:,} rows ({percent(count / n)}) are exact copies of "
+        f"an earlier row (limit {percent(limit)}).",
+        why=DUPLICATES_WHY,
+        fix=DUPLICATES_FIX,
+    )
+
+
+@check("no_duplicates")
+def check_no_duplicates(
+    df: TableLike | NativeTable, *, subset: Columns | None = None, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect exact duplicate rows inside one table (by row hash, verified per cell).
+
+    Figure: the fraction of rows that repeat an earlier row, held to ``max_fraction``
+    (ini ``ml_duplicates_max_fraction``, default 0).
+    """
+    limit = resolve_threshold("duplicates_max_fraction", max_fraction)
+    details = _native_duplicates(df, subset) if is_native(df) else _measure_duplicates(df, subset)
+    count = details["duplicate_rows"]
+    fraction = count / details["rows"]
+    passed = fraction <= limit if limit > 0 else count == 0
+    message = _explain_duplicates(details, passed, limit)
+    return result(passed, "error", fraction, limit, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- target leakage
@@ -648,6 +796,58 @@ SMOOTHING = 2.0  # pseudo-rows pulling each bin's target statistic towards the g
 MAX_SCORED_ROWS = 250_000  # larger splits are scored on a seeded sample of this many rows
 ROWS_PER_BIN = 20  # numeric features get at most n_train / ROWS_PER_BIN quantile bins
 SAMPLE_FOR_EDGES = 50_000
+
+
+class FeatureScore(TypedDict):
+    feature: str
+    score: float  # held-out ROC-AUC (macro one-vs-rest for multiclass), or R^2
+
+
+class JudgedFeature(TypedDict, total=False):
+    """The verdict on one of the strongest features."""
+
+    feature: str
+    score: float
+    skill: float  # on the skill scale: 2 * AUC - 1, or R^2
+    others_skill: float  # all the other features together
+    skill_se: float
+    others_skill_se: float
+    dominance: float  # the others' error over its own, both skills moved against the verdict
+    near_perfect: bool
+    dominant: bool
+    paired_with: str  # only for two features dominant together (each among the other's peers)
+
+
+class TargetLeakageDetails(TypedDict, total=False):
+    """What ``no_target_leakage`` measured (the record's ``details``)."""
+
+    task: str
+    metric: str
+    skill_scale: str
+    rows_train: int
+    rows_test: int
+    features_scored: int
+    sampled_rows: dict[str, int]  # what was scored on a seeded sample, and its size
+    top_features: list[FeatureScore]  # best first
+    judged_features: list[JudgedFeature]
+    max_dominance: float
+    min_skill: float
+    leaking_features: list[str]
+    classes: list[str]  # classification only
+
+
+TARGET_LEAKAGE_WHY = (
+    "one column that nearly determines the label, or that knows far more about it than every "
+    "other column together, is usually computed from the label or recorded after the outcome "
+    "(a retention offer sent to churners, a refund flag, a bonus for salary); the model leans "
+    "on it, scores brilliantly offline and fails when the column is not yet known at "
+    "prediction time."
+)
+TARGET_LEAKAGE_FIX = (
+    "check when and how each listed column is produced; drop it if it is derived from the "
+    "target or only known after the prediction time. If it is a genuinely decisive feature, "
+    "exclude=[...] it or raise max_auc / max_r2 / max_dominance for this test."
+)
 
 
 def _task_of(y: Any, task: str | None) -> str:
@@ -1043,7 +1243,7 @@ class _Rules:
         others_error_se: float = 0.0,
         *,
         own_error_se: float = 0.0,
-    ) -> dict[str, Any]:
+    ) -> JudgedFeature:
         regression = self.kind == "regression"
         own = max(0.0, _skill(score, self.kind))
         own_se = max(_skill_se(score, self.kind, self.y_b, self.n_classes), own_error_se)
@@ -1077,21 +1277,44 @@ class _Rules:
         }
 
 
+def _feature_columns(
+    train: Any, test: Any, target: Hashable, features: Columns | None, exclude: Columns | None
+) -> list[Any]:
+    """The columns scored as features: ``features`` (or all), minus the target and ``exclude``."""
+    excluded = [target, *as_name_list(exclude, "exclude")]
+    cols = split_columns(train, test, features, exclude=excluded)
+    if not cols:
+        raise MLCheckUsageError("no feature columns to score besides the target.")
+    return cols
+
+
+def _require_known_classes(target: Hashable, y_b: np.ndarray, kind: str) -> None:
+    """A usage error when test holds classes never seen in train (coded -1)."""
+    if kind == "regression":
+        return
+    unseen = int(np.count_nonzero(y_b < 0))
+    if unseen:
+        raise MLCheckUsageError(
+            f"target {target!r} has {unseen:,} test rows with classes never seen in train: "
+            "expected test classes to be a subset of train classes."
+        )
+
+
 @check("no_target_leakage")
 def check_no_target_leakage(
-    train: Any,
-    test: Any,
-    target: Any,
+    train: TableLike,
+    test: TableLike,
+    target: Hashable,
     *,
-    features: Any = None,
-    exclude: Any = None,
-    task: str | None = None,
+    features: Columns | None = None,
+    exclude: Columns | None = None,
+    task: TaskName | None = None,
+    n_bins: int = 32,
+    random_state: int | None = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
     max_dominance: float | None = None,
     min_skill: float | None = None,
-    n_bins: int = 32,
-    random_state: int | None = None,
 ) -> CheckResult:
     """Detect a single feature that predicts the target too well on held-out data: one that
     is near-perfect alone, or that towers over what all the other features reach together.
@@ -1110,53 +1333,41 @@ def check_no_target_leakage(
     ``ml_target_leakage_min_skill``, default 0.8, i.e. AUC 0.9). Both skills are first moved
     one standard error against the verdict (Hanley-McNeil for AUC), so small test splits do
     not fail by luck. A strong feature among strong peers passes.
-    Splits over 250,000 rows are scored on a seeded sample (the peer model on 50,000 rows).
+    Splits over 250,000 rows are scored on a seeded sample (the peer model on 20,000 rows).
     Figure: the top single-feature score.
     """
-    train = as_dataframe(train, "train")
-    test = as_dataframe(test, "test")
-    n_train = require_rows(train, "train")
-    n_test = require_rows(test, "test")
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    n_train = require_rows(train_df, "train")
+    n_test = require_rows(test_df, "test")
     if not isinstance(n_bins, int) or n_bins < 2:
         raise MLCheckUsageError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
-    y_a, y_b, kind, n_classes, labels = _target_arrays(train, test, target, task)
-    excluded = [target, *as_name_list(exclude, "exclude")]
-    cols = split_columns(train, test, features, exclude=excluded)
-    if not cols:
-        raise MLCheckUsageError("no feature columns to score besides the target.")
-    if kind != "regression":
-        unseen = int(np.count_nonzero(y_b < 0))
-        if unseen:
-            raise MLCheckUsageError(
-                f"target {target!r} has {unseen:,} test rows with classes never seen in train: "
-                "expected test classes to be a subset of train classes."
-            )
+    y_a, y_b, kind, n_classes, labels = _target_arrays(train_df, test_df, target, task)
+    cols = _feature_columns(train_df, test_df, target, features, exclude)
+    _require_known_classes(target, y_b, kind)
     regression = kind == "regression"
     limit = resolve_threshold(
         "target_leakage_max_r2" if regression else "target_leakage_max_auc",
         max_r2 if regression else max_auc,
     )
     dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
-    min_skill = resolve_threshold("target_leakage_min_skill", min_skill)
+    skill_floor = resolve_threshold("target_leakage_min_skill", min_skill)
     sampled: dict[str, int] = {}
+    seed = current_seed(random_state)
     ranked, peers, position, error_ses = _measure_features(
-        train, test, cols, y_a, y_b, kind, n_classes, n_bins, current_seed(random_state), sampled
+        train_df, test_df, cols, y_a, y_b, kind, n_classes, n_bins, seed, sampled
     )
-    rules = _Rules(kind, limit, dominance_limit, min_skill, y_b, peers.y_b, n_classes)
+    rules = _Rules(kind, limit, dominance_limit, skill_floor, y_b, peers.y_b, n_classes)
     judged = _judge_features(ranked, peers, position, error_ses, rules)
-    return _target_verdict(
-        target,
-        kind,
-        ranked,
-        judged,
-        limit,
-        dominance_limit,
-        min_skill,
-        n_train,
-        n_test,
-        sampled,
-        labels,
-    )
+    details = _target_details(kind, ranked, judged, rules, n_train, n_test, sampled, labels)
+    passed = not details["leaking_features"]
+    message = _explain_target_leakage(details, target, limit)
+    return result(passed, "error", ranked[0][1], limit, message, dict(details))
+
+
+def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray | None:
+    """A seeded, sorted sample of ``size`` positions out of ``n``; None when ``n`` fits."""
+    return np.sort(rng.choice(n, size, replace=False)) if n > size else None
 
 
 def _measure_features(
@@ -1175,44 +1386,43 @@ def _measure_features(
     on their encodings (to score any subset), and each feature's position in it. Large
     splits are sampled (seeded); what was sampled is recorded in ``sampled``."""
     rng = np.random.default_rng(seed)
-    if len(train) > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(len(train), MAX_SCORED_ROWS, replace=False))
+    keep = _sample(len(train), MAX_SCORED_ROWS, rng)
+    if keep is not None:
         train, y_a = train.iloc[keep], y_a[keep]
         sampled["train"] = MAX_SCORED_ROWS
-    if len(test) > MAX_SCORED_ROWS:
-        keep = np.sort(rng.choice(len(test), MAX_SCORED_ROWS, replace=False))
+    keep = _sample(len(test), MAX_SCORED_ROWS, rng)
+    if keep is not None:
         test, y_b = test.iloc[keep], y_b[keep]
         sampled["test"] = MAX_SCORED_ROWS
     # rows of the peer model (a seeded sample when large) and their folds
-    peer_a = np.arange(len(train))
-    peer_b = np.arange(len(test))
-    if len(peer_a) > PEER_ROWS:
-        peer_a = np.sort(rng.choice(len(peer_a), PEER_ROWS, replace=False))
+    peer_a = _sample(len(train), PEER_ROWS, rng)
+    peer_b = _sample(len(test), PEER_ROWS, rng)
+    if peer_a is None:
+        peer_a = np.arange(len(train))
+    else:
         sampled["peer_model_train"] = PEER_ROWS
-    if len(peer_b) > PEER_ROWS:
-        peer_b = np.sort(rng.choice(len(peer_b), PEER_ROWS, replace=False))
+    if peer_b is None:
+        peer_b = np.arange(len(test))
+    else:
         sampled["peer_model_test"] = PEER_ROWS
     folds = rng.permutation(len(peer_a)) % PEER_FOLDS
     t_peer = _target_matrix(y_a[peer_a], kind, n_classes)
+    bins = max(4, min(n_bins, len(train) // ROWS_PER_BIN))
     scores: dict[str, float] = {}
     error_ses: dict[str, float] = {}
     encodings: list[tuple[np.ndarray, np.ndarray]] = []
     raws: list[tuple[np.ndarray, np.ndarray] | None] = []
     for name in cols:
-        bins = max(4, min(n_bins, len(train) // ROWS_PER_BIN))
-        codes_a, codes_b, k, family = _bin_codes(train[name], test[name], bins, seed)
+        a, b = train[name], test[name]
+        codes_a, codes_b, k, family = _bin_codes(a, b, bins, seed)
         score, error_se = _feature_score(codes_a, codes_b, k, y_a, y_b, kind, n_classes)
         if family == "numeric" and kind != "multiclass":
-            raw, raw_se = _raw_score(train[name], test[name], y_a, y_b, kind)
+            raw, raw_se = _raw_score(a, b, y_a, y_b, kind)
             if raw == raw and not score >= raw:
                 score, error_se = raw, raw_se
-        scores[str(name)] = score
-        error_ses[str(name)] = error_se
+        scores[str(name)], error_ses[str(name)] = score, error_se
         encodings.append(_encode(codes_a[peer_a], codes_b[peer_b], k, t_peer, folds))
-        if kind != "multiclass":
-            raws.append(_raw_column(train[name], test[name], peer_a, peer_b))
-        else:
-            raws.append(None)
+        raws.append(None if kind == "multiclass" else _raw_column(a, b, peer_a, peer_b))
     ranked = sorted(((n, s) for n, s in scores.items() if s == s), key=lambda item: -item[1])
     if not ranked:
         raise MLCheckUsageError(
@@ -1229,11 +1439,11 @@ def _judge_features(
     position: dict[str, int],
     error_ses: dict[str, float],
     rules: _Rules,
-) -> list[dict[str, Any]]:
+) -> list[JudgedFeature]:
     """Verdicts on the strongest features, each against all the others not already found
     leaking; then the two strongest left as a pair (two leaks mask each other, each being
     among the other's peers) against all the remaining features."""
-    judged = []
+    judged: list[JudgedFeature] = []
     flagged: set[int] = set()
     for name, score in ranked[:CANDIDATES]:
         others = peers.skill(flagged | {position[name]})
@@ -1253,17 +1463,45 @@ def _judge_features(
         ]
         if all(v["dominant"] for v in verdicts):
             for j, v, partner in zip(pair, verdicts, reversed(pair), strict=True):
-                j.update(
-                    dominant=True,
-                    dominance=v["dominance"],
-                    others_skill=v["others_skill"],
-                    others_skill_se=v["others_skill_se"],
-                    paired_with=partner["feature"],
-                )
+                j["dominant"] = True
+                j["dominance"] = v["dominance"]
+                j["others_skill"] = v["others_skill"]
+                j["others_skill_se"] = v["others_skill_se"]
+                j["paired_with"] = partner["feature"]
     return judged
 
 
-def _verdict_word(judged: dict[str, Any]) -> str:
+def _target_details(
+    kind: str,
+    ranked: list[tuple[str, float]],
+    judged: list[JudgedFeature],
+    rules: _Rules,
+    n_train: int,
+    n_test: int,
+    sampled: dict[str, int],
+    labels: list[str],
+) -> TargetLeakageDetails:
+    regression = kind == "regression"
+    details: TargetLeakageDetails = {
+        "task": kind,
+        "metric": "R^2" if regression else ("ROC-AUC" if kind == "binary" else "macro ROC-AUC"),
+        "skill_scale": "R^2" if regression else "2 * AUC - 1",
+        "rows_train": n_train,
+        "rows_test": n_test,
+        "features_scored": len(ranked),
+        "sampled_rows": sampled,
+        "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
+        "judged_features": judged,
+        "max_dominance": rules.dominance_limit,
+        "min_skill": rules.min_skill,
+        "leaking_features": [j["feature"] for j in judged if j["near_perfect"] or j["dominant"]],
+    }
+    if labels:
+        details["classes"] = labels[:50]
+    return details
+
+
+def _verdict_word(judged: JudgedFeature) -> str:
     if judged["near_perfect"]:
         return "near-perfect"
     if not judged["dominant"]:
@@ -1272,49 +1510,23 @@ def _verdict_word(judged: dict[str, Any]) -> str:
     return "dominant" if partner is None else f"dominant, with {partner!r}"
 
 
-def _target_verdict(
-    target: Any,
-    kind: str,
-    ranked: list[tuple[str, float]],
-    judged: list[dict[str, Any]],
-    limit: float,
-    dominance_limit: float,
-    rules_min_skill: float,
-    n_train: int,
-    n_test: int,
-    sampled: dict[str, int],
-    labels: list[str],
-) -> CheckResult:
-    regression = kind == "regression"
-    metric = "R^2" if regression else ("ROC-AUC" if kind == "binary" else "macro ROC-AUC")
-    leaking = [j for j in judged if j["near_perfect"] or j["dominant"]]
-    top_name, top = ranked[0]
-    details: dict[str, Any] = {
-        "task": kind,
-        "metric": metric,
-        "skill_scale": "R^2" if regression else "2 * AUC - 1",
-        "rows_train": n_train,
-        "rows_test": n_test,
-        "features_scored": len(ranked),
-        "sampled_rows": sampled,
-        "top_features": [{"feature": n, "score": s} for n, s in ranked[:10]],
-        "judged_features": judged,
-        "max_dominance": dominance_limit,
-        "min_skill": rules_min_skill,
-        "leaking_features": [j["feature"] for j in leaking],
-    }
-    if labels:
-        details["classes"] = labels[:50]
-    best = judged[0]
+def _explain_target_leakage(details: TargetLeakageDetails, target: Hashable, limit: float) -> str:
+    metric, judged, leaking = (
+        details["metric"],
+        details["judged_features"],
+        details["leaking_features"],
+    )
+    top = details["top_features"][0]
+    dominance_limit, min_skill = details["max_dominance"], details["min_skill"]
     if not leaking:
-        message = (
-            f"no_target_leakage: best single feature {top_name!r} reaches test {metric} "
-            f"{fmt(top, 4)} (near-perfect limit {fmt(limit, 4)}); skill "
+        best = judged[0]
+        return (
+            f"no_target_leakage: best single feature {top['feature']!r} reaches test {metric} "
+            f"{fmt(top['score'], 4)} (near-perfect limit {fmt(limit, 4)}); skill "
             f"{fmt(best['skill'], 3)} alone vs {fmt(best['others_skill'], 3)} for all other "
             f"features together, which leave {fmt(best['dominance'], 3)}x its error (limit "
-            f"{fmt(dominance_limit, 3)}x from skill {fmt(rules_min_skill, 3)})."
+            f"{fmt(dominance_limit, 3)}x from skill {fmt(min_skill, 3)})."
         )
-        return result(True, "error", top, limit, message, details)
     rows = [
         [
             j["feature"],
@@ -1325,32 +1537,19 @@ def _target_verdict(
         ]
         for j in judged
     ]
-    names = ", ".join(repr(j["feature"]) for j in leaking[:5])
+    names = ", ".join(repr(name) for name in leaking[:5])
     verb = "predicts" if len(leaking) == 1 else "predict"
-    message = compose(
+    return compose(
         f"no_target_leakage: {plural(len(leaking), 'feature')} alone {verb} {target!r} on the "
-        f"test split far better than expected: {names} (top {metric} {fmt(top, 4)}; "
+        f"test split far better than expected: {names} (top {metric} {fmt(top['score'], 4)}; "
         f"near-perfect above {fmt(limit, 4)}, or all other features together leave over "
-        f"{fmt(dominance_limit, 3)}x its error; skill = "
-        f"{'R^2' if regression else '2 * AUC - 1'}).",
+        f"{fmt(dominance_limit, 3)}x its error; skill = {details['skill_scale']}).",
         body=table(
             ["feature", f"test {metric}", "skill alone", "skill of all others", "verdict"], rows
         ),
-        why=(
-            "one column that nearly determines the label, or that knows far more about it than "
-            "every other column together, is usually computed from the label or recorded "
-            "after the outcome (a retention offer sent to churners, a refund flag, a bonus for "
-            "salary); the model leans on it, scores brilliantly offline and fails when the "
-            "column is not yet known at prediction time."
-        ),
-        fix=(
-            "check when and how each listed column is produced; drop it if it is derived "
-            "from the target or only known after the prediction time. If it is a genuinely "
-            "decisive feature, exclude=[...] it or raise max_auc / max_r2 / max_dominance for "
-            "this test."
-        ),
+        why=TARGET_LEAKAGE_WHY,
+        fix=TARGET_LEAKAGE_FIX,
     )
-    return result(False, "error", top, limit, message, details)
 
 
 # ---------------------------------------------------------------------------- temporal leakage
@@ -1393,20 +1592,31 @@ def _times(frame: Any, column: Any, split: str) -> np.ndarray:
     return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
 
 
-@check("no_temporal_leakage")
-def check_no_temporal_leakage(
-    train: Any, test: Any, time_column: Any, *, max_fraction: float | None = None
-) -> CheckResult:
-    """Detect training rows dated after the earliest test row (the model sees the future).
+TEMPORAL_LEAKAGE_WHY = (
+    "a model trained on rows from after the test period learns from the future (trends, later "
+    "outcomes), so the test score overstates what it will do when deployed, where the future "
+    "is unknown."
+)
+TEMPORAL_LEAKAGE_FIX = (
+    "split by time: train on rows before a cut-off, test on rows after it (TimeSeriesSplit for "
+    "cross-validation); drop rows of the overlap window."
+)
 
-    Figure: the fraction of train rows later than the first test time stamp, held to
-    ``max_fraction`` (ini ``ml_temporal_leakage_max_fraction``, default 0).
-    """
-    limit = resolve_threshold("temporal_leakage_max_fraction", max_fraction)
-    train = as_dataframe(train, "train")
-    test = as_dataframe(test, "test")
-    n_train = require_rows(train, "train")
-    require_rows(test, "test")
+
+class TemporalLeakageDetails(TypedDict):
+    """What ``no_temporal_leakage`` measured (the record's ``details``)."""
+
+    rows_train: int
+    train_rows_after_test_start: int
+    test_start: str  # the earliest test time stamp
+    train_end: str  # the latest train time stamp (the test start when train has none)
+    train_missing_times: int
+
+
+def _measure_temporal_leakage(
+    train: Any, test: Any, time_column: Hashable
+) -> TemporalLeakageDetails:
+    """Train rows stamped after the earliest test row (rows without a stamp are not)."""
     t_train = _times(train, time_column, "train")
     t_test = _times(test, time_column, "test")
     if t_train.dtype.kind != t_test.dtype.kind:
@@ -1414,46 +1624,59 @@ def check_no_temporal_leakage(
             f"time_column {time_column!r} is {t_train.dtype} in train but {t_test.dtype} in "
             "test: expected the same kind of time stamps in both splits."
         )
+    n_train = len(t_train)
     missing_train = int(np.count_nonzero(np.isnan(t_train)))
     valid_test = t_test[~np.isnan(t_test)]
     if len(valid_test) == 0:
         raise MLCheckUsageError(f"time_column {time_column!r} is missing for every test row.")
     start = valid_test.min()
-    late = t_train > start
-    n_late = int(np.count_nonzero(late))
-    fraction = n_late / n_train
-    passed = fraction <= limit if limit > 0 else n_late == 0
     end = t_train[~np.isnan(t_train)].max() if n_train > missing_train else start
-    details = {
+    return {
         "rows_train": n_train,
-        "train_rows_after_test_start": n_late,
+        "train_rows_after_test_start": int(np.count_nonzero(t_train > start)),
         "test_start": _stamp(start),
         "train_end": _stamp(end),
         "train_missing_times": missing_train,
     }
+
+
+def _explain_temporal_leakage(details: TemporalLeakageDetails, passed: bool, limit: float) -> str:
+    n_late, n_train = details["train_rows_after_test_start"], details["rows_train"]
+    start, end = details["test_start"], details["train_end"]
     if passed:
-        message = (
-            f"no_temporal_leakage: train ends at {_stamp(end)}, test starts at "
-            f"{_stamp(start)}; "
+        return (
+            f"no_temporal_leakage: train ends at {end}, test starts at {start}; "
             f"{n_late:,} train rows after the test start."
         )
-    else:
-        message = compose(
-            f"no_temporal_leakage: {n_late:,} of {n_train:,} train rows ({percent(fraction)}) "
-            f"are dated after the first test row; overlap window {_stamp(start)} .. "
-            f"{_stamp(end)} "
-            f"(limit {percent(limit)}).",
-            why=(
-                "a model trained on rows from after the test period learns from the future "
-                "(trends, later outcomes), so the test score overstates what it will do when "
-                "deployed, where the future is unknown."
-            ),
-            fix=(
-                "split by time: train on rows before a cut-off, test on rows after it "
-                "(TimeSeriesSplit for cross-validation); drop rows of the overlap window."
-            ),
-        )
-    return result(passed, "error", fraction, limit, message, details)
+    return compose(
+        f"no_temporal_leakage: {n_late:,} of {n_train:,} train rows ({percent(n_late / n_train)}) "
+        f"are dated after the first test row; overlap window {start} .. {end} "
+        f"(limit {percent(limit)}).",
+        why=TEMPORAL_LEAKAGE_WHY,
+        fix=TEMPORAL_LEAKAGE_FIX,
+    )
+
+
+@check("no_temporal_leakage")
+def check_no_temporal_leakage(
+    train: TableLike, test: TableLike, time_column: Hashable, *, max_fraction: float | None = None
+) -> CheckResult:
+    """Detect training rows dated after the earliest test row (the model sees the future).
+
+    Figure: the fraction of train rows later than the first test time stamp, held to
+    ``max_fraction`` (ini ``ml_temporal_leakage_max_fraction``, default 0).
+    """
+    limit = resolve_threshold("temporal_leakage_max_fraction", max_fraction)
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    require_rows(train_df, "train")
+    require_rows(test_df, "test")
+    details = _measure_temporal_leakage(train_df, test_df, time_column)
+    n_late = details["train_rows_after_test_start"]
+    fraction = n_late / details["rows_train"]
+    passed = fraction <= limit if limit > 0 else n_late == 0
+    message = _explain_temporal_leakage(details, passed, limit)
+    return result(passed, "error", fraction, limit, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- umbrella
@@ -1461,12 +1684,12 @@ def check_no_temporal_leakage(
 
 @check("no_leakage")
 def check_no_leakage(
-    train: Any,
-    test: Any,
+    train: TableLike,
+    test: TableLike,
     *,
-    target: Any = None,
-    time_column: Any = None,
-    id_columns: Any = None,
+    target: Hashable | None = None,
+    time_column: Hashable | None = None,
+    id_columns: Columns | None = None,
     max_auc: float | None = None,
     max_r2: float | None = None,
     max_dominance: float | None = None,
