@@ -66,7 +66,7 @@ def test_regularised_to_death_classifier_fails_with_the_figure() -> None:
 def test_dummy_models_fail() -> None:
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    X_train, y_train, X_test, y_test = _imbalanced(500)
+    X_train, y_train, X_test, _ = _imbalanced(500)
     assert not mlc.check_predictions_not_collapsed(
         DummyClassifier().fit(X_train, y_train), X_test
     ).passed
