@@ -11,6 +11,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_mlchecks._deps import require
@@ -35,6 +36,13 @@ def _how_many(condition: Any) -> Any:
     return condition.cast(_nw().Int64).sum()
 
 
+_KEY_TYPES = {
+    "float": lambda: _nw().Float64,
+    "float32": lambda: _nw().Float32,
+    "int": lambda: _nw().Int64,
+}
+
+
 def _missing_as_none(value: Any) -> Any:
     """None for every engine's missing marker (None, NaN, pandas.NA from Dask)."""
     if value is None or type(value).__name__ == "NAType":
@@ -42,6 +50,28 @@ def _missing_as_none(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def _first_row(frame: Any, exprs: Sequence[Any]) -> dict[str, Any]:
+    """The one row of aggregates ``exprs`` over a lazy frame, by name."""
+    if not exprs:
+        return {}
+    out = frame.select(*exprs).collect()
+    row = out.row(0)
+    return dict(zip(out.columns, row, strict=True))
+
+
+@dataclass(frozen=True)
+class RowFrequencies:
+    """How often rows (over some columns) repeat in a frame, missing cells equal to each
+    other: the frequencies of frequencies the overlap statistics need."""
+
+    distinct: int  # distinct rows
+    once: int  # distinct rows seen exactly once, twice, three times
+    twice: int
+    thrice: int
+    once_with_missing: int  # rows seen once that hold a missing cell
+    equal_pairs: float  # pairs of equal rows: the sum over distinct rows of c (c - 1) / 2
 
 
 class NativeFrame:
@@ -106,11 +136,7 @@ class NativeFrame:
 
     # ------------------------------------------------------------------ one-query aggregates
     def _one_row(self, exprs: Sequence[Any]) -> dict[str, Any]:
-        if not exprs:
-            return {}
-        out = self.frame.select(*exprs).collect()
-        row = out.row(0)
-        return dict(zip(out.columns, row, strict=True))
+        return _first_row(self.frame, exprs)
 
     def n_rows(self) -> int:
         nw = _nw()
@@ -170,14 +196,66 @@ class NativeFrame:
         row = self._one_row(exprs)
         return {c: (row[f"lo{i}"], row[f"hi{i}"]) for i, c in enumerate(names)}
 
+    # ------------------------------------------------------------------ time stamps
+    def time_kind(self, column: str) -> str | None:
+        """``"datetime"`` for dates and timestamps, ``"number"`` for numeric stamps, else
+        None (text is not parsed inside the engine)."""
+        nw = _nw()
+        dtype = self.schema[column]
+        if dtype == nw.Date or isinstance(dtype, nw.Datetime):
+            return "datetime"
+        if self.kind(column) in ("float", "int"):
+            return "number"
+        return None
+
+    def _stamps(self, column: str) -> Any:
+        """The column as comparable stamps: timestamps as UTC without a time zone (as the
+        pandas path compares them), dates as timestamps, numbers as they are."""
+        nw = _nw()
+        col = nw.col(column)
+        dtype = self.schema[column]
+        if dtype == nw.Date:
+            return col.cast(nw.Datetime("us"))
+        zone = getattr(dtype, "time_zone", None)
+        if zone is None:
+            return col
+        if zone not in ("UTC", "Etc/UTC"):
+            col = col.dt.convert_time_zone("UTC")
+        return col.dt.replace_time_zone(None)
+
+    def time_range(self, column: str) -> tuple[int, int, Any, Any]:
+        """(rows, rows without a stamp (NULL or NaN), earliest stamp, latest stamp), one
+        query; stamps as :meth:`_stamps` makes them (None when every stamp is missing)."""
+        nw = _nw()
+        stamps = nw.when(~self._missing(column)).then(self._stamps(column))
+        row = self._one_row(
+            [
+                nw.len().alias("n"),
+                _how_many(self._missing(column)).alias("missing"),
+                stamps.min().alias("lo"),
+                stamps.max().alias("hi"),
+            ]
+        )
+        return _count(row["n"]), _count(row["missing"]), row["lo"], row["hi"]
+
+    def rows_after(self, column: str, stamp: Any) -> int:
+        """Rows whose stamp (as :meth:`time_range` gives them) is later than ``stamp``."""
+        return self.count_where(~self._missing(column) & (self._stamps(column) > stamp))
+
     # ------------------------------------------------------------------ rows as keys
     def key_kinds(self, other: NativeFrame, columns: Sequence[str]) -> dict[str, str]:
         """The kind each column is compared as across two frames: an int column meeting a
-        float one compares as float, any other mismatch as text."""
+        float one compares as float, a float32 column meeting a float64 one as float32 (a
+        copy is equal at the lower precision, as the pandas path compares), any other
+        mismatch as text."""
+        nw = _nw()
         kinds: dict[str, str] = {}
         for c in columns:
             a, b = self.kind(c), other.kind(c)
-            if a == b:
+            if a == b == "float" and self.schema[c] != other.schema[c]:
+                single = nw.Float32 in (self.schema[c], other.schema[c])
+                kinds[c] = "float32" if single else "float"
+            elif a == b:
                 kinds[c] = a
             elif {a, b} <= {"float", "int", "bool"}:
                 kinds[c] = "float"
@@ -196,10 +274,11 @@ class NativeFrame:
             kind = kinds[c] if kinds is not None else self.kind(c)
             col = nw.col(c)
             missing = self._missing(c)
-            if kind in ("float", "int"):
+            if kind in ("float", "float32", "int"):
                 value = nw.when(missing).then(nw.lit(0)).otherwise(col)
-                # float32 and float64 splits compare as float64, integers exactly as int64
-                value = value.cast(nw.Float64 if kind == "float" else nw.Int64)
+                # floats compare as float64 (as float32 when one split holds float32),
+                # integers exactly as int64
+                value = value.cast(_KEY_TYPES[kind]())
             elif kind == "bool":
                 value = col.fill_null(False)
             elif kind == "string":
@@ -236,6 +315,13 @@ class NativeFrame:
                 expr = expr | ((col.abs() == float("inf")) & ~self._missing(c))
         return expr
 
+    def non_integer(self, column: str) -> Any:
+        """One boolean expression over a float column: a present value with a fractional
+        part, or +-Inf."""
+        nw = _nw()
+        col = nw.col(column)
+        return ~self._missing(column) & ((col.abs() == float("inf")) | (col.floor() != col))
+
     def count_where(self, condition: Any) -> int:
         """Rows where a boolean expression holds."""
         return _count(self._one_row([_how_many(condition).alias("n")])["n"])
@@ -249,13 +335,54 @@ class NativeFrame:
         out._filtered = True
         return out
 
-    def rows_found_in(self, other: NativeFrame, columns: Sequence[str]) -> int:
-        """Rows of this frame whose values over ``columns`` appear as a row of ``other``:
-        an exact, null-safe semi-join computed in the engine."""
+    def frequencies(
+        self, columns: Sequence[str], kinds: dict[str, str] | None = None
+    ) -> RowFrequencies:
+        """How often the rows over ``columns`` repeat (missing cells equal to each other):
+        one group-by in the engine, aggregates of its counts brought back."""
+        nw = _nw()
+        keys = self.keys(columns, kinds)
+        flags = [c for c in keys.columns if c.startswith("__m")]
+        grouped = keys.group_by(*keys.columns).agg(nw.len().alias("__n"))
+        n = nw.col("__n")
+        size = n.cast(nw.Float64)  # float sums: exact below 2**53, no int64 overflow
+        with_missing: Any = nw.col(flags[0])
+        for flag in flags[1:]:
+            with_missing = with_missing | nw.col(flag)
+        row = _first_row(
+            grouped,
+            [
+                nw.len().alias("distinct"),
+                _how_many(n == 1).alias("once"),
+                _how_many(n == 2).alias("twice"),
+                _how_many(n == 3).alias("thrice"),
+                _how_many((n == 1) & with_missing).alias("once_missing"),
+                (size * (size - 1.0) / 2.0).sum().alias("pairs"),
+            ],
+        )
+        pairs = row["pairs"]
+        return RowFrequencies(
+            distinct=_count(row["distinct"]),
+            once=_count(row["once"]),
+            twice=_count(row["twice"]),
+            thrice=_count(row["thrice"]),
+            once_with_missing=_count(row["once_missing"]),
+            equal_pairs=0.0 if pairs is None else float(pairs),
+        )
+
+    def rows_found_in(
+        self, other: NativeFrame, columns: Sequence[str], *, seen_once: bool = False
+    ) -> int:
+        """Rows of this frame whose values over ``columns`` appear as a row of ``other``
+        (with ``seen_once``: as exactly one row of ``other``): an exact, null-safe semi-join
+        computed in the engine."""
         nw = _nw()
         kinds = self.key_kinds(other, columns)
         mine = self.keys(columns, kinds)
         theirs = other.keys(columns, kinds)  # a semi-join never repeats rows: no unique()
+        if seen_once:
+            counted = theirs.group_by(*theirs.columns).agg(nw.len().alias("__n"))
+            theirs = counted.filter(nw.col("__n") == 1).select(*mine.columns)
         joined = mine.join(theirs, on=mine.columns, how="semi")
         return _count(joined.select(nw.len().alias("n")).collect().item())
 
@@ -272,12 +399,17 @@ class NativeFrame:
         return both, total
 
     # ------------------------------------------------------------------ distributions
-    def value_counts(self, column: str, *, limit: int | None = None) -> dict[Any, int]:
-        """Counts per value (missing under the key None), largest first."""
+    def value_counts(
+        self, column: str, *, limit: int | None = None, floats: bool = False
+    ) -> dict[Any, int]:
+        """Counts per value (missing under the key None), largest first; the ``limit``
+        largest only when given. Values other than strings, booleans and integers (and
+        floats, with ``floats``) come back as text."""
         nw = _nw()
         missing = self._missing(column)
         col = nw.when(~missing).then(nw.col(column))
-        if self.kind(column) not in ("string", "bool", "int"):
+        kept = ("string", "bool", "int", "float") if floats else ("string", "bool", "int")
+        if self.kind(column) not in kept:
             col = col.cast(nw.String)
         grouped = (
             self.frame.select(col.alias("v"))
@@ -288,7 +420,11 @@ class NativeFrame:
         if limit is not None:
             grouped = grouped.head(limit)
         out = grouped.collect()
-        return {_missing_as_none(value): _count(n) for value, n in out.rows()}
+        counts: dict[Any, int] = {}
+        for value, n in out.rows():  # -0.0 and 0.0 may come back as two groups: one key
+            key = _missing_as_none(value)
+            counts[key] = counts.get(key, 0) + _count(n)
+        return counts
 
     def histogram(self, column: str, edges: Sequence[float]) -> tuple[list[int], int]:
         """Counts of non-missing values per bin and the missing count. Bin ``i`` holds the

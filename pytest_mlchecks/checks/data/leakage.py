@@ -7,6 +7,7 @@ million rows take about a second.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -22,7 +23,7 @@ from pytest_mlchecks._protocol import (
     result,
 )
 from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
-from pytest_mlchecks.engines import is_native, native_pair
+from pytest_mlchecks.engines import NativeFrame, is_native, native_pair
 from pytest_mlchecks.inputs.tables import (
     Columns,
     NativeTable,
@@ -150,6 +151,33 @@ class ChanceAllowance(TypedDict, total=False):
     max_count_seen_once: float
 
 
+@dataclass(frozen=True)
+class TrainRepeats:
+    """How train repeats itself over the compared columns (Good-Turing counts)."""
+
+    distinct: int  # distinct train rows
+    singletons: int  # values seen exactly once, twice, three times in train
+    doubletons: int
+    tripletons: int
+    equal_pairs: float  # pairs of equal train rows
+
+
+@dataclass(frozen=True)
+class _OverlapCounts:
+    """What the row-overlap verdict rests on, counted in pandas or in the user's engine."""
+
+    rows_train: int
+    rows_test: int
+    overlapping: int  # test rows equal to a train row
+    seen_once: int  # of them, equal to a train row seen once
+    train_rows_shared: int  # distinct train rows that test also holds
+    repeats: TrainRepeats
+    continuous: list[str]  # the first mostly unique column (see _column_profile), or none
+    log_chance: float  # log chance that two rows are equal if columns were independent
+    positions: list[int] | None = None  # first test positions (in-memory tables only)
+    engine: str | None = None  # the native engine that counted, if any
+
+
 def _overlap(train_part: Any, test_part: Any) -> _Matches:
     """Test rows that also occur in train (verified), plus train's own duplication."""
     train_part, h_train = _hashed(train_part)
@@ -228,7 +256,9 @@ def _poisson_upper(lam: float, alpha: float) -> int:
     return int(k[beyond[0]]) - 1 if len(beyond) else int(k[-1])
 
 
-def _chance_allowance(found: _Matches, n_train: int, n_test: int, alpha: float) -> ChanceAllowance:
+def _chance_allowance(
+    repeats: TrainRepeats, n_train: int, n_test: int, alpha: float
+) -> ChanceAllowance:
     """How many test rows may match train rows by chance in a naturally repetitive table.
 
     Two counts are bounded. All matches: a fresh row equals some training row with the
@@ -239,7 +269,7 @@ def _chance_allowance(found: _Matches, n_train: int, n_test: int, alpha: float) 
     Each rate is lifted by ``CHANCE_Z`` standard errors, and the test count held to a
     binomial tail bound at that rate (Chernoff: P(X >= k) <= exp(-m KL(k/m || p)) at
     ``alpha``)."""
-    n1, n2, n3 = found["singletons"], found["doubletons"], found["tripletons"]
+    n1, n2, n3 = repeats.singletons, repeats.doubletons, repeats.tripletons
     rate = 1.0 - n1 / n_train
     # one pseudo-doubleton keeps a table without repeats from claiming a zero chance
     se = float(np.sqrt(max(n1 * (1.0 - n1 / n_train), 0.0) + 2.0 * (n2 + 1))) / n_train
@@ -291,8 +321,8 @@ ROW_OVERLAP_FIX = (
 )
 
 
-class RowOverlapDetails(TypedDict):
-    """What ``no_row_overlap`` measured (the record's ``details``)."""
+class _RowOverlapFigures(TypedDict):
+    """The keys every ``no_row_overlap`` record holds."""
 
     rows_train: int
     rows_test: int
@@ -310,64 +340,171 @@ class RowOverlapDetails(TypedDict):
     rows_repeat_naturally: bool
     train_equal_row_pairs: float
     equal_row_pairs_plausible_by_chance: float
-    first_test_positions: list[int]
 
 
-def _repeats_naturally(left: Any, found: _Matches) -> tuple[list[str], float, bool]:
+class RowOverlapDetails(_RowOverlapFigures, total=False):
+    """What ``no_row_overlap`` measured (the record's ``details``)."""
+
+    first_test_positions: list[int]  # in-memory tables only (engine rows have no order)
+    engine: str  # native engines only, with exact=True
+    exact: bool
+
+
+def _repeats_naturally(counts: _OverlapCounts) -> tuple[float, bool]:
     """Whether train's rows may repeat by chance: no column of mostly unique values, train
     repeats itself no more than columns this common make plausible (copies of rows with rare
     value combinations repeat far more), and enough rows for the chance allowance. Also the
-    mostly unique column found, and the equal row pairs plausible by chance."""
-    n_train = len(left)
-    continuous, log_chance = _column_profile(left)
-    plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(log_chance))
+    equal row pairs plausible by chance."""
+    n_train = counts.rows_train
+    plausible_pairs = DEPENDENCE * n_train * (n_train - 1) / 2.0 * float(np.exp(counts.log_chance))
     # (exp(-inf) = 0: with a mostly unique column no repeat is plausible)
-    repeats_plausibly = found["equal_pairs"] <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
+    pairs = counts.repeats.equal_pairs
+    repeats_plausibly = pairs <= _poisson_upper(plausible_pairs, NATURAL_ALPHA)
     natural = (
-        not continuous
+        not counts.continuous
         and repeats_plausibly
         and plausible_pairs >= MIN_PLAUSIBLE_PAIRS
         and n_train >= MIN_ROWS_FOR_CHANCE
     )
-    return continuous, plausible_pairs, natural
+    return plausible_pairs, natural
 
 
-def _measure_row_overlap(
-    left: Any, right: Any, cols: list[Any], id_columns: list[str], alpha: float
-) -> RowOverlapDetails:
-    """Test rows equal to a train row (on the compared columns), and when rows repeat
-    naturally, how many such rows chance allows."""
-    n_train, n_test = len(left), len(right)
+def _pandas_overlap_counts(
+    train: TableLike, test: TableLike, columns: Columns | None, id_columns: Columns | None
+) -> tuple[_OverlapCounts, int]:
+    """Test rows equal to a train row (row hashes, verified) and train's own repeats, for
+    two in-memory splits; and the number of compared columns."""
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    require_rows(train_df, "train")
+    require_rows(test_df, "test")
+    cols = split_columns(train_df, test_df, columns, exclude=id_columns)
+    if not cols:
+        raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
+    left, right = _comparable(train_df, test_df, cols)
+    return _overlap_counts(left, right), len(cols)
+
+
+def _overlap_counts(left: Any, right: Any) -> _OverlapCounts:
+    """The overlap counts of two in-memory splits on their (comparable) compared columns."""
     found = _overlap(left, right)
     test_idx = found["test_idx"]
-    n_overlap = len(test_idx)
-    continuous, plausible_pairs, natural = _repeats_naturally(left, found)
+    continuous, log_chance = _column_profile(left)
+    return _OverlapCounts(
+        rows_train=len(left),
+        rows_test=len(right),
+        overlapping=len(test_idx),
+        seen_once=int(np.count_nonzero(found["matched_train_counts"] == 1)),
+        train_rows_shared=len(np.unique(found["train_idx"])) if len(test_idx) else 0,
+        repeats=TrainRepeats(
+            distinct=found["distinct_train_rows"],
+            singletons=found["singletons"],
+            doubletons=found["doubletons"],
+            tripletons=found["tripletons"],
+            equal_pairs=found["equal_pairs"],
+        ),
+        continuous=continuous,
+        log_chance=log_chance,
+        positions=[int(i) for i in test_idx[:10]],
+    )
+
+
+def _row_overlap_details(
+    counts: _OverlapCounts, n_columns: int, id_columns: list[str], alpha: float
+) -> RowOverlapDetails:
+    """The overlap counts as ``details``, with the matches chance allows when rows repeat
+    naturally."""
+    n_train, n_test, n_overlap = counts.rows_train, counts.rows_test, counts.overlapping
+    plausible_pairs, natural = _repeats_naturally(counts)
     allowance: ChanceAllowance = {}
     chance = allowed_count = 0.0
     if natural:
-        allowance = _chance_allowance(found, n_train, n_test, alpha)
+        allowance = _chance_allowance(counts.repeats, n_train, n_test, alpha)
         chance, allowed_count = allowance["rate"], allowance["max_count"]
-    return {
+    details: RowOverlapDetails = {
         "rows_train": n_train,
         "rows_test": n_test,
-        "columns_compared": len(cols),
+        "columns_compared": n_columns,
         "id_columns": id_columns,
         "overlapping_test_rows": n_overlap,
         "overlapping_fraction": n_overlap / n_test,
-        "distinct_train_rows_shared": len(np.unique(found["train_idx"])) if n_overlap else 0,
-        "train_distinct_ratio": found["distinct_train_rows"] / n_train,
+        "distinct_train_rows_shared": counts.train_rows_shared,
+        "train_distinct_ratio": counts.repeats.distinct / n_train,
         "expected_by_chance": chance,
         "allowed_by_chance": allowed_count / n_test,
-        "test_rows_matching_a_train_row_seen_once": int(
-            np.count_nonzero(found["matched_train_counts"] == 1)
-        ),
+        "test_rows_matching_a_train_row_seen_once": counts.seen_once,
         "chance_detail": allowance,
-        "continuous_columns": continuous[:10],
+        "continuous_columns": counts.continuous[:10],
         "rows_repeat_naturally": natural,
-        "train_equal_row_pairs": found["equal_pairs"],
+        "train_equal_row_pairs": counts.repeats.equal_pairs,
         "equal_row_pairs_plausible_by_chance": plausible_pairs,
-        "first_test_positions": [int(i) for i in test_idx[:10]],
     }
+    if counts.positions is not None:
+        details["first_test_positions"] = counts.positions
+    if counts.engine is not None:
+        details["engine"] = counts.engine
+        details["exact"] = True
+    return details
+
+
+def _native_overlap_counts(
+    train: NativeTable, test: NativeTable, columns: Columns | None, id_columns: Columns | None
+) -> tuple[_OverlapCounts, int]:
+    """The overlap counts of two splits of one engine, counted inside it (exact null-safe
+    semi-joins and group-bys; only counts come back), and the number of compared columns."""
+    left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
+    n_train, n_test = _native_rows(left), _native_rows(right)
+    cols = [str(c) for c in split_columns(left, right, columns, exclude=id_columns)]
+    if not cols:
+        raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
+    kinds = left.key_kinds(right, cols)
+    repeats = left.frequencies(cols, kinds)
+    overlapping = right.rows_found_in(left, cols)
+    continuous, log_chance = _native_column_profile(left, cols, kinds, n_train)
+    counts = _OverlapCounts(
+        rows_train=n_train,
+        rows_test=n_test,
+        overlapping=overlapping,
+        seen_once=right.rows_found_in(left, cols, seen_once=True) if overlapping else 0,
+        train_rows_shared=left.distinct_found_in(right, cols)[0] if overlapping else 0,
+        repeats=TrainRepeats(
+            distinct=repeats.distinct,
+            singletons=repeats.once,
+            doubletons=repeats.twice,
+            tripletons=repeats.thrice,
+            equal_pairs=repeats.equal_pairs,
+        ),
+        continuous=continuous,
+        log_chance=log_chance,
+        engine=left.engine,
+    )
+    return counts, len(cols)
+
+
+def _native_rows(frame: NativeFrame) -> int:
+    """The rows of a native frame, or a usage error when it has none."""
+    n = frame.n_rows()
+    if n == 0:
+        raise MLCheckUsageError(f"{frame.arg} is empty (0 rows): expected at least one row.")
+    return n
+
+
+def _native_column_profile(
+    frame: NativeFrame, cols: list[str], kinds: dict[str, str], n: int
+) -> tuple[list[str], float]:
+    """:func:`_column_profile` counted inside the engine: one group-by per column, floats
+    first, until a mostly unique column is found."""
+    missing = frame.missing_counts(cols)
+    log_chance = 0.0
+    for name in sorted(cols, key=lambda c: kinds[c] not in ("float", "float32")):
+        values = frame.frequencies([name], {name: kinds[name]})
+        present = n - missing[name]["missing"]
+        singles = values.once - values.once_with_missing
+        if present and singles > 0.5 * present:
+            return [name], float("-inf")
+        equal = 2.0 * values.equal_pairs / max(n * (n - 1), 1)
+        log_chance += float(np.log(max(equal, 1e-300)))
+    return [], log_chance
 
 
 def _explain_row_overlap(details: RowOverlapDetails, passed: bool, limit: float) -> str:
@@ -395,11 +532,12 @@ def _explain_row_overlap(details: RowOverlapDetails, passed: bool, limit: float)
         else ""
     )
     shared = details["distinct_train_rows_shared"]
+    positions = details.get("first_test_positions")
     return compose(
         f"no_row_overlap: {n_overlap:,} of {n_test:,} test rows ({percent(fraction)}) are "
         f"exact copies of train rows ({plural(shared, 'distinct train row')}; limit "
         f"{percent(limit)}).{context}",
-        body=f"  first test row positions: {details['first_test_positions']}",
+        body="" if positions is None else f"  first test row positions: {positions}",
         why=ROW_OVERLAP_WHY,
         fix=ROW_OVERLAP_FIX,
     )
@@ -443,16 +581,12 @@ def check_no_row_overlap(
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
     alpha = resolve_threshold("row_overlap_chance_alpha", chance_alpha)
-    train_df = as_dataframe(train, "train")
-    test_df = as_dataframe(test, "test")
-    require_rows(train_df, "train")
-    require_rows(test_df, "test")
-    cols = split_columns(train_df, test_df, columns, exclude=id_columns)
-    if not cols:
-        raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
-    left, right = _comparable(train_df, test_df, cols)
     ids = [str(c) for c in as_name_list(id_columns, "id_columns")]
-    details = _measure_row_overlap(left, right, cols, ids, alpha)
+    if native_pair(train, test) is not None:
+        counts, n_columns = _native_overlap_counts(train, test, columns, id_columns)
+    else:
+        counts, n_columns = _pandas_overlap_counts(train, test, columns, id_columns)
+    details = _row_overlap_details(counts, n_columns, ids, alpha)
     passed = _row_overlap_passed(details, limit)
     message = _explain_row_overlap(details, passed, limit)
     return result(passed, "error", details["overlapping_fraction"], limit, message, dict(details))
@@ -1559,7 +1693,7 @@ def _stamp(value: Any) -> str:
     """A time stamp for messages: dates as pandas prints them, whole numbers without '.0'."""
     import pandas as pd
 
-    if isinstance(value, np.datetime64):
+    if isinstance(value, (np.datetime64, datetime.date)):  # engines return datetimes
         return str(pd.Timestamp(value))
     number = float(value)
     return str(int(number)) if number.is_integer() else fmt(number)
@@ -1603,8 +1737,8 @@ TEMPORAL_LEAKAGE_FIX = (
 )
 
 
-class TemporalLeakageDetails(TypedDict):
-    """What ``no_temporal_leakage`` measured (the record's ``details``)."""
+class _TemporalFigures(TypedDict):
+    """The keys every ``no_temporal_leakage`` record holds."""
 
     rows_train: int
     train_rows_after_test_start: int
@@ -1613,12 +1747,23 @@ class TemporalLeakageDetails(TypedDict):
     train_missing_times: int
 
 
+class TemporalLeakageDetails(_TemporalFigures, total=False):
+    """What ``no_temporal_leakage`` measured (the record's ``details``)."""
+
+    engine: str  # native engines only, with exact=True
+    exact: bool
+
+
 def _measure_temporal_leakage(
-    train: Any, test: Any, time_column: Hashable
+    train: TableLike, test: TableLike, time_column: Hashable
 ) -> TemporalLeakageDetails:
     """Train rows stamped after the earliest test row (rows without a stamp are not)."""
-    t_train = _times(train, time_column, "train")
-    t_test = _times(test, time_column, "test")
+    train_df = as_dataframe(train, "train")
+    test_df = as_dataframe(test, "test")
+    require_rows(train_df, "train")
+    require_rows(test_df, "test")
+    t_train = _times(train_df, time_column, "train")
+    t_test = _times(test_df, time_column, "test")
     if t_train.dtype.kind != t_test.dtype.kind:
         raise MLCheckUsageError(
             f"time_column {time_column!r} is {t_train.dtype} in train but {t_test.dtype} in "
@@ -1637,6 +1782,56 @@ def _measure_temporal_leakage(
         "test_start": _stamp(start),
         "train_end": _stamp(end),
         "train_missing_times": missing_train,
+    }
+
+
+def _native_time_kind(frame: NativeFrame, time_column: Hashable) -> str:
+    """Whether a native split's time column holds timestamps or numbers (usage error if
+    neither, or absent)."""
+    name = str(time_column)
+    if name not in frame.schema:
+        raise MLCheckUsageError(
+            f"time_column {time_column!r} is not a column of {frame.arg} (columns: "
+            f"{frame.columns[:10]})."
+        )
+    kind = frame.time_kind(name)
+    if kind is None:
+        raise MLCheckUsageError(
+            f"time_column {time_column!r} in {frame.arg} has type {frame.schema[name]}, neither "
+            "dates, timestamps nor numbers: text is not parsed inside the engine (cast it to "
+            "a timestamp first)."
+        )
+    return kind
+
+
+def _native_temporal_leakage(
+    train: NativeTable, test: NativeTable, time_column: Hashable
+) -> TemporalLeakageDetails:
+    """:func:`_measure_temporal_leakage` inside the user's engine: the test split's earliest
+    stamp, then the train rows after it (three aggregate queries, exact)."""
+    left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
+    name = str(time_column)
+    kinds = (_native_time_kind(left, time_column), _native_time_kind(right, time_column))
+    if kinds[0] != kinds[1]:
+        raise MLCheckUsageError(
+            f"time_column {time_column!r} is {left.schema[name]} in train but "
+            f"{right.schema[name]} in test: expected the same kind of time stamps in both splits."
+        )
+    n_train, missing_train, _, end = left.time_range(name)
+    n_test, _, start, _ = right.time_range(name)
+    for split, n in (("train", n_train), ("test", n_test)):
+        if n == 0:
+            raise MLCheckUsageError(f"{split} is empty (0 rows): expected at least one row.")
+    if start is None:
+        raise MLCheckUsageError(f"time_column {time_column!r} is missing for every test row.")
+    return {
+        "rows_train": n_train,
+        "train_rows_after_test_start": left.rows_after(name, start),
+        "test_start": _stamp(start),
+        "train_end": _stamp(end if end is not None else start),
+        "train_missing_times": missing_train,
+        "engine": left.engine,
+        "exact": True,
     }
 
 
@@ -1667,11 +1862,9 @@ def check_no_temporal_leakage(
     ``max_fraction`` (ini ``ml_temporal_leakage_max_fraction``, default 0).
     """
     limit = resolve_threshold("temporal_leakage_max_fraction", max_fraction)
-    train_df = as_dataframe(train, "train")
-    test_df = as_dataframe(test, "test")
-    require_rows(train_df, "train")
-    require_rows(test_df, "test")
-    details = _measure_temporal_leakage(train_df, test_df, time_column)
+    native = native_pair(train, test) is not None
+    measure = _native_temporal_leakage if native else _measure_temporal_leakage
+    details = measure(train, test, time_column)
     n_late = details["train_rows_after_test_start"]
     fraction = n_late / details["rows_train"]
     passed = fraction <= limit if limit > 0 else n_late == 0

@@ -13,7 +13,7 @@ from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, re
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks._stats import chi2_sf as _chi2_sf
 from pytest_mlchecks._stats import normal_sf as _normal_sf
-from pytest_mlchecks.engines import is_native
+from pytest_mlchecks.engines import NativeFrame, is_native
 from pytest_mlchecks.inputs.tables import (
     NativeTable,
     TableLike,
@@ -493,38 +493,91 @@ class ClassBalanceDetails(TypedDict, total=False):
     counts: dict[str, int]  # rarest first
     rare_classes: list[str]
     recommended_metric: str  # only when a class is rare
+    engine: str  # native engines only, with exact=True
+    exact: bool
+
+
+NOT_CLASSES = (
+    "y holds non-integer numbers (a regression target?): expected class labels; "
+    "class_balance applies to classification."
+)
+SINGLE_CLASS = (
+    "y has a single class ({label!r}): expected at least two classes; a classifier cannot be "
+    "trained or evaluated on one."
+)
 
 
 def _class_labels(y: VectorLike) -> np.ndarray:
     """The labels of ``y``, or a usage error when they are not classes (or one class)."""
     labels = _labels(y, "y")
     if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
-        raise MLCheckUsageError(
-            "y holds non-integer numbers (a regression target?): expected class labels; "
-            "class_balance applies to classification."
-        )
+        raise MLCheckUsageError(NOT_CLASSES)
     if len(np.unique(labels)) < 2:
-        raise MLCheckUsageError(
-            f"y has a single class ({labels[0]!r}): expected at least two classes; a "
-            "classifier cannot be trained or evaluated on one."
-        )
+        raise MLCheckUsageError(SINGLE_CLASS.format(label=labels[0]))
     return labels
 
 
 def _measure_class_balance(labels: np.ndarray, limit: float) -> ClassBalanceDetails:
     """Class counts, rarest first, and the classes whose share is below ``limit``."""
     classes, counts = np.unique(labels, return_counts=True)
-    n = int(counts.sum())
-    order = np.argsort(counts / n, kind="stable")
+    return _class_balance_details(list(classes), [int(c) for c in counts], limit)
+
+
+def _class_balance_details(
+    classes: list[Any], counts: list[int], limit: float, engine: str | None = None
+) -> ClassBalanceDetails:
+    """The counts of the sorted ``classes`` as ``details``: rarest first (ties in class
+    order), the classes whose share is below ``limit``."""
+    n = sum(counts)
+    order = np.argsort(np.asarray(counts) / n, kind="stable")
     details: ClassBalanceDetails = {
         "n": n,
         "n_classes": len(classes),
-        "counts": {str(classes[i]): int(counts[i]) for i in order},
+        "counts": {str(classes[i]): counts[i] for i in order},
         "rare_classes": [str(classes[i]) for i in order if counts[i] / n < limit],
     }
     if details["rare_classes"]:
         details["recommended_metric"] = "average_precision" if len(classes) == 2 else "f1_macro"
+    if engine is not None:
+        details["engine"] = engine
+        details["exact"] = True
     return details
+
+
+#: a native label column with more distinct values than this is not a class label
+MAX_NATIVE_CLASSES = 100_000
+
+
+def _native_class_counts(y: NativeTable) -> tuple[list[Any], list[int], str]:
+    """The classes of a one-column native frame (sorted) and their counts, counted inside
+    the engine (one group-by; only the counts come back), and the engine; the usage errors
+    of the in-memory path."""
+    frame = NativeFrame(y, "y")
+    if len(frame.columns) != 1:
+        raise MLCheckUsageError(
+            f"y is a frame with {len(frame.columns)} columns: expected one label column "
+            "(select it first, e.g. frame.select('label'))."
+        )
+    name = frame.columns[0]
+    figures = frame.missing_counts([name])[name]
+    if figures["n"] == 0:
+        raise MLCheckUsageError("y is empty (0 rows): expected at least one row.")
+    if figures["missing"]:
+        raise MLCheckUsageError(
+            f"y has {figures['missing']:,} missing labels: expected every row labelled."
+        )
+    if frame.kind(name) == "float" and frame.count_where(frame.non_integer(name)):
+        raise MLCheckUsageError(NOT_CLASSES)
+    found = frame.value_counts(name, limit=MAX_NATIVE_CLASSES + 1, floats=True)
+    if len(found) > MAX_NATIVE_CLASSES:
+        raise MLCheckUsageError(
+            f"y has more than {MAX_NATIVE_CLASSES:,} distinct values: expected class labels "
+            "(ids or a regression target?); class_balance applies to classification."
+        )
+    classes = sorted(found)
+    if len(classes) < 2:
+        raise MLCheckUsageError(SINGLE_CLASS.format(label=classes[0]))
+    return classes, [found[c] for c in classes], frame.engine
 
 
 def _explain_class_balance(details: ClassBalanceDetails, limit: float) -> str:
@@ -552,17 +605,24 @@ def _explain_class_balance(details: ClassBalanceDetails, limit: float) -> str:
 
 
 @check("class_balance")
-def check_class_balance(y: VectorLike, *, min_fraction: float | None = None) -> CheckResult:
+def check_class_balance(
+    y: VectorLike | NativeTable, *, min_fraction: float | None = None
+) -> CheckResult:
     """Detect rare classes: the smallest class's share of the labels.
 
     Figure: the minority class fraction, held to ``min_fraction`` (ini
     ``ml_class_balance_min_fraction``, default 0.1). Severity ``warning``: imbalance is a fact
     of the data to design for, not a bug; the message names the metrics that stay honest.
+    A one-column Spark, Dask, DuckDB or Polars frame is counted inside its engine (exact).
     """
     limit = resolve_threshold("class_balance_min_fraction", min_fraction)
     if not 0.0 < limit < 1.0:
         raise MLCheckUsageError(f"min_fraction must be within (0, 1), got {limit}.")
-    details = _measure_class_balance(_class_labels(y), limit)
+    if is_native(y):
+        classes, counts, engine = _native_class_counts(y)
+        details = _class_balance_details(classes, counts, limit, engine)
+    else:
+        details = _measure_class_balance(_class_labels(y), limit)
     smallest = next(iter(details["counts"].values())) / details["n"]
     passed = not details["rare_classes"]
     message = _explain_class_balance(details, limit)
