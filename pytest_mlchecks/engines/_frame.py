@@ -45,7 +45,7 @@ _KEY_TYPES = {
 
 def _missing_as_none(value: Any) -> Any:
     """None for every engine's missing marker (None, NaN, pandas.NA from Dask)."""
-    if value is None or type(value).__name__ == "NAType":
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -219,7 +219,8 @@ class NativeFrame:
         zone = getattr(dtype, "time_zone", None)
         if zone is None:
             return col
-        if zone not in ("UTC", "Etc/UTC"):
+        # Spark and DuckDB keep the zone in the session: their wall time there is compared
+        if zone not in ("UTC", "Etc/UTC") and self.engine not in ("spark", "duckdb"):
             col = col.dt.convert_time_zone("UTC")
         return col.dt.replace_time_zone(None)
 
@@ -236,11 +237,20 @@ class NativeFrame:
                 stamps.max().alias("hi"),
             ]
         )
-        return _count(row["n"]), _count(row["missing"]), row["lo"], row["hi"]
+        lo, hi = _missing_as_none(row["lo"]), _missing_as_none(row["hi"])  # Dask: NaN, NaT
+        return _count(row["n"]), _count(row["missing"]), lo, hi
 
-    def rows_after(self, column: str, stamp: Any) -> int:
-        """Rows whose stamp (as :meth:`time_range` gives them) is later than ``stamp``."""
-        return self.count_where(~self._missing(column) & (self._stamps(column) > stamp))
+    def rows_after_start_of(self, other: NativeFrame, column: str) -> int:
+        """Rows stamped later than the earliest stamp of ``other`` (rows without a stamp are
+        not). The earliest stamp stays in the engine (a one-row frame joined to every row):
+        no time literal travels through Python, whose time zones and units differ between
+        engines."""
+        nw = _nw()
+        first = nw.when(~other._missing(column)).then(other._stamps(column)).min()
+        start = other.frame.select(first.alias("__start"))
+        mine = self.frame.filter(~self._missing(column)).select(self._stamps(column).alias("__t"))
+        later = mine.join(start, how="cross").filter(nw.col("__t") > nw.col("__start"))
+        return _count(later.select(nw.len().alias("n")).collect().item())
 
     # ------------------------------------------------------------------ rows as keys
     def key_kinds(self, other: NativeFrame, columns: Sequence[str]) -> dict[str, str]:

@@ -559,8 +559,8 @@ def _row_overlap_passed(details: RowOverlapDetails, limit: float) -> bool:
 
 @check("no_row_overlap")
 def check_no_row_overlap(
-    train: TableLike,
-    test: TableLike,
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
     *,
     columns: Columns | None = None,
     id_columns: Columns | None = None,
@@ -578,6 +578,8 @@ def check_no_row_overlap(
     (1 - share of rows seen once in train, Good-Turing), lifted by 1.5 standard errors (Esty's
     variance), then a binomial tail bound on the test count at ``chance_alpha`` (ini
     ``ml_row_overlap_chance_alpha``, default 0.005).
+    Two Spark, Dask, DuckDB or Polars frames are compared inside their engine: an exact
+    null-safe semi-join, and the same counts (train repeats, column profile) by group-bys.
     """
     limit = resolve_threshold("row_overlap_max_fraction", max_fraction)
     alpha = resolve_threshold("row_overlap_chance_alpha", chance_alpha)
@@ -968,6 +970,118 @@ class TargetLeakageDetails(TypedDict, total=False):
     min_skill: float
     leaking_features: list[str]
     classes: list[str]  # classification only
+    engine: str  # native engines only: the engine the rows were pulled from
+    exact: bool  # False when a split was scored on a seeded sample of its rows
+    engine_sample: EngineSample
+    approximation: str  # what sampling approximates, and its bound
+
+
+class EngineSample(TypedDict):
+    """The rows pulled from an engine into pandas to score the features."""
+
+    limit: int  # rows pulled per split at most (a seeded sample beyond it)
+    seed: int  # the same seed pulls the same rows on the same engine
+    train: int  # rows pulled from each split
+    test: int
+    test_rows_of_classes_not_sampled_in_train: int  # left out of the test sample
+
+
+#: rows pulled from a native split into pandas to score features: a seeded sample beyond it
+NATIVE_SAMPLE_ROWS = MAX_SCORED_ROWS
+SAMPLED_SCORES = (
+    "features scored on a seeded sample of at most {limit:,} rows per split (the same seed "
+    "gives the same rows and verdict on the same engine); every skill carries its standard "
+    "error from the sampled test rows (skill_se), and both skills are moved by it against a "
+    "verdict."
+)
+
+
+@dataclass(frozen=True)
+class _PulledSplits:
+    """Two native splits pulled into pandas for scoring: whole when they fit in
+    ``NATIVE_SAMPLE_ROWS``, else a seeded sample of that many rows."""
+
+    left: NativeFrame
+    right: NativeFrame
+    target: str
+    train: Any  # pandas: the feature and target columns of the pulled rows
+    test: Any
+    features: list[str]
+    rows_train: int
+    rows_test: int
+    seed: int
+
+    def sampled_rows(self) -> dict[str, int]:
+        """The splits pulled as a sample, and the sample size (as ``sampled_rows`` reports)."""
+        pulled = {"train": (self.rows_train, self.train), "test": (self.rows_test, self.test)}
+        return {split: len(rows) for split, (n, rows) in pulled.items() if n > len(rows)}
+
+    def keep_known_classes(
+        self, test: Any, y_b: np.ndarray, kind: str
+    ) -> tuple[Any, np.ndarray, int]:
+        """Test rows of classes the train sample lacks are left out (and counted) when the
+        full train split holds those classes (a sampling artefact); when it does not, the
+        test classes unseen in train are counted exactly in the engine, for the usage error."""
+        unseen = y_b < 0
+        if kind == "regression" or not unseen.any():
+            return test, y_b, 0
+        found = self.right.rows_found_in(self.left, [self.target])
+        if found < self.rows_test:
+            return test, np.full(self.rows_test - found, -1), 0
+        return test[~unseen].reset_index(drop=True), y_b[~unseen], int(np.count_nonzero(unseen))
+
+    def details(self, dropped: int) -> TargetLeakageDetails:
+        """The engine, whether the scores are exact, the rows pulled (``dropped``: test rows
+        left out by :meth:`keep_known_classes`)."""
+        sample: EngineSample = {
+            "limit": NATIVE_SAMPLE_ROWS,
+            "seed": self.seed,
+            "train": len(self.train),
+            "test": len(self.test),
+            "test_rows_of_classes_not_sampled_in_train": dropped,
+        }
+        exact = not self.sampled_rows()
+        details: TargetLeakageDetails = {
+            "engine": self.left.engine,
+            "exact": exact,
+            "engine_sample": sample,
+        }
+        if not exact:
+            details["approximation"] = SAMPLED_SCORES.format(limit=NATIVE_SAMPLE_ROWS)
+        return details
+
+
+def _native_target_sample(
+    train: NativeTable,
+    test: NativeTable,
+    target: Hashable,
+    features: Columns | None,
+    exclude: Columns | None,
+    seed: int,
+) -> _PulledSplits:
+    """The feature and target columns of two native splits pulled into pandas (a seeded
+    sample of ``NATIVE_SAMPLE_ROWS`` rows of a larger split), after the usage checks that
+    need every row (target present and labelled everywhere) ran inside the engine."""
+    left, right = NativeFrame(train, "train"), NativeFrame(test, "test")
+    n_train, n_test = _native_rows(left), _native_rows(right)
+    name = str(target)
+    for frame in (left, right):
+        if name not in frame.schema:
+            raise MLCheckUsageError(
+                f"target {target!r} is not a column of {frame.arg}: expected the name of the "
+                f"label column present in both splits."
+            )
+    missing = [frame.missing_counts([name])[name]["missing"] for frame in (left, right)]
+    if any(missing):
+        raise MLCheckUsageError(
+            f"target {target!r} has missing values ({missing[0]:,} in train, {missing[1]:,} "
+            "in test): expected every row labelled."
+        )
+    cols = [str(c) for c in _feature_columns(left, right, name, features, exclude)]
+    wanted = [*cols, name]
+    train_rows = left.sample(NATIVE_SAMPLE_ROWS, seed, wanted).reset_index(drop=True)
+    test_rows = right.sample(NATIVE_SAMPLE_ROWS, seed, wanted).reset_index(drop=True)
+    return _PulledSplits(left, right, name, train_rows, test_rows, cols, n_train, n_test, seed)
 
 
 TARGET_LEAKAGE_WHY = (
@@ -1436,8 +1550,8 @@ def _require_known_classes(target: Hashable, y_b: np.ndarray, kind: str) -> None
 
 @check("no_target_leakage")
 def check_no_target_leakage(
-    train: TableLike,
-    test: TableLike,
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
     target: Hashable,
     *,
     features: Columns | None = None,
@@ -1468,17 +1582,14 @@ def check_no_target_leakage(
     one standard error against the verdict (Hanley-McNeil for AUC), so small test splits do
     not fail by luck. A strong feature among strong peers passes.
     Splits over 250,000 rows are scored on a seeded sample (the peer model on 20,000 rows).
+    Native frames (Spark, Dask, DuckDB, Polars) are checked for a labelled target inside
+    their engine, then pulled into pandas whole when they fit in 250,000 rows (the pandas
+    verdict), else as a seeded sample of that many rows (recorded in ``details``).
     Figure: the top single-feature score.
     """
-    train_df = as_dataframe(train, "train")
-    test_df = as_dataframe(test, "test")
-    n_train = require_rows(train_df, "train")
-    n_test = require_rows(test_df, "test")
-    if not isinstance(n_bins, int) or n_bins < 2:
-        raise MLCheckUsageError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
-    y_a, y_b, kind, n_classes, labels = _target_arrays(train_df, test_df, target, task)
-    cols = _feature_columns(train_df, test_df, target, features, exclude)
-    _require_known_classes(target, y_b, kind)
+    seed = current_seed(random_state)
+    scored = _scoring_inputs(train, test, target, features, exclude, task, n_bins, seed)
+    kind, y_b, n_classes = scored.kind, scored.y_b, scored.n_classes
     regression = kind == "regression"
     limit = resolve_threshold(
         "target_leakage_max_r2" if regression else "target_leakage_max_auc",
@@ -1486,17 +1597,83 @@ def check_no_target_leakage(
     )
     dominance_limit = resolve_threshold("target_leakage_max_dominance", max_dominance)
     skill_floor = resolve_threshold("target_leakage_min_skill", min_skill)
-    sampled: dict[str, int] = {}
-    seed = current_seed(random_state)
+    sampled = {} if scored.pulled is None else scored.pulled.sampled_rows()
     ranked, peers, position, error_ses = _measure_features(
-        train_df, test_df, cols, y_a, y_b, kind, n_classes, n_bins, seed, sampled
+        scored.train,
+        scored.test,
+        scored.cols,
+        scored.y_a,
+        y_b,
+        kind,
+        n_classes,
+        n_bins,
+        seed,
+        sampled,
     )
     rules = _Rules(kind, limit, dominance_limit, skill_floor, y_b, peers.y_b, n_classes)
     judged = _judge_features(ranked, peers, position, error_ses, rules)
-    details = _target_details(kind, ranked, judged, rules, n_train, n_test, sampled, labels)
+    details = _target_details(
+        kind, ranked, judged, rules, scored.rows_train, scored.rows_test, sampled, scored.labels
+    )
+    if scored.pulled is not None:
+        details.update(scored.pulled.details(scored.dropped))
     passed = not details["leaking_features"]
     message = _explain_target_leakage(details, target, limit)
     return result(passed, "error", ranked[0][1], limit, message, dict(details))
+
+
+@dataclass(frozen=True)
+class _ScoringInputs:
+    """The rows the features are scored on (pandas) and their coded target."""
+
+    train: Any
+    test: Any
+    cols: list[Any]  # the feature columns
+    y_a: np.ndarray
+    y_b: np.ndarray
+    kind: str
+    n_classes: int
+    labels: list[str]
+    rows_train: int  # rows of the splits given (a native split may be scored on a sample)
+    rows_test: int
+    pulled: _PulledSplits | None = None  # native splits: what was pulled from the engine
+    dropped: int = 0  # test rows of classes left out of a native train sample
+
+
+def _scoring_inputs(
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
+    target: Hashable,
+    features: Columns | None,
+    exclude: Columns | None,
+    task: TaskName | None,
+    n_bins: int,
+    seed: int,
+) -> _ScoringInputs:
+    """Both splits as pandas (native ones pulled from their engine: whole, or a seeded
+    sample), the feature columns and the coded target; usage errors for bad inputs."""
+    if native_pair(train, test) is not None:
+        pulled = _native_target_sample(train, test, target, features, exclude, seed)
+        train_df, test_df, cols = pulled.train, pulled.test, pulled.features
+        n_train, n_test = pulled.rows_train, pulled.rows_test
+    else:
+        pulled = None
+        train_df = as_dataframe(train, "train")
+        test_df = as_dataframe(test, "test")
+        n_train = require_rows(train_df, "train")
+        n_test = require_rows(test_df, "test")
+    if not isinstance(n_bins, int) or n_bins < 2:
+        raise MLCheckUsageError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
+    y_a, y_b, kind, n_classes, labels = _target_arrays(train_df, test_df, target, task)
+    dropped = 0
+    if pulled is None:
+        cols = _feature_columns(train_df, test_df, target, features, exclude)
+    else:
+        test_df, y_b, dropped = pulled.keep_known_classes(test_df, y_b, kind)
+    _require_known_classes(target, y_b, kind)
+    return _ScoringInputs(
+        train_df, test_df, cols, y_a, y_b, kind, n_classes, labels, n_train, n_test, pulled, dropped
+    )
 
 
 def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -1826,7 +2003,7 @@ def _native_temporal_leakage(
         raise MLCheckUsageError(f"time_column {time_column!r} is missing for every test row.")
     return {
         "rows_train": n_train,
-        "train_rows_after_test_start": left.rows_after(name, start),
+        "train_rows_after_test_start": left.rows_after_start_of(right, name),
         "test_start": _stamp(start),
         "train_end": _stamp(end if end is not None else start),
         "train_missing_times": missing_train,
@@ -1843,23 +2020,28 @@ def _explain_temporal_leakage(details: TemporalLeakageDetails, passed: bool, lim
             f"no_temporal_leakage: train ends at {end}, test starts at {start}; "
             f"{n_late:,} train rows after the test start."
         )
-    return compose(
+    headline = (
         f"no_temporal_leakage: {n_late:,} of {n_train:,} train rows ({percent(n_late / n_train)}) "
         f"are dated after the first test row; overlap window {start} .. {end} "
-        f"(limit {percent(limit)}).",
-        why=TEMPORAL_LEAKAGE_WHY,
-        fix=TEMPORAL_LEAKAGE_FIX,
+        f"(limit {percent(limit)})."
     )
+    return compose(headline, why=TEMPORAL_LEAKAGE_WHY, fix=TEMPORAL_LEAKAGE_FIX)
 
 
 @check("no_temporal_leakage")
 def check_no_temporal_leakage(
-    train: TableLike, test: TableLike, time_column: Hashable, *, max_fraction: float | None = None
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
+    time_column: Hashable,
+    *,
+    max_fraction: float | None = None,
 ) -> CheckResult:
     """Detect training rows dated after the earliest test row (the model sees the future).
 
     Figure: the fraction of train rows later than the first test time stamp, held to
     ``max_fraction`` (ini ``ml_temporal_leakage_max_fraction``, default 0).
+    Native frames (Spark, Dask, DuckDB, Polars) are counted inside their engine (exact);
+    there the time column must hold dates, timestamps or numbers (text is not parsed).
     """
     limit = resolve_threshold("temporal_leakage_max_fraction", max_fraction)
     native = native_pair(train, test) is not None
@@ -1875,10 +2057,17 @@ def check_no_temporal_leakage(
 # ---------------------------------------------------------------------------- umbrella
 
 
+def _column_names(split: TableLike | NativeTable) -> list[Any]:
+    """The column names of a split (none for arrays), read from the schema of a native one."""
+    if is_native(split):
+        return NativeFrame(split, "split").columns
+    return list(getattr(split, "columns", ()))
+
+
 @check("no_leakage")
 def check_no_leakage(
-    train: TableLike,
-    test: TableLike,
+    train: TableLike | NativeTable,
+    test: TableLike | NativeTable,
     *,
     target: Hashable | None = None,
     time_column: Hashable | None = None,
@@ -1891,7 +2080,8 @@ def check_no_leakage(
 
     Row overlap always (ignoring ``id_columns``); entity overlap when ``id_columns`` is
     given; target leakage when ``target`` is given (id and time columns are not scored as
-    features); temporal leakage with ``time_column``.
+    features); temporal leakage with ``time_column``. Native frames (Spark, Dask, DuckDB,
+    Polars) go to each check as they are.
     """
     ids = as_name_list(id_columns, "id_columns")
     results = [check_no_row_overlap(train, test, id_columns=ids or None)]
@@ -1900,7 +2090,7 @@ def check_no_leakage(
     if target is not None:
         # the time column is not a feature (when it is an index level, it is not scored)
         time_is_column = time_column is not None and any(
-            time_column in getattr(split, "columns", ()) for split in (train, test)
+            time_column in _column_names(split) for split in (train, test)
         )
         skip = [*ids, *([time_column] if time_is_column else [])]
         results.append(
