@@ -7,12 +7,14 @@ minima and maxima, bin counts, a seeded sample of bounded size. Nothing material
 from __future__ import annotations
 
 import bisect
+import datetime
 import itertools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pytest_mlchecks._deps import require
 from pytest_mlchecks._result import MLCheckUsageError
@@ -72,6 +74,15 @@ class RowFrequencies:
     thrice: int
     once_with_missing: int  # rows seen once that hold a missing cell
     equal_pairs: float  # pairs of equal rows: the sum over distinct rows of c (c - 1) / 2
+
+
+@dataclass(frozen=True)
+class RowMatches:
+    """Rows of one frame equal to a row of another (see :meth:`NativeFrame.matches_in`)."""
+
+    rows: int  # rows equal to some row of the other frame
+    values: int  # distinct values among them
+    seen_once: int  # rows equal to a value the other frame holds exactly once
 
 
 class NativeFrame:
@@ -265,6 +276,8 @@ class NativeFrame:
             if a == b == "float" and self.schema[c] != other.schema[c]:
                 single = nw.Float32 in (self.schema[c], other.schema[c])
                 kinds[c] = "float32" if single else "float"
+            elif a == b == "datetime" and self.schema[c] != other.schema[c]:
+                kinds[c] = "other"  # another unit or zone: compared as text
             elif a == b:
                 kinds[c] = a
             elif {a, b} <= {"float", "int", "bool"}:
@@ -276,7 +289,8 @@ class NativeFrame:
     def keys(self, columns: Sequence[str], kinds: dict[str, str] | None = None) -> Any:
         """A lazy frame of null-safe join keys: per column a missing flag and the value with
         missing cells filled by a constant of its type, so rows with a missing cell in the same
-        place compare equal (narwhals' joins never match NULLs). ``kinds`` (from
+        place compare equal (narwhals' joins never match NULLs). Dates and timestamps of one
+        type in both frames compare as they are, other mixes as text. ``kinds`` (from
         :meth:`key_kinds`) makes two frames' keys comparable."""
         nw = _nw()
         exprs: list[Any] = []
@@ -289,20 +303,60 @@ class NativeFrame:
                 # floats compare as float64 (as float32 when one split holds float32),
                 # integers exactly as int64
                 value = value.cast(_KEY_TYPES[kind]())
+            elif kind == "datetime" and self._time_fill(c) is not None:
+                value = self._time_fill(c)
             elif kind == "bool":
                 value = col.fill_null(False)
             elif kind == "string":
                 value = col.fill_null("")
-            else:  # categorical, datetime, other: compare as text
+            else:  # categorical, other: compare as text
                 value = col.cast(nw.String).fill_null("")
             exprs.append(missing.alias(f"__m{i}"))
             exprs.append(value.alias(f"__v{i}"))
         return self.frame.select(*exprs)
 
+    def group_keys(self, columns: Sequence[str], kinds: dict[str, str] | None = None) -> Any:
+        """A lazy frame of group-by keys: per column the value, NULL for a missing cell (NULL
+        or NaN). Every engine puts NULLs in one group, so no flag or fill is needed (half
+        the width of :meth:`keys`); values are cast as :meth:`keys` casts them."""
+        nw = _nw()
+        exprs: list[Any] = []
+        for i, c in enumerate(columns):
+            kind = kinds[c] if kinds is not None else self.kind(c)
+            col = nw.col(c)
+            if kind in ("float", "float32", "int"):
+                value = nw.when(~self._missing(c)).then(col).cast(_KEY_TYPES[kind]())
+            elif kind in ("datetime", "bool", "string"):
+                value = col
+            else:  # categorical, other: as text
+                value = col.cast(nw.String)
+            exprs.append(value.alias(f"__v{i}"))
+        return self.frame.select(*exprs)
+
+    def _time_fill(self, column: str) -> Any:
+        """The column with missing stamps filled by 1970-01-01 of its own type (zone and
+        unit kept, so values are compared at full precision), or None for a type that has
+        no such constant here (durations, fixed-offset zones: compared as text)."""
+        nw = _nw()
+        dtype = self.schema[column]
+        if dtype == nw.Date:
+            fill: Any = datetime.date(1970, 1, 1)
+        elif isinstance(dtype, nw.Datetime):
+            try:
+                zone = None if dtype.time_zone is None else ZoneInfo(dtype.time_zone)
+            except (ValueError, KeyError):  # pragma: no cover - offsets like "+01:00"
+                return None
+            fill = datetime.datetime(1970, 1, 1, tzinfo=zone)
+        else:
+            return None
+        if self.engine == "dask":  # a typed literal loses the zone there; the bare one keeps it
+            return nw.col(column).fill_null(fill)
+        return nw.col(column).fill_null(nw.lit(fill, dtype=dtype))
+
     def n_distinct_rows(self, columns: Sequence[str]) -> int:
         """Number of distinct rows over ``columns`` (missing cells equal to each other)."""
         nw = _nw()
-        keys = self.keys(columns)
+        keys = self.group_keys(columns)
         return _count(keys.unique().select(nw.len().alias("n")).collect().item())
 
     def any_missing(self, columns: Sequence[str]) -> Any:
@@ -351,14 +405,13 @@ class NativeFrame:
         """How often the rows over ``columns`` repeat (missing cells equal to each other):
         one group-by in the engine, aggregates of its counts brought back."""
         nw = _nw()
-        keys = self.keys(columns, kinds)
-        flags = [c for c in keys.columns if c.startswith("__m")]
+        keys = self.group_keys(columns, kinds)
         grouped = keys.group_by(*keys.columns).agg(nw.len().alias("__n"))
         n = nw.col("__n")
         size = n.cast(nw.Float64)  # float sums: exact below 2**53, no int64 overflow
-        with_missing: Any = nw.col(flags[0])
-        for flag in flags[1:]:
-            with_missing = with_missing | nw.col(flag)
+        with_missing: Any = nw.col(keys.columns[0]).is_null()
+        for name in keys.columns[1:]:
+            with_missing = with_missing | nw.col(name).is_null()
         row = _first_row(
             grouped,
             [
@@ -380,21 +433,43 @@ class NativeFrame:
             equal_pairs=0.0 if pairs is None else float(pairs),
         )
 
-    def rows_found_in(
-        self, other: NativeFrame, columns: Sequence[str], *, seen_once: bool = False
-    ) -> int:
-        """Rows of this frame whose values over ``columns`` appear as a row of ``other``
-        (with ``seen_once``: as exactly one row of ``other``): an exact, null-safe semi-join
-        computed in the engine."""
+    def rows_found_in(self, other: NativeFrame, columns: Sequence[str]) -> int:
+        """Rows of this frame whose values over ``columns`` appear as a row of ``other``:
+        an exact, null-safe semi-join computed in the engine."""
         nw = _nw()
         kinds = self.key_kinds(other, columns)
         mine = self.keys(columns, kinds)
         theirs = other.keys(columns, kinds)  # a semi-join never repeats rows: no unique()
-        if seen_once:
-            counted = theirs.group_by(*theirs.columns).agg(nw.len().alias("__n"))
-            theirs = counted.filter(nw.col("__n") == 1).select(*mine.columns)
         joined = mine.join(theirs, on=mine.columns, how="semi")
         return _count(joined.select(nw.len().alias("n")).collect().item())
+
+    def matches_in(
+        self, other: NativeFrame, columns: Sequence[str], *, seen_once: bool = True
+    ) -> RowMatches:
+        """Rows of this frame whose values over ``columns`` appear as a row of ``other``,
+        how many distinct values they hold, and (with ``seen_once``) how many of them match
+        a value ``other`` holds exactly once: exact null-safe semi-joins in the engine (one
+        query; for ``seen_once`` two more, on the matched values only, when any match)."""
+        nw = _nw()
+        kinds = self.key_kinds(other, columns)
+        mine = self.keys(columns, kinds)
+        theirs = other.keys(columns, kinds)
+        on = mine.columns
+        found = mine.join(theirs, on=on, how="semi")  # a semi-join never repeats rows
+        per_value = found.group_by(*on).agg(nw.len().alias("__n"))
+        row = _first_row(
+            per_value,
+            [nw.col("__n").cast(nw.Float64).sum().alias("rows"), nw.len().alias("values")],
+        )
+        rows = 0 if row["rows"] is None else round(float(row["rows"]))
+        if rows == 0 or not seen_once:
+            return RowMatches(rows, _count(row["values"]), 0)
+        # the rows of other holding a matched value, counted per value: the values held once
+        shared = theirs.join(found, on=on, how="semi")
+        once = shared.group_by(*on).agg(nw.len().alias("__n")).filter(nw.col("__n") == 1)
+        matched_once = found.join(once.select(*on), on=on, how="semi")
+        n_once = _count(matched_once.select(nw.len().alias("n")).collect().item())
+        return RowMatches(rows, _count(row["values"]), n_once)
 
     def distinct_found_in(self, other: NativeFrame, columns: Sequence[str]) -> tuple[int, int]:
         """(distinct keys of this frame that ``other`` also holds, distinct keys of this

@@ -19,6 +19,17 @@ def _fraction(n: int, total: int) -> float:
     return min(1.0, 1.2 * n / total + 1e-9) if total else 1.0
 
 
+def _trim(picked: Any, n: int, seed: int) -> Any:
+    """``n`` rows of a pandas Bernoulli sample, chosen with ``seed`` and kept in order (the
+    first ``n`` would favour the first partitions: the oldest rows of a time-sorted table)."""
+    if len(picked) <= n:
+        return picked
+    import numpy as np
+
+    rows = np.sort(np.random.default_rng(seed).choice(len(picked), n, replace=False))
+    return picked.iloc[rows]
+
+
 def sample(frame: NativeFrame, n: int, seed: int, columns: Sequence[str] | None) -> Any:
     """About ``n`` rows chosen with ``seed`` (every row when the frame has fewer), as pandas.
     The same frame and seed give the same rows on the same engine."""
@@ -43,10 +54,10 @@ def sample(frame: NativeFrame, n: int, seed: int, columns: Sequence[str] | None)
         with warnings.catch_warnings():
             # PySpark's toPandas passes pandas' deprecated copy= keyword on pandas 3
             warnings.simplefilter("ignore", DeprecationWarning)
-            return picked.limit(n).toPandas()
+            return _trim(picked.toPandas(), n, seed)
     if engine == "dask":
         picked = native[cols].sample(frac=_fraction(n, total), random_state=int(seed))
-        return picked.compute().head(n)
+        return _trim(picked.compute(), n, seed)
     if engine == "polars":
         import polars as pl
 
@@ -60,7 +71,7 @@ def sample(frame: NativeFrame, n: int, seed: int, columns: Sequence[str] | None)
         return picked.collect().to_pandas()
     if engine == "ibis":
         picked = native.select(*cols).sample(_fraction(n, total), seed=int(seed))
-        return picked.limit(n).to_pandas()
+        return _trim(picked.to_pandas(), n, seed)
     raise AssertionError(f"no sampler for engine {engine!r}")  # pragma: no cover
 
 

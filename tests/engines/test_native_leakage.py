@@ -41,8 +41,10 @@ def _measured(n: int = 500, seed: int = 0) -> pd.DataFrame:
             "i": rng.integers(0, 5, n),
         }
     )
+    df["when"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**9, n), "us")
     df.loc[::9, "x"] = np.nan
     df.loc[5, "x"] = -0.0
+    df.loc[::7, "when"] = pd.NaT
     return df
 
 
@@ -70,7 +72,7 @@ def _splits(case: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         df = _measured()
         train, test = df.iloc[:400], df.iloc[400:]
         if case != "measured":
-            test = pd.concat([test, train.iloc[[1, 9, 18, 5]]], ignore_index=True)
+            test = pd.concat([test, train.iloc[[1, 9, 18, 5, 14]]], ignore_index=True)
         if case == "float32 in test":
             train = train.assign(f=train["f"].astype("float64"))
         if case == "float32 in train":
@@ -357,3 +359,34 @@ def test_native_frames_are_never_collected_whole(monkeypatch) -> None:
     assert mlc.check_class_balance(a.select("y")).details["n"] == len(train)
     assert mlc.check_no_duplicates(a).details["rows"] == len(train)
     assert pulled and max(pulled) <= 300
+
+
+def test_seeded_sample_is_repeatable_and_spread_over_the_table(to_native) -> None:
+    from pytest_mlchecks.engines import NativeFrame
+
+    df = pd.DataFrame({"a": np.arange(3000), "b": np.arange(3000) % 7})
+    frame = NativeFrame(to_native(df), "train")
+    first, again = frame.sample(300, 5), frame.sample(300, 5)
+    assert len(first) == 300
+    assert sorted(first["a"]) == sorted(again["a"])
+    assert first["a"].max() > 2700 and first["a"].min() < 300  # not the first partitions only
+    assert frame.sample(5000, 5)["a"].tolist() == df["a"].tolist()  # all rows, in order
+
+
+def test_frequencies_match_pandas(to_native) -> None:
+    from pytest_mlchecks.engines import NativeFrame
+
+    df = _natural(600)
+    frame = NativeFrame(to_native(df), "train")
+    found = frame.frequencies(list(df.columns))
+    sizes = df.astype(object).fillna("NA").value_counts().to_numpy()
+    assert found.distinct == len(sizes)
+    assert (found.once, found.twice, found.thrice) == tuple(
+        int(np.count_nonzero(sizes == k)) for k in (1, 2, 3)
+    )
+    assert found.equal_pairs == float((sizes * (sizes - 1) / 2).sum())
+    seen_once = df.astype(object).fillna("NA").value_counts()
+    once_missing = sum(
+        1 for key, n in seen_once.items() if n == 1 and "NA" in [str(v) for v in key]
+    )
+    assert found.once_with_missing == once_missing

@@ -459,14 +459,14 @@ def _native_overlap_counts(
         raise MLCheckUsageError("no columns left to compare rows on after removing id_columns.")
     kinds = left.key_kinds(right, cols)
     repeats = left.frequencies(cols, kinds)
-    overlapping = right.rows_found_in(left, cols)
+    found = right.matches_in(left, cols)
     continuous, log_chance = _native_column_profile(left, cols, kinds, n_train)
     counts = _OverlapCounts(
         rows_train=n_train,
         rows_test=n_test,
-        overlapping=overlapping,
-        seen_once=right.rows_found_in(left, cols, seen_once=True) if overlapping else 0,
-        train_rows_shared=left.distinct_found_in(right, cols)[0] if overlapping else 0,
+        overlapping=found.rows,
+        seen_once=found.seen_once,
+        train_rows_shared=found.values,  # equal rows of train are one value
         repeats=TrainRepeats(
             distinct=repeats.distinct,
             singletons=repeats.once,
@@ -750,16 +750,15 @@ def _native_entity_counts(train: NativeTable, test: NativeTable, ids: list[Any])
             raise _no_known_id(split, names)
     known_a = left.where(~left.any_missing(names))
     known_b = right.where(~right.any_missing(names))
-    n_shared_rows = known_b.rows_found_in(known_a, names)
-    shared_entities, entities_test = known_b.distinct_found_in(known_a, names)
+    shared = known_b.matches_in(known_a, names, seen_once=False)
     return _EntityCounts(
         id_columns=names,
         rows_test=n_test,
         entities_train=known_a.n_distinct_rows(names),
-        entities_test=entities_test,
-        shared_entities=shared_entities,
-        test_rows_shared=n_shared_rows,
-        train_rows_shared=known_a.rows_found_in(known_b, names),
+        entities_test=known_b.n_distinct_rows(names),
+        shared_entities=shared.values,
+        test_rows_shared=shared.rows,
+        train_rows_shared=known_a.rows_found_in(known_b, names) if shared.rows else 0,
         missing_ids={"train": missing_a, "test": missing_b},
         engine=left.engine,
     )
