@@ -6,7 +6,6 @@ recognised by their type's module, so a numpy-only call never imports pandas or 
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypeAlias
@@ -14,6 +13,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from pytest_mlchecks._messages import fmt as fmt  # figures read the same everywhere
 from pytest_mlchecks._result import MLCheckUsageError
 
 # ---------------------------------------------------------------- types of public inputs
@@ -286,19 +286,6 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
 
 
 _NOT_A_LABEL = (dict, list, set, tuple, np.ndarray)
-
-
-def fmt(value: float, digits: int = 3) -> str:
-    """Human formatting for figures in messages."""
-    if value != value:  # NaN
-        return "nan"
-    if value in (math.inf, -math.inf):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def table(headers: list[str], rows: list[list[str]], *, indent: str = "  ") -> str:
