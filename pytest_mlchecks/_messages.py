@@ -82,6 +82,12 @@ def md_table(
     return lines
 
 
+def explain(passed: bool, head: str, *, why: str, fix: str, body: str = "") -> str:
+    """A check's message: ``head`` alone when it passes; head, body, why and fix when it
+    fails."""
+    return head if passed else compose(head, body=body, why=why, fix=fix)
+
+
 def verdict(
     passed: bool,
     value: float | None,
@@ -96,5 +102,5 @@ def verdict(
 ) -> CheckResult:
     """A check's result (named by its ``@check``) whose message is ``head`` alone when it
     passes and head, body, why and fix when it fails."""
-    message = head if passed else compose(head, body=body, why=why, fix=fix)
+    message = explain(passed, head, body=body, why=why, fix=fix)
     return CheckResult("", "", passed, severity, value, threshold, message, details)

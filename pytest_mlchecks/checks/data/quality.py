@@ -593,9 +593,9 @@ def check_missingness_not_predictive(
     y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
     if y_series.isna().any():
         raise MLCheckUsageError("y has missing labels: expected every row labelled.")
-    from pytest_mlchecks.checks.data.leakage import _task_of
+    from pytest_mlchecks.inputs.models import task_of_target
 
-    kind = _task_of(y_series, task)
+    kind = task_of_target(y_series, task)
     missing = frame.isna().to_numpy()
     counts = missing.sum(axis=0)
     n = len(frame)
