@@ -1,5 +1,12 @@
 """Input handling shared by the checks: recognise, validate and convert user data cheaply.
 
+Every kind of input (numpy, pandas, torch, polars / pyarrow, scipy sparse, lists) is one
+``InputAdapter`` in ``INPUT_ADAPTERS``: how it is recognised, the form checks read, a table, an
+array and a row count. ``require_array_like``, ``as_dataframe``, ``n_rows`` and
+``label_vector`` dispatch through them; a new kind of input is one more adapter. Native frames
+of other engines (Spark, Dask, DuckDB, Polars lazy, Ibis) are computed on in place by
+:mod:`pytest_mlchecks.engines`, not converted here.
+
 numpy is imported here (this module is only imported when a check runs); pandas and torch are
 recognised by their type's module, so a numpy-only call never imports pandas or torch.
 """

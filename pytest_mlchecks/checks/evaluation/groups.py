@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from pytest_mlchecks.inputs.metrics import (
 )
 from pytest_mlchecks.inputs.models import labels_of
 from pytest_mlchecks.inputs.tables import (
+    TableLike,
     VectorLike,
     fmt,
     is_dataframe,
@@ -484,7 +485,12 @@ class SlicesDetails(TypedDict):
     slices: list[SliceScore]  # worst first, the first 50
 
 
-def _slice_masks(slices: Any, n: int) -> dict[str, np.ndarray]:
+#: slices: a vector of slice labels, a table (each column's values define slices) or boolean
+#: masks by slice name
+Slices: TypeAlias = TableLike | Mapping[str, VectorLike]
+
+
+def _slice_masks(slices: Slices, n: int) -> dict[str, np.ndarray]:
     if isinstance(slices, dict):
         masks = {}
         for name, mask in slices.items():
@@ -613,6 +619,32 @@ def _slice_noise(
     return noise
 
 
+def _measure_slice_noise(
+    judged: list[SliceScore],
+    name: str,
+    fn: MetricFn,
+    truth: np.ndarray,
+    pred: np.ndarray,
+    overall: float,
+    greater: bool,
+    seed: int,
+) -> float:
+    """Give every judged slice its noise bar (z at family-wise ``SLICE_ALPHA`` over the
+    judged slices, one-sided); return that z. A usage error when the metric is undefined on
+    most random slices of every size."""
+    z = _z_two_sided(2 * SLICE_ALPHA / len(judged))  # one-sided
+    noise_of = _slice_noise(fn, truth, pred, overall, greater, seed, z)
+    for r in judged:
+        r["noise"] = z * noise_of(r["size"])
+    if all(r["noise"] == math.inf for r in judged):
+        raise MLCheckUsageError(
+            f"metric {name} is undefined on most random slices of these sizes (e.g. no "
+            "positive rows): cannot tell a weak slice from chance; use larger slices "
+            "(min_size) or a metric defined on every slice, such as accuracy."
+        )
+    return z
+
+
 def _require_comparable(judged: list[SliceScore], n: int, name: str, min_size: int) -> None:
     """Usage errors when no slice can be judged, or one slice holds every row."""
     if not judged:
@@ -687,7 +719,7 @@ def _explain_slices_perform(details: SlicesDetails, results: list[SliceScore], l
 def check_slices_perform(
     y_true: VectorLike,
     y_pred: VectorLike,
-    slices: Any,
+    slices: Slices,
     *,
     metric: str | MetricFn,
     max_gap: float | None = None,
@@ -719,16 +751,8 @@ def check_slices_perform(
     results = _slice_scores(fn, truth, pred, masks, overall, greater, min_size)
     judged = [r for r in results if r["judged"]]
     _require_comparable(judged, len(truth), name, min_size)
-    z = _z_two_sided(2 * SLICE_ALPHA / len(judged))  # one-sided
-    noise_of = _slice_noise(fn, truth, pred, overall, greater, current_seed(random_state), z)
-    for r in judged:
-        r["noise"] = z * noise_of(r["size"])
-    if all(r["noise"] == math.inf for r in judged):
-        raise MLCheckUsageError(
-            f"metric {name} is undefined on most random slices of these sizes (e.g. no "
-            "positive rows): cannot tell a weak slice from chance; use larger slices "
-            "(min_size) or a metric defined on every slice, such as accuracy."
-        )
+    seed = current_seed(random_state)
+    z = _measure_slice_noise(judged, name, fn, truth, pred, overall, greater, seed)
     details: SlicesDetails = {
         "metric": name,
         "overall": overall,
