@@ -74,16 +74,6 @@ class BeatsDummyDetails(TypedDict, total=False):
     gap: float  # model score minus dummy score
 
 
-def _dummy_scores_cv(
-    model: Any, dummy: Any, X: Any, y: np.ndarray, scorer: Scorer, split: Any
-) -> tuple[float, float, dict[str, list[float]]]:
-    """Mean cross-validated scores of the model and the dummy, and the per-fold scores."""
-    model_scores = cross_validated(model, X, y, scorer, split)
-    dummy_scores = cross_validated(dummy, X, y, scorer, split)
-    folds = {"model_folds": model_scores.tolist(), "dummy_folds": dummy_scores.tolist()}
-    return float(model_scores.mean()), float(dummy_scores.mean()), folds
-
-
 def _measure_beats_dummy(
     model: Any,
     splits: tuple[Any, np.ndarray, Any, np.ndarray | None],
@@ -100,8 +90,12 @@ def _measure_beats_dummy(
     details: BeatsDummyDetails = {"task": task.kind, "metric": label, "metric_reason": why_metric}
     if cv is not None:
         split = splitter(task, cv, seed)
-        ours, base, folds = _dummy_scores_cv(model, dummy, X_train, ytr, scorer, split)
-        details.update({"cv": cv, **folds})  # type: ignore[typeddict-item]
+        model_scores = cross_validated(model, X_train, ytr, scorer, split)
+        dummy_scores = cross_validated(dummy, X_train, ytr, scorer, split)
+        ours, base = float(model_scores.mean()), float(dummy_scores.mean())
+        details["cv"] = cv
+        details["model_folds"] = model_scores.tolist()
+        details["dummy_folds"] = dummy_scores.tolist()
     else:
         if X_test is None or yte is None:
             raise MLCheckUsageError("pass X_test and y_test, or cv=k to cross-validate.")
