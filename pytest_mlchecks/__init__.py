@@ -63,7 +63,6 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_missingness_not_predictive as check_missingness_not_predictive,
     )
     from pytest_mlchecks.checks.data.quality import check_time_grid_valid as check_time_grid_valid
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair as check_fair
     from pytest_mlchecks.checks.evaluation.generalisation import (
         check_no_overfitting as check_no_overfitting,
     )
@@ -71,10 +70,11 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_not_suspiciously_good as check_not_suspiciously_good,
     )
     from pytest_mlchecks.checks.evaluation.generalisation import (
-        check_slices_perform as check_slices_perform,
-    )
-    from pytest_mlchecks.checks.evaluation.generalisation import (
         check_stable_across_folds as check_stable_across_folds,
+    )
+    from pytest_mlchecks.checks.evaluation.groups import check_fair as check_fair
+    from pytest_mlchecks.checks.evaluation.groups import (
+        check_slices_perform as check_slices_perform,
     )
     from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,

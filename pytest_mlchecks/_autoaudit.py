@@ -249,7 +249,7 @@ def _names(value: Any) -> list[str]:
 
 
 def _fitted_model(data: AuditData) -> tuple[Any, Any, Any, Any, Any]:
-    from pytest_mlchecks.checks.model.baselines import fitted_copy
+    from pytest_mlchecks.inputs.models import fitted_copy
 
     frames = data.frames()
     target = data.table["target"]

@@ -11,8 +11,8 @@ import html
 import math
 from typing import Any
 
+from pytest_mlchecks._messages import fmt_report as _fmt
 from pytest_mlchecks._report import NOT_COUNTED, STATUS_LABELS, partial_lines, status_key
-from pytest_mlchecks._report import _fmt_value as _fmt
 from pytest_mlchecks._result import RUNGS
 
 COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}

@@ -429,6 +429,7 @@ _NLP = "pytest_mlchecks.checks.model.text"
 _PROPS = "pytest_mlchecks.checks.pipeline.robustness"
 _MODEL = "pytest_mlchecks.checks.model.baselines"
 _EVAL = "pytest_mlchecks.checks.evaluation.generalisation"
+_GROUPS = "pytest_mlchecks.checks.evaluation.groups"
 _PROD = "pytest_mlchecks.checks.production.drift"
 
 # Public names that are not check helpers, and where they live.
@@ -553,14 +554,14 @@ CHECKS: dict[str, CheckSpec] = {
         CheckSpec(
             "fair",
             "evaluation",
-            _EVAL,
+            _GROUPS,
             "selection-rate ratio and error-rate gaps by group, beyond sampling noise",
             ("fair_min_di", "fair_max_tpr_gap", "fair_max_fpr_gap"),
         ),
         CheckSpec(
             "slices_perform",
             "evaluation",
-            _EVAL,
+            _GROUPS,
             "slices much worse than overall, beyond sampling noise",
             ("slices_max_gap",),
         ),

@@ -8,23 +8,10 @@ import os
 import tempfile
 from typing import Any
 
-from pytest_mlchecks._messages import md_table
+from pytest_mlchecks._messages import fmt_report, md_table
 from pytest_mlchecks._result import RUNGS
 
 COLUMNS = ("tests", "passed", "failed", "skipped", "blocked")
-
-
-def _fmt_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    number = float(value)
-    if number == int(number) and abs(number) < 1e12:
-        return f"{int(number)}"
-    if abs(number) >= 1e4 or abs(number) < 1e-3:
-        return f"{number:.3g}"
-    return f"{number:.4f}".rstrip("0").rstrip(".")
 
 
 #: how each check status reads; only FAIL and WARN are findings, the last three are not counted
@@ -102,7 +89,7 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
         name_w = max(len(str(c["name"])) for c in shown) if shown else 4
         rung_w = max(len(str(c.get("rung") or "-")) for c in shown) if shown else 4
         for c in shown:
-            figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
+            figure = f"{fmt_report(c.get('value'))} (threshold {fmt_report(c.get('threshold'))})"
             repeats = int(c.get("count", 1) or 1)
             lines.append(
                 f"  {_status(c):{status_w}}  {c.get('rung') or '-'!s:{rung_w}}  "
@@ -188,8 +175,8 @@ def markdown(summary: dict[str, Any]) -> str:
             [
                 _status(c),
                 md_code(c["name"]),
-                md_escape(_fmt_value(c.get("value"))),
-                md_escape(_fmt_value(c.get("threshold"))),
+                md_escape(fmt_report(c.get("value"))),
+                md_escape(fmt_report(c.get("threshold"))),
                 md_code(c["nodeid"]),
             ]
             for c in checks

@@ -368,7 +368,7 @@ def calibrate_fair(
 ) -> list[Row]:
     """check_fair and check_slices_perform on generated labelings (4 random groups of a
     model with 85% accuracy, base rates 10/30/50% in turn)."""
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.groups import check_fair, check_slices_perform
 
     rows = []
     for n in sizes:
@@ -432,7 +432,7 @@ def calibrate_fair_real(labelings: int = 200, seed: int = 0) -> list[Row]:
     """check_fair / check_slices_perform on real predictions with random groups (4)."""
     import numpy as np
 
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.groups import check_fair, check_slices_perform
 
     rows = []
     for name, y, pred in _real_classifications(seed):
