@@ -284,67 +284,79 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
             raise MLCheckUsageError(f"{where}: '{required}' must be a string.")
     if raw["kind"] not in _KINDS:
         raise MLCheckUsageError(f"{where}: kind {raw['kind']!r} is not one of {_KINDS}.")
-
-    def number(key: str) -> float | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
-        if not math.isfinite(value):
-            raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
-        return float(value)
-
-    def count(key: str) -> int | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise MLCheckUsageError(
-                f"{where}: '{key}' must be a non-negative integer, got {value!r}."
-            )
-        return value
-
-    null_rate = number("null_rate")
+    null_rate = _json_number(raw, "null_rate", where)
     if null_rate is not None and not 0.0 <= null_rate <= 1.0:
         raise MLCheckUsageError(f"{where}: null_rate {null_rate!r} is not a rate in [0, 1].")
-    low, high = number("min"), number("max")
+    low, high = _json_number(raw, "min", where), _json_number(raw, "max", where)
     if low is not None and high is not None and low > high:
         raise MLCheckUsageError(f"{where}: min {low!r} is greater than max {high!r}.")
-    quantiles = raw.get("quantiles")
-    if quantiles is not None:
-        if not isinstance(quantiles, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
-        ):
-            raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
-        ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
-        if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
-            raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
-    categories = raw.get("categories")
-    if categories is not None:
-        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-            raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
-        if len(set(categories)) != len(categories):
-            raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    quantiles = _json_quantiles(raw.get("quantiles"), where)
+    categories = _json_categories(raw.get("categories"), where)
     for flag in ("key", "has_inf"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise MLCheckUsageError(f"{where}: '{flag}' must be true or false, got {raw[flag]!r}.")
-    key = raw.get("key")
     return ColumnSchema(
         name=raw["name"],
         dtype=raw["dtype"],
         kind=raw["kind"],
         null_rate=0.0 if null_rate is None else null_rate,
-        n_unique=count("n_unique"),
+        n_unique=_json_count(raw, "n_unique", where),
         min=low,
         max=high,
-        quantiles=None if quantiles is None else {str(k): float(v) for k, v in quantiles.items()},
+        quantiles=quantiles,
         categories=categories,
-        singletons=count("singletons"),
-        rare_levels=count("rare_levels"),
+        singletons=_json_count(raw, "singletons", where),
+        rare_levels=_json_count(raw, "rare_levels", where),
         has_inf=raw.get("has_inf"),
-        key=key,
+        key=raw.get("key"),
     )
+
+
+def _json_number(raw: dict[str, Any], key: str, where: str) -> float | None:
+    """A finite number field of a schema JSON column (None when absent)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
+    return float(value)
+
+
+def _json_count(raw: dict[str, Any], key: str, where: str) -> int | None:
+    """A non-negative integer field of a schema JSON column (None when absent)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MLCheckUsageError(f"{where}: '{key}' must be a non-negative integer, got {value!r}.")
+    return value
+
+
+def _json_quantiles(quantiles: object, where: str) -> dict[str, float] | None:
+    """Quantile levels to numbers, non-decreasing with the level (None when absent)."""
+    if quantiles is None:
+        return None
+    if not isinstance(quantiles, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
+    ):
+        raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
+    ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
+    if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
+        raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
+    return {str(k): float(v) for k, v in quantiles.items()}
+
+
+def _json_categories(categories: object, where: str) -> list[str] | None:
+    """Distinct category names (None when absent)."""
+    if categories is None:
+        return None
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
+    if len(set(categories)) != len(categories):
+        raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    return categories
 
 
 def _level(text: str) -> float:
@@ -358,7 +370,7 @@ def _column_dict(column: ColumnSchema) -> dict[str, Any]:
     return {k: v for k, v in asdict(column).items() if v is not None}
 
 
-def kind_of(dtype: Any) -> ColumnKind:
+def kind_of(dtype: np.dtype[Any] | pd.api.extensions.ExtensionDtype) -> ColumnKind:
     """Coarse kind of a pandas/numpy dtype: bool, int, float, datetime, timedelta, category,
     string, other."""
     import pandas as pd

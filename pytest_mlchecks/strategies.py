@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from pytest_mlchecks._deps import require
 from pytest_mlchecks._result import MLCheckUsageError
@@ -111,6 +111,14 @@ def frames(
     return _frame(schema, min_rows, max_rows)
 
 
+class ViolationSummary(TypedDict):
+    """A violation in brief (for the audit report)."""
+
+    rule: SchemaRuleCode
+    column: str | None
+    rows: int
+
+
 @dataclass
 class Violation:
     """A frame that breaks exactly one rule of a schema."""
@@ -119,7 +127,7 @@ class Violation:
     rule: SchemaRuleCode  # the reason code check_schema_matches reports for it
     column: str | None
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ViolationSummary:
         return {"rule": self.rule, "column": self.column, "rows": len(self.frame)}
 
 
@@ -161,10 +169,14 @@ def _applicable(schema: Schema) -> list[tuple[SchemaRuleCode, str | None]]:
 
 
 @st.composite
-def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
+def _violation(
+    draw: st.DrawFn, schema: Schema, rules: tuple[SchemaRuleCode, ...] = RULES
+) -> Violation:
+    """A frame breaking one rule of ``schema`` (one of ``rules``) that ``schema`` enforces."""
     from pytest_mlchecks.checks.production.noise import chance_rate
 
-    rule, column = draw(st.sampled_from(_applicable(schema)))
+    options = [option for option in _applicable(schema) if option[0] in rules]
+    rule, column = draw(st.sampled_from(options))
     n0 = max(schema.n_rows, 1)
     min_rows = 1
     if rule == SchemaRule.RANGE:
