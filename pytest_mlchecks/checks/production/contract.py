@@ -197,7 +197,7 @@ class SchemaMatchesDetails(TypedDict):
     rows: int
     reference_rows: int
     columns_checked: int  # columns in both the table and the schema
-    violations: list[SchemaViolation]  # in the order of ``SCHEMA_RULES``, table rules first
+    violations: list[SchemaViolation]  # table rules, then per column in ``SCHEMA_RULES`` order
 
 
 class SchemaWrittenDetails(TypedDict):
