@@ -116,11 +116,13 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     from pytest_mlchecks.checks.pipeline.robustness import (
         check_invariant_to_row_order as check_invariant_to_row_order,
     )
+    from pytest_mlchecks.checks.production.contract import (
+        check_schema_matches as check_schema_matches,
+    )
     from pytest_mlchecks.checks.production.drift import (
         check_in_distribution as check_in_distribution,
     )
     from pytest_mlchecks.checks.production.drift import check_no_drift as check_no_drift
-    from pytest_mlchecks.checks.production.drift import check_schema_matches as check_schema_matches
     from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
     from pytest_mlchecks.schema import Schema as Schema
     from pytest_mlchecks.schema import infer_schema as infer_schema

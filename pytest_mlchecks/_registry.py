@@ -431,6 +431,7 @@ _MODEL = "pytest_mlchecks.checks.model.baselines"
 _EVAL = "pytest_mlchecks.checks.evaluation.generalisation"
 _GROUPS = "pytest_mlchecks.checks.evaluation.groups"
 _PROD = "pytest_mlchecks.checks.production.drift"
+_CONTRACT = "pytest_mlchecks.checks.production.contract"
 
 # Public names that are not check helpers, and where they live.
 EXTRA_PUBLIC: dict[str, str] = {
@@ -607,7 +608,9 @@ CHECKS: dict[str, CheckSpec] = {
             _PROPS,
             "crashes or NaN output on new categories",
         ),
-        CheckSpec("schema_matches", "production", _PROD, "every violation of a schema contract"),
+        CheckSpec(
+            "schema_matches", "production", _CONTRACT, "every violation of a schema contract"
+        ),
         CheckSpec(
             "no_drift",
             "production",

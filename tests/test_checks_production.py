@@ -20,7 +20,7 @@ from pytest_mlchecks import (
     check_schema_matches,
     infer_schema,
 )
-from pytest_mlchecks.checks.production.drift import value_hash
+from pytest_mlchecks.checks.production.contract import value_hash
 
 
 def _frame(n: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:

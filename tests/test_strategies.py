@@ -205,3 +205,50 @@ def test_violations_are_drawn_only_from_rules_the_schema_enforces() -> None:
     assert SCHEMA["row_id"].key
     options = _applicable(SCHEMA)
     assert ("range", "row_id") not in options and ("range", "age") in options
+
+
+def test_schema_reason_codes_are_one_table() -> None:
+    """One set of reason codes: the constants of ``SchemaRule`` are the ``SchemaRuleCode``
+    literals, each has a description in ``SCHEMA_RULES``, the check declares exactly them in
+    its violation types, and the strategies draw exactly them."""
+    import typing
+
+    from pytest_mlchecks.checks.production import contract
+    from pytest_mlchecks.schema import SCHEMA_RULES, SchemaRule, SchemaRuleCode
+    from pytest_mlchecks.strategies import _applicable
+
+    codes = set(typing.get_args(SchemaRuleCode))
+    constants = {value for key, value in vars(SchemaRule).items() if key.isupper()}
+    assert constants == codes == set(SCHEMA_RULES) == set(RULES)
+    assert all(isinstance(SCHEMA_RULES[code], str) and SCHEMA_RULES[code] for code in codes)
+    declared = {
+        code
+        for kind in typing.get_args(contract.SchemaViolation)
+        for code in typing.get_args(typing.get_type_hints(kind)["rule"])
+    }
+    assert declared == codes
+    assert {rule for rule, _ in _applicable(SCHEMA)} == codes  # SCHEMA enforces every rule
+
+
+@pytest.mark.parametrize("code", RULES)
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+)
+@given(data=st.data())
+def test_every_injected_reason_code_is_reported_by_the_check(code: str, data) -> None:
+    """A violation the strategies inject under a code is reported by the check under that
+    code, for its column."""
+    from pytest_mlchecks.strategies import _violation
+
+    violation = data.draw(_violation(SCHEMA, (code,)))
+    assert violation.rule == code
+    result = check_schema_matches(violation.frame, SCHEMA)
+    reported = [v for v in result.details["violations"] if v["rule"] == code]
+    assert reported, (code, result.message)
+    if violation.column is not None:
+        named = [v["columns"] if "columns" in v else [v["column"]] for v in reported]
+        assert any(violation.column in names for names in named), (violation.column, named)

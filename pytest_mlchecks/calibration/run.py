@@ -135,7 +135,7 @@ def _drift(reference: Any, current: Any) -> bool:
 
 
 def _schema(reference: Any, current: Any) -> bool:
-    from pytest_mlchecks.checks.production.drift import check_schema_matches
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
 
     return check_schema_matches(current, reference).passed
 
@@ -547,11 +547,8 @@ def calibrate_real(
 
     import numpy as np
 
-    from pytest_mlchecks.checks.production.drift import (
-        check_in_distribution,
-        check_no_drift,
-        check_schema_matches,
-    )
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
+    from pytest_mlchecks.checks.production.drift import check_in_distribution, check_no_drift
     from pytest_mlchecks.schema import kind_of
 
     names = ("schema_matches",) if which == "schema" else ("no_drift", "in_distribution")
@@ -643,7 +640,7 @@ def schema_generated(
 ) -> list[Row]:
     """schema_matches on generated batches: seven -999999 sentinels in ``age`` (N(40, 10)),
     and one row of a new ``plan`` (three plans, none rare: a closed domain)."""
-    from pytest_mlchecks.checks.production.drift import check_schema_matches
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
 
     rows = []
     for n in sizes:
