@@ -237,7 +237,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training-runs", type=int, default=20)
     parser.add_argument(
         "--only",
-        choices=["splits", "batches", "grads", "training", "architectures", "real", *PROD_SECTIONS],
+        choices=[
+            "splits",
+            "batches",
+            "grads",
+            "training",
+            "architectures",
+            "real",
+            "collapse",
+            *PROD_SECTIONS,
+        ],
         default=None,
     )
     parser.add_argument("--real-tables", type=int, default=60)
@@ -268,6 +277,15 @@ def main(argv: list[str] | None = None) -> None:
         print_prod_section(
             opts.only, opts.datasets, opts.real_tables, opts.real_splits or 3, opts.seed
         )
+    if opts.only in (None, "collapse"):
+        from pytest_mlchecks.calibration import collapse
+
+        print(
+            collapse.markdown(
+                collapse.calibrate_collapse(opts.datasets // 10), collapse.real_rows()
+            )
+        )
+        print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
 

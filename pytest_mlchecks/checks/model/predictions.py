@@ -14,6 +14,7 @@ import numpy as np
 from pytest_mlchecks._messages import compose, percent
 from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.models import model_outputs
 from pytest_mlchecks.inputs.tables import (
     ModelInput,
     VectorLike,
@@ -58,22 +59,23 @@ class CollapseDetails(TypedDict, total=False):
 
 def _fitted_outputs(model: ModelInput, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """``model.predict(X)`` as a 1-D array and, when the model has it, ``predict_proba(X)``."""
-    predict = getattr(model, "predict", None)
-    if not callable(predict):
+    outputs = model_outputs(model, X, prefer=("predict", "predict_proba"), convert=np.asarray)
+    if "predict" not in outputs:
         raise MLCheckUsageError(
             f"model ({describe_type(model)}) has no predict method: expected a fitted estimator."
         )
-    labels = np.asarray(predict(X))
+    labels = outputs["predict"]
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
         raise MLCheckUsageError(
             f"model.predict returned shape {labels.shape}: expected one prediction per row."
         )
-    proba = getattr(model, "predict_proba", None)
-    scores = np.asarray(proba(X), dtype=float) if callable(proba) else None
-    if scores is not None and scores.ndim == 1:
-        scores = np.column_stack([1 - scores, scores])
+    scores = outputs.get("predict_proba")
+    if scores is not None:
+        scores = scores.astype(float)
+        if scores.ndim == 1:
+            scores = np.column_stack([1 - scores, scores])
     return labels, scores
 
 
