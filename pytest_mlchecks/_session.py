@@ -135,6 +135,11 @@ class TestRecord:
             self.outcome = PENDING
             self.xfailed = False
             self.escalated = []
+        if data is not None and data.get("interrupted"):
+            # xdist's stand-in report for a test whose worker got a KeyboardInterrupt: the
+            # test did not finish (no verdict), it did not fail
+            self.outcome = PENDING
+            return
         if data is not None:
             checks = [dict(c) for c in data.get("checks", [])]
             if self._discarding:
@@ -177,6 +182,8 @@ class AuditSession:
         self.written: list[str] = []
         self.write_errors: list[str] = []
         self.run = RunState()
+        #: checks of tests interrupted mid-test, by node id (a worker ships them at its end)
+        self.unreported: dict[str, list[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ collecting
     def add_report(self, report: Any) -> None:
@@ -202,6 +209,7 @@ class AuditSession:
         if checks:
             record = self.tests.setdefault(nodeid, TestRecord(nodeid))
             record.checks.extend(checks)
+            self.unreported.setdefault(nodeid, []).extend(checks)
 
     def live_blocker(self, nodeid: str, rung: str | None) -> str | None:
         """The lowest failed rung below ``rung`` seen so far in this process and ladder."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import tempfile
 from collections.abc import Generator, Iterable
 from contextvars import Token
@@ -326,6 +327,8 @@ class Ladder:
         self.config = config
         self.settings = settings
         self.session = session
+        self._workers_down: set[int] = set()  # xdist worker nodes seen going down (by id)
+        self._interrupted_workers: set[int] = set()  # ... on a KeyboardInterrupt
 
     @property
     def options(self) -> Options:
@@ -372,6 +375,11 @@ class Ladder:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if error == "keyboard-interrupt":
+            self._interrupted_workers.add(id(node))
+        if id(node) in self._workers_down:  # xdist calls this twice for an interrupted worker
+            return
+        self._workers_down.add(id(node))
         output = getattr(node, "workeroutput", None) or {}
         run = output.get("mlchecks_run")
         if isinstance(run, dict):
@@ -382,6 +390,15 @@ class Ladder:
             for nodeid in run.get("collection_errors", []):
                 if nodeid not in state.collection_errors:
                     state.collection_errors.append(str(nodeid))
+            for nodeid, checks in (run.get("unreported") or {}).items():
+                self.session.add_unreported(str(nodeid), list(checks))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        """xdist reports the test a worker was running when it went down as failed ("worker
+        crashed"); when the worker went down on a KeyboardInterrupt the test did not finish."""
+        if id(getattr(report, "node", None)) in self._interrupted_workers:
+            setattr(report, REPORT_ATTR, json.dumps({"interrupted": True}))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -454,6 +471,7 @@ class Ladder:
                     "deselected": run.deselected,
                     "last_failed": run.last_failed,
                     "collection_errors": list(run.collection_errors),
+                    "unreported": self.session.unreported,
                 }
             return
         if run.collect_only:
@@ -528,8 +546,15 @@ def _stop_reason(config: pytest.Config, session: pytest.Session) -> str | None:
     for holder in holders:
         for attr in ("shouldfail", "shouldstop"):
             value = getattr(holder, attr, None)
-            if value:
-                return str(value) if isinstance(value, str) else "the run was stopped"
+            if not value:
+                continue
+            if not isinstance(value, str):
+                return "the run was stopped"
+            # xdist: "<WorkerController gw0> received keyboard-interrupt"
+            worker = re.fullmatch(r"<WorkerController (\S+)> received keyboard-interrupt", value)
+            if worker:
+                return f"interrupted (keyboard-interrupt in worker {worker.group(1)})"
+            return value
     return None
 
 
