@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
+from pytest_mlchecks._records import CheckRecord, ThresholdOrigin, ThresholdProvenance
 from pytest_mlchecks._registry import CHECKS, THRESHOLDS, CheckSpec
 from pytest_mlchecks._result import (
     CheckReport,
@@ -51,14 +52,33 @@ class Recorder:
 
     nodeid: str
     settings: Settings
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[CheckRecord] = field(default_factory=list)
     depth: int = 0
     enforcing: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, result: CheckResult, *, enforced: bool) -> None:
-        entry = result.to_dict()
+    def add(
+        self,
+        result: CheckResult,
+        *,
+        enforced: bool,
+        user: bool = False,
+        informational: bool = False,
+    ) -> None:
+        """Record a verdict against the test. ``enforced``: the test asserted it; ``user``:
+        the test's own figure (``ml_audit.record``), ``informational`` when it was given no
+        verdict (recorded with ``passed`` None: shown, never counted as a pass or a failure).
+        """
+        # the verdict's own keys (CheckDict), then the record's (the cast: to_dict's keys are
+        # exactly CheckDict's, none of CheckRecord's optional ones)
+        entry = cast(CheckRecord, result.to_dict())
         entry["enforced"] = enforced
+        if not entry["rung"]:
+            entry["rung"] = None  # a user figure in a test on no rung
+        if informational:
+            entry["passed"] = None
+        if user:
+            entry["user"] = True
         self.records.append(entry)
 
 
@@ -152,7 +172,7 @@ def resolve_threshold(key: str, argument: float | None) -> float:
     return THRESHOLDS[key].default
 
 
-def threshold_source(key: str, argument: float | None = None) -> str:
+def threshold_source(key: str, argument: float | None = None) -> ThresholdOrigin:
     if argument is not None:
         return "argument"
     if key in current_settings().ini:
@@ -241,10 +261,10 @@ def report(results: list[CheckResult]) -> CheckReport:
     return CheckReport("", "", list(results))
 
 
-def provenance(spec: CheckSpec, arguments: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def provenance(spec: CheckSpec, arguments: Mapping[str, Any]) -> dict[str, ThresholdProvenance]:
     """Each threshold of ``spec``: the value in force and where it came from (argument, ini
     option or default), read from the keyword arguments the check was called with."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ThresholdProvenance] = {}
     for key in spec.thresholds:
         arg = THRESHOLDS[key].arg or key
         given = arguments.get(arg)

@@ -6,9 +6,11 @@ Standard library only: the plugin imports this module at start-up.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pytest_mlchecks._records import CheckDict, ThresholdProvenance, UmbrellaDict
 
 RUNGS: tuple[str, ...] = ("data", "pipeline", "model", "evaluation", "production")
 SEVERITIES: tuple[str, ...] = ("error", "warning")
@@ -75,7 +77,7 @@ class CheckResult:
     threshold: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, ThresholdProvenance] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -88,7 +90,7 @@ class CheckResult:
     def failed(self) -> bool:
         return not self.passed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CheckDict:
         """A JSON-serialisable dict (non-finite floats become strings such as ``"inf"``)."""
         return {
             "name": self.name,
@@ -103,7 +105,8 @@ class CheckResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """The result back from ``to_dict()`` data (or a check record of the JSON report)."""
         return cls(
             name=str(data["name"]),
             rung=str(data["rung"]),
@@ -153,7 +156,7 @@ class CheckReport:
     def __bool__(self) -> bool:
         return self.passed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> UmbrellaDict:
         return {
             "name": self.name,
             "rung": self.rung,

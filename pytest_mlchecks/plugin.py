@@ -28,6 +28,7 @@ from pytest_mlchecks._protocol import (
     set_session_settings,
     validate_threshold,
 )
+from pytest_mlchecks._records import CheckRecord, PhasePayload
 from pytest_mlchecks._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
 from pytest_mlchecks._result import RUNGS, MLCheckError, MLCheckUsageError, MLCheckWarning
 from pytest_mlchecks._session import (
@@ -398,7 +399,8 @@ class Ladder:
         """xdist reports the test a worker was running when it went down as failed ("worker
         crashed"); when the worker went down on a KeyboardInterrupt the test did not finish."""
         if id(getattr(report, "node", None)) in self._interrupted_workers:
-            setattr(report, REPORT_ATTR, json.dumps({"interrupted": True}))
+            interrupted: PhasePayload = {"interrupted": True}
+            setattr(report, REPORT_ATTR, json.dumps(interrupted))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -438,7 +440,7 @@ class Ladder:
         recorder = item.stash.get(RECORDER_KEY, None)
         rung = item.stash.get(RUNG_KEY, None)
         blocked = item.stash.get(BLOCKED_KEY, None)
-        new: list[dict[str, object]] = []
+        new: list[CheckRecord] = []
         if recorder is not None:
             sent = item.stash.get(SENT_KEY, 0)
             new = merge_repeats(recorder.records[sent:])
@@ -450,7 +452,7 @@ class Ladder:
         # filter (filterwarnings = error) turning MLCheckWarning into an exception
         escalated = _raised_warnings(call) if report.failed else []
         if rung is not None or new or blocked is not None or falsifying is not None or escalated:
-            payload: dict[str, object] = {"rung": rung, "blocked_by": blocked, "checks": new}
+            payload: PhasePayload = {"rung": rung, "blocked_by": blocked, "checks": new}
             if falsifying is not None:
                 payload["falsifying"] = falsifying
             if escalated:

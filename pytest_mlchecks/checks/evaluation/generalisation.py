@@ -822,3 +822,35 @@ def check_slices_perform(
         ),
     )
     return result(False, "error", worst, limit, message, details)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+from pytest_mlchecks._charts import BarChart, Series, chart  # noqa: E402
+
+
+@chart("no_overfitting", "not_suspiciously_good")
+def _chart_train_vs_test(details: dict[str, Any]) -> list[BarChart]:
+    """Train vs test score."""
+    if "train_score" not in details:
+        return []
+    scores = [details["train_score"], details["test_score"]]
+    metric = str(details.get("metric", "score"))
+    return [BarChart("Train vs test score", ["train", "test"], [Series(metric, scores)])]
+
+
+@chart("fair")
+def _chart_fair(details: dict[str, Any]) -> list[BarChart]:
+    """Selection rate and true positive rate per group (the first 20 groups)."""
+    groups = (details.get("groups") or [])[:20]
+    if not groups:
+        return []
+    return [
+        BarChart(
+            "Per-group rates",
+            [g["group"] for g in groups],
+            [
+                Series("selection rate", [g["selection_rate"] for g in groups], "ref"),
+                Series("TPR", [g["tpr"] for g in groups], "cur"),
+            ],
+        )
+    ]

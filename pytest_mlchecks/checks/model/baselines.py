@@ -504,3 +504,28 @@ def check_beats_baselines(
         fix=diagnosis,
     )
     return result(False, "error", gap, gap_needed, message, details)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+from pytest_mlchecks._charts import BarChart, Series, chart  # noqa: E402
+
+
+@chart("beats_dummy")
+def _chart_beats_dummy(details: dict[str, Any]) -> list[BarChart]:
+    """Model vs dummy baseline score."""
+    if "model_score" not in details:
+        return []
+    scores = [details["dummy_score"], details["model_score"]]
+    metric = str(details.get("metric", "score"))
+    return [BarChart("Model vs dummy baseline", ["dummy", "model"], [Series(metric, scores)])]
+
+
+@chart("beats_baselines")
+def _chart_beats_baselines(details: dict[str, Any]) -> list[BarChart]:
+    """The score of each rung of the baseline ladder."""
+    scores = details.get("scores") or {}
+    if not scores:
+        return []
+    metric = str(details.get("metric", "score"))
+    series = [Series(metric, list(scores.values()))]
+    return [BarChart("The baseline ladder", list(scores), series)]

@@ -1566,3 +1566,23 @@ def _has_randomness(module: Any, *, norm: bool = True) -> bool:
     if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
         return True
     return norm and isinstance(module, batch_norm)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+from pytest_mlchecks._charts import BarChart, Series, chart  # noqa: E402
+
+
+@chart("grad_norm_healthy")
+def _chart_grad_norm_healthy(details: dict[str, Any]) -> list[BarChart]:
+    """RMS gradient per layer, input to output (log scale)."""
+    layers = list((details.get("layers") or {}).items())[:30]
+    if not layers:
+        return []
+    return [
+        BarChart(
+            "Gradient RMS per layer, input to output",
+            [name for name, _ in layers],
+            [Series("RMS gradient per layer (log scale)", [v for _, v in layers], "cur")],
+            log=True,
+        )
+    ]

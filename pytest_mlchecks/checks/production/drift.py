@@ -949,3 +949,29 @@ def check_in_distribution(
         ),
     )
     return result(False, "error", fraction, limit, message, details)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+from pytest_mlchecks._charts import BarChart, Series, chart, fmt_value  # noqa: E402
+
+
+@chart("no_drift")
+def _chart_no_drift(details: dict[str, Any]) -> list[BarChart]:
+    """Share of rows per reference bin, reference vs current, for the first three columns."""
+    charts = []
+    for column in (details.get("columns") or [])[:3]:
+        histogram = column.get("histogram")
+        if not histogram:
+            continue
+        psi = fmt_value(column["psi"])
+        charts.append(
+            BarChart(
+                f"{column['column']}: share of rows per reference bin (PSI {psi})",
+                [f"bin {i + 1}" for i in range(len(histogram["reference"]))],
+                [
+                    Series("reference", histogram["reference"], "ref"),
+                    Series("current", histogram["current"], "cur"),
+                ],
+            )
+        )
+    return charts
