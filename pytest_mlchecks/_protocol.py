@@ -25,7 +25,9 @@ from pytest_mlchecks._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
+    MLCheckException,
     MLCheckInternalError,
+    MLCheckNoVerdictError,
     MLCheckUsageError,
     MLCheckWarning,
     iter_results,
@@ -227,7 +229,7 @@ def blame(exc: BaseException) -> tuple[str, str]:
     return "caller", first
 
 
-def _no_verdict(name: str, exc: Exception) -> MLCheckUsageError:
+def _no_verdict(name: str, exc: Exception) -> MLCheckNoVerdictError:
     """The error a check raises when it crashed: internal bug or the caller's code failing."""
     kind, where = blame(exc)
     what = f"{type(exc).__name__}: {exc}"
@@ -299,7 +301,8 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     An unexpected exception inside the check never becomes a silent pass: if it was raised by
     the check's own code it is an ``MLCheckInternalError`` (a bug, "please report"); if it was
     raised inside what the caller passed (their model's fit, their step function) it is an
-    ``MLCheckUsageError`` saying the check could not decide. The original is chained.
+    ``MLCheckUsageError`` saying the check could not decide. Both are
+    ``MLCheckNoVerdictError``s; the original is chained.
     """
     spec = CHECKS[name]
 
@@ -324,7 +327,7 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 else:
                     arguments = {}
                 _stamp(outcome, spec, arguments)
-            except (MLCheckUsageError, MLCheckError):
+            except MLCheckException:  # a verdict raised, or no verdict already explained
                 raise
             except Exception as exc:
                 raise _no_verdict(func.__name__, exc) from exc
