@@ -7,9 +7,6 @@ the helpers' modules load when a fixture is first requested.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import random
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -105,23 +102,19 @@ def _number(argument: str, raw: float | None) -> float | None:
         ) from None
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    if importlib.util.find_spec("numpy") is not None:
-        import numpy as np
-
-        np.random.seed(seed % (2**32))
-    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
-        import torch
-
-        torch.manual_seed(seed)
-
-
 @pytest.fixture
-def ml_seed() -> int:
-    """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``."""
+def ml_seed(request: pytest.FixtureRequest) -> int:
+    """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``.
+
+    Then every seeder of the entry-point group ``pytest_mlchecks.seeders`` (installed
+    packages seeding their library) and the ``pytest_mlchecks_seed(seed)`` hook (a
+    conftest.py seeding one more library) run with the same seed.
+    """
+    from pytest_mlchecks._seeding import seed_everything
+
     seed = current_settings().seed
-    _seed_everything(seed)
+    seed_everything(seed)
+    request.config.hook.pytest_mlchecks_seed(seed=seed)
     return seed
 
 

@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from pytest_mlchecks._records import CheckRecord, ThresholdOrigin, ThresholdProvenance
 from pytest_mlchecks._registry import CHECKS, THRESHOLDS, CheckSpec
 from pytest_mlchecks._result import (
     CheckReport,
@@ -32,6 +31,9 @@ from pytest_mlchecks._result import (
     MLCheckWarning,
     iter_results,
 )
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import CheckRecord, ThresholdOrigin, ThresholdProvenance
 
 P = ParamSpec("P")
 R = TypeVar("R", CheckResult, CheckReport)
@@ -73,7 +75,7 @@ class Recorder:
         """
         # the verdict's own keys (CheckDict), then the record's (the cast: to_dict's keys are
         # exactly CheckDict's, none of CheckRecord's optional ones)
-        entry = cast(CheckRecord, result.to_dict())
+        entry = cast("CheckRecord", result.to_dict())
         entry["enforced"] = enforced
         if not entry["rung"]:
             entry["rung"] = None  # a user figure in a test on no rung

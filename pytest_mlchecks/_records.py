@@ -7,9 +7,11 @@ lists every record with its test and how it counts (``ReportCheck``) beside one 
 per test, and the whole summary is an ``AuditReport``: what ``--ml-audit-json`` writes (after
 the ``pytest_mlchecks_update_json`` hook) and what the Markdown and HTML reports render.
 
-Standard library only: the plugin imports this module at start-up.
+Standard library only. The modules the plugin loads at start-up name these types in
+annotations only (building a dozen TypedDicts costs about a millisecond); the report
+renderers and the typed extension points import them.
 
-JSON schema version (``AuditReport["schema_version"]``, an integer):
+JSON schema version (``AuditReport["schema_version"]``, an integer, ``_session.SCHEMA_VERSION``):
 
 - 1: gate, rungs, tests, checks, seed.
 - 2: ``reason``, ``partial``, ``partial_reasons``, ``run`` (selection and completeness);
@@ -24,8 +26,6 @@ keys a ``pytest_mlchecks_update_json`` hook adds.
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
-
-SCHEMA_VERSION = 2
 
 #: where a threshold in force came from
 ThresholdOrigin = Literal["argument", "ini", "default"]

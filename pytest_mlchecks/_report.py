@@ -6,11 +6,13 @@ import html
 import json
 import os
 import tempfile
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_mlchecks._messages import md_table
-from pytest_mlchecks._records import AuditReport, CheckStatus, ReportCheck, RungRow
 from pytest_mlchecks._result import RUNGS
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import AuditReport, CheckStatus, ReportCheck, RungRow
 
 COLUMNS: tuple[Literal["tests", "passed", "failed", "skipped", "blocked"], ...] = (
     "tests",

@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_mlchecks._records import CheckDict, ThresholdProvenance, UmbrellaDict
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import CheckDict, ThresholdProvenance, UmbrellaDict
 
 RUNGS: tuple[str, ...] = ("data", "pipeline", "model", "evaluation", "production")
 SEVERITIES: tuple[str, ...] = ("error", "warning")

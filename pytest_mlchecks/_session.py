@@ -8,33 +8,35 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
 from pytest_mlchecks._protocol import Recorder
-from pytest_mlchecks._records import (
-    SCHEMA_VERSION,
-    AuditReport,
-    CheckRecord,
-    CheckStatus,
-    Gate,
-    LadderEntry,
-    PhasePayload,
-    ReportCheck,
-    ReportTest,
-    RungRow,
-    TestOutcome,
-)
 from pytest_mlchecks._registry import lowest_rung, rung_index
 from pytest_mlchecks._result import RUNGS
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import (
+        AuditReport,
+        CheckRecord,
+        CheckStatus,
+        Gate,
+        LadderEntry,
+        PhasePayload,
+        ReportCheck,
+        ReportTest,
+        RungRow,
+        TestOutcome,
+    )
 
 REPORT_ATTR = "mlchecks"
 RUNG_KEY = pytest.StashKey[str | None]()
 BLOCKED_KEY = pytest.StashKey[str | None]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
 SENT_KEY = pytest.StashKey[int]()
-# SCHEMA_VERSION (the JSON report's "schema_version") and its history: pytest_mlchecks._records
+#: the JSON report's "schema_version"; its history is in pytest_mlchecks._records
+SCHEMA_VERSION = 2
 GATES = ("pass", "fail", "incomplete", "error")
 BLOCK_REASON = (
     "blocked: rung '{rung}' failed below this test's rung '{own}' "
@@ -80,9 +82,10 @@ def ladder_scope(nodeid: str, scope: str) -> str:
 
 #: outcomes of a test that reached a verdict; "pending" means it never did (interrupted)
 PENDING: Literal["pending"] = "pending"
-Outcome = Literal["pending", "passed", "failed", "skipped"]
-#: the columns of a rung row a test counts in, besides "tests"
-Counted = Literal["passed", "failed", "skipped", "blocked"]
+if TYPE_CHECKING:
+    Outcome = Literal["pending", "passed", "failed", "skipped"]
+    #: the columns of a rung row a test counts in, besides "tests"
+    Counted = Literal["passed", "failed", "skipped", "blocked"]
 #: how a test that did not finish is listed in the report
 NOT_FINISHED: Literal["not_finished"] = "not_finished"
 #: per-check keys that say "the same verdict again" (benchmark rounds, loops): merged, counted
@@ -272,7 +275,7 @@ class AuditSession:
                 status = NOT_FINISHED
             else:
                 # a test that reached a verdict (PENDING only when blocked)
-                counted: Counted = "blocked" if blocked else cast(Counted, record.outcome)
+                counted: Counted = "blocked" if blocked else cast("Counted", record.outcome)
                 status = counted
                 row = rows[rung] if rung is not None else unranked
                 row["tests"] += 1
@@ -293,7 +296,7 @@ class AuditSession:
             if blocked:
                 continue
             for position, check in enumerate(merge_repeats(record.checks)):
-                item = cast(ReportCheck, {"nodeid": record.nodeid, "test_rung": rung, **check})
+                item = cast("ReportCheck", {"nodeid": record.nodeid, "test_rung": rung, **check})
                 item["status"] = check_status(check, record)
                 if item["status"] == "fail" and check.get("user"):
                     user_failed += 1

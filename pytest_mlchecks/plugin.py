@@ -7,6 +7,7 @@ library and pytest only: no ML library is loaded unless a test calls a check.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import os
@@ -15,11 +16,11 @@ import tempfile
 from collections.abc import Generator, Iterable
 from contextvars import Token
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_mlchecks import _fixtures, _report
+from pytest_mlchecks import _fixtures, _report, hookspec
 from pytest_mlchecks._protocol import (
     Recorder,
     Settings,
@@ -28,7 +29,6 @@ from pytest_mlchecks._protocol import (
     set_session_settings,
     validate_threshold,
 )
-from pytest_mlchecks._records import CheckRecord, PhasePayload
 from pytest_mlchecks._registry import CHECKS, HELPER_TO_CHECK, THRESHOLDS, lowest_rung, rung_index
 from pytest_mlchecks._result import RUNGS, MLCheckError, MLCheckUsageError, MLCheckWarning
 from pytest_mlchecks._session import (
@@ -43,6 +43,9 @@ from pytest_mlchecks._session import (
     Options,
     merge_repeats,
 )
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import AuditReport, CheckRecord, PhasePayload
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
 TOKEN_KEY = pytest.StashKey[Token[Settings | None]]()
@@ -95,6 +98,11 @@ def _check_report_path(option: str, path: str, *, append: bool = False) -> None:
         raise pytest.UsageError(
             f"{option}={path}: cannot write in {ancestor} ({exc.strerror or exc})"
         ) from None
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """The hooks a conftest.py can implement (``pytest_mlchecks.hookspec``)."""
+    pluginmanager.add_hookspecs(hookspec)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -482,7 +490,8 @@ class Ladder:
         run.stop_reason = _stop_reason(self.config, session)
         summary = self.session.build_summary()
         opts = self.options
-        self._write(opts.json_path, lambda: _report.to_json(summary))
+        if opts.json_path:
+            self._write_json(opts.json_path, summary)
         self._write(opts.md_path, lambda: _report.markdown(summary), append=True)
         if opts.html_path:
             from pytest_mlchecks import _html
@@ -495,6 +504,20 @@ class Ladder:
             session.exitstatus = (
                 pytest.ExitCode.TESTS_FAILED if gate == "fail" else pytest.ExitCode.INTERRUPTED
             )
+
+    def _write_json(self, path: str, summary: AuditReport) -> None:
+        """The JSON report, after ``pytest_mlchecks_update_json`` changed a copy of it."""
+        report = copy.deepcopy(summary)
+        try:
+            self.config.hook.pytest_mlchecks_update_json(config=self.config, report=report)
+            text = _report.to_json(report)
+        except Exception as exc:  # a conftest's hook: say so, keep the other reports
+            self.session.write_errors.append(
+                f"{path} not written: pytest_mlchecks_update_json failed or left data that is "
+                f"not JSON ({type(exc).__name__}: {exc})"
+            )
+            return
+        self._write(path, lambda: text)
 
     def _write(self, path: str | None, render: Any, *, append: bool = False) -> None:
         if not path:
