@@ -365,8 +365,12 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             0.01,
             "smallest range of a class probability across rows (regression with y: std of "
             "predictions / std of y) below which predictions count as collapsed",
-            "calibration (python -m pytest_mlchecks.calibration --only collapse, 20"
-            " draws x 100 / 1,000 / 4,000 rows): healthy logistic regression, random forest, boosting and depth-2 trees spread 0.11 to 1 (none flat; a depth-2 tree that made no split, spread 0, is flagged), collapsed models (C=1e-6 logistic, one boosting step at lr 1e-4, prior dummy) 0 to 0.0027 at 100-1,000 rows, C=1e-6 at 4,000 rows up to 0.016 (2 of 20 missed)",
+            "calibration (python -m pytest_mlchecks.calibration --only collapse, 20 draws x 100 /"
+            " 1,000 / 4,000 rows): healthy logistic regression, random forest, boosting and "
+            "depth-2 trees spread 0.11 to 1 (none flat; a depth-2 tree that made no split, spread"
+            " 0, is flagged), collapsed models (C=1e-6 logistic, one boosting step at lr 1e-4, "
+            "prior dummy) 0 to 0.0027 at 100-1,000 rows, C=1e-6 at 4,000 rows up to 0.016 (2 of "
+            "20 missed)",
         ),
     )
 }

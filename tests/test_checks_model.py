@@ -7,9 +7,11 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from packaging.version import Version
 
 pytest.importorskip("sklearn")
 
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -183,6 +185,11 @@ def test_a_linear_model_is_its_own_linear_rung() -> None:
     assert not noise.passed and noise.details["failed_rung"] == "dummy"
 
 
+@pytest.mark.skipif(
+    Version(sklearn.__version__) < Version("1.4"),
+    reason="HistGradientBoostingClassifier(categorical_features='from_dtype') is new in "
+    f"scikit-learn 1.4 (found {sklearn.__version__}; the floor is 1.3.2)",
+)
 def test_baselines_handle_mixed_frames() -> None:
     rng = np.random.default_rng(0)
     n = 1500

@@ -542,11 +542,11 @@ class RealTally:
 
 
 def _verdict(run: Callable[[], Any]) -> str:
-    from pytest_mlchecks._result import MLCheckUsageError
+    from pytest_mlchecks._result import MLCheckNoVerdictError
 
     try:
         result = run()
-    except MLCheckUsageError:
+    except MLCheckNoVerdictError:
         return "undecided"
     if result.passed:
         return "pass"

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose, explain
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -300,3 +301,16 @@ def check_stable_across_folds(
     }
     message = _explain_stable_across_folds(details, limit)
     return result(spread <= limit, "error", spread, limit, message, dict(details))
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("no_overfitting", "not_suspiciously_good")
+def _chart_train_vs_test(details: dict[str, Any]) -> list[BarChart]:
+    """Train vs test score."""
+    if "train_score" not in details:
+        return []
+    scores = [details["train_score"], details["test_score"]]
+    metric = str(details.get("metric", "score"))
+    return [BarChart("Train vs test score", ["train", "test"], [Series(metric, scores)])]

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -764,3 +765,24 @@ def check_slices_perform(
     passed = not _judge_slices(judged, limit)[1]
     message = _explain_slices_perform(details, results, limit)
     return result(passed, "error", worst, limit, message, dict(details))
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("fair")
+def _chart_fair(details: dict[str, Any]) -> list[BarChart]:
+    """Selection rate and true positive rate per group (the first 20 groups)."""
+    groups = (details.get("groups") or [])[:20]
+    if not groups:
+        return []
+    return [
+        BarChart(
+            "Per-group rates",
+            [g["group"] for g in groups],
+            [
+                Series("selection rate", [g["selection_rate"] for g in groups], "ref"),
+                Series("TPR", [g["tpr"] for g in groups], "cur"),
+            ],
+        )
+    ]

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose, explain
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -334,3 +335,27 @@ def check_beats_baselines(
     }
     message = _explain_beats_baselines(details, gap_needed)
     return result(stage is None, "error", gap, gap_needed, message, dict(details))
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("beats_dummy")
+def _chart_beats_dummy(details: dict[str, Any]) -> list[BarChart]:
+    """Model vs dummy baseline score."""
+    if "model_score" not in details:
+        return []
+    scores = [details["dummy_score"], details["model_score"]]
+    metric = str(details.get("metric", "score"))
+    return [BarChart("Model vs dummy baseline", ["dummy", "model"], [Series(metric, scores)])]
+
+
+@chart("beats_baselines")
+def _chart_beats_baselines(details: dict[str, Any]) -> list[BarChart]:
+    """The score of each rung of the baseline ladder."""
+    scores = details.get("scores") or {}
+    if not scores:
+        return []
+    metric = str(details.get("metric", "score"))
+    series = [Series(metric, list(scores.values()))]
+    return [BarChart("The baseline ladder", list(scores), series)]

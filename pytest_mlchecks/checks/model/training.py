@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._deps import require
 from pytest_mlchecks._messages import compose, plural, verdict
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
@@ -1566,3 +1567,22 @@ def _has_randomness(module: Any, *, norm: bool = True) -> bool:
     if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
         return True
     return norm and isinstance(module, batch_norm)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("grad_norm_healthy")
+def _chart_grad_norm_healthy(details: dict[str, Any]) -> list[BarChart]:
+    """RMS gradient per layer, input to output (log scale)."""
+    layers = list((details.get("layers") or {}).items())[:30]
+    if not layers:
+        return []
+    return [
+        BarChart(
+            "Gradient RMS per layer, input to output",
+            [name for name, _ in layers],
+            [Series("RMS gradient per layer (log scale)", [v for _, v in layers], "cur")],
+            log=True,
+        )
+    ]

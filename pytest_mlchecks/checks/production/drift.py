@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart, fmt_report
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -801,3 +802,28 @@ def check_in_distribution(
     message = _explain_in_distribution(figures)
     details = dict(figures.details())
     return result(figures.passed, "error", figures.fraction, limit, message, details)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("no_drift")
+def _chart_no_drift(details: dict[str, Any]) -> list[BarChart]:
+    """Share of rows per reference bin, reference vs current, for the first three columns."""
+    charts = []
+    for column in (details.get("columns") or [])[:3]:
+        histogram = column.get("histogram")
+        if not histogram:
+            continue
+        psi = fmt_report(column["psi"])
+        charts.append(
+            BarChart(
+                f"{column['column']}: share of rows per reference bin (PSI {psi})",
+                [f"bin {i + 1}" for i in range(len(histogram["reference"]))],
+                [
+                    Series("reference", histogram["reference"], "ref"),
+                    Series("current", histogram["current"], "cur"),
+                ],
+            )
+        )
+    return charts
