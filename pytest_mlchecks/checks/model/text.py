@@ -11,6 +11,7 @@ from pytest_mlchecks._messages import percent, verdict
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks.inputs.tables import fmt
+from pytest_mlchecks.inputs.torch import call_model, main_output, validate_inputs
 
 __all__ = [
     "check_attention_mask_respected",
@@ -179,20 +180,6 @@ def check_no_truncation(
     )
 
 
-def _main_output(out: Any) -> Any:
-    for attr in ("logits", "last_hidden_state"):
-        if hasattr(out, attr):
-            return getattr(out, attr)
-    if isinstance(out, dict):
-        for key in ("logits", "last_hidden_state"):
-            if key in out:
-                return out[key]
-        return next(iter(out.values()))
-    if isinstance(out, (tuple, list)):
-        return out[0]
-    return out
-
-
 @check("attention_mask_respected")
 def check_attention_mask_respected(
     model: Any, batch: Any, *, atol: float = 1e-5, random_state: int | None = None
@@ -209,9 +196,7 @@ def check_attention_mask_respected(
     torch = require("torch", helper="assert_attention_mask_respected")
     if not (hasattr(batch, "keys") and "input_ids" in batch and "attention_mask" in batch):
         raise MLCheckUsageError("batch must be a mapping with 'input_ids' and 'attention_mask'.")
-    from pytest_mlchecks.checks.model.training import _call_model, _check_inputs
-
-    _check_inputs(torch, dict(batch), "batch")
+    validate_inputs(dict(batch), "batch")
     ids, mask = batch["input_ids"], batch["attention_mask"]
     if not (isinstance(ids, torch.Tensor) and isinstance(mask, torch.Tensor)):
         raise MLCheckUsageError(
@@ -242,9 +227,9 @@ def check_attention_mask_respected(
     other = dict(batch)
     other["input_ids"] = swapped
     with torch.no_grad():
-        base = _main_output(_call_model(model, dict(batch), "batch"))
-        again = _main_output(_call_model(model, dict(batch), "batch"))
-        changed = _main_output(_call_model(model, other, "batch"))
+        base = main_output(call_model(model, dict(batch), "batch"))
+        again = main_output(call_model(model, dict(batch), "batch"))
+        changed = main_output(call_model(model, other, "batch"))
     noise = float((base.double() - again.double()).abs().max())
     if noise > atol:
         raise MLCheckUsageError(

@@ -16,15 +16,24 @@ import math
 import operator
 import re
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_mlchecks._deps import require
 from pytest_mlchecks._messages import compose, plural, verdict
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks.inputs.tables import fmt, table
+from pytest_mlchecks.inputs.torch import (
+    batch_rows,
+    call_model,
+    detached,
+    first_rows,
+    forward,
+    output_tensors,
+    require_model,
+    validate_inputs,
+)
 
 __all__ = [
     "GradNormTracker",
@@ -33,17 +42,6 @@ __all__ = [
     "check_grad_norm_healthy",
     "check_params_update",
 ]
-
-
-def _torch(helper: str) -> Any:
-    return require("torch", helper=helper)
-
-
-def _require_module(model: Any, helper: str) -> Any:
-    torch = _torch(helper)
-    if not isinstance(model, torch.nn.Module):
-        raise MLCheckUsageError(f"model is a {type(model).__name__}: expected a torch.nn.Module.")
-    return torch
 
 
 def _layer(name: str) -> str:
@@ -457,7 +455,7 @@ def check_grad_norm_healthy(
     gradients' device with one host transfer; the gradients are only read. Figure: the
     vanishing ratio.
     """
-    _require_module(model, "assert_grad_norm_healthy")
+    require_model(model, "assert_grad_norm_healthy")
     ratio_limit = _positive(
         "vanishing_ratio", resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
     )
@@ -647,7 +645,7 @@ class GradNormTracker:
     checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
-        _require_module(self.model, "GradNormTracker")
+        require_model(self.model, "GradNormTracker")
         for name in ("spike_factor", "divergence_factor"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1):
@@ -946,12 +944,6 @@ def _cuda_devices(model: Any) -> list[int]:
     )
 
 
-def _rng_kept(torch: Any, model: Any) -> Any:
-    """A context that puts back the CPU random state and that of every CUDA device the
-    model lives on (dropout draws from the device's generator)."""
-    return torch.random.fork_rng(devices=_cuda_devices(model))
-
-
 @contextlib.contextmanager
 def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
     """Run with the CPU generator and those of the model's CUDA devices seeded, and put
@@ -963,112 +955,6 @@ def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
         for index in devices:
             torch.cuda.default_generators[index].manual_seed(seed)
         yield
-
-
-def _leaves(value: Any) -> Iterator[Any]:
-    """The leaves of a nested input (tuples, lists and mappings walked, in order)."""
-    if isinstance(value, (tuple, list)):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _leaves(v)
-    else:
-        yield value
-
-
-def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
-    """Refuse inputs a torch model cannot take or a check cannot read: numpy arrays (pass
-    tensors), meta tensors (no values) and empty batches (nothing to decide on)."""
-    import numpy as np
-
-    for value in _leaves(inputs):
-        if isinstance(value, np.ndarray):
-            raise MLCheckUsageError(
-                f"{argument} holds a numpy array: torch checks take tensors, e.g. "
-                f"torch.as_tensor({argument}, dtype=torch.float32)."
-            )
-        if isinstance(value, torch.Tensor):
-            if value.is_meta:
-                raise MLCheckUsageError(
-                    f"{argument} holds a meta tensor, which has no values: pass real data."
-                )
-            if value.dim() and value.shape[0] == 0:
-                raise MLCheckUsageError(
-                    f"{argument} has an empty batch (shape {tuple(value.shape)}): the check "
-                    "needs at least one row to decide."
-                )
-
-
-def _detached(torch: Any, value: Any) -> Any:
-    """The inputs with every tensor detached (same storage, no autograd history)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach()
-    if isinstance(value, (tuple, list)):
-        items = [_detached(torch, v) for v in value]
-        if hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
-            return type(value)(*items)
-        return type(value)(items)
-    if isinstance(value, Mapping):
-        return {k: _detached(torch, v) for k, v in value.items()}
-    return value
-
-
-def _call_model(model: Any, inputs: Any, argument: str) -> Any:
-    """The model's output on ``inputs``; an exception raised by the model's own forward is
-    the caller's input not fitting the model (dtype, shape, device), not a check bug."""
-    try:
-        return _forward(model, inputs)
-    except MLCheckUsageError:
-        raise
-    except Exception as exc:
-        raise MLCheckUsageError(
-            f"model({argument}) raised {type(exc).__name__}: {exc}. Check that {argument} "
-            "matches what the model takes (dtype, shape, device)."
-        ) from exc
-
-
-def _forward(model: Any, inputs: Any) -> Any:
-    """Call the model on one input, a tuple/list of positional inputs or a mapping of keyword
-    inputs (as tokenizers return)."""
-    if isinstance(inputs, (tuple, list)):
-        return model(*inputs)
-    if isinstance(inputs, Mapping):
-        return model(**inputs)
-    return model(inputs)
-
-
-def _tensors(out: Any) -> list[Any]:
-    """The tensors in a model output: a tensor, or nested tuples, lists, mappings."""
-    if hasattr(out, "dtype") and hasattr(out, "shape") and hasattr(out, "detach"):
-        return [out]
-    if isinstance(out, Mapping):
-        return [t for value in out.values() for t in _tensors(value)]
-    if isinstance(out, (tuple, list)):
-        return [t for item in out for t in _tensors(item)]
-    return []
-
-
-def _first_rows(inputs: Any, rows: int) -> Any:
-    """The first ``rows`` rows of every batched tensor in the inputs (others unchanged)."""
-    if isinstance(inputs, (tuple, list)):
-        return type(inputs)(_first_rows(v, rows) for v in inputs)
-    if isinstance(inputs, Mapping):
-        return {k: _first_rows(v, rows) for k, v in inputs.items()}
-    shape = getattr(inputs, "shape", None)
-    if shape is not None and len(shape) and hasattr(inputs, "__getitem__"):
-        return inputs[:rows]
-    return inputs
-
-
-def _batch_rows(inputs: Any) -> int:
-    """The batch size shared by every batched tensor in the inputs (0 if there is none)."""
-    sizes = {
-        int(shape[0])
-        for shape in (getattr(v, "shape", None) for v in _leaves(inputs))
-        if shape is not None and len(shape)
-    }
-    return sizes.pop() if len(sizes) == 1 else 0
 
 
 def _gated_by_zero_init(model: Any, stuck: list[str], before: dict[str, Any]) -> dict[str, str]:
@@ -1140,7 +1026,7 @@ def check_params_update(
     ``optimizer``'s state, if given) unless ``restore=False``.
     Figure: the number of parameters breaking the rule (threshold 0).
     """
-    torch = _require_module(model, "assert_params_update")
+    torch = require_model(model, "assert_params_update")
     if not callable(step_fn):
         raise MLCheckUsageError("step_fn must be a callable running one training step.")
     expected = _prefixes(expect_trainable, "expect_trainable")
@@ -1262,7 +1148,7 @@ def _quiet_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
             module.eval()
     try:
         with torch.no_grad():
-            return float(_loss(loss_fn, _call_model(model, batch[0], "batch"), batch[1]))
+            return float(_loss(loss_fn, call_model(model, batch[0], "batch"), batch[1]))
     finally:
         model.train()
 
@@ -1308,7 +1194,7 @@ def check_can_overfit_batch(
     same input gives the same figure. Weights, gradients, every module's mode, the
     optimiser's state and the global RNG state are restored. Figure: the final loss.
     """
-    torch = _require_module(model, "assert_can_overfit_batch")
+    torch = require_model(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
     if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
         raise MLCheckUsageError(f"target_loss must be a finite number >= 0, got {target!r}.")
@@ -1321,9 +1207,9 @@ def check_can_overfit_batch(
     if not callable(loss_fn):
         raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
     inputs, targets = batch
-    _check_inputs(torch, inputs, "batch")
+    validate_inputs(inputs, "batch")
     # the caller's tensors may require grad: training on them must not write their .grad
-    inputs, targets = _detached(torch, inputs), _detached(torch, targets)
+    inputs, targets = detached(inputs), detached(targets)
     batch = (inputs, targets)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
@@ -1337,7 +1223,7 @@ def check_can_overfit_batch(
         opt = torch.optim.Adam(trainable, lr=lr)
     losses: list[float] = []
     final = float("nan")
-    detached = False
+    cut = False
     goal = target
     # dropout makes train-mode losses random: judged in eval mode only (batch-norm alone
     # keeps train mode deterministic on a fixed batch)
@@ -1347,10 +1233,10 @@ def check_can_overfit_batch(
             model.train()
             for _ in range(steps):
                 opt.zero_grad()
-                loss = _loss(loss_fn, _call_model(model, inputs, "batch"), targets)
+                loss = _loss(loss_fn, call_model(model, inputs, "batch"), targets)
                 if not getattr(loss, "requires_grad", False):
                     # the graph is cut: no parameter can move the loss
-                    detached = True
+                    cut = True
                     losses.append(float(loss))
                     break
                 value = float(loss.detach())
@@ -1372,9 +1258,9 @@ def check_can_overfit_batch(
                 loss.backward()
                 opt.step()
             with torch.no_grad():
-                trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
+                trained = float(_loss(loss_fn, call_model(model, inputs, "batch"), targets))
                 model.eval()
-                evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
+                evaluated = float(_loss(loss_fn, call_model(model, inputs, "batch"), targets))
         if noisy:  # a train-mode loss is random: dropout off, batch-norm as in training
             trained = _quiet_loss(model, loss_fn, batch)
         kept = (trained, evaluated)
@@ -1387,19 +1273,19 @@ def check_can_overfit_batch(
         if optimizer is not None and opt_state is not None:
             optimizer.load_state_dict(opt_state)
     start = losses[0] if losses else float("nan")
-    passed = math.isfinite(final) and final <= goal and not detached
+    passed = math.isfinite(final) and final <= goal and not cut
     details = {
         "initial_loss": start,
         "final_loss": final,
         "goal": goal,
         "steps": len(losses),
-        "loss_detached": detached,
+        "loss_detached": cut,
     }
     head = (
         f"can_overfit_batch: loss {fmt(start, 4)} -> {fmt(final, 4)} after {len(losses)} steps "
-        f"on a batch of {_batch_rows(targets) or _batch_rows(inputs)} (goal <= {fmt(goal, 4)})."
+        f"on a batch of {batch_rows(targets) or batch_rows(inputs)} (goal <= {fmt(goal, 4)})."
     )
-    if detached:
+    if cut:
         head = (
             f"can_overfit_batch: the loss ({fmt(start, 4)}) does not depend on any trainable "
             "parameter (it has no grad_fn): the graph is cut between the parameters and the "
@@ -1477,21 +1363,21 @@ def check_eval_deterministic(
     draw from a generator seeded with ``random_state`` (else ``--ml-seed``), so the figure
     does not depend on the caller's RNG state. Figure: the largest absolute difference.
     """
-    torch = _require_module(model, "assert_eval_deterministic")
+    torch = require_model(model, "assert_eval_deterministic")
     if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
         raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
-    _check_inputs(torch, X, "X")
+    validate_inputs(X, "X")
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
-    rows = _batch_rows(X)
+    rows = batch_rows(X)
     sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
         with _seeded(torch, model, current_seed(random_state)), torch.no_grad():
-            first = _tensors(_call_model(model, X, "X"))
-            second = _tensors(_call_model(model, X, "X"))
+            first = output_tensors(call_model(model, X, "X"))
+            second = output_tensors(call_model(model, X, "X"))
             if rows >= 2:
                 try:
-                    half = _tensors(_forward(model, _first_rows(X, sub)))
+                    half = output_tensors(forward(model, first_rows(X, sub)))
                 except Exception:  # e.g. batch-norm in train mode refuses a single row
                     half = None
     finally:
