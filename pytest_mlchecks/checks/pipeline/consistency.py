@@ -468,11 +468,11 @@ def _torch_outputs(model: Any, X: Any) -> dict[str, Any]:
     """The tensors of a torch module's forward on X, as float64 arrays."""
     import torch
 
-    from pytest_mlchecks.checks.model.training import _forward, _tensors
+    from pytest_mlchecks.inputs.torch import forward, output_tensors
 
     inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
     with torch.no_grad():
-        outs = _tensors(_forward(model, inputs))
+        outs = output_tensors(forward(model, inputs))
     names = ["forward"] + [f"forward[{i}]" for i in range(1, len(outs))]
     return {n: t.detach().cpu().double().numpy() for n, t in zip(names, outs, strict=True)}
 
