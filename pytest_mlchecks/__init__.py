@@ -67,6 +67,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_missingness_not_predictive as check_missingness_not_predictive,
     )
     from pytest_mlchecks.checks.data.quality import check_time_grid_valid as check_time_grid_valid
+    from pytest_mlchecks.checks.evaluation.decision import (
+        check_decision_threshold_tuned as check_decision_threshold_tuned,
+    )
     from pytest_mlchecks.checks.evaluation.generalisation import (
         check_no_overfitting as check_no_overfitting,
     )
@@ -139,6 +142,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_can_overfit_batch = check_can_overfit_batch
     assert_class_balance = check_class_balance
     assert_eval_deterministic = check_eval_deterministic
+    assert_decision_threshold_tuned = check_decision_threshold_tuned
     assert_fair = check_fair
     assert_finite = check_finite
     assert_fit_on_train_only = check_fit_on_train_only

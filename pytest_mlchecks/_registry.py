@@ -352,6 +352,13 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "API default: any silently cut text is reported",
         ),
         ThresholdSpec(
+            "decision_threshold_margin",
+            0.05,
+            "gain of the metric from a tuned threshold (held out, 99% lower bound) above "
+            "which the threshold in use fails",
+            "CALIBRATION_DT",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -410,6 +417,7 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     # taking over); NaN stays refused, so it can no longer switch the check off by accident
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
+    "decision_threshold_margin": dict(lo=0.0, hi=1.0, arg="margin"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -535,6 +543,13 @@ CHECKS: dict[str, CheckSpec] = {
             "pytest_mlchecks.checks.model.predictions",
             "one class or one value for every row, or scores that barely move",
             ("collapse_max_share", "collapse_min_spread"),
+        ),
+        CheckSpec(
+            "decision_threshold_tuned",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.decision",
+            "a decision threshold (0.5 by default) far from the best one on validation data",
+            ("decision_threshold_margin",),
         ),
         CheckSpec(
             "no_overfitting",

@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
             "architectures",
             "real",
             "collapse",
+            "decision",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -285,6 +286,11 @@ def main(argv: list[str] | None = None) -> None:
                 collapse.calibrate_collapse(opts.datasets // 10), collapse.real_rows()
             )
         )
+        print()
+    if opts.only in (None, "decision"):
+        from pytest_mlchecks.calibration import decision
+
+        print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real

@@ -16,7 +16,6 @@ from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks.inputs.models import model_outputs
 from pytest_mlchecks.inputs.tables import (
-    ModelInput,
     VectorLike,
     describe_type,
     fmt,
@@ -57,7 +56,7 @@ class CollapseDetails(TypedDict, total=False):
     relative_spread: float  # regression with y: std of predictions / std of y
 
 
-def _fitted_outputs(model: ModelInput, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _fitted_outputs(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """``model.predict(X)`` as a 1-D array and, when the model has it, ``predict_proba(X)``."""
     outputs = model_outputs(model, X, prefer=("predict", "predict_proba"), convert=np.asarray)
     if "predict" not in outputs:
@@ -79,14 +78,14 @@ def _fitted_outputs(model: ModelInput, X: Any) -> tuple[np.ndarray, np.ndarray |
     return labels, scores
 
 
-def _is_classifier(model: ModelInput, labels: np.ndarray, scores: np.ndarray | None) -> bool:
+def _is_classifier(model: Any, labels: np.ndarray, scores: np.ndarray | None) -> bool:
     if getattr(model, "classes_", None) is not None or scores is not None:
         return True
     return labels.dtype.kind in "biuOUSb"
 
 
 def _measure_collapse(
-    model: ModelInput, labels: np.ndarray, scores: np.ndarray | None, y: np.ndarray | None
+    model: Any, labels: np.ndarray, scores: np.ndarray | None, y: np.ndarray | None
 ) -> CollapseDetails:
     """Distinct predictions, the share of the most frequent one, and how much scores vary."""
     values, counts = np.unique(labels, return_counts=True)
@@ -166,7 +165,7 @@ def _explain_collapse(
 
 @check("predictions_not_collapsed")
 def check_predictions_not_collapsed(
-    model: ModelInput,
+    model: Any,
     X: Any,
     *,
     y: VectorLike | None = None,
