@@ -357,7 +357,7 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "gain of the metric from a tuned threshold (held out, 99% lower bound) above "
             "which the threshold in use fails",
             "calibration (python -m pytest_mlchecks.calibration --only decision, logistic "
-            "regression, 20 draws per cell): 0 of 160 false alarms (0.5 on balanced data, "
+            "regression, 20 draws per cell): 0 of 200 false alarms (0.5 on balanced data, "
             "thresholds tuned on separate rows, 500 and 5,000 validation rows); 0.5 on 3% / 5% "
             "positives detected in 16 / 15 of 20 at 5,000 rows (median held-out gain 0.22 / 0.19 "
             "F1), 3 of 20 at 500 rows (15-25 positives: the gain's standard error ~0.09 leaves it"
