@@ -14,7 +14,7 @@ from pytest_mlchecks import (
     check_same_features,
 )
 
-from .conftest import needs_torch
+from ...conftest import needs_torch
 
 
 def _raw(n: int = 500, seed: int = 0) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from pytest_mlchecks import (
     check_finite,
 )
 
-from .conftest import needs_torch
+from ...conftest import needs_torch
 
 # ------------------------------------------------------------------------ finite
 
