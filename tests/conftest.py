@@ -52,6 +52,7 @@ NEEDS_BY_MODULE: dict[str, tuple[str, ...]] = {
 NEEDS_AT_IMPORT: dict[str, str] = {
     "test_baselines.py": "sklearn",
     "test_generalisation.py": "sklearn",
+    "test_robustness.py": "sklearn",
     "test_text.py": "torch",
     "test_training.py": "torch",
 }
