@@ -16,7 +16,9 @@ from pytest_mlchecks._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
+    MLCheckException,
     MLCheckInternalError,
+    MLCheckNoVerdictError,
     MLCheckUsageError,
     MLCheckWarning,
 )
@@ -37,7 +39,9 @@ __all__ = [
     "CheckReport",
     "CheckResult",
     "MLCheckError",
+    "MLCheckException",
     "MLCheckInternalError",
+    "MLCheckNoVerdictError",
     "MLCheckUsageError",
     "MLCheckWarning",
     *sorted(_LAZY),
@@ -63,7 +67,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_missingness_not_predictive as check_missingness_not_predictive,
     )
     from pytest_mlchecks.checks.data.quality import check_time_grid_valid as check_time_grid_valid
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair as check_fair
+    from pytest_mlchecks.checks.evaluation.decision import (
+        check_decision_threshold_tuned as check_decision_threshold_tuned,
+    )
     from pytest_mlchecks.checks.evaluation.generalisation import (
         check_no_overfitting as check_no_overfitting,
     )
@@ -71,10 +77,11 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_not_suspiciously_good as check_not_suspiciously_good,
     )
     from pytest_mlchecks.checks.evaluation.generalisation import (
-        check_slices_perform as check_slices_perform,
-    )
-    from pytest_mlchecks.checks.evaluation.generalisation import (
         check_stable_across_folds as check_stable_across_folds,
+    )
+    from pytest_mlchecks.checks.evaluation.groups import check_fair as check_fair
+    from pytest_mlchecks.checks.evaluation.groups import (
+        check_slices_perform as check_slices_perform,
     )
     from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,
@@ -116,11 +123,13 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     from pytest_mlchecks.checks.pipeline.robustness import (
         check_invariant_to_row_order as check_invariant_to_row_order,
     )
+    from pytest_mlchecks.checks.production.contract import (
+        check_schema_matches as check_schema_matches,
+    )
     from pytest_mlchecks.checks.production.drift import (
         check_in_distribution as check_in_distribution,
     )
     from pytest_mlchecks.checks.production.drift import check_no_drift as check_no_drift
-    from pytest_mlchecks.checks.production.drift import check_schema_matches as check_schema_matches
     from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
     from pytest_mlchecks.schema import Schema as Schema
     from pytest_mlchecks.schema import infer_schema as infer_schema
@@ -133,6 +142,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_can_overfit_batch = check_can_overfit_batch
     assert_class_balance = check_class_balance
     assert_eval_deterministic = check_eval_deterministic
+    assert_decision_threshold_tuned = check_decision_threshold_tuned
     assert_fair = check_fair
     assert_finite = check_finite
     assert_fit_on_train_only = check_fit_on_train_only

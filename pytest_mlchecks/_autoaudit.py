@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from pytest_mlchecks._registry import CHECKS
-from pytest_mlchecks._result import MLCheckError, MLCheckUsageError
+from pytest_mlchecks._result import MLCheckException, MLCheckUsageError
 
 KEYS = {
     "train",
@@ -249,7 +249,7 @@ def _names(value: Any) -> list[str]:
 
 
 def _fitted_model(data: AuditData) -> tuple[Any, Any, Any, Any, Any]:
-    from pytest_mlchecks.checks.model.baselines import fitted_copy
+    from pytest_mlchecks.inputs.models import fitted_copy
 
     frames = data.frames()
     target = data.table["target"]
@@ -394,7 +394,7 @@ class AuditItem(pytest.Item):
         __tracebackhide__ = True
         try:
             self._run(self._data)
-        except (MLCheckError, MLCheckUsageError, pytest.skip.Exception):
+        except (MLCheckException, pytest.skip.Exception):
             raise
         except Exception as exc:  # the user's loader or model: say where, not 1,500 lines
             raise MLCheckUsageError(
@@ -403,7 +403,7 @@ class AuditItem(pytest.Item):
             ) from exc
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
-        if isinstance(excinfo.value, (MLCheckError, MLCheckUsageError)):
+        if isinstance(excinfo.value, MLCheckException):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 

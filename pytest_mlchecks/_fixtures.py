@@ -7,9 +7,6 @@ the helpers' modules load when a fixture is first requested.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import random
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -22,6 +19,7 @@ from pytest_mlchecks._protocol import (
     threshold_source,
 )
 from pytest_mlchecks._registry import ASSERT_HELPERS, THRESHOLDS
+from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks._session import RUNG_KEY
 
 
@@ -67,52 +65,56 @@ class AuditRecorder:
         threshold: float | None = None,
         passed: bool | None = None,
     ) -> None:
-        """Record a figure. ``passed=False`` makes the audit gate fail (not the test itself)."""
-        from pytest_mlchecks._result import jsonable
+        """Record a figure. ``passed=False`` makes the audit gate fail (not the test itself).
 
+        The figure becomes a check record like any check's (a ``CheckResult`` marked as the
+        test's own, ``user``); without ``passed`` it is informational (``passed`` None).
+        """
         if not isinstance(name, str) or not name:
-            from pytest_mlchecks._result import MLCheckUsageError
-
             raise MLCheckUsageError(f"name must be a non-empty string, got {name!r}.")
+        figure, limit = _number("value", value), _number("threshold", threshold)
         recorder = current_recorder()
         if recorder is None:
             return
         verdict = "" if passed is None else (" (passed)" if passed else " (FAILED)")
-        recorder.records.append(
-            {
-                "name": name,
-                "rung": self._rung,
-                "passed": passed,
-                "severity": "error",
-                "value": jsonable(None if value is None else float(value)),
-                "threshold": jsonable(None if threshold is None else float(threshold)),
-                "message": f"{name} = {value}"
-                + ("" if threshold is None else f" (threshold {threshold})")
-                + verdict,
-                "details": {},
-                "enforced": passed is not None,
-                "user": True,
-            }
+        result = CheckResult(
+            name,
+            self._rung or "",
+            passed=passed is not False,
+            value=figure,
+            threshold=limit,
+            message=f"{name} = {value}"
+            + ("" if threshold is None else f" (threshold {threshold})")
+            + verdict,
         )
+        recorder.add(result, enforced=passed is not None, user=True, informational=passed is None)
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    if importlib.util.find_spec("numpy") is not None:
-        import numpy as np
-
-        np.random.seed(seed % (2**32))
-    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
-        import torch
-
-        torch.manual_seed(seed)
+def _number(argument: str, raw: float | None) -> float | None:
+    """``raw`` as a float (None stays None), or a usage error naming the argument."""
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise MLCheckUsageError(
+            f"ml_audit.record: {argument} must be a number or None, got {raw!r}."
+        ) from None
 
 
 @pytest.fixture
-def ml_seed() -> int:
-    """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``."""
+def ml_seed(request: pytest.FixtureRequest) -> int:
+    """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``.
+
+    Then every seeder of the entry-point group ``pytest_mlchecks.seeders`` (installed
+    packages seeding their library) and the ``pytest_mlchecks_seed(seed)`` hook (a
+    conftest.py seeding one more library) run with the same seed.
+    """
+    from pytest_mlchecks._seeding import seed_everything
+
     seed = current_settings().seed
-    _seed_everything(seed)
+    seed_everything(seed)
+    request.config.hook.pytest_mlchecks_seed(seed=seed)
     return seed
 
 

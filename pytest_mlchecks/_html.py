@@ -1,149 +1,37 @@
 """A single self-contained HTML audit report: the ladder, failing checks, inline SVG plots.
 
 Plots are drawn as inline SVG from the checks' aggregate details (no plotting library, no
-network, no external files): per-layer gradient norms, drift histograms (reference vs
+network, no external files): each check declares its chart beside its code (``@chart`` in
+``pytest_mlchecks._charts``), e.g. per-layer gradient norms, drift histograms (reference vs
 current), train vs test (and baseline) scores, per-group rates.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
+from pytest_mlchecks._charts import bars as _bars  # noqa: F401  (the primitive, old name)
+from pytest_mlchecks._charts import chart_for
+from pytest_mlchecks._messages import fmt_report as _fmt
+from pytest_mlchecks._records import AuditReport, CheckDict, CheckStatus, ReportCheck
 from pytest_mlchecks._report import NOT_COUNTED, STATUS_LABELS, partial_lines, status_key
-from pytest_mlchecks._report import _fmt_value as _fmt
 from pytest_mlchecks._result import RUNGS
 
-COLORS = {"ref": "#6b8fbf", "cur": "#e07b39", "bad": "#c0392b", "ok": "#2e8b57"}
+__all__ = ["plot_for", "render"]
 
 
 def _esc(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _bars(
-    labels: list[str],
-    series: list[tuple[str, list[float], str]],
-    *,
-    log: bool = False,
-    title: str = "",
-) -> str:
-    """Grouped horizontal bar chart as SVG (values >= 0; ``log`` for orders of magnitude)."""
-    if not labels or not series:
+def plot_for(check: CheckDict) -> str:
+    """An SVG picture of a check's figures, when one says more than the numbers: the chart
+    its check declared with ``@chart``, drawn from the recorded details."""
+    build = chart_for(str(check.get("name")))
+    if build is None:
         return ""
-    row_h, bar_h, left, width = 22, 8, 170, 420
-    height = 30 + len(labels) * row_h + 20
-    values = [v for _, vs, _ in series for v in vs if v is not None and math.isfinite(v)]
-    if not values:
-        return ""
-    if log:
-        positive = [v for v in values if v > 0] or [1.0]
-        lo, hi = math.log10(min(positive)), math.log10(max(positive))
-        span = (hi - lo) or 1.0
-
-        def scale(v: float) -> float:
-            return 0.0 if v <= 0 else (math.log10(v) - lo) / span * (width - 10) + 10
-    else:
-        top = max(values) or 1.0
-
-        def scale(v: float) -> float:
-            return max(v, 0.0) / top * width
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
-        f'role="img" aria-label="{_esc(title)}">',
-        f'<text x="4" y="16" font-size="13" font-weight="bold">{_esc(title)}</text>',
-    ]
-    for i, label in enumerate(labels):
-        y = 30 + i * row_h
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
-            f"{_esc(label[:28])}</text>"
-        )
-        for j, (_, vs, color) in enumerate(series):
-            v = vs[i] if i < len(vs) else None
-            if v is None or not math.isfinite(v):
-                continue
-            w = scale(v)
-            parts.append(
-                f'<rect x="{left}" y="{y + j * bar_h}" width="{w:.1f}" height="{bar_h - 1}" '
-                f'fill="{color}"><title>{_esc(label)}: {_fmt(v)}</title></rect>'
-            )
-            if j == len(series) - 1 or len(series) == 1:
-                parts.append(
-                    f'<text x="{left + w + 4:.1f}" y="{y + 12}" font-size="10">{_fmt(v)}</text>'
-                )
-    legend_y = height - 6
-    x = left
-    for name, _, color in series:
-        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>')
-        parts.append(f'<text x="{x + 14}" y="{legend_y}" font-size="11">{_esc(name)}</text>')
-        x += 20 + 8 * len(name)
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def plot_for(check: dict[str, Any]) -> str:
-    """An SVG picture of a check's figures, when one says more than the numbers."""
-    name, d = check.get("name"), check.get("details") or {}
-    if name == "grad_norm_healthy" and d.get("layers"):
-        layers = list(d["layers"].items())[:30]
-        return _bars(
-            [k for k, _ in layers],
-            [("RMS gradient per layer (log scale)", [v for _, v in layers], COLORS["cur"])],
-            log=True,
-            title="Gradient RMS per layer, input to output",
-        )
-    if name == "no_drift" and d.get("columns"):
-        charts = []
-        for col in d["columns"][:3]:
-            hist = col.get("histogram")
-            if not hist:
-                continue
-            labels = [f"bin {i + 1}" for i in range(len(hist["reference"]))]
-            charts.append(
-                _bars(
-                    labels,
-                    [
-                        ("reference", hist["reference"], COLORS["ref"]),
-                        ("current", hist["current"], COLORS["cur"]),
-                    ],
-                    title=f"{col['column']}: share of rows per reference bin "
-                    f"(PSI {_fmt(col['psi'])})",
-                )
-            )
-        return "".join(charts)
-    if name in ("no_overfitting", "not_suspiciously_good") and "train_score" in d:
-        return _bars(
-            ["train", "test"],
-            [(str(d.get("metric", "score")), [d["train_score"], d["test_score"]], COLORS["ref"])],
-            title="Train vs test score",
-        )
-    if name == "beats_dummy" and "model_score" in d:
-        return _bars(
-            ["dummy", "model"],
-            [(str(d.get("metric", "score")), [d["dummy_score"], d["model_score"]], COLORS["ref"])],
-            title="Model vs dummy baseline",
-        )
-    if name == "beats_baselines" and d.get("scores"):
-        scores = d["scores"]
-        return _bars(
-            list(scores),
-            [(str(d.get("metric", "score")), list(scores.values()), COLORS["ref"])],
-            title="The baseline ladder",
-        )
-    if name == "fair" and d.get("groups"):
-        groups = d["groups"][:20]
-        return _bars(
-            [g["group"] for g in groups],
-            [
-                ("selection rate", [g["selection_rate"] for g in groups], COLORS["ref"]),
-                ("TPR", [g["tpr"] for g in groups], COLORS["cur"]),
-            ],
-            title="Per-group rates",
-        )
-    return ""
+    return "".join(chart.svg() for chart in build(check.get("details") or {}))
 
 
 CSS = """
@@ -163,12 +51,12 @@ summary{cursor:pointer;font-weight:600} svg{display:block;margin:8px 0}
 """
 
 
-def _status(check: dict[str, Any]) -> str:
+def _status(check: ReportCheck) -> CheckStatus:
     """info / pass / warn / fail / not_enforced / xfail / rerun (also the CSS class)."""
     return status_key(check)
 
 
-def render(summary: dict[str, Any]) -> str:
+def render(summary: AuditReport) -> str:
     """The whole report as one HTML document."""
     gate = summary["gate"]
     lowest = summary.get("failed_rung")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 from pytest_mlchecks._result import CheckResult
+
+#: How figures read: ``message`` in check messages (thousands separators, ``digits`` significant
+#: figures), ``report`` in the session summaries (terminal, Markdown, HTML: no separators, 3
+#: significant figures for very large or small values, 4 decimals otherwise).
+FigureStyle = Literal["message", "report"]
+#: per style: thousands separator, the magnitude below which whole numbers print as integers,
+#: digits in scientific (``g``) and fixed (``f``) notation (None: the ``digits`` argument)
+_STYLES: dict[str, tuple[str, float, int | None, int | None]] = {
+    "message": (",", 1e15, None, None),
+    "report": ("", 1e12, 3, 4),
+}
 
 
 def compose(headline: str, *, body: str = "", why: str = "", fix: str = "") -> str:
@@ -33,6 +45,33 @@ def percent(fraction: float) -> str:
     return f"{value:.2f}%".replace(".00%", "%")
 
 
+def fmt(value: float | str | None, digits: int = 3, *, style: FigureStyle = "message") -> str:
+    """A figure as people read it: whole numbers as integers, very large or small values in
+    scientific notation, others with ``digits`` decimals (trailing zeros dropped); NaN and
+    infinities spelled out, ``None`` as ``-``, strings as they are. ``style`` picks the
+    message or the report conventions (see ``FigureStyle``)."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    if number != number:  # NaN
+        return "nan"
+    if number in (math.inf, -math.inf):
+        return str(number)
+    separator, whole_below, g_digits, f_digits = _STYLES[style]
+    if number == int(number) and abs(number) < whole_below:
+        return f"{int(number):{separator}}"
+    if abs(number) >= 1e4 or abs(number) < 1e-3:
+        return f"{number:.{g_digits or digits}g}"
+    return f"{number:.{f_digits or digits}f}".rstrip("0").rstrip(".")
+
+
+def fmt_report(value: float | str | None) -> str:
+    """``fmt`` in the report style: the figures of the session summaries."""
+    return fmt(value, style="report")
+
+
 def md_table(
     headers: list[str], rows: list[list[str]], *, right: tuple[int, ...] = ()
 ) -> list[str]:
@@ -41,6 +80,12 @@ def md_table(
     lines = ["| " + " | ".join(headers) + " |", rule]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def explain(passed: bool, head: str, *, why: str, fix: str, body: str = "") -> str:
+    """A check's message: ``head`` alone when it passes; head, body, why and fix when it
+    fails."""
+    return head if passed else compose(head, body=body, why=why, fix=fix)
 
 
 def verdict(
@@ -57,5 +102,5 @@ def verdict(
 ) -> CheckResult:
     """A check's result (named by its ``@check``) whose message is ``head`` alone when it
     passes and head, body, why and fix when it fails."""
-    message = head if passed else compose(head, body=body, why=why, fix=fix)
+    message = explain(passed, head, body=body, why=why, fix=fix)
     return CheckResult("", "", passed, severity, value, threshold, message, details)

@@ -17,18 +17,23 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from pytest_mlchecks._registry import CHECKS, THRESHOLDS, CheckSpec
 from pytest_mlchecks._result import (
     CheckReport,
     CheckResult,
     MLCheckError,
+    MLCheckException,
     MLCheckInternalError,
+    MLCheckNoVerdictError,
     MLCheckUsageError,
     MLCheckWarning,
     iter_results,
 )
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import CheckRecord, ThresholdOrigin, ThresholdProvenance
 
 P = ParamSpec("P")
 R = TypeVar("R", CheckResult, CheckReport)
@@ -51,14 +56,33 @@ class Recorder:
 
     nodeid: str
     settings: Settings
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[CheckRecord] = field(default_factory=list)
     depth: int = 0
     enforcing: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, result: CheckResult, *, enforced: bool) -> None:
-        entry = result.to_dict()
+    def add(
+        self,
+        result: CheckResult,
+        *,
+        enforced: bool,
+        user: bool = False,
+        informational: bool = False,
+    ) -> None:
+        """Record a verdict against the test. ``enforced``: the test asserted it; ``user``:
+        the test's own figure (``ml_audit.record``), ``informational`` when it was given no
+        verdict (recorded with ``passed`` None: shown, never counted as a pass or a failure).
+        """
+        # the verdict's own keys (CheckDict), then the record's (the cast: to_dict's keys are
+        # exactly CheckDict's, none of CheckRecord's optional ones)
+        entry = cast("CheckRecord", result.to_dict())
         entry["enforced"] = enforced
+        if not entry["rung"]:
+            entry["rung"] = None  # a user figure in a test on no rung
+        if informational:
+            entry["passed"] = None
+        if user:
+            entry["user"] = True
         self.records.append(entry)
 
 
@@ -152,7 +176,7 @@ def resolve_threshold(key: str, argument: float | None) -> float:
     return THRESHOLDS[key].default
 
 
-def threshold_source(key: str, argument: float | None = None) -> str:
+def threshold_source(key: str, argument: float | None = None) -> ThresholdOrigin:
     if argument is not None:
         return "argument"
     if key in current_settings().ini:
@@ -207,7 +231,7 @@ def blame(exc: BaseException) -> tuple[str, str]:
     return "caller", first
 
 
-def _no_verdict(name: str, exc: Exception) -> MLCheckUsageError:
+def _no_verdict(name: str, exc: Exception) -> MLCheckNoVerdictError:
     """The error a check raises when it crashed: internal bug or the caller's code failing."""
     kind, where = blame(exc)
     what = f"{type(exc).__name__}: {exc}"
@@ -241,10 +265,10 @@ def report(results: list[CheckResult]) -> CheckReport:
     return CheckReport("", "", list(results))
 
 
-def provenance(spec: CheckSpec, arguments: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def provenance(spec: CheckSpec, arguments: Mapping[str, Any]) -> dict[str, ThresholdProvenance]:
     """Each threshold of ``spec``: the value in force and where it came from (argument, ini
     option or default), read from the keyword arguments the check was called with."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ThresholdProvenance] = {}
     for key in spec.thresholds:
         arg = THRESHOLDS[key].arg or key
         given = arguments.get(arg)
@@ -279,7 +303,8 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     An unexpected exception inside the check never becomes a silent pass: if it was raised by
     the check's own code it is an ``MLCheckInternalError`` (a bug, "please report"); if it was
     raised inside what the caller passed (their model's fit, their step function) it is an
-    ``MLCheckUsageError`` saying the check could not decide. The original is chained.
+    ``MLCheckUsageError`` saying the check could not decide. Both are
+    ``MLCheckNoVerdictError``s; the original is chained.
     """
     spec = CHECKS[name]
 
@@ -304,7 +329,7 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 else:
                     arguments = {}
                 _stamp(outcome, spec, arguments)
-            except (MLCheckUsageError, MLCheckError):
+            except MLCheckException:  # a verdict raised, or no verdict already explained
                 raise
             except Exception as exc:
                 raise _no_verdict(func.__name__, exc) from exc

@@ -6,29 +6,25 @@ import html
 import json
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_mlchecks._messages import md_table
+from pytest_mlchecks._messages import fmt_report, md_table
 from pytest_mlchecks._result import RUNGS
 
-COLUMNS = ("tests", "passed", "failed", "skipped", "blocked")
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import AuditReport, CheckStatus, ReportCheck, RungRow
 
-
-def _fmt_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    number = float(value)
-    if number == int(number) and abs(number) < 1e12:
-        return f"{int(number)}"
-    if abs(number) >= 1e4 or abs(number) < 1e-3:
-        return f"{number:.3g}"
-    return f"{number:.4f}".rstrip("0").rstrip(".")
+COLUMNS: tuple[Literal["tests", "passed", "failed", "skipped", "blocked"], ...] = (
+    "tests",
+    "passed",
+    "failed",
+    "skipped",
+    "blocked",
+)
 
 
 #: how each check status reads; only FAIL and WARN are findings, the last three are not counted
-STATUS_LABELS = {
+STATUS_LABELS: dict[CheckStatus, str] = {
     "pass": "pass",
     "info": "info",
     "fail": "FAIL",
@@ -37,11 +33,11 @@ STATUS_LABELS = {
     "xfail": "xfail (accepted)",
     "rerun": "rerun (discarded)",
 }
-NOT_COUNTED = ("not_enforced", "xfail", "rerun")
+NOT_COUNTED: tuple[CheckStatus, ...] = ("not_enforced", "xfail", "rerun")
 GATE_ICONS = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "error": "❌"}
 
 
-def status_key(check: dict[str, Any]) -> str:
+def status_key(check: ReportCheck) -> CheckStatus:
     """The check's status (reports of schema 1 had none: derived from the verdict)."""
     status = check.get("status")
     if isinstance(status, str) and status in STATUS_LABELS:
@@ -53,7 +49,7 @@ def status_key(check: dict[str, Any]) -> str:
     return "warn" if check.get("severity") == "warning" else "fail"
 
 
-def _status(check: dict[str, Any]) -> str:
+def _status(check: ReportCheck) -> str:
     return STATUS_LABELS[status_key(check)]
 
 
@@ -71,13 +67,13 @@ def md_code(text: Any) -> str:
     return f"<code>{md_escape(text)}</code>"
 
 
-def _rung_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
+def _rung_rows(summary: AuditReport) -> list[tuple[str, RungRow]]:
     rungs = summary["rungs"]
     order = [r for r in ("unranked", *RUNGS) if r in rungs]
     return [(r, rungs[r]) for r in order]
 
 
-def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
+def terminal_lines(summary: AuditReport, *, verbose: int = 0) -> list[str]:
     """Aligned lines for the terminal summary (title printed by the caller)."""
     lines: list[str] = []
     rows = _rung_rows(summary)
@@ -102,7 +98,7 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
         name_w = max(len(str(c["name"])) for c in shown) if shown else 4
         rung_w = max(len(str(c.get("rung") or "-")) for c in shown) if shown else 4
         for c in shown:
-            figure = f"{_fmt_value(c.get('value'))} (threshold {_fmt_value(c.get('threshold'))})"
+            figure = f"{fmt_report(c.get('value'))} (threshold {fmt_report(c.get('threshold'))})"
             repeats = int(c.get("count", 1) or 1)
             lines.append(
                 f"  {_status(c):{status_w}}  {c.get('rung') or '-'!s:{rung_w}}  "
@@ -127,19 +123,19 @@ def terminal_lines(summary: dict[str, Any], *, verbose: int = 0) -> list[str]:
     return lines
 
 
-def _not_counted(checks: list[dict[str, Any]]) -> str:
+def _not_counted(checks: list[ReportCheck]) -> str:
     counts = {key: sum(1 for c in checks if status_key(c) == key) for key in NOT_COUNTED}
     parts = [f"{n} {STATUS_LABELS[key]}" for key, n in counts.items() if n]
     return (", not counted: " + ", ".join(parts)) if parts else ""
 
 
-def partial_lines(summary: dict[str, Any]) -> list[str]:
+def partial_lines(summary: AuditReport) -> list[str]:
     """Why the report covers only part of the suite (deselection, --lf, an early stop)."""
     reasons = summary.get("partial_reasons") or []
     return [f"partial report: {reason}" for reason in reasons]
 
 
-def gate_line(summary: dict[str, Any]) -> str:
+def gate_line(summary: AuditReport) -> str:
     blocked = sum(row["blocked"] for _, row in _rung_rows(summary))
     gate = summary["gate"]
     if gate == "pass":
@@ -157,7 +153,7 @@ def gate_line(summary: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def markdown(summary: dict[str, Any]) -> str:
+def markdown(summary: AuditReport) -> str:
     """A Markdown report for CI job summaries: the ladder, then failures first per rung."""
     icon = GATE_ICONS.get(summary["gate"], "❌")
     out = [f"## {icon} ML audit: gate {summary['gate'].upper()}", ""]
@@ -174,7 +170,7 @@ def markdown(summary: dict[str, Any]) -> str:
     ]
     out += md_table(["rung", *COLUMNS], rung_rows, right=tuple(range(1, len(COLUMNS) + 1)))
     out.append("")
-    by_rung: dict[str, list[dict[str, Any]]] = {}
+    by_rung: dict[str, list[ReportCheck]] = {}
     for check in summary["checks"]:
         by_rung.setdefault(str(check.get("rung") or "unranked"), []).append(check)
     for rung in ("unranked", *RUNGS):
@@ -188,8 +184,8 @@ def markdown(summary: dict[str, Any]) -> str:
             [
                 _status(c),
                 md_code(c["name"]),
-                md_escape(_fmt_value(c.get("value"))),
-                md_escape(_fmt_value(c.get("threshold"))),
+                md_escape(fmt_report(c.get("value"))),
+                md_escape(fmt_report(c.get("threshold"))),
                 md_code(c["nodeid"]),
             ]
             for c in checks
@@ -289,11 +285,11 @@ def append_text(path: str, text: str) -> None:
         handle.write(separator + text)
 
 
-def to_json(summary: dict[str, Any]) -> str:
+def to_json(summary: AuditReport) -> str:
     return json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
-def schemas_written(summary: dict[str, Any]) -> list[tuple[str, int]]:
+def schemas_written(summary: AuditReport) -> list[tuple[str, int]]:
     """(path, columns) of every schema snapshot that ``--ml-update-schema`` (or
     ``update=True``) wrote in this run, each path once, in the order they were written."""
     seen: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""The one result type, the umbrella report and the exception hierarchy.
+"""The one result type, the umbrella report and the exception hierarchy (``MLCheckException``).
 
 Standard library only: the plugin imports this module at start-up.
 """
@@ -6,15 +6,34 @@ Standard library only: the plugin imports this module at start-up.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import CheckDict, ThresholdProvenance, UmbrellaDict
 
 RUNGS: tuple[str, ...] = ("data", "pipeline", "model", "evaluation", "production")
 SEVERITIES: tuple[str, ...] = ("error", "warning")
 
 
-class MLCheckError(AssertionError):
+class MLCheckException(Exception):
+    """Base of every exception pytest-mlchecks raises.
+
+    Two kinds: a check that failed its verdict (``MLCheckError``, an ``AssertionError``), and
+    a check that gives no verdict (``MLCheckNoVerdictError``, a ``ValueError``): either the
+    caller misused it (``MLCheckUsageError``) or it crashed in its own code, a bug in
+    pytest-mlchecks (``MLCheckInternalError``)::
+
+        try:
+            assert_no_leakage(train, test)
+        except MLCheckError: ...  # the data leaks: the verdict is "fail"
+        except MLCheckUsageError: ...  # fix the call: arguments, inputs, your model
+        except MLCheckInternalError: ...  # our bug: please report it
+    """
+
+
+class MLCheckError(MLCheckException, AssertionError):
     """Raised by every ``assert_*`` helper that fails; ``.results`` holds the evidence."""
 
     def __init__(self, results: Sequence[CheckResult]) -> None:
@@ -30,15 +49,28 @@ class MLCheckError(AssertionError):
         return self._text()
 
 
-class MLCheckUsageError(ValueError):
-    """Bad arguments or unusable input: names the argument and what was expected."""
+class MLCheckNoVerdictError(MLCheckException, ValueError):
+    """The check gives no verdict (never a silent pass): a usage error or an internal error.
+
+    Catch this to handle both; catch ``MLCheckUsageError`` or ``MLCheckInternalError`` to tell
+    the caller's misuse from a bug in pytest-mlchecks.
+    """
 
 
-class MLCheckInternalError(MLCheckUsageError):
+class MLCheckUsageError(MLCheckNoVerdictError):
+    """Bad arguments or unusable input: names the argument and what was expected.
+
+    Also raised when code the caller passed in (their model's ``fit``, their step function)
+    fails inside a check: the check could not run on it.
+    """
+
+
+class MLCheckInternalError(MLCheckNoVerdictError):
     """A check crashed in its own code: a bug in pytest-mlchecks, not the caller's misuse.
 
-    Still an ``MLCheckUsageError`` (the check gives no verdict, never a silent pass), so code
-    that catches usage errors keeps working; the message asks for a bug report.
+    Not an ``MLCheckUsageError``: ``except MLCheckUsageError`` catches misuse only. Like it,
+    an ``MLCheckNoVerdictError`` and a ``ValueError`` (the check gives no verdict, never a
+    silent pass); the message asks for a bug report.
     """
 
 
@@ -75,7 +107,7 @@ class CheckResult:
     threshold: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, ThresholdProvenance] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -88,7 +120,7 @@ class CheckResult:
     def failed(self) -> bool:
         return not self.passed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CheckDict:
         """A JSON-serialisable dict (non-finite floats become strings such as ``"inf"``)."""
         return {
             "name": self.name,
@@ -103,7 +135,8 @@ class CheckResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """The result back from ``to_dict()`` data (or a check record of the JSON report)."""
         return cls(
             name=str(data["name"]),
             rung=str(data["rung"]),
@@ -153,7 +186,7 @@ class CheckReport:
     def __bool__(self) -> bool:
         return self.passed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> UmbrellaDict:
         return {
             "name": self.name,
             "rung": self.rung,
@@ -209,7 +242,9 @@ def iter_results(outcome: CheckResult | CheckReport | Iterable[CheckResult]) -> 
 for _cls in (
     CheckResult,
     CheckReport,
+    MLCheckException,
     MLCheckError,
+    MLCheckNoVerdictError,
     MLCheckUsageError,
     MLCheckInternalError,
     MLCheckWarning,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
@@ -16,13 +16,26 @@ from pytest_mlchecks._protocol import Recorder
 from pytest_mlchecks._registry import lowest_rung, rung_index
 from pytest_mlchecks._result import RUNGS
 
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import (
+        AuditReport,
+        CheckRecord,
+        CheckStatus,
+        Gate,
+        LadderEntry,
+        PhasePayload,
+        ReportCheck,
+        ReportTest,
+        RungRow,
+        TestOutcome,
+    )
+
 REPORT_ATTR = "mlchecks"
 RUNG_KEY = pytest.StashKey[str | None]()
 BLOCKED_KEY = pytest.StashKey[str | None]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
 SENT_KEY = pytest.StashKey[int]()
-#: 2: "reason", "partial", "partial_reasons", "run" (selection and completeness); per-check
-#: "status" and "count"; tests that never finished are listed as "not_finished"
+#: the JSON report's "schema_version"; its history is in pytest_mlchecks._records
 SCHEMA_VERSION = 2
 GATES = ("pass", "fail", "incomplete", "error")
 BLOCK_REASON = (
@@ -68,9 +81,13 @@ def ladder_scope(nodeid: str, scope: str) -> str:
 
 
 #: outcomes of a test that reached a verdict; "pending" means it never did (interrupted)
-PENDING = "pending"
+PENDING: Literal["pending"] = "pending"
+if TYPE_CHECKING:
+    Outcome = Literal["pending", "passed", "failed", "skipped"]
+    #: the columns of a rung row a test counts in, besides "tests"
+    Counted = Literal["passed", "failed", "skipped", "blocked"]
 #: how a test that did not finish is listed in the report
-NOT_FINISHED = "not_finished"
+NOT_FINISHED: Literal["not_finished"] = "not_finished"
 #: per-check keys that say "the same verdict again" (benchmark rounds, loops): merged, counted
 REPEAT_KEY = (
     "name",
@@ -85,18 +102,19 @@ REPEAT_KEY = (
 )
 
 
-def merge_repeats(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_repeats(checks: list[CheckRecord]) -> list[CheckRecord]:
     """One entry per distinct figure, in first-seen order, with how often it was recorded.
 
     pytest-benchmark (or a loop) calls the same check on the same input many times; the
     report keeps the first record and a ``count`` instead of one record per round.
     """
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, CheckRecord] = {}
     for check in checks:
         key = json.dumps([check.get(k) for k in REPEAT_KEY] + [bool(check.get("rerun"))])
         seen = merged.get(key)
         if seen is None:
-            merged[key] = dict(check, count=int(check.get("count", 1)))
+            merged[key] = check.copy()
+            merged[key]["count"] = int(check.get("count", 1))
         else:
             seen["count"] += int(check.get("count", 1))
     return list(merged.values())
@@ -106,9 +124,9 @@ def merge_repeats(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class TestRecord:
     nodeid: str
     declared_rung: str | None = None
-    outcome: str = PENDING
+    outcome: Outcome = PENDING
     blocked_by: str | None = None
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
     falsifying: dict[str, Any] | None = None
     xfailed: bool = False
     #: the test failed because a check's verdict was raised (strict mode, or a warnings
@@ -126,7 +144,7 @@ class TestRecord:
         counted = [c for c in self.checks if not c.get("rerun")]
         return lowest_rung([str(c.get("rung")) for c in counted if c.get("rung")])
 
-    def fold(self, report: Any, data: dict[str, Any] | None) -> None:
+    def fold(self, report: Any, data: PhasePayload | None) -> None:
         """One phase's report (setup, call, teardown; or a rerun attempt's)."""
         when = getattr(report, "when", None)
         if when == "setup":  # a new attempt (pytest-rerunfailures runs several)
@@ -135,8 +153,13 @@ class TestRecord:
             self.outcome = PENDING
             self.xfailed = False
             self.escalated = []
+        if data is not None and data.get("interrupted"):
+            # xdist's stand-in report for a test whose worker got a KeyboardInterrupt: the
+            # test did not finish (no verdict), it did not fail
+            self.outcome = PENDING
+            return
         if data is not None:
-            checks = [dict(c) for c in data.get("checks", [])]
+            checks = [c.copy() for c in data.get("checks", [])]
             if self._discarding:
                 for check in checks:
                     check["rerun"] = True
@@ -173,10 +196,12 @@ class AuditSession:
         self.options = options
         self.tests: dict[str, TestRecord] = {}
         self._live_failed: dict[str, set[str]] = {}
-        self.summary: dict[str, Any] | None = None
+        self.summary: AuditReport | None = None
         self.written: list[str] = []
         self.write_errors: list[str] = []
         self.run = RunState()
+        #: checks of tests interrupted mid-test, by node id (a worker ships them at its end)
+        self.unreported: dict[str, list[CheckRecord]] = {}
 
     # ------------------------------------------------------------------ collecting
     def add_report(self, report: Any) -> None:
@@ -186,7 +211,7 @@ class AuditSession:
         record = self.tests.get(nodeid)
         if record is None:
             record = self.tests[nodeid] = TestRecord(nodeid)
-        data = json.loads(payload) if payload is not None else None
+        data: PhasePayload | None = json.loads(payload) if payload is not None else None
         if data is not None:
             if data.get("rung"):
                 record.declared_rung = str(data["rung"])
@@ -197,11 +222,12 @@ class AuditSession:
             scope = ladder_scope(nodeid, self.options.scope)
             self._live_failed.setdefault(scope, set()).add(record.rung)
 
-    def add_unreported(self, nodeid: str, checks: list[dict[str, Any]]) -> None:
+    def add_unreported(self, nodeid: str, checks: list[CheckRecord]) -> None:
         """Checks a test recorded before it was interrupted (no report carries them)."""
         if checks:
             record = self.tests.setdefault(nodeid, TestRecord(nodeid))
             record.checks.extend(checks)
+            self.unreported.setdefault(nodeid, []).extend(checks)
 
     def live_blocker(self, nodeid: str, rung: str | None) -> str | None:
         """The lowest failed rung below ``rung`` seen so far in this process and ladder."""
@@ -212,7 +238,7 @@ class AuditSession:
         return lowest_rung(below)
 
     # ------------------------------------------------------------------ summarising
-    def build_summary(self) -> dict[str, Any]:
+    def build_summary(self) -> AuditReport:
         """The audit summary: identical for a serial run and an xdist run of one suite."""
         records = sorted(self.tests.values(), key=lambda r: (rung_index(r.rung), r.nodeid))
         scope_of = {r.nodeid: ladder_scope(r.nodeid, self.options.scope) for r in records}
@@ -223,13 +249,13 @@ class AuditSession:
         lowest_failed = {scope: str(lowest_rung(rungs)) for scope, rungs in failed_by_scope.items()}
         first_failed = lowest_rung(list(lowest_failed.values()))
         block = self.options.audit and self.options.block
-        rows: dict[str, dict[str, int]] = {
+        rows: dict[str, RungRow] = {
             rung: {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
             for rung in RUNGS
         }
-        unranked = {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
-        tests_out: list[dict[str, Any]] = []
-        checks_out: list[dict[str, Any]] = []
+        unranked: RungRow = {"tests": 0, "passed": 0, "failed": 0, "skipped": 0, "blocked": 0}
+        tests_out: list[ReportTest] = []
+        checks_out: list[tuple[tuple[int, str, int], ReportCheck]] = []
         failed_tests = 0
         user_failed = 0
         not_finished: list[str] = []
@@ -242,18 +268,21 @@ class AuditSession:
                 and blocker is not None
                 and rung_index(rung) > rung_index(blocker)
             )
+            status: TestOutcome
             if record.outcome == PENDING and not blocked:
                 # interrupted mid-test, or set up and never called: no verdict, not counted
                 not_finished.append(record.nodeid)
                 status = NOT_FINISHED
             else:
-                status = "blocked" if blocked else record.outcome
+                # a test that reached a verdict (PENDING only when blocked)
+                counted: Counted = "blocked" if blocked else cast("Counted", record.outcome)
+                status = counted
                 row = rows[rung] if rung is not None else unranked
                 row["tests"] += 1
-                row[status] += 1
+                row[counted] += 1
             if status == "failed":
                 failed_tests += 1
-            entry: dict[str, Any] = {
+            entry: ReportTest = {
                 "nodeid": record.nodeid,
                 "rung": rung,
                 "outcome": "xfailed" if status == "skipped" and record.xfailed else status,
@@ -267,20 +296,17 @@ class AuditSession:
             if blocked:
                 continue
             for position, check in enumerate(merge_repeats(record.checks)):
-                item = {"nodeid": record.nodeid, "test_rung": rung, "index": position}
-                item.update(check)
+                item = cast("ReportCheck", {"nodeid": record.nodeid, "test_rung": rung, **check})
                 item["status"] = check_status(check, record)
                 if item["status"] == "fail" and check.get("user"):
                     user_failed += 1
-                checks_out.append(item)
-        checks_out.sort(key=lambda c: (rung_index(c.get("rung")), c["nodeid"], c["index"]))
-        for item in checks_out:
-            del item["index"]
+                checks_out.append(((rung_index(check["rung"]), record.nodeid, position), item))
+        checks_out.sort(key=lambda keyed: keyed[0])
         passed_tests = sum(row["passed"] for row in (*rows.values(), unranked))
         gate, reason, partial = self._verdict(
             failed_tests, user_failed, len(records) - len(not_finished), not_finished, passed_tests
         )
-        rungs: dict[str, dict[str, int]] = dict(rows)
+        rungs: dict[str, RungRow] = dict(rows)
         if unranked["tests"]:
             rungs["unranked"] = unranked
         run = self.run
@@ -309,7 +335,7 @@ class AuditSession:
             "ladders": self._ladders(records, scope_of, lowest_failed),
             "rungs": rungs,
             "tests": tests_out,
-            "checks": checks_out,
+            "checks": [item for _, item in checks_out],
         }
         return self.summary
 
@@ -320,7 +346,7 @@ class AuditSession:
         finished: int,
         not_finished: list[str],
         passed_tests: int,
-    ) -> tuple[str, str | None, list[str]]:
+    ) -> tuple[Gate, str | None, list[str]]:
         """The gate, why it is not "pass", and why the report covers only part of the suite.
 
         "error": the suite could not be collected (or pytest stopped on an internal or usage
@@ -388,11 +414,11 @@ class AuditSession:
         records: list[TestRecord],
         scope_of: dict[str, str],
         lowest_failed: dict[str, str],
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, LadderEntry]:
         """Per-ladder verdicts when each directory has its own ladder."""
         if self.options.scope == "session":
             return {}
-        ladders: dict[str, dict[str, Any]] = {}
+        ladders: dict[str, LadderEntry] = {}
         for record in records:
             scope = scope_of[record.nodeid]
             entry = ladders.setdefault(scope, {"tests": 0, "failed_rung": None})
@@ -405,7 +431,7 @@ class AuditSession:
         return any(r.outcome == "failed" and r.checks for r in self.tests.values())
 
 
-def check_status(check: dict[str, Any], record: TestRecord) -> str:
+def check_status(check: CheckRecord, record: TestRecord) -> CheckStatus:
     """How one recorded check counts: pass, fail, warn, info, or one of the not-counted states.
 
     - ``rerun``: recorded in an attempt pytest-rerunfailures discarded;

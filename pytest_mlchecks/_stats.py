@@ -1,8 +1,15 @@
-"""Small distribution functions (no scipy): normal and chi-square tails, chi-square quantile."""
+"""Small statistics without scipy: normal and chi-square tails, chi-square quantile, rank AUC.
+
+Standard library only at import; ``rank_auc`` imports numpy when called.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def normal_sf(z: float) -> float:
@@ -67,3 +74,19 @@ def ks_critical(alpha: float, n: int, m: int) -> float:
     """Asymptotic critical value of the two-sample KS statistic at level ``alpha``."""
     c = math.sqrt(-0.5 * math.log(alpha / 2.0))
     return c * math.sqrt((n + m) / (n * m))
+
+
+def rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
+    """ROC-AUC of raw scores (Mann-Whitney U with average ranks for ties); NaN when one class
+    is absent."""
+    import numpy as np
+
+    n_pos = int(np.count_nonzero(positive))
+    n_neg = len(values) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    avg_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
+    rank_sum = float(avg_rank[inverse][positive].sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)

@@ -7,18 +7,20 @@ library and pytest only: no ML library is loaded unless a test calls a check.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import os
+import re
 import tempfile
 from collections.abc import Generator, Iterable
 from contextvars import Token
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_mlchecks import _fixtures, _report
+from pytest_mlchecks import _fixtures, _report, hookspec
 from pytest_mlchecks._protocol import (
     Recorder,
     Settings,
@@ -41,6 +43,9 @@ from pytest_mlchecks._session import (
     Options,
     merge_repeats,
 )
+
+if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._records import AuditReport, CheckRecord, PhasePayload
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
 TOKEN_KEY = pytest.StashKey[Token[Settings | None]]()
@@ -93,6 +98,11 @@ def _check_report_path(option: str, path: str, *, append: bool = False) -> None:
         raise pytest.UsageError(
             f"{option}={path}: cannot write in {ancestor} ({exc.strerror or exc})"
         ) from None
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """The hooks a conftest.py can implement (``pytest_mlchecks.hookspec``)."""
+    pluginmanager.add_hookspecs(hookspec)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -326,6 +336,8 @@ class Ladder:
         self.config = config
         self.settings = settings
         self.session = session
+        self._workers_down: set[int] = set()  # xdist worker nodes seen going down (by id)
+        self._interrupted_workers: set[int] = set()  # ... on a KeyboardInterrupt
 
     @property
     def options(self) -> Options:
@@ -372,6 +384,11 @@ class Ladder:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if error == "keyboard-interrupt":
+            self._interrupted_workers.add(id(node))
+        if id(node) in self._workers_down:  # xdist calls this twice for an interrupted worker
+            return
+        self._workers_down.add(id(node))
         output = getattr(node, "workeroutput", None) or {}
         run = output.get("mlchecks_run")
         if isinstance(run, dict):
@@ -382,6 +399,16 @@ class Ladder:
             for nodeid in run.get("collection_errors", []):
                 if nodeid not in state.collection_errors:
                     state.collection_errors.append(str(nodeid))
+            for nodeid, checks in (run.get("unreported") or {}).items():
+                self.session.add_unreported(str(nodeid), list(checks))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        """xdist reports the test a worker was running when it went down as failed ("worker
+        crashed"); when the worker went down on a KeyboardInterrupt the test did not finish."""
+        if id(getattr(report, "node", None)) in self._interrupted_workers:
+            interrupted: PhasePayload = {"interrupted": True}
+            setattr(report, REPORT_ATTR, json.dumps(interrupted))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -421,7 +448,7 @@ class Ladder:
         recorder = item.stash.get(RECORDER_KEY, None)
         rung = item.stash.get(RUNG_KEY, None)
         blocked = item.stash.get(BLOCKED_KEY, None)
-        new: list[dict[str, object]] = []
+        new: list[CheckRecord] = []
         if recorder is not None:
             sent = item.stash.get(SENT_KEY, 0)
             new = merge_repeats(recorder.records[sent:])
@@ -433,7 +460,7 @@ class Ladder:
         # filter (filterwarnings = error) turning MLCheckWarning into an exception
         escalated = _raised_warnings(call) if report.failed else []
         if rung is not None or new or blocked is not None or falsifying is not None or escalated:
-            payload: dict[str, object] = {"rung": rung, "blocked_by": blocked, "checks": new}
+            payload: PhasePayload = {"rung": rung, "blocked_by": blocked, "checks": new}
             if falsifying is not None:
                 payload["falsifying"] = falsifying
             if escalated:
@@ -454,6 +481,7 @@ class Ladder:
                     "deselected": run.deselected,
                     "last_failed": run.last_failed,
                     "collection_errors": list(run.collection_errors),
+                    "unreported": self.session.unreported,
                 }
             return
         if run.collect_only:
@@ -462,7 +490,8 @@ class Ladder:
         run.stop_reason = _stop_reason(self.config, session)
         summary = self.session.build_summary()
         opts = self.options
-        self._write(opts.json_path, lambda: _report.to_json(summary))
+        if opts.json_path:
+            self._write_json(opts.json_path, summary)
         self._write(opts.md_path, lambda: _report.markdown(summary), append=True)
         if opts.html_path:
             from pytest_mlchecks import _html
@@ -475,6 +504,20 @@ class Ladder:
             session.exitstatus = (
                 pytest.ExitCode.TESTS_FAILED if gate == "fail" else pytest.ExitCode.INTERRUPTED
             )
+
+    def _write_json(self, path: str, summary: AuditReport) -> None:
+        """The JSON report, after ``pytest_mlchecks_update_json`` changed a copy of it."""
+        report = copy.deepcopy(summary)
+        try:
+            self.config.hook.pytest_mlchecks_update_json(config=self.config, report=report)
+            text = _report.to_json(report)
+        except Exception as exc:  # a conftest's hook: say so, keep the other reports
+            self.session.write_errors.append(
+                f"{path} not written: pytest_mlchecks_update_json failed or left data that is "
+                f"not JSON ({type(exc).__name__}: {exc})"
+            )
+            return
+        self._write(path, lambda: text)
 
     def _write(self, path: str | None, render: Any, *, append: bool = False) -> None:
         if not path:
@@ -528,8 +571,15 @@ def _stop_reason(config: pytest.Config, session: pytest.Session) -> str | None:
     for holder in holders:
         for attr in ("shouldfail", "shouldstop"):
             value = getattr(holder, attr, None)
-            if value:
-                return str(value) if isinstance(value, str) else "the run was stopped"
+            if not value:
+                continue
+            if not isinstance(value, str):
+                return "the run was stopped"
+            # xdist: "<WorkerController gw0> received keyboard-interrupt"
+            worker = re.fullmatch(r"<WorkerController (\S+)> received keyboard-interrupt", value)
+            if worker:
+                return f"interrupted (keyboard-interrupt in worker {worker.group(1)})"
+            return value
     return None
 
 

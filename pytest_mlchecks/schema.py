@@ -14,14 +14,81 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from pytest_mlchecks._result import MLCheckUsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from pytest_mlchecks.inputs.tables import TableLike
 
 SCHEMA_VERSION = 1
 QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
 MAX_CATEGORIES = 50
 RARE_MAX = 5  # a category seen at most this often is rare (evidence of an open domain)
+
+
+# ---------------------------------------------------------------------------- reason codes
+
+#: The reason code of a schema violation (the ``rule`` of each violation ``check_schema_matches``
+#: reports, and of each ``Violation`` that ``strategies.violations`` injects).
+SchemaRuleCode = Literal[
+    "missing_columns",
+    "extra_columns",
+    "column_order",
+    "dtype",
+    "null_rate",
+    "range",
+    "unseen_categories",
+]
+
+
+class SchemaRule:
+    """The stable reason codes of schema violations, as constants.
+
+    ``check_schema_matches`` gives each violation one (its ``rule``), ``strategies`` injects
+    violations named by them, and ``SCHEMA_RULES`` describes each. They are plain strings, so
+    reports and their JSON carry them as they are.
+    """
+
+    MISSING_COLUMNS: Final = "missing_columns"
+    EXTRA_COLUMNS: Final = "extra_columns"
+    COLUMN_ORDER: Final = "column_order"
+    DTYPE: Final = "dtype"
+    NULL_RATE: Final = "null_rate"
+    RANGE: Final = "range"
+    UNSEEN_CATEGORIES: Final = "unseen_categories"
+
+
+#: What each reason code means: the one table of schema rules, in the order they are checked.
+SCHEMA_RULES: dict[SchemaRuleCode, str] = {
+    SchemaRule.MISSING_COLUMNS: "columns of the schema are absent",
+    SchemaRule.EXTRA_COLUMNS: "columns the schema does not list (allow_extra=True accepts them)",
+    SchemaRule.COLUMN_ORDER: (
+        "the columns present in both come in another order (check_order=False ignores it)"
+    ),
+    SchemaRule.DTYPE: (
+        "a column's kind of values changed, e.g. int vs float or string vs category "
+        "(strict_dtypes=True compares exact dtypes; check_dtypes=False ignores it)"
+    ),
+    SchemaRule.NULL_RATE: (
+        "a column's null rate rose beyond sampling noise (check_nulls=False ignores it)"
+    ),
+    SchemaRule.RANGE: (
+        "numeric values below the reference's minimum or above its maximum, more than chance "
+        "explains for the reference's size, or any value far out (a sentinel such as "
+        "-999999); key columns have no range (check_ranges=False ignores it)"
+    ),
+    SchemaRule.UNSEEN_CATEGORIES: (
+        "values in categories the reference never saw, beyond its Good-Turing rate (none at "
+        "all in a closed domain; extra_unseen tolerates more, check_categories=False ignores it)"
+    ),
+}
+
+
+# ---------------------------------------------------------------------------- schema
 
 
 @dataclass
@@ -139,7 +206,7 @@ class Schema:
 KEY_MIN_ROWS = 20
 
 
-def is_key(col: Any) -> bool:
+def is_key(col: pd.Series) -> bool:
     """An integer column that is unique and strictly increasing in row order (an
     auto-increment id or row number, at least ``KEY_MIN_ROWS`` values): its range grows with
     every new batch by construction, so range, drift and out-of-distribution rules skip it."""
@@ -164,7 +231,7 @@ def _id_name(name: Any) -> bool:
 TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
 
 
-def id_like(col: Any) -> str | None:
+def id_like(col: pd.Series) -> str | None:
     """Why a column holds identifiers rather than a feature distribution, or None.
 
     One rule for every check that compares distributions (drift, out-of-distribution):
@@ -196,7 +263,9 @@ def id_like(col: Any) -> str | None:
     return None
 
 
-_KINDS = ("bool", "int", "float", "datetime", "timedelta", "category", "string", "other")
+#: The coarse kind of a column's values (``kind_of``).
+ColumnKind = Literal["bool", "int", "float", "datetime", "timedelta", "category", "string", "other"]
+_KINDS: tuple[str, ...] = get_args(ColumnKind)
 
 
 def _column_from_json(raw: Any, index: int) -> ColumnSchema:
@@ -215,67 +284,79 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
             raise MLCheckUsageError(f"{where}: '{required}' must be a string.")
     if raw["kind"] not in _KINDS:
         raise MLCheckUsageError(f"{where}: kind {raw['kind']!r} is not one of {_KINDS}.")
-
-    def number(key: str) -> float | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
-        if not math.isfinite(value):
-            raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
-        return float(value)
-
-    def count(key: str) -> int | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise MLCheckUsageError(
-                f"{where}: '{key}' must be a non-negative integer, got {value!r}."
-            )
-        return value
-
-    null_rate = number("null_rate")
+    null_rate = _json_number(raw, "null_rate", where)
     if null_rate is not None and not 0.0 <= null_rate <= 1.0:
         raise MLCheckUsageError(f"{where}: null_rate {null_rate!r} is not a rate in [0, 1].")
-    low, high = number("min"), number("max")
+    low, high = _json_number(raw, "min", where), _json_number(raw, "max", where)
     if low is not None and high is not None and low > high:
         raise MLCheckUsageError(f"{where}: min {low!r} is greater than max {high!r}.")
-    quantiles = raw.get("quantiles")
-    if quantiles is not None:
-        if not isinstance(quantiles, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
-        ):
-            raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
-        ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
-        if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
-            raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
-    categories = raw.get("categories")
-    if categories is not None:
-        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-            raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
-        if len(set(categories)) != len(categories):
-            raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    quantiles = _json_quantiles(raw.get("quantiles"), where)
+    categories = _json_categories(raw.get("categories"), where)
     for flag in ("key", "has_inf"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise MLCheckUsageError(f"{where}: '{flag}' must be true or false, got {raw[flag]!r}.")
-    key = raw.get("key")
     return ColumnSchema(
         name=raw["name"],
         dtype=raw["dtype"],
         kind=raw["kind"],
         null_rate=0.0 if null_rate is None else null_rate,
-        n_unique=count("n_unique"),
+        n_unique=_json_count(raw, "n_unique", where),
         min=low,
         max=high,
-        quantiles=None if quantiles is None else {str(k): float(v) for k, v in quantiles.items()},
+        quantiles=quantiles,
         categories=categories,
-        singletons=count("singletons"),
-        rare_levels=count("rare_levels"),
+        singletons=_json_count(raw, "singletons", where),
+        rare_levels=_json_count(raw, "rare_levels", where),
         has_inf=raw.get("has_inf"),
-        key=key,
+        key=raw.get("key"),
     )
+
+
+def _json_number(raw: dict[str, Any], key: str, where: str) -> float | None:
+    """A finite number field of a schema JSON column (None when absent)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MLCheckUsageError(f"{where}: '{key}' must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise MLCheckUsageError(f"{where}: '{key}' must be finite, got {value!r}.")
+    return float(value)
+
+
+def _json_count(raw: dict[str, Any], key: str, where: str) -> int | None:
+    """A non-negative integer field of a schema JSON column (None when absent)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MLCheckUsageError(f"{where}: '{key}' must be a non-negative integer, got {value!r}.")
+    return value
+
+
+def _json_quantiles(quantiles: object, where: str) -> dict[str, float] | None:
+    """Quantile levels to numbers, non-decreasing with the level (None when absent)."""
+    if quantiles is None:
+        return None
+    if not isinstance(quantiles, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in quantiles.values()
+    ):
+        raise MLCheckUsageError(f"{where}: 'quantiles' must map levels to numbers.")
+    ordered = [float(quantiles[k]) for k in sorted(quantiles, key=_level)]
+    if any(a - b > 1e-9 * max(abs(a), abs(b), 1.0) for a, b in itertools.pairwise(ordered)):
+        raise MLCheckUsageError(f"{where}: quantiles decrease with their level.")
+    return {str(k): float(v) for k, v in quantiles.items()}
+
+
+def _json_categories(categories: object, where: str) -> list[str] | None:
+    """Distinct category names (None when absent)."""
+    if categories is None:
+        return None
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise MLCheckUsageError(f"{where}: 'categories' must be a list of strings.")
+    if len(set(categories)) != len(categories):
+        raise MLCheckUsageError(f"{where}: 'categories' lists a category more than once.")
+    return categories
 
 
 def _level(text: str) -> float:
@@ -289,7 +370,7 @@ def _column_dict(column: ColumnSchema) -> dict[str, Any]:
     return {k: v for k, v in asdict(column).items() if v is not None}
 
 
-def kind_of(dtype: Any) -> str:
+def kind_of(dtype: np.dtype[Any] | pd.api.extensions.ExtensionDtype) -> ColumnKind:
     """Coarse kind of a pandas/numpy dtype: bool, int, float, datetime, timedelta, category,
     string, other."""
     import pandas as pd
@@ -310,6 +391,21 @@ def kind_of(dtype: Any) -> str:
     if api.is_string_dtype(dtype) or api.is_object_dtype(dtype):
         return "string"
     return "other"
+
+
+def column_as_float(col: pd.Series) -> np.ndarray:
+    """A numeric, datetime or timedelta column as float64 (times as nanoseconds; NaN for
+    missing values)."""
+    import numpy as np
+
+    if kind_of(col.dtype) in ("datetime", "timedelta"):
+        if getattr(col.dtype, "tz", None) is not None:
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        missing = col.isna().to_numpy()
+        values = col.to_numpy().view("int64").astype(np.float64)
+        values[missing] = np.nan
+        return np.asarray(values)
+    return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _finite_float(value: Any) -> float | None:
@@ -371,7 +467,7 @@ def tabular_input(obj: Any, arg: str) -> Any:
     return obj
 
 
-def infer_schema(df: Any, *, max_categories: int = MAX_CATEGORIES) -> Schema:
+def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Schema:
     """Infer the schema of a reference DataFrame (the training data, typically)."""
     import numpy as np
     import pandas as pd

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from pytest_mlchecks._deps import require
 from pytest_mlchecks._result import MLCheckUsageError
 from pytest_mlchecks.calibration.synth import INJECTIONS, TASKS, SplitDataset, make_split
-from pytest_mlchecks.schema import ColumnSchema, Schema
+from pytest_mlchecks.schema import SCHEMA_RULES, ColumnSchema, Schema, SchemaRule, SchemaRuleCode
 
 require("hypothesis", helper="pytest_mlchecks.strategies")
 
@@ -31,15 +31,8 @@ from hypothesis.extra import pandas as hpd  # noqa: E402
 
 __all__ = ["RULES", "Violation", "datasets", "frames", "violating", "violations"]
 
-RULES = (
-    "missing_columns",
-    "extra_columns",
-    "column_order",
-    "dtype",
-    "null_rate",
-    "range",
-    "unseen_categories",
-)
+#: The schema rules a violation can break: every reason code of ``schema.SCHEMA_RULES``.
+RULES: tuple[SchemaRuleCode, ...] = tuple(SCHEMA_RULES)
 
 
 def _elements(col: ColumnSchema) -> st.SearchStrategy[Any]:
@@ -118,93 +111,110 @@ def frames(
     return _frame(schema, min_rows, max_rows)
 
 
+class ViolationSummary(TypedDict):
+    """A violation in brief (for the audit report)."""
+
+    rule: SchemaRuleCode
+    column: str | None
+    rows: int
+
+
 @dataclass
 class Violation:
     """A frame that breaks exactly one rule of a schema."""
 
     frame: pd.DataFrame
-    rule: str
+    rule: SchemaRuleCode  # the reason code check_schema_matches reports for it
     column: str | None
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ViolationSummary:
         return {"rule": self.rule, "column": self.column, "rows": len(self.frame)}
 
 
 def _rows_needed(rate: float) -> int:
     """Rows for which every row breaking a rule exceeds what chance explains at ``rate``."""
+    from pytest_mlchecks.checks.production.noise import count_allowance
+
     for m in range(1, 100_000):
-        expected = m * rate
-        if m > expected + 4.0 * math.sqrt(expected) + 2.0:
+        if m > count_allowance(m, rate):
             return m
     raise MLCheckUsageError("the schema's tolerance is too wide to break with a small frame.")
 
 
-def _applicable(schema: Schema) -> list[tuple[str, str | None]]:
-    from pytest_mlchecks.checks.production.drift import _chance_rate
+def _applicable(schema: Schema) -> list[tuple[SchemaRuleCode, str | None]]:
+    """The (rule, column) pairs that ``schema`` enforces and a small frame can break."""
+    from pytest_mlchecks.checks.production.noise import chance_rate
 
-    options: list[tuple[str, str | None]] = [("missing_columns", None), ("extra_columns", None)]
+    options: list[tuple[SchemaRuleCode, str | None]] = [
+        (SchemaRule.MISSING_COLUMNS, None),
+        (SchemaRule.EXTRA_COLUMNS, None),
+    ]
     if len(schema.columns) >= 2:
-        options.append(("column_order", None))
+        options.append((SchemaRule.COLUMN_ORDER, None))
     n0 = max(schema.n_rows, 1)
     for col in schema.columns:
         if col.kind in ("int", "float", "bool", "category", "string"):
-            options.append(("dtype", col.name))
+            options.append((SchemaRule.DTYPE, col.name))
         if col.null_rate == 0:
-            options.append(("null_rate", col.name))
+            options.append((SchemaRule.NULL_RATE, col.name))
         bounded = col.min is not None and col.max is not None
         enforced = bounded and not col.key  # key columns (row ids) have no range rule
-        if col.kind in ("int", "float") and enforced and _rows_needed(_chance_rate(2, n0)) <= 200:
-            options.append(("range", col.name))
+        if col.kind in ("int", "float") and enforced and _rows_needed(chance_rate(2, n0)) <= 200:
+            options.append((SchemaRule.RANGE, col.name))
         if col.categories is not None and col.kind in ("category", "string"):
             rate = ((col.singletons or 0) + 1) / (n0 + 1)
             if rate < 0.5 and _rows_needed(rate) <= 200:
-                options.append(("unseen_categories", col.name))
+                options.append((SchemaRule.UNSEEN_CATEGORIES, col.name))
     return options
 
 
 @st.composite
-def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
-    from pytest_mlchecks.checks.production.drift import _chance_rate
+def _violation(
+    draw: st.DrawFn, schema: Schema, rules: tuple[SchemaRuleCode, ...] = RULES
+) -> Violation:
+    """A frame breaking one rule of ``schema`` (one of ``rules``) that ``schema`` enforces."""
+    from pytest_mlchecks.checks.production.noise import chance_rate
 
-    rule, column = draw(st.sampled_from(_applicable(schema)))
+    options = [option for option in _applicable(schema) if option[0] in rules]
+    rule, column = draw(st.sampled_from(options))
     n0 = max(schema.n_rows, 1)
     min_rows = 1
-    if rule == "range":
-        min_rows = _rows_needed(_chance_rate(2, n0))
-    elif rule == "unseen_categories":
+    if rule == SchemaRule.RANGE:
+        min_rows = _rows_needed(chance_rate(2, n0))
+    elif rule == SchemaRule.UNSEEN_CATEGORIES:
         spec = schema[str(column)]
         min_rows = _rows_needed(((spec.singletons or 0) + 1) / (n0 + 1))
-    elif rule == "null_rate":
+    elif rule == SchemaRule.NULL_RATE:
         min_rows = 2
     frame = draw(frames(schema, min_rows=min_rows, max_rows=max(min_rows, 30)))
     frame = frame.copy()
-    if rule == "missing_columns":
+    if rule == SchemaRule.MISSING_COLUMNS:
         column = draw(st.sampled_from(schema.names))
         frame = frame.drop(columns=[column])
-    elif rule == "extra_columns":
+    elif rule == SchemaRule.EXTRA_COLUMNS:
         column = "__extra__"
         frame[column] = 1.0
-    elif rule == "column_order":
+    elif rule == SchemaRule.COLUMN_ORDER:
         names = list(frame.columns)
         frame = frame[[names[1], names[0], *names[2:]]]
-    elif rule == "dtype":
+    elif rule == SchemaRule.DTYPE:
         spec = schema[str(column)]
         if spec.kind in ("int", "float", "bool"):
             frame[column] = frame[column].astype(str).astype(object)
         else:
             frame[column] = np.arange(len(frame), dtype=np.int64)
-    elif rule == "null_rate":
+    elif rule == SchemaRule.NULL_RATE:
         frame[column] = (
             frame[column].astype(object).where(pd.Series(False, index=frame.index), None)
         )
-    elif rule == "range":
+    elif rule == SchemaRule.RANGE:
         spec = schema[str(column)]
         span = (spec.max or 0.0) - (spec.min or 0.0)
         far = (spec.max or 0.0) + 10.0 * (span if span > 0 else abs(spec.max or 1.0) + 1.0)
         frame[column] = pd.Series(far, index=frame.index).astype(
             frame[column].dtype, errors="ignore"
         )
-    elif rule == "unseen_categories":
+    elif rule == SchemaRule.UNSEEN_CATEGORIES:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].cat.add_categories(["__unseen__"])
         frame.loc[:, column] = "__unseen__"
@@ -215,9 +225,10 @@ def _violation(draw: st.DrawFn, schema: Schema) -> Violation:
 
 def violations(schema: Schema) -> st.SearchStrategy[Violation]:
     """``Violation`` objects: a frame that breaks exactly one rule of ``schema``, with
-    ``.rule`` and ``.column`` saying which (rules: missing_columns, extra_columns,
-    column_order, dtype, null_rate, range, unseen_categories, as reported by
-    ``check_schema_matches``)."""
+    ``.rule`` and ``.column`` saying which. ``.rule`` is the rule's reason code, as
+    ``check_schema_matches`` reports it (``RULES``: missing_columns, extra_columns,
+    column_order, dtype, null_rate, range, unseen_categories; ``schema.SCHEMA_RULES``
+    describes each)."""
     if not isinstance(schema, Schema):
         raise MLCheckUsageError(f"schema must be a Schema, got {type(schema).__name__}.")
     return _violation(schema)

@@ -228,6 +228,14 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
         ("sklearn",),
         lambda X, y: mlc.check_beats_baselines(_sk_model(), X, y, X, y),
     ),
+    "decision_threshold_tuned": (
+        ("sklearn",),
+        lambda X, y: mlc.check_decision_threshold_tuned(_fitted_pipeline(), X, y),
+    ),
+    "predictions_not_collapsed": (
+        ("sklearn",),
+        lambda X, y: mlc.check_predictions_not_collapsed(_fitted_pipeline(), X, y=y),
+    ),
     "no_overfitting": (
         ("sklearn",),
         lambda X, y: mlc.check_no_overfitting(_sk_model(), X, y, X, y),

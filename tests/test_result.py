@@ -121,3 +121,23 @@ def test_readme_documents_every_ini_threshold_and_check() -> None:
             assert f"`{spec.name}`" in readme, spec.name
             continue
         assert f"`{spec.name}(" in readme or f"`{spec.assert_name}(" in readme, spec.name
+
+
+def test_except_tells_misuse_from_a_bug() -> None:
+    """One base for every exception; the no-verdict ones share a base, and neither of its two
+    kinds (the caller's misuse, our bug) is the other."""
+    assert issubclass(mlc.MLCheckError, mlc.MLCheckException)
+    assert issubclass(mlc.MLCheckError, AssertionError)
+    for kind in (mlc.MLCheckUsageError, mlc.MLCheckInternalError):
+        assert issubclass(kind, mlc.MLCheckNoVerdictError) and issubclass(kind, ValueError)
+    assert issubclass(mlc.MLCheckNoVerdictError, mlc.MLCheckException)
+    assert not issubclass(mlc.MLCheckInternalError, mlc.MLCheckUsageError)
+    assert not issubclass(mlc.MLCheckUsageError, mlc.MLCheckInternalError)
+    assert not issubclass(mlc.MLCheckError, mlc.MLCheckNoVerdictError)
+    for name in ("MLCheckException", "MLCheckNoVerdictError"):
+        assert name in mlc.__all__ and getattr(mlc, name).__module__ == "pytest_mlchecks"
+
+    # the internal kind is raised for a crash in our own code: tests/test_fuzz.py
+    with pytest.raises(mlc.MLCheckNoVerdictError) as info:
+        mlc.check_finite("not data")  # type: ignore[arg-type]
+    assert isinstance(info.value, mlc.MLCheckUsageError)

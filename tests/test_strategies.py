@@ -13,9 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_mlchecks import (
-    check_handles_missing,
-    check_handles_unseen_categories,
-    check_invariant_to_row_order,
     check_no_row_overlap,
     check_no_target_leakage,
     check_no_temporal_leakage,
@@ -142,61 +139,7 @@ def test_falsifying_dataset_summary_lands_in_the_audit_report(pytester: pytest.P
     assert set(test["falsifying_example"]) >= {"rows_train", "rows_test", "seed", "task"}
 
 
-# ------------------------------------------------------------------------ property helpers
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn.compose import make_column_transformer  # noqa: E402
-from sklearn.impute import SimpleImputer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler  # noqa: E402
-
-
-def _xy():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"x": rng.normal(size=300), "city": rng.choice(["a", "b", "c"], 300)})
-    y = (X["x"] + (X["city"] == "a") > 0.3).astype(int)
-    return X, y
-
-
-def _pipe(*, impute: bool, unknown: str):
-    num = make_pipeline(SimpleImputer(), StandardScaler()) if impute else StandardScaler()
-    # OrdinalEncoder() raises on unknown categories
-    cat = OneHotEncoder(handle_unknown="ignore") if unknown == "ignore" else OrdinalEncoder()
-    if impute:
-        cat = make_pipeline(SimpleImputer(strategy="most_frequent"), cat)
-    pre = make_column_transformer((num, ["x"]), (cat, ["city"]))
-    X, y = _xy()
-    return make_pipeline(pre, LogisticRegression()).fit(X, y)
-
-
-def test_property_helpers_both_ways() -> None:
-    X, _ = _xy()
-    robust = _pipe(impute=True, unknown="ignore")
-    fragile = _pipe(impute=False, unknown="error")
-    assert check_invariant_to_row_order(robust, X).passed
-    assert check_handles_missing(robust, X).passed
-    assert check_handles_unseen_categories(robust, X).passed
-    before = X.copy()
-    missing = check_handles_missing(fragile, X)
-    pd.testing.assert_frame_equal(X, before)  # probes never write to the caller's frame
-    assert not missing.passed and set(missing.details["broken"]) == {"x", "city"}
-    unseen = check_handles_unseen_categories(fragile, X)
-    assert not unseen.passed and "raises" in unseen.details["broken"]["city"]
-
-
-class _BatchScaled:
-    """Predictions that use the batch's own mean: depends on which rows come together."""
-
-    def predict(self, X):
-        values = np.asarray(X["x"], dtype=float)
-        return values - values[: len(values) // 2].mean()
-
-
-def test_row_order_dependence_is_caught() -> None:
-    X, _ = _xy()
-    result = check_invariant_to_row_order(_BatchScaled(), X)
-    assert not result.passed and result.details["rows_changed"] == len(X)
+# ------------------------------------------------------------------------ schema reason codes
 
 
 def test_violations_are_drawn_only_from_rules_the_schema_enforces() -> None:
@@ -205,3 +148,50 @@ def test_violations_are_drawn_only_from_rules_the_schema_enforces() -> None:
     assert SCHEMA["row_id"].key
     options = _applicable(SCHEMA)
     assert ("range", "row_id") not in options and ("range", "age") in options
+
+
+def test_schema_reason_codes_are_one_table() -> None:
+    """One set of reason codes: the constants of ``SchemaRule`` are the ``SchemaRuleCode``
+    literals, each has a description in ``SCHEMA_RULES``, the check declares exactly them in
+    its violation types, and the strategies draw exactly them."""
+    import typing
+
+    from pytest_mlchecks.checks.production import contract
+    from pytest_mlchecks.schema import SCHEMA_RULES, SchemaRule, SchemaRuleCode
+    from pytest_mlchecks.strategies import _applicable
+
+    codes = set(typing.get_args(SchemaRuleCode))
+    constants = {value for key, value in vars(SchemaRule).items() if key.isupper()}
+    assert constants == codes == set(SCHEMA_RULES) == set(RULES)
+    assert all(isinstance(SCHEMA_RULES[code], str) and SCHEMA_RULES[code] for code in codes)
+    declared = {
+        code
+        for kind in typing.get_args(contract.SchemaViolation)
+        for code in typing.get_args(typing.get_type_hints(kind)["rule"])
+    }
+    assert declared == codes
+    assert {rule for rule, _ in _applicable(SCHEMA)} == codes  # SCHEMA enforces every rule
+
+
+@pytest.mark.parametrize("code", RULES)
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+)
+@given(data=st.data())
+def test_every_injected_reason_code_is_reported_by_the_check(code: str, data) -> None:
+    """A violation the strategies inject under a code is reported by the check under that
+    code, for its column."""
+    from pytest_mlchecks.strategies import _violation
+
+    violation = data.draw(_violation(SCHEMA, (code,)))
+    assert violation.rule == code
+    result = check_schema_matches(violation.frame, SCHEMA)
+    reported = [v for v in result.details["violations"] if v["rule"] == code]
+    assert reported, (code, result.message)
+    if violation.column is not None:
+        named = [v["columns"] if "columns" in v else [v["column"]] for v in reported]
+        assert any(violation.column in names for names in named), (violation.column, named)

@@ -197,7 +197,7 @@ def available(case: ArchCase) -> bool:
 
 
 def _forward(arch: Arch) -> Any:
-    from pytest_mlchecks.checks.model.training import _forward as call
+    from pytest_mlchecks.inputs.torch import forward as call
 
     return call(arch.model, arch.inputs)
 

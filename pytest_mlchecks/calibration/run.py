@@ -135,7 +135,7 @@ def _drift(reference: Any, current: Any) -> bool:
 
 
 def _schema(reference: Any, current: Any) -> bool:
-    from pytest_mlchecks.checks.production.drift import check_schema_matches
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
 
     return check_schema_matches(current, reference).passed
 
@@ -237,7 +237,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training-runs", type=int, default=20)
     parser.add_argument(
         "--only",
-        choices=["splits", "batches", "grads", "training", "architectures", "real", *PROD_SECTIONS],
+        choices=[
+            "splits",
+            "batches",
+            "grads",
+            "training",
+            "architectures",
+            "real",
+            "collapse",
+            "decision",
+            *PROD_SECTIONS,
+        ],
         default=None,
     )
     parser.add_argument("--real-tables", type=int, default=60)
@@ -268,6 +278,20 @@ def main(argv: list[str] | None = None) -> None:
         print_prod_section(
             opts.only, opts.datasets, opts.real_tables, opts.real_splits or 3, opts.seed
         )
+    if opts.only in (None, "collapse"):
+        from pytest_mlchecks.calibration import collapse
+
+        print(
+            collapse.markdown(
+                collapse.calibrate_collapse(opts.datasets // 10), collapse.real_rows()
+            )
+        )
+        print()
+    if opts.only in (None, "decision"):
+        from pytest_mlchecks.calibration import decision
+
+        print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
 
@@ -368,7 +392,7 @@ def calibrate_fair(
 ) -> list[Row]:
     """check_fair and check_slices_perform on generated labelings (4 random groups of a
     model with 85% accuracy, base rates 10/30/50% in turn)."""
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.groups import check_fair, check_slices_perform
 
     rows = []
     for n in sizes:
@@ -432,7 +456,7 @@ def calibrate_fair_real(labelings: int = 200, seed: int = 0) -> list[Row]:
     """check_fair / check_slices_perform on real predictions with random groups (4)."""
     import numpy as np
 
-    from pytest_mlchecks.checks.evaluation.generalisation import check_fair, check_slices_perform
+    from pytest_mlchecks.checks.evaluation.groups import check_fair, check_slices_perform
 
     rows = []
     for name, y, pred in _real_classifications(seed):
@@ -524,11 +548,11 @@ class RealTally:
 
 
 def _verdict(run: Callable[[], Any]) -> str:
-    from pytest_mlchecks._result import MLCheckUsageError
+    from pytest_mlchecks._result import MLCheckNoVerdictError
 
     try:
         result = run()
-    except MLCheckUsageError:
+    except MLCheckNoVerdictError:
         return "undecided"
     if result.passed:
         return "pass"
@@ -547,11 +571,8 @@ def calibrate_real(
 
     import numpy as np
 
-    from pytest_mlchecks.checks.production.drift import (
-        check_in_distribution,
-        check_no_drift,
-        check_schema_matches,
-    )
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
+    from pytest_mlchecks.checks.production.drift import check_in_distribution, check_no_drift
     from pytest_mlchecks.schema import kind_of
 
     names = ("schema_matches",) if which == "schema" else ("no_drift", "in_distribution")
@@ -643,7 +664,7 @@ def schema_generated(
 ) -> list[Row]:
     """schema_matches on generated batches: seven -999999 sentinels in ``age`` (N(40, 10)),
     and one row of a new ``plan`` (three plans, none rare: a closed domain)."""
-    from pytest_mlchecks.checks.production.drift import check_schema_matches
+    from pytest_mlchecks.checks.production.contract import check_schema_matches
 
     rows = []
     for n in sizes:

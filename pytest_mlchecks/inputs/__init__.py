@@ -1,1 +1,1 @@
-"""inputs."""
+"""The input layer: tables and vectors (``tables``), models (``models``), metrics (``metrics``)."""

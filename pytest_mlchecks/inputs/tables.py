@@ -1,19 +1,27 @@
 """Input handling shared by the checks: recognise, validate and convert user data cheaply.
 
+Every kind of input (numpy, pandas, torch, polars / pyarrow, scipy sparse, lists) is one
+``InputAdapter`` in ``INPUT_ADAPTERS``: how it is recognised, the form checks read, a table, an
+array and a row count. ``require_array_like``, ``as_dataframe``, ``n_rows`` and
+``label_vector`` dispatch through them; a new kind of input is one more adapter. Native frames
+of other engines (Spark, Dask, DuckDB, Polars lazy, Ibis) are computed on in place by
+:mod:`pytest_mlchecks.engines`, not converted here.
+
 numpy is imported here (this module is only imported when a check runs); pandas and torch are
 recognised by their type's module, so a numpy-only call never imports pandas or torch.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from pytest_mlchecks._messages import fmt as fmt  # figures read the same everywhere
 from pytest_mlchecks._result import MLCheckUsageError
 
 # ---------------------------------------------------------------- types of public inputs
@@ -80,10 +88,18 @@ def is_torch(obj: Any) -> bool:
     return isinstance(obj, torch.Tensor)
 
 
+def is_sparse(obj: Any) -> bool:
+    """A scipy sparse matrix or array (recognised without importing scipy)."""
+    return _module_of(obj).startswith("scipy.sparse") and hasattr(obj, "tocsr")
+
+
+def _is_foreign(obj: Any) -> bool:
+    return _module_of(obj).startswith(("polars", "pyarrow")) and hasattr(obj, "to_pandas")
+
+
 def from_foreign_table(obj: Any) -> Any:
     """Convert polars / pyarrow frames to pandas once; anything else is returned unchanged."""
-    module = _module_of(obj)
-    if module.startswith(("polars", "pyarrow")) and hasattr(obj, "to_pandas"):
+    if _is_foreign(obj):
         try:
             return obj.to_pandas()
         except ModuleNotFoundError as exc:  # polars needs pyarrow for to_pandas
@@ -135,6 +151,205 @@ def describe_type(obj: Any) -> str:
 SUPPORTED = "a numpy array, a pandas DataFrame or Series, a torch tensor or a list"
 
 
+# ---------------------------------------------------------------- input adapters
+
+
+@dataclass(frozen=True)
+class InputRequest:
+    """What a check asks of an input: the argument's name (for messages), what it expects,
+    and whether scipy sparse matrices pass (checks that hand X to scikit-learn)."""
+
+    arg: str
+    what: str = SUPPORTED
+    allow_sparse: bool = False
+
+
+def _len(obj: Any, arg: str) -> int:
+    return len(obj)
+
+
+def _no_frame(obj: Any, arg: str) -> Any:
+    raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected a table.")
+
+
+def _no_array(obj: Any, arg: str) -> np.ndarray:
+    raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected dense values.")
+
+
+@dataclass(frozen=True)
+class InputAdapter:
+    """One kind of input: how it is recognised (by its type, never by importing its library)
+    and converted. ``normalise`` gives the form checks read, or a usage error (it may hand
+    over to another kind: a polars frame becomes pandas); ``to_frame``, ``to_array`` and
+    ``rows`` read a normalised value."""
+
+    kind: str
+    recognise: Callable[[Any], bool]
+    normalise: Callable[[Any, InputRequest], Any]
+    to_frame: Callable[[Any, str], Any] = _no_frame
+    to_array: Callable[[Any, str], np.ndarray] = _no_array
+    rows: Callable[[Any, str], int] = _len
+
+
+def _normalise_foreign(obj: Any, request: InputRequest) -> Any:
+    return normalise_input(from_foreign_table(obj), request)
+
+
+def _normalise_sparse(obj: Any, request: InputRequest) -> Any:
+    if not request.allow_sparse:
+        raise MLCheckUsageError(
+            f"{request.arg} is a scipy sparse matrix, which this check cannot read: expected "
+            f"{request.what} (densify a sample with .toarray(), or use a check that takes "
+            "sparse X)."
+        )
+    if len(obj.shape) != 2:
+        raise MLCheckUsageError(
+            f"{request.arg} is a sparse array of shape {obj.shape}: expected 2-D."
+        )
+    return obj
+
+
+def _sparse_rows(obj: Any, arg: str) -> int:
+    return int(obj.shape[0])
+
+
+def _is_numpy(obj: Any) -> bool:
+    return isinstance(obj, np.ndarray)
+
+
+def _normalise_numpy(obj: np.ndarray, request: InputRequest) -> Any:
+    if not obj.dtype.names:
+        return obj
+    # a structured (record) array is a table: one column per field
+    import pandas as pd
+
+    if obj.ndim != 1:
+        raise MLCheckUsageError(
+            f"{request.arg} is a {obj.ndim}-D structured array: expected one record per row."
+        )
+    return pd.DataFrame({name: obj[name] for name in obj.dtype.names})
+
+
+def _numpy_frame(obj: Any, arg: str) -> Any:
+    import pandas as pd
+
+    values = np.asarray(obj)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2:
+        raise MLCheckUsageError(
+            f"{arg} has {values.ndim} dimensions: expected a table (a DataFrame or a 2-D array)."
+        )
+    return pd.DataFrame(values, columns=[str(i) for i in range(values.shape[1])], copy=False)
+
+
+def _numpy_array(obj: Any, arg: str) -> np.ndarray:
+    return np.asarray(obj)
+
+
+def _numpy_rows(obj: np.ndarray, arg: str) -> int:
+    if obj.ndim == 0:
+        raise MLCheckUsageError(f"{arg} is a 0-d array (a scalar): expected rows.")
+    return len(obj)
+
+
+def _normalise_torch(obj: Any, request: InputRequest) -> Any:
+    if obj.device.type == "meta":
+        raise MLCheckUsageError(
+            f"{request.arg} is a meta tensor (a shape without values): expected a tensor with data."
+        )
+    return obj
+
+
+def _torch_frame(obj: Any, arg: str) -> Any:
+    return _numpy_frame(tensor_numpy(obj, arg), arg)
+
+
+def _torch_rows(obj: Any, arg: str) -> int:
+    if obj.dim() == 0:
+        raise MLCheckUsageError(f"{arg} is a 0-d tensor: expected at least one dimension.")
+    return int(obj.shape[0])
+
+
+def _normalise_pandas(obj: Any, request: InputRequest) -> Any:
+    if is_dataframe(obj) or is_series(obj):
+        return obj
+    import pandas as pd
+
+    if isinstance(obj, pd.Index):
+        return obj.to_series(index=None).reset_index(drop=True)
+    raise MLCheckUsageError(f"{request.arg} is a {describe_type(obj)}: expected {request.what}.")
+
+
+def _pandas_frame(obj: Any, arg: str) -> Any:
+    if is_series(obj):
+        return obj.to_frame(name=obj.name if obj.name is not None else arg)
+    return require_unique_columns(obj, arg)
+
+
+def _pandas_array(obj: Any, arg: str) -> np.ndarray:
+    return np.asarray(obj.to_numpy())
+
+
+def _is_sequence(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple))
+
+
+def _normalise_sequence(obj: list[Any] | tuple[Any, ...], request: InputRequest) -> Any:
+    records = _records_frame(obj)
+    if records is not None:
+        return records
+    try:
+        return np.asarray(obj)
+    except ValueError as exc:
+        raise MLCheckUsageError(
+            f"{request.arg} is a ragged {type(obj).__name__} ({exc}): expected {request.what}."
+        ) from exc
+
+
+#: Every kind of input the checks read, tried in order (the first that recognises an input
+#: handles it). A new kind of input is one more adapter (``register_input``).
+INPUT_ADAPTERS: list[InputAdapter] = [
+    InputAdapter("foreign", _is_foreign, _normalise_foreign),
+    InputAdapter("sparse", is_sparse, _normalise_sparse, rows=_sparse_rows),
+    InputAdapter("numpy", _is_numpy, _normalise_numpy, _numpy_frame, _numpy_array, _numpy_rows),
+    InputAdapter("torch", is_torch, _normalise_torch, _torch_frame, tensor_numpy, _torch_rows),
+    InputAdapter("pandas", is_pandas, _normalise_pandas, _pandas_frame, _pandas_array),
+    InputAdapter("sequence", _is_sequence, _normalise_sequence),
+]
+
+
+def register_input(adapter: InputAdapter, *, before: str | None = None) -> None:
+    """Teach the checks a new kind of input: ``adapter`` is tried before the adapter of kind
+    ``before`` (by default after all others); an adapter of the same kind is replaced."""
+    INPUT_ADAPTERS[:] = [a for a in INPUT_ADAPTERS if a.kind != adapter.kind]
+    kinds = [a.kind for a in INPUT_ADAPTERS]
+    INPUT_ADAPTERS.insert(kinds.index(before) if before in kinds else len(kinds), adapter)
+
+
+def adapter_of(obj: Any) -> InputAdapter | None:
+    """The adapter of ``obj``'s kind, or None for an input no check reads."""
+    return next((a for a in INPUT_ADAPTERS if a.recognise(obj)), None)
+
+
+def input_kind(obj: Any) -> str | None:
+    """The kind of input ``obj`` is ("numpy", "pandas", "torch", ...), None if unknown."""
+    adapter = adapter_of(obj)
+    return adapter.kind if adapter is not None else None
+
+
+def normalise_input(obj: Any, request: InputRequest) -> Any:
+    """``obj`` in the form checks read, or a usage error naming ``request.arg``."""
+    if obj is None:
+        raise MLCheckUsageError(f"{request.arg} is None: expected {request.what}.")
+    adapter = adapter_of(obj)
+    if adapter is None:
+        raise MLCheckUsageError(
+            f"{request.arg} is a {describe_type(obj)}: expected {request.what}."
+        )
+    return adapter.normalise(obj, request)
+
+
 def require_array_like(
     obj: Any, arg: str, *, what: str = SUPPORTED, allow_sparse: bool = False
 ) -> Any:
@@ -145,72 +360,19 @@ def require_array_like(
     meta tensors (no values) are refused; scipy sparse matrices pass only with
     ``allow_sparse`` (checks that hand X to scikit-learn, which reads them).
     """
-    obj = from_foreign_table(obj)
-    if allow_sparse and is_sparse(obj):
-        if len(obj.shape) != 2:
-            raise MLCheckUsageError(f"{arg} is a sparse array of shape {obj.shape}: expected 2-D.")
-        return obj
-    if obj is None:
-        raise MLCheckUsageError(f"{arg} is None: expected {what}.")
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.names:
-            # a structured (record) array is a table: one column per field
-            import pandas as pd
-
-            if obj.ndim != 1:
-                raise MLCheckUsageError(
-                    f"{arg} is a {obj.ndim}-D structured array: expected one record per row."
-                )
-            return pd.DataFrame({name: obj[name] for name in obj.dtype.names})
-        return obj
-    if is_torch(obj):
-        if obj.device.type == "meta":
-            raise MLCheckUsageError(
-                f"{arg} is a meta tensor (a shape without values): expected a tensor with data."
-            )
-        return obj
-    if is_pandas(obj):
-        if not (is_dataframe(obj) or is_series(obj)):
-            import pandas as pd
-
-            if isinstance(obj, pd.Index):
-                return obj.to_series(index=None).reset_index(drop=True)
-            raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected {what}.")
-        return obj
-    if isinstance(obj, (list, tuple)):
-        records = _records_frame(obj)
-        if records is not None:
-            return records
-        try:
-            return np.asarray(obj)
-        except ValueError as exc:
-            raise MLCheckUsageError(
-                f"{arg} is a ragged {type(obj).__name__} ({exc}): expected {what}."
-            ) from exc
-    if is_sparse(obj):
-        raise MLCheckUsageError(
-            f"{arg} is a scipy sparse matrix, which this check cannot read: expected {what} "
-            "(densify a sample with .toarray(), or use a check that takes sparse X)."
-        )
-    raise MLCheckUsageError(f"{arg} is a {describe_type(obj)}: expected {what}.")
+    return normalise_input(obj, InputRequest(arg, what, allow_sparse))
 
 
-def is_sparse(obj: Any) -> bool:
-    """A scipy sparse matrix or array (recognised without importing scipy)."""
-    return _module_of(obj).startswith("scipy.sparse") and hasattr(obj, "tocsr")
+def as_array(obj: Any, arg: str) -> np.ndarray:
+    """The numpy values of an already validated input (torch: a detached CPU copy)."""
+    adapter = adapter_of(obj)
+    return adapter.to_array(obj, arg) if adapter is not None else np.asarray(obj)
 
 
 def n_rows(obj: Any, arg: str) -> int:
     """Number of rows (first dimension) of an already validated array-like."""
-    if is_torch(obj):
-        if obj.dim() == 0:
-            raise MLCheckUsageError(f"{arg} is a 0-d tensor: expected at least one dimension.")
-        return int(obj.shape[0])
-    if isinstance(obj, np.ndarray) and obj.ndim == 0:
-        raise MLCheckUsageError(f"{arg} is a 0-d array (a scalar): expected rows.")
-    if is_sparse(obj):
-        return int(obj.shape[0])
-    return len(obj)
+    adapter = adapter_of(obj)
+    return adapter.rows(obj, arg) if adapter is not None else len(obj)
 
 
 def require_unique_columns(obj: Any, arg: str) -> Any:
@@ -245,8 +407,6 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
     """A 1-D numpy view of a label vector (NaN / None labels are rejected)."""
     y = require_array_like(y, arg)
     require_rows(y, arg)
-    if is_torch(y):
-        y = tensor_numpy(y, arg)
     if is_dataframe(y):
         if y.shape[1] != 1:
             raise MLCheckUsageError(
@@ -259,7 +419,7 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
                 f"{arg} has {int(y.isna().sum()):,} missing labels: expected every row labelled."
             )
         return np.asarray(y.to_numpy())
-    values = np.asarray(y)
+    values = as_array(y, arg)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
@@ -288,19 +448,6 @@ def label_vector(y: Any, arg: str) -> np.ndarray:
 _NOT_A_LABEL = (dict, list, set, tuple, np.ndarray)
 
 
-def fmt(value: float, digits: int = 3) -> str:
-    """Human formatting for figures in messages."""
-    if value != value:  # NaN
-        return "nan"
-    if value in (math.inf, -math.inf):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
-
-
 def table(headers: list[str], rows: list[list[str]], *, indent: str = "  ") -> str:
     """A small aligned text table for failure messages."""
     widths = [len(h) for h in headers]
@@ -315,26 +462,9 @@ def table(headers: list[str], rows: list[list[str]], *, indent: str = "  ") -> s
 
 def as_dataframe(obj: Any, arg: str) -> Any:
     """A pandas DataFrame for a 2-D input (pandas as is; numpy/torch get columns "0", "1", ...)."""
-    import pandas as pd
-
     obj = require_array_like(obj, arg, what="a pandas DataFrame or a 2-D array")
-    if is_dataframe(obj):
-        if not obj.columns.is_unique:
-            dup = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
-            raise MLCheckUsageError(f"{arg} has duplicated column names {dup}: expected unique.")
-        return obj
-    if is_series(obj):
-        return obj.to_frame(name=obj.name if obj.name is not None else arg)
-    if is_torch(obj):
-        obj = tensor_numpy(obj, arg)
-    values = np.asarray(obj)
-    if values.ndim == 1:
-        values = values.reshape(-1, 1)
-    if values.ndim != 2:
-        raise MLCheckUsageError(
-            f"{arg} has {values.ndim} dimensions: expected a table (a DataFrame or a 2-D array)."
-        )
-    return pd.DataFrame(values, columns=[str(i) for i in range(values.shape[1])], copy=False)
+    adapter = adapter_of(obj)
+    return adapter.to_frame(obj, arg) if adapter is not None else _no_frame(obj, arg)
 
 
 def split_columns(train: Any, test: Any, columns: Any, *, exclude: Any = ()) -> list[str]:

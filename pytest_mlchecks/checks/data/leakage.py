@@ -23,7 +23,9 @@ from pytest_mlchecks._protocol import (
     result,
 )
 from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
+from pytest_mlchecks._stats import rank_auc
 from pytest_mlchecks.engines import NativeFrame, is_native, native_pair
+from pytest_mlchecks.inputs.models import task_of_target
 from pytest_mlchecks.inputs.tables import (
     Columns,
     NativeTable,
@@ -1097,30 +1099,6 @@ TARGET_LEAKAGE_FIX = (
 )
 
 
-def _task_of(y: Any, task: str | None) -> str:
-    import pandas as pd
-
-    if task is not None:
-        if task not in ("binary", "multiclass", "regression"):
-            raise MLCheckUsageError(
-                f"task must be 'binary', 'multiclass' or 'regression', got {task!r}."
-            )
-        return task
-    n_unique = int(y.nunique(dropna=True))
-    dtype = y.dtype
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        return "binary" if n_unique <= 2 else "multiclass"
-    if n_unique <= 2:
-        return "binary"
-    if pd.api.types.is_integer_dtype(dtype) and n_unique <= 20:
-        return "multiclass"
-    if pd.api.types.is_float_dtype(dtype):
-        values = y.dropna().to_numpy()
-        if n_unique <= 20 and np.all(values == np.round(values)):
-            return "multiclass"
-    return "regression"
-
-
 def _bin_codes(
     train_col: Any, test_col: Any, n_bins: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, int, str]:
@@ -1182,19 +1160,6 @@ def _auc_from_bins(score_by_bin: np.ndarray, codes: np.ndarray, positive: np.nda
     return float(auc)
 
 
-def _rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
-    """ROC-AUC of raw scores (Mann-Whitney U with average ranks for ties)."""
-    n_pos = int(np.count_nonzero(positive))
-    n_neg = len(values) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)
-    avg_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
-    rank_sum = float(avg_rank[inverse][positive].sum())
-    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
-
-
 def _r2_with_se(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     """Test R^2 of predictions, and its standard error from the squared residuals."""
     variance = float(y.var())
@@ -1219,7 +1184,7 @@ def _raw_score(
         if not pos.any() or pos.all():
             return float("nan"), 0.0
         direction = 1.0 if a[pos].mean() >= a[~pos].mean() else -1.0
-        return _rank_auc(direction * b, y_b == 1), 0.0
+        return rank_auc(direction * b, y_b == 1), 0.0
     var = float(a.var())
     if var == 0:
         return float("nan"), 0.0
@@ -1278,7 +1243,7 @@ def _target_arrays(
         raise MLCheckUsageError(
             f"target {target!r} is constant in train: nothing can predict or leak it."
         )
-    kind = _task_of(y_train, task)
+    kind = task_of_target(y_train, task)
     if kind == "regression":
         if not pd.api.types.is_numeric_dtype(y_train.dtype):
             raise MLCheckUsageError(f"task='regression' needs a numeric target {target!r}.")
@@ -1453,9 +1418,9 @@ class _PeerModel:
             r2 = 1.0 - float(squared.mean()) / variance
             return max(0.0, r2), float(squared.std()) / float(np.sqrt(len(y))) / variance
         if self.kind == "binary":
-            auc = _rank_auc(preds[0], y == 1)
+            auc = rank_auc(preds[0], y == 1)
         else:
-            aucs = [_rank_auc(preds[c], y == c) for c in range(self.n_classes)]
+            aucs = [rank_auc(preds[c], y == c) for c in range(self.n_classes)]
             valid = [a for a in aucs if a == a]
             auc = float(np.mean(valid)) if valid else float("nan")
         return (max(0.0, 2.0 * auc - 1.0) if auc == auc else 0.0), 0.0

@@ -806,9 +806,9 @@ def _missingness_inputs(X: TableLike, y: VectorLike, task: TaskName | None) -> t
     y_series = y_arr if is_series(y_arr) else pd.Series(np.asarray(_labels(y_arr, "y")))
     if y_series.isna().any():
         raise MLCheckUsageError("y has missing labels: expected every row labelled.")
-    from pytest_mlchecks.checks.data.leakage import _task_of
+    from pytest_mlchecks.inputs.models import task_of_target
 
-    kind = _task_of(y_series, task)
+    kind = task_of_target(y_series, task)
     return frame, y_series, kind
 
 

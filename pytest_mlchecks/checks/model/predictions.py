@@ -14,8 +14,8 @@ import numpy as np
 from pytest_mlchecks._messages import compose, percent
 from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.models import model_outputs
 from pytest_mlchecks.inputs.tables import (
-    ModelInput,
     VectorLike,
     describe_type,
     fmt,
@@ -56,35 +56,36 @@ class CollapseDetails(TypedDict, total=False):
     relative_spread: float  # regression with y: std of predictions / std of y
 
 
-def _fitted_outputs(model: ModelInput, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _fitted_outputs(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """``model.predict(X)`` as a 1-D array and, when the model has it, ``predict_proba(X)``."""
-    predict = getattr(model, "predict", None)
-    if not callable(predict):
+    outputs = model_outputs(model, X, prefer=("predict", "predict_proba"), convert=np.asarray)
+    if "predict" not in outputs:
         raise MLCheckUsageError(
             f"model ({describe_type(model)}) has no predict method: expected a fitted estimator."
         )
-    labels = np.asarray(predict(X))
+    labels = outputs["predict"]
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
         raise MLCheckUsageError(
             f"model.predict returned shape {labels.shape}: expected one prediction per row."
         )
-    proba = getattr(model, "predict_proba", None)
-    scores = np.asarray(proba(X), dtype=float) if callable(proba) else None
-    if scores is not None and scores.ndim == 1:
-        scores = np.column_stack([1 - scores, scores])
+    scores = outputs.get("predict_proba")
+    if scores is not None:
+        scores = scores.astype(float)
+        if scores.ndim == 1:
+            scores = np.column_stack([1 - scores, scores])
     return labels, scores
 
 
-def _is_classifier(model: ModelInput, labels: np.ndarray, scores: np.ndarray | None) -> bool:
+def _is_classifier(model: Any, labels: np.ndarray, scores: np.ndarray | None) -> bool:
     if getattr(model, "classes_", None) is not None or scores is not None:
         return True
     return labels.dtype.kind in "biuOUSb"
 
 
 def _measure_collapse(
-    model: ModelInput, labels: np.ndarray, scores: np.ndarray | None, y: np.ndarray | None
+    model: Any, labels: np.ndarray, scores: np.ndarray | None, y: np.ndarray | None
 ) -> CollapseDetails:
     """Distinct predictions, the share of the most frequent one, and how much scores vary."""
     values, counts = np.unique(labels, return_counts=True)
@@ -164,7 +165,7 @@ def _explain_collapse(
 
 @check("predictions_not_collapsed")
 def check_predictions_not_collapsed(
-    model: ModelInput,
+    model: Any,
     X: Any,
     *,
     y: VectorLike | None = None,

@@ -16,15 +16,33 @@ import math
 import operator
 import re
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from pytest_mlchecks._deps import require
-from pytest_mlchecks._messages import compose, plural, verdict
+from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._messages import compose, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks.inputs.tables import fmt, table
+from pytest_mlchecks.inputs.torch import (
+    Batch,
+    LossFn,
+    ModelInputs,
+    batch_rows,
+    call_model,
+    detached,
+    first_rows,
+    forward,
+    output_tensors,
+    require_model,
+    validate_inputs,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 __all__ = [
     "GradNormTracker",
@@ -33,17 +51,6 @@ __all__ = [
     "check_grad_norm_healthy",
     "check_params_update",
 ]
-
-
-def _torch(helper: str) -> Any:
-    return require("torch", helper=helper)
-
-
-def _require_module(model: Any, helper: str) -> Any:
-    torch = _torch(helper)
-    if not isinstance(model, torch.nn.Module):
-        raise MLCheckUsageError(f"model is a {type(model).__name__}: expected a torch.nn.Module.")
-    return torch
 
 
 def _layer(name: str) -> str:
@@ -353,10 +360,66 @@ def _gated(
     return gated
 
 
-@dataclass
-class _GradFigures:
-    """What check_grad_norm_healthy measured."""
+class GradNormDetails(TypedDict):
+    """What ``grad_norm_healthy`` measured and found (the record's ``details``)."""
 
+    total_norm: float | Literal["inf"]
+    param_norm: float
+    grad_to_param_norm: float | Literal["inf"]
+    exploding_limit: float
+    exploding_limit_kind: Literal["absolute", "relative"]
+    vanishing_ratio: float  # the first compared block's RMS gradient over the largest's
+    first_block: str | None
+    compared_blocks: list[str]  # the first 100
+    blocks: dict[str, float]  # block -> median RMS gradient of its weights, the first 100
+    layers: dict[str, float]  # layer -> median RMS gradient, the first 100 layers
+    nonfinite: list[str]
+    no_grad: list[str]
+    zero_layers: list[str]
+    gated_by_zero_init: list[str]
+    vanishing: bool
+    exploding: bool
+
+
+@dataclass(frozen=True)
+class _GradLimits:
+    """The resolved limits of check_grad_norm_healthy."""
+
+    vanishing_ratio: float
+    max_total_norm: float  # inf: none given, the relative limit applies
+    max_norm_ratio: float
+
+    @property
+    def absolute(self) -> bool:
+        return self.max_total_norm != math.inf
+
+    def exploding(self, param_norm: float) -> float:
+        """The total gradient norm over which gradients explode."""
+        if self.absolute:
+            return self.max_total_norm
+        return self.max_norm_ratio * max(param_norm, 1.0)
+
+
+def _grad_limits(
+    vanishing_ratio: float | None, max_total_norm: float | None, max_norm_ratio: float | None
+) -> _GradLimits:
+    ratio = _positive("vanishing_ratio", resolve_threshold("grad_vanishing_ratio", vanishing_ratio))
+    absolute = resolve_threshold("grad_max_total_norm", max_total_norm)
+    absolute = _positive("max_total_norm", absolute) if absolute != math.inf else absolute
+    relative = _positive("max_norm_ratio", resolve_threshold("grad_max_norm_ratio", max_norm_ratio))
+    return _GradLimits(ratio, absolute, relative)
+
+
+@dataclass(frozen=True)
+class _GradFigures:
+    """What check_grad_norm_healthy measured: per parameter with a gradient (names, shapes,
+    gradient norms and RMS gradients, in registration order) and over the model."""
+
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    norms: list[float]
+    rms: list[float]
+    no_grad: list[str]  # trainable, no gradient, not ignored
     total: float
     param_norm: float
     nonfinite: list[str]
@@ -365,8 +428,34 @@ class _GradFigures:
     blocks: dict[str, float]
     compared: list[str]
     ratio: float
-    rms: list[float]
     layers: dict[str, float]
+
+    def details(self, limits: _GradLimits) -> GradNormDetails:
+        """The record's details: the figures, judged against ``limits``."""
+        norm_limit = limits.exploding(self.param_norm)
+        total_ok = math.isfinite(self.total)
+        return {
+            "total_norm": self.total if total_ok else "inf",
+            "param_norm": self.param_norm,
+            "grad_to_param_norm": self.total / max(self.param_norm, 1.0) if total_ok else "inf",
+            "exploding_limit": norm_limit,
+            "exploding_limit_kind": "absolute" if limits.absolute else "relative",
+            "vanishing_ratio": self.ratio,
+            "first_block": self.compared[0] if self.compared else None,
+            "compared_blocks": self.compared[:100],
+            "blocks": dict(list(self.blocks.items())[:100]),
+            "layers": self.layers,  # the first 100 layers (layout.shown)
+            "nonfinite": self.nonfinite,
+            "no_grad": self.no_grad,
+            "zero_layers": self.zero_units,
+            "gated_by_zero_init": sorted({self.names[i] for i in self.gated})[:100],
+            "vanishing": (
+                len(self.compared) > 1
+                and max(self.blocks.values()) > 0
+                and self.ratio < limits.vanishing_ratio
+            ),
+            "exploding": total_ok and self.total > norm_limit,
+        }
 
 
 def _median(values: list[float]) -> float:
@@ -377,23 +466,45 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def _grad_figures(
-    state: _Params, norms: list[float], weights: list[float], skip: set[str]
-) -> _GradFigures:
+def _total_norm(names: list[str], norms: list[float]) -> tuple[float, list[float], list[str]]:
+    """The total gradient norm, the norms with non-finite ones as 0 and the names of the
+    parameters whose gradient norm is not finite."""
     total_sq = sum(map(operator.mul, norms, norms))
     if math.isfinite(total_sq):  # the common case: every norm finite, no overflow
-        nonfinite: list[str] = []
-        finite, total = norms, math.sqrt(total_sq)
-    else:
-        nonfinite = [n for n, v in zip(state.names, norms, strict=True) if not math.isfinite(v)]
-        finite = [v if math.isfinite(v) else 0.0 for v in norms]
-        big = max(finite)
-        total = (
-            float("inf")
-            if nonfinite
-            else big * math.sqrt(sum((v / big) ** 2 for v in finite))  # squares overflowed
-        )
-    param_sq = sum(w * w for w in weights if math.isfinite(w))
+        return math.sqrt(total_sq), norms, []
+    nonfinite = [n for n, v in zip(names, norms, strict=True) if not math.isfinite(v)]
+    finite = [v if math.isfinite(v) else 0.0 for v in norms]
+    if nonfinite:
+        return math.inf, finite, nonfinite
+    big = max(finite)  # the squares overflowed
+    return big * math.sqrt(sum((v / big) ** 2 for v in finite)), finite, nonfinite
+
+
+def _vanishing(
+    layout: _Layout, rms: list[float], gated: dict[int, str]
+) -> tuple[dict[str, float], list[str], float]:
+    """The blocks compared for vanishing with their figures, and the first one's figure over
+    the largest. A block stands by the median RMS gradient of its weight layers (robust to
+    one small projection, such as a query at near-uniform attention); gated weights say
+    nothing yet."""
+    figures: list[float | None] = []
+    for _, idx in layout.blocks:
+        live = [rms[i] for i in idx if i not in gated]
+        figures.append(_median(live) if live else None)
+    chosen = [b for b in layout.compared if figures[b] is not None]
+    if len(chosen) < 2:
+        chosen = [b for b, f in enumerate(figures) if f is not None]
+    values = [figures[b] or 0.0 for b in chosen]
+    largest = max(values, default=0.0)
+    ratio = values[0] / largest if largest > 0 else 0.0
+    blocks = {layout.blocks[b][0]: figures[b] or 0.0 for b in chosen}
+    return blocks, [layout.blocks[b][0] for b in chosen], ratio
+
+
+def _grad_figures(
+    state: _Params, norms: list[float], weights: list[float], skip: set[str], no_grad: list[str]
+) -> _GradFigures:
+    total, finite, nonfinite = _total_norm(state.names, norms)
     rms = list(map(operator.mul, finite, state.inv_sqrt))
     layout = state.layout
     gated = _gated(state, norms) if 0.0 in norms else {}
@@ -405,40 +516,184 @@ def _grad_figures(
             for unit, idx in layout.layers.items()
             if unit not in skip and _layer(unit) not in skip and zero.issuperset(idx)
         ]
-    # a block stands by the median RMS gradient of its weight layers (robust to one small
-    # projection, such as a query at near-uniform attention); gated weights say nothing yet
-    figures: list[float | None] = []
-    for _, idx in layout.blocks:
-        live = [rms[i] for i in idx if i not in gated]
-        figures.append(_median(live) if live else None)
-    chosen = [b for b in layout.compared if figures[b] is not None]
-    if len(chosen) < 2:
-        chosen = [b for b, f in enumerate(figures) if f is not None]
-    values = [figures[b] or 0.0 for b in chosen]
-    largest = max(values, default=0.0)
-    ratio = values[0] / largest if largest > 0 else 0.0
+    blocks, compared, ratio = _vanishing(layout, rms, gated)
     return _GradFigures(
+        names=state.names,
+        shapes=state.shapes,
+        norms=norms,
+        rms=rms,
+        no_grad=[n for n in no_grad if n not in skip and _layer(n) not in skip],
         total=total,
-        param_norm=math.sqrt(param_sq),
+        param_norm=math.sqrt(sum(w * w for w in weights if math.isfinite(w))),
         nonfinite=nonfinite,
         zero_units=zero_units,
         gated=gated,
-        blocks={layout.blocks[b][0]: figures[b] or 0.0 for b in chosen},
-        compared=[layout.blocks[b][0] for b in chosen],
+        blocks=blocks,
+        compared=compared,
         ratio=ratio,
-        rms=rms,
         layers={unit: _median([rms[i] for i in idx]) for unit, idx in layout.shown},
+    )
+
+
+def _measure_grad_norm(model: nn.Module, skip: set[str]) -> _GradFigures:
+    """The gradient figures of ``model``'s trainable parameters (``skip``: names and layers
+    not required to have a gradient)."""
+    trainable = _trainable(model)
+    if not trainable:
+        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
+    state, norms, no_grad, weights = _grad_state(trainable)
+    if not norms:
+        raise MLCheckUsageError(
+            "no parameter has a gradient: call loss.backward() before checking gradients."
+        )
+    return _grad_figures(state, norms, weights, skip, no_grad)
+
+
+GRAD_NORM_WHY = (
+    "the optimiser can only learn through gradients: NaN poisons every weight, missing "
+    "or zero gradients freeze layers, vanishing ones leave early layers untrained and "
+    "exploding ones make steps blow up; none of this raises an error."
+)
+GRAD_NONFINITE_FIX = (
+    "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
+    "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
+)
+GRAD_MISSING_FIX = (
+    "no gradient: the parameter is not used in forward, or the graph is cut "
+    "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
+    "(requires_grad=False) or pass it in ignore= if that is intended"
+)
+GRAD_ZERO_FIX = (
+    "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
+    "sigmoid/tanh, or a constant input; a layer whose gradient is blocked by a "
+    "zero-initialised weight registered right after it is recognised as healthy, "
+    "other designs that start at zero: check after a step, or list it in ignore="
+)
+GRAD_VANISHING_FIX = (
+    "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
+    "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
+)
+GRAD_EXPLODING_FIX = (
+    "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
+    "targets, check the loss scale"
+)
+
+
+def _grad_problems(
+    f: _GradFigures, details: GradNormDetails, limits: _GradLimits
+) -> list[tuple[str, str]]:
+    """Each problem found, with its fix."""
+    problems: list[tuple[str, str]] = []
+    if f.nonfinite:
+        problems.append(
+            (
+                f"NaN/Inf gradients in {plural(len(f.nonfinite), 'parameter')}: {f.nonfinite[:5]}",
+                GRAD_NONFINITE_FIX,
+            )
+        )
+    if f.no_grad:
+        problems.append(
+            (
+                f"no gradient for {plural(len(f.no_grad), 'trainable parameter')}: {f.no_grad[:5]}",
+                GRAD_MISSING_FIX,
+            )
+        )
+    if f.zero_units:
+        problems.append(
+            (
+                "all-zero gradients (dead or saturated) in "
+                f"{plural(len(f.zero_units), 'layer')}: {f.zero_units[:5]}",
+                GRAD_ZERO_FIX,
+            )
+        )
+    if details["vanishing"]:
+        problems.append(
+            (
+                f"vanishing gradients: first block {f.compared[0]!r} median RMS gradient is "
+                f"{fmt(f.ratio, 3)} of the largest block's over "
+                f"{plural(len(f.compared), 'block')} (limit {fmt(limits.vanishing_ratio, 3)})",
+                GRAD_VANISHING_FIX,
+            )
+        )
+    if details["exploding"]:
+        problems.append(
+            (
+                f"exploding gradients: total norm {fmt(f.total, 3)} > "
+                f"{fmt(details['exploding_limit'], 3)} "
+                f"({fmt(f.total / max(f.param_norm, 1.0), 3)}x the parameter norm "
+                f"{fmt(f.param_norm, 3)})",
+                GRAD_EXPLODING_FIX,
+            )
+        )
+    return problems
+
+
+def _gated_note(gated: dict[int, str]) -> str:
+    if not gated:
+        return ""
+    blockers = sorted(set(gated.values()))
+    return (
+        f" {plural(len(gated), 'parameter')} get a zero gradient only because a "
+        f"zero-initialised weight right after them blocks it ({plural(len(blockers), 'weight')}"
+        f", e.g. {blockers[0]!r}): healthy at step 0, they learn once it moves."
+    )
+
+
+def _grad_table(f: _GradFigures) -> str:
+    """The first parameters' gradient norms and RMS gradients relative to the largest."""
+    shown = min(len(f.norms), _TABLE_ROWS)
+    largest = max(f.rms) if f.rms else 0.0
+    rows = [
+        [
+            f.names[i],
+            "x".join(map(str, f.shapes[i])) or "scalar",
+            fmt(f.norms[i], 3) if math.isfinite(f.norms[i]) else str(f.norms[i]),
+            fmt(f.rms[i] / largest, 3) if largest > 0 else "-",
+        ]
+        for i in range(shown)
+    ]
+    body = table(["parameter", "shape", "grad norm", "RMS / largest"], rows)
+    if shown < len(f.norms):
+        body += f"\n  ... and {plural(len(f.norms) - shown, 'more parameter')}"
+    return body
+
+
+def _explain_grad_norm(f: _GradFigures, details: GradNormDetails, limits: _GradLimits) -> str:
+    problems = _grad_problems(f, details, limits)
+    if problems:
+        return compose(
+            f"grad_norm_healthy: {'; '.join(p for p, _ in problems)}.",
+            body=_grad_table(f),
+            why=GRAD_NORM_WHY,
+            fix="; ".join(fix for _, fix in problems) + ".",
+        )
+    limit_text = (
+        f"limit {fmt(details['exploding_limit'], 3)}"
+        if limits.absolute
+        else f"limit {fmt(limits.max_norm_ratio, 3)} x parameter norm {fmt(f.param_norm, 3)}"
+    )
+    return (
+        f"grad_norm_healthy: {plural(len(f.names), 'parameter')} with finite "
+        f"gradients; total norm {fmt(f.total, 3)} ({limit_text}); first/largest block "
+        f"RMS ratio {fmt(f.ratio, 3)} over {plural(len(f.compared), 'block')} "
+        f"(limit {fmt(limits.vanishing_ratio, 3)})." + _gated_note(f.gated)
+    )
+
+
+def _healthy(f: _GradFigures, details: GradNormDetails) -> bool:
+    return not (
+        f.nonfinite or f.no_grad or f.zero_units or details["vanishing"] or details["exploding"]
     )
 
 
 @check("grad_norm_healthy")
 def check_grad_norm_healthy(
-    model: Any,
+    model: nn.Module,
     *,
     vanishing_ratio: float | None = None,
     max_total_norm: float | None = None,
     max_norm_ratio: float | None = None,
-    ignore: Any = (),
+    ignore: str | Iterable[str] = (),
 ) -> CheckResult:
     """Detect unhealthy gradients after ``loss.backward()``.
 
@@ -457,157 +712,14 @@ def check_grad_norm_healthy(
     gradients' device with one host transfer; the gradients are only read. Figure: the
     vanishing ratio.
     """
-    _require_module(model, "assert_grad_norm_healthy")
-    ratio_limit = _positive(
-        "vanishing_ratio", resolve_threshold("grad_vanishing_ratio", vanishing_ratio)
-    )
-    absolute = resolve_threshold("grad_max_total_norm", max_total_norm)
-    absolute = _positive("max_total_norm", absolute) if absolute != math.inf else absolute
-    relative = _positive("max_norm_ratio", resolve_threshold("grad_max_norm_ratio", max_norm_ratio))
+    require_model(model, "assert_grad_norm_healthy")
+    limits = _grad_limits(vanishing_ratio, max_total_norm, max_norm_ratio)
     skip = {ignore} if isinstance(ignore, str) else set(ignore or ())
-    trainable = _trainable(model)
-    if not trainable:
-        raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    state, norms, no_grad, weights = _grad_state(trainable)
-    if not norms:
-        raise MLCheckUsageError(
-            "no parameter has a gradient: call loss.backward() before checking gradients."
-        )
-    missing = [n for n in no_grad if n not in skip and _layer(n) not in skip]
-    f = _grad_figures(state, norms, weights, skip)
-    vanishing = len(f.compared) > 1 and max(f.blocks.values()) > 0 and f.ratio < ratio_limit
-    floor = max(f.param_norm, 1.0)
-    norm_limit = absolute if absolute != math.inf else relative * floor
-    exploding = math.isfinite(f.total) and f.total > norm_limit
-    details: dict[str, Any] = {
-        "total_norm": f.total if math.isfinite(f.total) else "inf",
-        "param_norm": f.param_norm,
-        "grad_to_param_norm": f.total / floor if math.isfinite(f.total) else "inf",
-        "exploding_limit": norm_limit,
-        "exploding_limit_kind": "absolute" if absolute != math.inf else "relative",
-        "vanishing_ratio": f.ratio,
-        "first_block": f.compared[0] if f.compared else None,
-        "compared_blocks": f.compared[:100],
-        "blocks": dict(list(f.blocks.items())[:100]),
-        "layers": f.layers,  # the first 100 layers (layout.shown)
-        "nonfinite": f.nonfinite,
-        "no_grad": missing,
-        "zero_layers": f.zero_units,
-        "gated_by_zero_init": sorted({state.names[i] for i in f.gated})[:100],
-        "vanishing": vanishing,
-        "exploding": exploding,
-    }
-    problems, fixes = _grad_problems(f, missing, vanishing, exploding, ratio_limit, norm_limit)
-    limit_text = (
-        f"limit {fmt(norm_limit, 3)}"
-        if absolute != math.inf
-        else f"limit {fmt(relative, 3)} x parameter norm {fmt(f.param_norm, 3)}"
-    )
-    if not problems:
-        message = (
-            f"grad_norm_healthy: {plural(len(state.names), 'parameter')} with finite "
-            f"gradients; total norm {fmt(f.total, 3)} ({limit_text}); first/largest block "
-            f"RMS ratio {fmt(f.ratio, 3)} over {plural(len(f.compared), 'block')} "
-            f"(limit {fmt(ratio_limit, 3)})." + _gated_note(state, f.gated)
-        )
-        return result(True, "error", f.ratio, ratio_limit, message, details)
-    shown = min(len(norms), _TABLE_ROWS)
-    largest = max(f.rms) if f.rms else 0.0
-    rows = [
-        [
-            state.names[i],
-            "x".join(map(str, state.shapes[i])) or "scalar",
-            fmt(norms[i], 3) if math.isfinite(norms[i]) else str(norms[i]),
-            fmt(f.rms[i] / largest, 3) if largest > 0 else "-",
-        ]
-        for i in range(shown)
-    ]
-    body = table(["parameter", "shape", "grad norm", "RMS / largest"], rows)
-    if shown < len(norms):
-        body += f"\n  ... and {plural(len(norms) - shown, 'more parameter')}"
-    message = compose(
-        f"grad_norm_healthy: {'; '.join(problems)}.",
-        body=body,
-        why=(
-            "the optimiser can only learn through gradients: NaN poisons every weight, missing "
-            "or zero gradients freeze layers, vanishing ones leave early layers untrained and "
-            "exploding ones make steps blow up; none of this raises an error."
-        ),
-        fix="; ".join(fixes) + ".",
-    )
-    return result(False, "error", f.ratio, ratio_limit, message, details)
-
-
-def _gated_note(state: _Params, gated: dict[int, str]) -> str:
-    if not gated:
-        return ""
-    blockers = sorted(set(gated.values()))
-    return (
-        f" {plural(len(gated), 'parameter')} get a zero gradient only because a "
-        f"zero-initialised weight right after them blocks it ({plural(len(blockers), 'weight')}"
-        f", e.g. {blockers[0]!r}): healthy at step 0, they learn once it moves."
-    )
-
-
-def _grad_problems(
-    f: _GradFigures,
-    missing: list[str],
-    vanishing: bool,
-    exploding: bool,
-    ratio_limit: float,
-    norm_limit: float,
-) -> tuple[list[str], list[str]]:
-    problems: list[str] = []
-    fixes: list[str] = []
-    if f.nonfinite:
-        problems.append(
-            f"NaN/Inf gradients in {plural(len(f.nonfinite), 'parameter')}: {f.nonfinite[:5]}"
-        )
-        fixes.append(
-            "NaN/Inf: lower the learning rate, clip gradients (clip_grad_norm_), check the "
-            "loss for log(0) / division by zero, use a stable loss (BCEWithLogitsLoss)"
-        )
-    if missing:
-        problems.append(
-            f"no gradient for {plural(len(missing), 'trainable parameter')}: {missing[:5]}"
-        )
-        fixes.append(
-            "no gradient: the parameter is not used in forward, or the graph is cut "
-            "(.detach(), .item(), torch.no_grad(), numpy round trip); freeze it "
-            "(requires_grad=False) or pass it in ignore= if that is intended"
-        )
-    if f.zero_units:
-        problems.append(
-            f"all-zero gradients (dead or saturated) in {plural(len(f.zero_units), 'layer')}: "
-            f"{f.zero_units[:5]}"
-        )
-        fixes.append(
-            "dead layers: dying ReLU (use LeakyReLU / lower LR / better init), saturated "
-            "sigmoid/tanh, or a constant input; a layer whose gradient is blocked by a "
-            "zero-initialised weight registered right after it is recognised as healthy, "
-            "other designs that start at zero: check after a step, or list it in ignore="
-        )
-    if vanishing:
-        problems.append(
-            f"vanishing gradients: first block {f.compared[0]!r} median RMS gradient is "
-            f"{fmt(f.ratio, 3)} of the largest block's over {plural(len(f.compared), 'block')} "
-            f"(limit {fmt(ratio_limit, 3)})"
-        )
-        fixes.append(
-            "vanishing: ReLU-family activations instead of sigmoid/tanh, normalisation "
-            "(BatchNorm/LayerNorm), residual connections, He/Xavier initialisation"
-        )
-    if exploding:
-        problems.append(
-            f"exploding gradients: total norm {fmt(f.total, 3)} > {fmt(norm_limit, 3)} "
-            f"({fmt(f.total / max(f.param_norm, 1.0), 3)}x the parameter norm "
-            f"{fmt(f.param_norm, 3)})"
-        )
-        fixes.append(
-            "exploding: lower the learning rate, clip_grad_norm_, normalise inputs and "
-            "targets, check the loss scale"
-        )
-    return problems, fixes
+    f = _measure_grad_norm(model, skip)
+    details = f.details(limits)
+    message = _explain_grad_norm(f, details, limits)
+    passed = _healthy(f, details)
+    return result(passed, "error", f.ratio, limits.vanishing_ratio, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- tracker
@@ -630,13 +742,13 @@ class GradNormTracker:
     every step while the tensors are never replaced).
     """
 
-    model: Any
+    model: nn.Module
     spike_factor: float = 10.0
     divergence_factor: float = 100.0
     window: int = 10
     growth_factor: float | None = None
-    _norms: list[Any] = field(default_factory=list, repr=False)
-    _losses: list[Any] = field(default_factory=list, repr=False)
+    _norms: list[torch.Tensor] = field(default_factory=list, repr=False)
+    _losses: list[torch.Tensor | float] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
     _params: _Params = field(init=False, repr=False)
     _refs: list[Any] = field(default_factory=list, repr=False)
@@ -647,7 +759,7 @@ class GradNormTracker:
     checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
-        _require_module(self.model, "GradNormTracker")
+        require_model(self.model, "GradNormTracker")
         for name in ("spike_factor", "divergence_factor"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1):
@@ -663,7 +775,8 @@ class GradNormTracker:
         self._params = _trainable(self.model)  # the parameters followed: trainable at start
         self._names = list(self._params.names)
 
-    def step(self, loss: Any = None) -> None:
+    def step(self, loss: torch.Tensor | float | None = None) -> None:
+        """Record this step's per-parameter gradient norms (kept on the device) and loss."""
         import torch
 
         grads = [p.grad for p in self._params.params]
@@ -723,7 +836,8 @@ class GradNormTracker:
 
 @check("grad_tracker")
 def _tracker_check(tracker: GradNormTracker, growth_factor: float | None = None) -> CheckResult:
-    """GradNormTracker's verdict, recorded like any check."""
+    """GradNormTracker's verdict, recorded like any check (``growth_factor`` is passed so
+    the threshold's provenance is the tracker's)."""
     import torch
 
     if not tracker._norms:
@@ -732,44 +846,95 @@ def _tracker_check(tracker: GradNormTracker, growth_factor: float | None = None)
     rows = [n.to(device=device, dtype=torch.float64) for n in tracker._norms]
     stacked = torch.stack(rows).cpu().tolist()
     losses = [float(v.cpu()) if isinstance(v, torch.Tensor) else float(v) for v in tracker._losses]
-    return _tracker_verdict(tracker, stacked, losses)
+    f = _measure_tracker(tracker, stacked, losses, growth_factor)
+    message = _explain_tracker(f, tracker)
+    return result(f.healthy, "error", len(f.spikes), 0, message, dict(f.details()))
 
 
-def _sustained_growth(
-    totals: list[float], losses: list[float], factor: float | None
-) -> dict[str, Any]:
-    """How far the loss and the gradient norm rose and stayed up: the median over the last
-    quarter of the steps (at least 3) against the lowest of the first 3. The norm counts only
-    when the loss is recorded and did not fall (healthy training may raise the norm while
-    the loss falls: up to 7x measured)."""
-    limit = resolve_threshold("tracker_growth_factor", factor)
-    if not limit > 1:  # NaN too
-        raise MLCheckUsageError(f"growth_factor must be a number > 1, got {limit!r}.")
-    out: dict[str, Any] = {"limit": limit, "window": 0, "loss": None, "gradient norm": None}
-    out["rule"] = None
-    steps = len(totals)
-    window = max(3, steps // 4)
-    out["window"] = window
-    if len(losses) >= 2 * window and min(losses[:3]) > 0:
-        out["loss"] = _median(losses[-window:]) / min(losses[:3])
-        if out["loss"] > limit:
-            out["rule"] = "loss"
-    start = [t for t in totals[:3] if math.isfinite(t) and t > 0]
-    late = [t for t in totals[-window:] if math.isfinite(t)]
-    if steps >= 2 * window and start and late:
-        out["gradient norm"] = _median(late) / min(start)
-        not_falling = len(losses) >= 2 * window and _median(losses[-window:]) >= _median(
-            losses[:window]
+SustainedGrowth = TypedDict(
+    "SustainedGrowth",
+    {
+        "limit": float,
+        "window": int,  # the last steps whose median is compared with the start
+        "loss": "float | None",  # median loss over them / the lowest of the first 3
+        "gradient norm": "float | None",  # the same for the total gradient norm
+        "rule": "Literal['loss', 'gradient norm'] | None",  # the rule that fired
+    },
+)
+
+
+class Divergence(TypedDict):
+    what: Literal["loss", "gradient norm"]
+    step: int
+
+
+class TrackerDetails(TypedDict):
+    """What ``GradNormTracker.check()`` measured and found (the record's ``details``)."""
+
+    steps: int
+    total_norms: list[float]  # the first 1000 steps
+    losses: list[float]  # the finite losses, the first 1000
+    nan_step: int | None
+    spikes: list[int]
+    divergence: Divergence | None
+    sustained_growth: SustainedGrowth
+    dead: list[str]
+    dead_layers: list[str]
+    accumulating: bool
+    gradients_reset_between_steps: bool
+    steps_gradients_piled_up: int
+
+
+@dataclass(frozen=True)
+class _TrackerFigures:
+    """What the tracker's steps show."""
+
+    totals: list[float]  # total gradient norm per step
+    losses: list[float]  # the finite losses
+    nan_step: int | None
+    spikes: list[int]
+    divergence: Divergence | None
+    sustained: SustainedGrowth
+    dead: list[str]
+    dead_layers: list[str]
+    growth: float  # the last total norm over the first
+    piled: bool  # backward added to never-zeroed gradients at every step: certain
+    rising: bool  # the norm rose at every step, tensors never replaced: likely
+    reset: bool
+    intervals: int
+    piled_steps: int
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.nan_step is None
+            and not self.spikes
+            and self.divergence is None
+            and self.sustained["rule"] is None
+            and not self.dead
+            and not (self.piled or self.rising)
         )
-        if out["rule"] is None and not_falling and out["gradient norm"] > limit:
-            out["rule"] = "gradient norm"
-    return out
+
+    def details(self) -> TrackerDetails:
+        return {
+            "steps": len(self.totals),
+            "total_norms": self.totals[:1000],
+            "losses": self.losses[:1000],
+            "nan_step": self.nan_step,
+            "spikes": self.spikes,
+            "divergence": self.divergence,
+            "sustained_growth": self.sustained,
+            "dead": self.dead,
+            "dead_layers": self.dead_layers,
+            "accumulating": self.piled or self.rising,
+            "gradients_reset_between_steps": self.reset,
+            "steps_gradients_piled_up": self.piled_steps,
+        }
 
 
-def _tracker_verdict(
-    tracker: GradNormTracker, norms: list[list[float]], losses: list[float]
-) -> CheckResult:
-    names = tracker._names
+def _step_totals(norms: list[list[float]], losses: list[float]) -> tuple[list[float], int | None]:
+    """The total gradient norm of each step (over the finite norms of the parameters that
+    had a gradient) and the first step with a NaN/Inf gradient norm or loss."""
     totals = []
     nan_step = None
     for k, row in enumerate(norms):
@@ -781,48 +946,75 @@ def _tracker_verdict(
         if not math.isfinite(value):
             nan_step = k if nan_step is None else min(nan_step, k)
             break
-    findings: list[str] = []
-    if nan_step is not None:
-        findings.append(f"NaN/Inf first appears at step {nan_step}")
+    return totals, nan_step
+
+
+def _spikes(totals: list[float], factor: float, window: int) -> list[int]:
+    """The steps (from the 4th) whose total norm is over ``factor`` times the median of the
+    ``window`` steps before."""
     spikes = []
     for k in range(3, len(totals)):
-        history = [t for t in totals[max(0, k - tracker.window) : k] if math.isfinite(t) and t > 0]
-        if history and totals[k] > tracker.spike_factor * _median(history):
+        history = [t for t in totals[max(0, k - window) : k] if math.isfinite(t) and t > 0]
+        if history and totals[k] > factor * _median(history):
             spikes.append(k)
-    if spikes:
-        findings.append(
-            f"gradient-norm spikes (> {fmt(tracker.spike_factor)}x the running "
-            f"median) at steps {spikes[:10]}"
-        )
-    diverged = None
-    finite_losses = [v for v in losses if math.isfinite(v)]
-    if len(finite_losses) >= 3:
-        best = finite_losses[0]
-        for k, value in enumerate(finite_losses):
+    return spikes
+
+
+def _divergence(totals: list[float], losses: list[float], factor: float) -> Divergence | None:
+    """The first step where the loss went over ``factor`` times its lowest so far, else where
+    the total norm went over ``factor`` times the median of the first 3."""
+    if len(losses) >= 3:
+        best = losses[0]
+        for k, value in enumerate(losses):
             best = min(best, value)
-            if best > 0 and value > tracker.divergence_factor * best:
-                diverged = ("loss", k)
-                break
-    if diverged is None and len(totals) >= 3:
+            if best > 0 and value > factor * best:
+                return {"what": "loss", "step": k}
+    if len(totals) >= 3:
         start = _median([t for t in totals[:3] if t > 0] or [0.0])
         for k, t in enumerate(totals):
-            if start > 0 and t > tracker.divergence_factor * start:
-                diverged = ("gradient norm", k)
-                break
-    if diverged is not None:
-        findings.append(
-            f"divergence: {diverged[0]} grew over {fmt(tracker.divergence_factor)}x "
-            f"by step {diverged[1]}"
+            if start > 0 and t > factor * start:
+                return {"what": "gradient norm", "step": k}
+    return None
+
+
+def _sustained_growth(
+    totals: list[float], losses: list[float], factor: float | None
+) -> SustainedGrowth:
+    """How far the loss and the gradient norm rose and stayed up: the median over the last
+    quarter of the steps (at least 3) against the lowest of the first 3. The norm counts only
+    when the loss is recorded and did not fall (healthy training may raise the norm while
+    the loss falls: up to 7x measured)."""
+    limit = resolve_threshold("tracker_growth_factor", factor)
+    if not limit > 1:  # NaN too
+        raise MLCheckUsageError(f"growth_factor must be a number > 1, got {limit!r}.")
+    steps = len(totals)
+    window = max(3, steps // 4)
+    out: SustainedGrowth = {
+        "limit": limit,
+        "window": window,
+        "loss": None,
+        "gradient norm": None,
+        "rule": None,
+    }
+    if len(losses) >= 2 * window and min(losses[:3]) > 0:
+        loss = out["loss"] = _median(losses[-window:]) / min(losses[:3])
+        if loss > limit:
+            out["rule"] = "loss"
+    start = [t for t in totals[:3] if math.isfinite(t) and t > 0]
+    late = [t for t in totals[-window:] if math.isfinite(t)]
+    if steps >= 2 * window and start and late:
+        norm = out["gradient norm"] = _median(late) / min(start)
+        not_falling = len(losses) >= 2 * window and _median(losses[-window:]) >= _median(
+            losses[:window]
         )
-    sustained = _sustained_growth(totals, finite_losses, tracker.growth_factor)
-    if sustained["rule"] is not None:
-        what = sustained["rule"]
-        findings.append(
-            f"sustained growth: over the last {sustained['window']} steps the median {what} is "
-            f"{fmt(sustained[what], 3)}x its start (limit {fmt(sustained['limit'], 3)}x"
-            + (", and the loss did not fall" if what == "gradient norm" else "")
-            + "): the learning rate is far too high"
-        )
+        if out["rule"] is None and not_falling and norm > limit:
+            out["rule"] = "gradient norm"
+    return out
+
+
+def _dead(names: list[str], norms: list[list[float]]) -> tuple[list[str], list[str]]:
+    """The parameters with no gradient signal (zero or missing) at any of 2+ steps, and the
+    layers all of whose parameters are such."""
     dead = [
         names[j]
         for j in range(len(names))
@@ -832,77 +1024,114 @@ def _tracker_verdict(
     for name in names:
         by_layer.setdefault(_layer(name), []).append(name)
     dead_set = set(dead)
-    dead_layers = [layer for layer, params in by_layer.items() if dead_set.issuperset(params)]
-    if dead:
-        whole = f"layers {dead_layers[:5]}" if dead_layers else ""
-        rest = [n for n in dead if _layer(n) not in dead_layers]
-        parts = [whole] if whole else []
-        if rest:
-            parts.append(f"parameters {rest[:5]}")
-        findings.append(
-            "no gradient signal (zero or missing) at any of the "
-            f"{len(norms)} steps in {' and '.join(parts)}"
-        )
+    return dead, [layer for layer, params in by_layer.items() if dead_set.issuperset(params)]
+
+
+def _measure_tracker(
+    tracker: GradNormTracker,
+    norms: list[list[float]],
+    losses: list[float],
+    growth_factor: float | None,
+) -> _TrackerFigures:
+    """The figures of the tracker's steps: ``norms`` per step and parameter (-1: none)."""
+    totals, nan_step = _step_totals(norms, losses)
+    finite_losses = [v for v in losses if math.isfinite(v)]
+    dead, dead_layers = _dead(tracker._names, norms)
     growth = totals[-1] / max(totals[0], 1e-30) if totals else 1.0
-    # certain: at every step backward added to the same, never-zeroed gradient tensors
-    piled = tracker._intervals >= 2 and tracker._piled == tracker._intervals
-    # likely: the norm rose at every step and the tensors were never replaced (they may
-    # have been zeroed in place, which the counters cannot tell apart from clipping)
     rising = (
         len(totals) >= 5
         and not tracker._reset
         and all(b > a for a, b in itertools.pairwise(totals))
         and growth > 3
     )
-    accumulating = piled or rising
-    if piled:
+    return _TrackerFigures(
+        totals=totals,
+        losses=finite_losses,
+        nan_step=nan_step,
+        spikes=_spikes(totals, tracker.spike_factor, tracker.window),
+        divergence=_divergence(totals, finite_losses, tracker.divergence_factor),
+        sustained=_sustained_growth(totals, finite_losses, growth_factor),
+        dead=dead,
+        dead_layers=dead_layers,
+        growth=growth,
+        piled=tracker._intervals >= 2 and tracker._piled == tracker._intervals,
+        rising=rising,
+        reset=tracker._reset,
+        intervals=tracker._intervals,
+        piled_steps=tracker._piled,
+    )
+
+
+TRACKER_WHY = (
+    "training that diverges, spikes or carries NaN keeps running and writes a broken "
+    "checkpoint; dead layers and accumulating gradients silently waste the run."
+)
+TRACKER_FIX = (
+    "lower the learning rate or use warm-up, clip gradients (clip_grad_norm_), check "
+    "the data batch at the first bad step, call optimizer.zero_grad() every step, and "
+    "fix dead layers (activation, init, normalisation)."
+)
+
+
+def _tracker_findings(f: _TrackerFigures, tracker: GradNormTracker) -> list[str]:
+    findings: list[str] = []
+    if f.nan_step is not None:
+        findings.append(f"NaN/Inf first appears at step {f.nan_step}")
+    if f.spikes:
         findings.append(
-            f"gradients were never reset: at each of {tracker._intervals} steps backward "
-            f"added to the previous gradients (total norm {fmt(growth, 3)}x its start); "
+            f"gradient-norm spikes (> {fmt(tracker.spike_factor)}x the running "
+            f"median) at steps {f.spikes[:10]}"
+        )
+    if f.divergence is not None:
+        findings.append(
+            f"divergence: {f.divergence['what']} grew over {fmt(tracker.divergence_factor)}x "
+            f"by step {f.divergence['step']}"
+        )
+    what = f.sustained["rule"]
+    if what is not None:
+        findings.append(
+            f"sustained growth: over the last {f.sustained['window']} steps the median {what} "
+            f"is {fmt(f.sustained[what] or 0.0, 3)}x its start (limit "
+            f"{fmt(f.sustained['limit'], 3)}x"
+            + (", and the loss did not fall" if what == "gradient norm" else "")
+            + "): the learning rate is far too high"
+        )
+    if f.dead:
+        whole = f"layers {f.dead_layers[:5]}" if f.dead_layers else ""
+        rest = [n for n in f.dead if _layer(n) not in f.dead_layers]
+        parts = [whole] if whole else []
+        if rest:
+            parts.append(f"parameters {rest[:5]}")
+        findings.append(
+            "no gradient signal (zero or missing) at any of the "
+            f"{len(f.totals)} steps in {' and '.join(parts)}"
+        )
+    if f.piled:
+        findings.append(
+            f"gradients were never reset: at each of {f.intervals} steps backward "
+            f"added to the previous gradients (total norm {fmt(f.growth, 3)}x its start); "
             "zero_grad() is missing"
         )
-    elif rising:
+    elif f.rising:
         findings.append(
-            f"gradient norm rose at every one of {len(totals) - 1} steps to "
-            f"{fmt(growth, 3)}x its start, and the gradient tensors were never replaced "
+            f"gradient norm rose at every one of {len(f.totals) - 1} steps to "
+            f"{fmt(f.growth, 3)}x its start, and the gradient tensors were never replaced "
             "between steps: gradients are accumulating (zero_grad() missing?)"
         )
-    details = {
-        "steps": len(norms),
-        "total_norms": totals[:1000],
-        "losses": finite_losses[:1000],
-        "nan_step": nan_step,
-        "spikes": spikes,
-        "divergence": None if diverged is None else {"what": diverged[0], "step": diverged[1]},
-        "sustained_growth": sustained,
-        "dead": dead,
-        "dead_layers": dead_layers,
-        "accumulating": accumulating,
-        "gradients_reset_between_steps": tracker._reset,
-        "steps_gradients_piled_up": tracker._piled,
-    }
+    return findings
+
+
+def _explain_tracker(f: _TrackerFigures, tracker: GradNormTracker) -> str:
+    findings = _tracker_findings(f, tracker)
     if not findings:
-        message = (
-            f"grad_tracker: {len(norms)} steps, total gradient norm {fmt(totals[0], 3)} -> "
-            f"{fmt(totals[-1], 3)}, no NaN, spike, divergence or dead layer."
+        return (
+            f"grad_tracker: {len(f.totals)} steps, total gradient norm {fmt(f.totals[0], 3)} -> "
+            f"{fmt(f.totals[-1], 3)}, no NaN, spike, divergence or dead layer."
         )
-        return result(True, "error", len(spikes), 0, message, details)
-    message = compose(
-        f"grad_tracker: {'; '.join(findings)}.",
-        why=(
-            "training that diverges, spikes or carries NaN keeps running and writes a broken "
-            "checkpoint; dead layers and accumulating gradients silently waste the run."
-        ),
-        fix=(
-            "lower the learning rate or use warm-up, clip gradients (clip_grad_norm_), check "
-            "the data batch at the first bad step, call optimizer.zero_grad() every step, and "
-            "fix dead layers (activation, init, normalisation)."
-        ),
-    )
-    return result(False, "error", len(spikes), 0, message, details)
+    return compose(f"grad_tracker: {'; '.join(findings)}.", why=TRACKER_WHY, fix=TRACKER_FIX)
 
 
-# ---------------------------------------------------------------------------- params update
+# ---------------------------------------------------------------------------- state kept
 
 
 def _snapshot(model: Any) -> dict[str, Any]:
@@ -946,12 +1175,6 @@ def _cuda_devices(model: Any) -> list[int]:
     )
 
 
-def _rng_kept(torch: Any, model: Any) -> Any:
-    """A context that puts back the CPU random state and that of every CUDA device the
-    model lives on (dropout draws from the device's generator)."""
-    return torch.random.fork_rng(devices=_cuda_devices(model))
-
-
 @contextlib.contextmanager
 def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
     """Run with the CPU generator and those of the model's CUDA devices seeded, and put
@@ -965,110 +1188,29 @@ def _seeded(torch: Any, model: Any, seed: int) -> Iterator[None]:
         yield
 
 
-def _leaves(value: Any) -> Iterator[Any]:
-    """The leaves of a nested input (tuples, lists and mappings walked, in order)."""
-    if isinstance(value, (tuple, list)):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _leaves(v)
-    else:
-        yield value
-
-
-def _check_inputs(torch: Any, inputs: Any, argument: str) -> None:
-    """Refuse inputs a torch model cannot take or a check cannot read: numpy arrays (pass
-    tensors), meta tensors (no values) and empty batches (nothing to decide on)."""
-    import numpy as np
-
-    for value in _leaves(inputs):
-        if isinstance(value, np.ndarray):
-            raise MLCheckUsageError(
-                f"{argument} holds a numpy array: torch checks take tensors, e.g. "
-                f"torch.as_tensor({argument}, dtype=torch.float32)."
-            )
-        if isinstance(value, torch.Tensor):
-            if value.is_meta:
-                raise MLCheckUsageError(
-                    f"{argument} holds a meta tensor, which has no values: pass real data."
-                )
-            if value.dim() and value.shape[0] == 0:
-                raise MLCheckUsageError(
-                    f"{argument} has an empty batch (shape {tuple(value.shape)}): the check "
-                    "needs at least one row to decide."
-                )
-
-
-def _detached(torch: Any, value: Any) -> Any:
-    """The inputs with every tensor detached (same storage, no autograd history)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach()
-    if isinstance(value, (tuple, list)):
-        items = [_detached(torch, v) for v in value]
-        if hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
-            return type(value)(*items)
-        return type(value)(items)
-    if isinstance(value, Mapping):
-        return {k: _detached(torch, v) for k, v in value.items()}
-    return value
-
-
-def _call_model(model: Any, inputs: Any, argument: str) -> Any:
-    """The model's output on ``inputs``; an exception raised by the model's own forward is
-    the caller's input not fitting the model (dtype, shape, device), not a check bug."""
+@contextlib.contextmanager
+def _preserved(
+    model: nn.Module, optimizer: torch.optim.Optimizer | None, *, weights: bool = True
+) -> Iterator[None]:
+    """Put back, after the block, every module's train/eval flag, ``optimizer``'s state and
+    (with ``weights``) the model's weights, buffers and gradients."""
+    saved = _snapshot(model) if weights else None
+    grads = _grads(model) if weights else None
+    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    modes = _modes(model)
     try:
-        return _forward(model, inputs)
-    except MLCheckUsageError:
-        raise
-    except Exception as exc:
-        raise MLCheckUsageError(
-            f"model({argument}) raised {type(exc).__name__}: {exc}. Check that {argument} "
-            "matches what the model takes (dtype, shape, device)."
-        ) from exc
+        yield
+    finally:
+        if saved is not None:
+            _restore(model, saved)
+        if grads is not None:
+            _restore_grads(model, grads)
+        if optimizer is not None and opt_state is not None:
+            optimizer.load_state_dict(opt_state)
+        _restore_modes(modes)
 
 
-def _forward(model: Any, inputs: Any) -> Any:
-    """Call the model on one input, a tuple/list of positional inputs or a mapping of keyword
-    inputs (as tokenizers return)."""
-    if isinstance(inputs, (tuple, list)):
-        return model(*inputs)
-    if isinstance(inputs, Mapping):
-        return model(**inputs)
-    return model(inputs)
-
-
-def _tensors(out: Any) -> list[Any]:
-    """The tensors in a model output: a tensor, or nested tuples, lists, mappings."""
-    if hasattr(out, "dtype") and hasattr(out, "shape") and hasattr(out, "detach"):
-        return [out]
-    if isinstance(out, Mapping):
-        return [t for value in out.values() for t in _tensors(value)]
-    if isinstance(out, (tuple, list)):
-        return [t for item in out for t in _tensors(item)]
-    return []
-
-
-def _first_rows(inputs: Any, rows: int) -> Any:
-    """The first ``rows`` rows of every batched tensor in the inputs (others unchanged)."""
-    if isinstance(inputs, (tuple, list)):
-        return type(inputs)(_first_rows(v, rows) for v in inputs)
-    if isinstance(inputs, Mapping):
-        return {k: _first_rows(v, rows) for k, v in inputs.items()}
-    shape = getattr(inputs, "shape", None)
-    if shape is not None and len(shape) and hasattr(inputs, "__getitem__"):
-        return inputs[:rows]
-    return inputs
-
-
-def _batch_rows(inputs: Any) -> int:
-    """The batch size shared by every batched tensor in the inputs (0 if there is none)."""
-    sizes = {
-        int(shape[0])
-        for shape in (getattr(v, "shape", None) for v in _leaves(inputs))
-        if shape is not None and len(shape)
-    }
-    return sizes.pop() if len(sizes) == 1 else 0
+# ---------------------------------------------------------------------------- params update
 
 
 def _gated_by_zero_init(model: Any, stuck: list[str], before: dict[str, Any]) -> dict[str, str]:
@@ -1118,31 +1260,45 @@ def _compact(names: list[str], limit: int = 8) -> str:
     return ", ".join(parts) + (f" and {plural(more, 'more layer')}" if more > 0 else "")
 
 
-@check("params_update")
-def check_params_update(
-    model: Any,
-    step_fn: Callable[[], Any],
-    *,
-    optimizer: Any = None,
-    restore: bool = True,
-    expect_trainable: Any = None,
-    random_state: int | None = None,
-) -> CheckResult:
-    """Detect parameters that a training step does not move (or frozen ones that it does).
+class ParamsUpdateDetails(TypedDict):
+    """What ``params_update`` found (the record's ``details``)."""
 
-    Runs ``step_fn()`` once (your forward, backward and optimiser step) and compares every
-    parameter with its value before: trainable ones must change, frozen ones must not.
-    ``expect_trainable`` (parameter names or module prefixes, e.g. ``["encoder", "head"]``)
-    lists what must train: a parameter under it that is frozen fails (a layer frozen by
-    mistake); the passing message names the frozen parameters. The step runs with the
-    global torch RNG seeded (``random_state``, else ``--ml-seed``) and the RNG state put back
-    afterwards, like the model's weights, gradients and train/eval modes (and
-    ``optimizer``'s state, if given) unless ``restore=False``.
-    Figure: the number of parameters breaking the rule (threshold 0).
-    """
-    torch = _require_module(model, "assert_params_update")
-    if not callable(step_fn):
-        raise MLCheckUsageError("step_fn must be a callable running one training step.")
+    did_not_change: list[str]  # trainable, unchanged, not gated by a zero-initialised weight
+    gated_by_zero_init: list[str]  # the first 200
+    frozen_but_changed: list[str]
+    frozen: list[str]  # the first 200
+    expected_trainable_but_frozen: list[str]
+
+
+@dataclass(frozen=True)
+class _ParamsUpdate:
+    """How the parameters moved in one training step."""
+
+    n_params: int
+    stuck: list[str]
+    gated: dict[str, str]  # unchanged parameter -> the zero-initialised weight that gated it
+    moved_frozen: list[str]
+    frozen: list[str]
+    wrongly_frozen: list[str]
+
+    @property
+    def broken(self) -> int:
+        """How many parameters broke the rule."""
+        return len(self.stuck) + len(self.moved_frozen) + len(self.wrongly_frozen)
+
+    def details(self) -> ParamsUpdateDetails:
+        return {
+            "did_not_change": self.stuck,
+            "gated_by_zero_init": sorted(self.gated)[:200],
+            "frozen_but_changed": self.moved_frozen,
+            "frozen": self.frozen[:200],
+            "expected_trainable_but_frozen": self.wrongly_frozen,
+        }
+
+
+def _expected_trainable(model: nn.Module, expect_trainable: object) -> list[str]:
+    """The prefixes that must train, once the model is known to hold real parameters that
+    each prefix matches."""
     expected = _prefixes(expect_trainable, "expect_trainable")
     named = list(model.named_parameters())
     if not named:
@@ -1160,92 +1316,127 @@ def check_params_update(
             f"expect_trainable names {unknown[:5]}, which match no parameter of the model "
             f"(its parameters look like {[n for n, _ in named[:3]]})."
         )
-    before = {n: p.detach().clone() for n, p in named}
-    weights = _snapshot(model) if restore else None
-    grads = _grads(model) if restore else None
-    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
-    modes = _modes(model)
+    return expected
+
+
+def _run_step(step_fn: Callable[[], object]) -> None:
     try:
-        with _seeded(torch, model, current_seed(random_state)):
-            try:
-                step_fn()
-            except Exception as exc:
-                raise MLCheckUsageError(
-                    f"step_fn() raised {type(exc).__name__}: {exc}. It must run one training "
-                    "step (forward, backward, optimizer.step()) on the model."
-                ) from exc
-        stuck, moved_frozen, frozen = [], [], []
-        for name, p in model.named_parameters():
-            same = bool(torch.equal(p.detach(), before[name]))
-            if p.requires_grad and same:
-                stuck.append(name)
-            if not p.requires_grad:
-                frozen.append(name)
-                if not same:
-                    moved_frozen.append(name)
-        gated = _gated_by_zero_init(model, stuck, before) if stuck else {}
-        stuck = [n for n in stuck if n not in gated]
-    finally:
-        if weights is not None:
-            _restore(model, weights)
-        if grads is not None:
-            _restore_grads(model, grads)
-        if optimizer is not None and opt_state is not None:
-            optimizer.load_state_dict(opt_state)
-        _restore_modes(modes)
-    wrongly_frozen = [n for n in frozen if any(_under(n, p) for p in expected)]
-    bad = len(stuck) + len(moved_frozen) + len(wrongly_frozen)
-    details = {
-        "did_not_change": stuck,
-        "gated_by_zero_init": sorted(gated)[:200],
-        "frozen_but_changed": moved_frozen,
-        "frozen": frozen[:200],
-        "expected_trainable_but_frozen": wrongly_frozen,
-    }
-    if not bad:
+        step_fn()
+    except Exception as exc:
+        raise MLCheckUsageError(
+            f"step_fn() raised {type(exc).__name__}: {exc}. It must run one training "
+            "step (forward, backward, optimizer.step()) on the model."
+        ) from exc
+
+
+def _measure_params_update(
+    torch: ModuleType, model: nn.Module, before: dict[str, Any], expected: list[str]
+) -> _ParamsUpdate:
+    """Which parameters moved since ``before`` (their values before the step)."""
+    stuck, moved_frozen, frozen = [], [], []
+    for name, p in model.named_parameters():
+        same = bool(torch.equal(p.detach(), before[name]))
+        if p.requires_grad and same:
+            stuck.append(name)
+        if not p.requires_grad:
+            frozen.append(name)
+            if not same:
+                moved_frozen.append(name)
+    gated = _gated_by_zero_init(model, stuck, before) if stuck else {}
+    return _ParamsUpdate(
+        n_params=len(before),
+        stuck=[n for n in stuck if n not in gated],
+        gated=gated,
+        moved_frozen=moved_frozen,
+        frozen=frozen,
+        wrongly_frozen=[n for n in frozen if any(_under(n, p) for p in expected)],
+    )
+
+
+PARAMS_UPDATE_WHY = (
+    "a parameter the optimiser never moves is dead weight (not in the optimiser's "
+    "param groups, no gradient, zero learning rate); a frozen one that moves means "
+    "fine-tuning is overwriting what it should keep; a layer frozen by mistake "
+    "trains nothing and raises no error."
+)
+PARAMS_UPDATE_FIX = (
+    "pass model.parameters() (after unfreezing) to the optimiser, check "
+    "requires_grad and the graph (assert_grad_norm_healthy), unfreeze the layers "
+    "you expect to train (requires_grad_(True)), and exclude frozen parameters from "
+    "the optimiser and from weight decay."
+)
+
+
+def _explain_params_update(u: _ParamsUpdate) -> str:
+    if not u.broken:
         kept = (
-            f"; {plural(len(frozen), 'frozen parameter')} stayed put: {_compact(frozen)}"
-            if frozen
+            f"; {plural(len(u.frozen), 'frozen parameter')} stayed put: {_compact(u.frozen)}"
+            if u.frozen
             else "; no parameter is frozen"
         )
-        blockers = sorted(set(gated.values()))
+        blockers = sorted(set(u.gated.values()))
         waiting = (
-            f" {plural(len(gated), 'trainable parameter')} did not move only because a "
+            f" {plural(len(u.gated), 'trainable parameter')} did not move only because a "
             f"zero-initialised weight right after them (e.g. {blockers[0]!r}) blocked their "
             "gradient at this first step: they move once it does."
-            if gated
+            if u.gated
             else ""
         )
-        message = (
-            f"params_update: all {plural(len(before), 'parameter')} behaved (trainable ones "
+        return (
+            f"params_update: all {plural(u.n_params, 'parameter')} behaved (trainable ones "
             f"changed, frozen ones did not){kept}.{waiting}"
         )
-        return result(True, "error", 0, 0, message, details)
     parts = []
-    if stuck:
-        parts.append(f"trainable but unchanged: {stuck[:8]}")
-    if moved_frozen:
-        parts.append(f"frozen but changed: {moved_frozen[:8]}")
-    if wrongly_frozen:
-        parts.append(f"expected to train (expect_trainable) but frozen: {_compact(wrongly_frozen)}")
-    message = compose(
-        f"params_update: {plural(bad, 'parameter')} broke the rule after one step ("
+    if u.stuck:
+        parts.append(f"trainable but unchanged: {u.stuck[:8]}")
+    if u.moved_frozen:
+        parts.append(f"frozen but changed: {u.moved_frozen[:8]}")
+    if u.wrongly_frozen:
+        parts.append(
+            f"expected to train (expect_trainable) but frozen: {_compact(u.wrongly_frozen)}"
+        )
+    return compose(
+        f"params_update: {plural(u.broken, 'parameter')} broke the rule after one step ("
         + "; ".join(parts)
         + ").",
-        why=(
-            "a parameter the optimiser never moves is dead weight (not in the optimiser's "
-            "param groups, no gradient, zero learning rate); a frozen one that moves means "
-            "fine-tuning is overwriting what it should keep; a layer frozen by mistake "
-            "trains nothing and raises no error."
-        ),
-        fix=(
-            "pass model.parameters() (after unfreezing) to the optimiser, check "
-            "requires_grad and the graph (assert_grad_norm_healthy), unfreeze the layers "
-            "you expect to train (requires_grad_(True)), and exclude frozen parameters from "
-            "the optimiser and from weight decay."
-        ),
+        why=PARAMS_UPDATE_WHY,
+        fix=PARAMS_UPDATE_FIX,
     )
-    return result(False, "error", bad, 0, message, details)
+
+
+@check("params_update")
+def check_params_update(
+    model: nn.Module,
+    step_fn: Callable[[], object],
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    restore: bool = True,
+    expect_trainable: str | Iterable[str] | None = None,
+    random_state: int | None = None,
+) -> CheckResult:
+    """Detect parameters that a training step does not move (or frozen ones that it does).
+
+    Runs ``step_fn()`` once (your forward, backward and optimiser step) and compares every
+    parameter with its value before: trainable ones must change, frozen ones must not.
+    ``expect_trainable`` (parameter names or module prefixes, e.g. ``["encoder", "head"]``)
+    lists what must train: a parameter under it that is frozen fails (a layer frozen by
+    mistake); the passing message names the frozen parameters. The step runs with the
+    global torch RNG seeded (``random_state``, else ``--ml-seed``) and the RNG state put back
+    afterwards, like the model's weights, gradients and train/eval modes (and
+    ``optimizer``'s state, if given) unless ``restore=False``.
+    Figure: the number of parameters breaking the rule (threshold 0).
+    """
+    torch = require_model(model, "assert_params_update")
+    if not callable(step_fn):
+        raise MLCheckUsageError("step_fn must be a callable running one training step.")
+    expected = _expected_trainable(model, expect_trainable)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with _preserved(model, optimizer, weights=restore):
+        with _seeded(torch, model, current_seed(random_state)):
+            _run_step(step_fn)
+        found = _measure_params_update(torch, model, before, expected)
+    message = _explain_params_update(found)
+    return result(not found.broken, "error", found.broken, 0, message, dict(found.details()))
 
 
 # ---------------------------------------------------------------------------- overfit a batch
@@ -1262,7 +1453,7 @@ def _quiet_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> float:
             module.eval()
     try:
         with torch.no_grad():
-            return float(_loss(loss_fn, _call_model(model, batch[0], "batch"), batch[1]))
+            return float(_loss(loss_fn, call_model(model, batch[0], "batch"), batch[1]))
     finally:
         model.train()
 
@@ -1284,16 +1475,172 @@ def _loss(loss_fn: Callable[..., Any], outputs: Any, targets: Any) -> Any:
     return loss
 
 
+class CanOverfitDetails(TypedDict):
+    """What ``can_overfit_batch`` measured (the record's ``details``)."""
+
+    initial_loss: float
+    final_loss: float  # the lower of train mode (dropout off) and eval mode
+    goal: float
+    steps: int
+    loss_detached: bool  # the loss has no grad_fn: no parameter can lower it
+
+
+@dataclass(frozen=True)
+class _Overfit:
+    """How the loss on one batch fell while training on it."""
+
+    losses: list[float]  # per step, in train mode
+    final: float
+    goal: float
+    cut: bool
+    rows: int  # the batch size
+
+    @property
+    def reached(self) -> bool:
+        return math.isfinite(self.final) and self.final <= self.goal and not self.cut
+
+    def details(self) -> CanOverfitDetails:
+        return {
+            "initial_loss": self.losses[0] if self.losses else float("nan"),
+            "final_loss": self.final,
+            "goal": self.goal,
+            "steps": len(self.losses),
+            "loss_detached": self.cut,
+        }
+
+
+def _overfit_inputs(
+    batch: object, steps: object, lr: object, loss_fn: object, target: float
+) -> tuple[Any, Any]:
+    """``(inputs, targets)`` detached, once the arguments are known to be usable."""
+    if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
+        raise MLCheckUsageError(f"target_loss must be a finite number >= 0, got {target!r}.")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise MLCheckUsageError(f"lr must be a finite number > 0, got {lr!r}.")
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise MLCheckUsageError("batch must be a pair (inputs, targets).")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise MLCheckUsageError(f"steps must be a positive integer, got {steps!r}.")
+    if not callable(loss_fn):
+        raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
+    inputs, targets = batch
+    validate_inputs(inputs, "batch")
+    # the caller's tensors may require grad: training on them must not write their .grad
+    return detached(inputs), detached(targets)
+
+
+def _train_to_goal(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    loss_fn: LossFn,
+    batch: tuple[Any, Any],
+    steps: int,
+    target: float,
+    noisy: bool,
+) -> tuple[list[float], float, bool]:
+    """Train on ``batch`` until the loss reaches the goal (``target``, or 1% of the first
+    loss when larger), diverges or ``steps`` run out: the train-mode losses, the goal and
+    whether the loss is cut from the parameters (no grad_fn)."""
+    inputs, targets = batch
+    losses: list[float] = []
+    goal = target
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = _loss(loss_fn, call_model(model, inputs, "batch"), targets)
+        if not getattr(loss, "requires_grad", False):
+            # the graph is cut: no parameter can move the loss
+            losses.append(float(loss))
+            return losses, goal, True
+        value = float(loss.detach())
+        losses.append(value)
+        if len(losses) == 1 and math.isfinite(value):
+            goal = max(target, 0.01 * value)
+        if not math.isfinite(value):
+            break  # diverged
+        # the goal reached: no need to train further. With dropout a train-mode
+        # loss is noisy (it may dip under the goal by luck, or hide that the goal is
+        # reached): the loss with dropout off decides, checked when the train-mode
+        # loss is under the goal and every 10 steps
+        below = value <= goal
+        if below and not noisy:
+            break
+        confirm = noisy and (below or len(losses) % 10 == 0)
+        if confirm and _quiet_loss(model, loss_fn, batch) <= goal:
+            break
+        loss.backward()
+        opt.step()
+    return losses, goal, False
+
+
+def _measure_can_overfit(
+    torch: ModuleType,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    loss_fn: LossFn,
+    batch: tuple[Any, Any],
+    steps: int,
+    target: float,
+    seed: int,
+) -> _Overfit:
+    """Train on ``batch`` (seeded), then the final loss: the lower of train mode (dropout
+    off: its train-mode losses are random) and eval mode."""
+    inputs, targets = batch
+    # dropout makes train-mode losses random: judged in eval mode only (batch-norm alone
+    # keeps train mode deterministic on a fixed batch)
+    noisy = any(_has_randomness(m, norm=False) for m in model.modules())
+    with _seeded(torch, model, seed):
+        model.train()
+        losses, goal, cut = _train_to_goal(model, opt, loss_fn, batch, steps, target, noisy)
+        with torch.no_grad():
+            trained = float(_loss(loss_fn, call_model(model, inputs, "batch"), targets))
+            model.eval()
+            evaluated = float(_loss(loss_fn, call_model(model, inputs, "batch"), targets))
+    if noisy:  # a train-mode loss is random: dropout off, batch-norm as in training
+        trained = _quiet_loss(model, loss_fn, batch)
+    finite = [v for v in (trained, evaluated) if math.isfinite(v)]
+    final = min(finite) if finite else float("nan")
+    rows = batch_rows(targets) or batch_rows(inputs)
+    return _Overfit(losses, final, goal, cut, rows)
+
+
+CAN_OVERFIT_WHY = (
+    "any working model can memorise a handful of examples; if it cannot, the bug is "
+    "in the setup (loss vs output mismatch, frozen or detached layers, wrong targets, "
+    "a learning rate far off), not in the amount of data."
+)
+CAN_OVERFIT_FIX = (
+    "check that the loss matches the output (logits vs probabilities, target dtype "
+    "and shape), that gradients reach every layer (assert_grad_norm_healthy; look for "
+    ".detach(), .item(), torch.no_grad() or a numpy round trip in forward or the "
+    "loss), and try another learning rate."
+)
+
+
+def _explain_can_overfit(details: CanOverfitDetails, rows: int, passed: bool) -> str:
+    start, final, goal = details["initial_loss"], details["final_loss"], details["goal"]
+    head = (
+        f"can_overfit_batch: loss {fmt(start, 4)} -> {fmt(final, 4)} after {details['steps']} "
+        f"steps on a batch of {rows} (goal <= {fmt(goal, 4)})."
+    )
+    if details["loss_detached"]:
+        head = (
+            f"can_overfit_batch: the loss ({fmt(start, 4)}) does not depend on any trainable "
+            "parameter (it has no grad_fn): the graph is cut between the parameters and the "
+            "loss, so no step can lower it."
+        )
+    return head if passed else compose(head, why=CAN_OVERFIT_WHY, fix=CAN_OVERFIT_FIX)
+
+
 @check("can_overfit_batch")
 def check_can_overfit_batch(
-    model: Any,
-    batch: Any,
-    loss_fn: Callable[..., Any],
+    model: nn.Module,
+    batch: Batch,
+    loss_fn: LossFn,
     *,
     steps: int = 200,
     target_loss: float | None = None,
     lr: float = 1e-2,
-    optimizer: Any = None,
+    optimizer: torch.optim.Optimizer | None = None,
     random_state: int | None = None,
 ) -> CheckResult:
     """Detect a model that cannot drive one small batch's loss near zero (a broken setup).
@@ -1308,121 +1655,19 @@ def check_can_overfit_batch(
     same input gives the same figure. Weights, gradients, every module's mode, the
     optimiser's state and the global RNG state are restored. Figure: the final loss.
     """
-    torch = _require_module(model, "assert_can_overfit_batch")
+    torch = require_model(model, "assert_can_overfit_batch")
     target = resolve_threshold("overfit_target_loss", target_loss)
-    if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
-        raise MLCheckUsageError(f"target_loss must be a finite number >= 0, got {target!r}.")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise MLCheckUsageError(f"lr must be a finite number > 0, got {lr!r}.")
-    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise MLCheckUsageError("batch must be a pair (inputs, targets).")
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise MLCheckUsageError(f"steps must be a positive integer, got {steps!r}.")
-    if not callable(loss_fn):
-        raise MLCheckUsageError("loss_fn must be callable: loss_fn(outputs, targets) -> loss.")
-    inputs, targets = batch
-    _check_inputs(torch, inputs, "batch")
-    # the caller's tensors may require grad: training on them must not write their .grad
-    inputs, targets = _detached(torch, inputs), _detached(torch, targets)
-    batch = (inputs, targets)
+    pair = _overfit_inputs(batch, steps, lr, loss_fn, target)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
         raise MLCheckUsageError("model has no trainable parameters (requires_grad=True).")
-    weights = _snapshot(model)
-    modes = _modes(model)
-    grads = _grads(model)
-    opt = optimizer
-    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
-    if opt is None:
-        opt = torch.optim.Adam(trainable, lr=lr)
-    losses: list[float] = []
-    final = float("nan")
-    detached = False
-    goal = target
-    # dropout makes train-mode losses random: judged in eval mode only (batch-norm alone
-    # keeps train mode deterministic on a fixed batch)
-    noisy = any(_has_randomness(m, norm=False) for m in model.modules())
-    try:
-        with _seeded(torch, model, current_seed(random_state)):
-            model.train()
-            for _ in range(steps):
-                opt.zero_grad()
-                loss = _loss(loss_fn, _call_model(model, inputs, "batch"), targets)
-                if not getattr(loss, "requires_grad", False):
-                    # the graph is cut: no parameter can move the loss
-                    detached = True
-                    losses.append(float(loss))
-                    break
-                value = float(loss.detach())
-                losses.append(value)
-                if len(losses) == 1 and math.isfinite(value):
-                    goal = max(target, 0.01 * value)
-                if not math.isfinite(value):
-                    break  # diverged
-                # the goal reached: no need to train further. With dropout a train-mode
-                # loss is noisy (it may dip under the goal by luck, or hide that the goal is
-                # reached): the loss with dropout off decides, checked when the train-mode
-                # loss is under the goal and every 10 steps
-                below = value <= goal
-                if below and not noisy:
-                    break
-                confirm = noisy and (below or len(losses) % 10 == 0)
-                if confirm and _quiet_loss(model, loss_fn, batch) <= goal:
-                    break
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                trained = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
-                model.eval()
-                evaluated = float(_loss(loss_fn, _call_model(model, inputs, "batch"), targets))
-        if noisy:  # a train-mode loss is random: dropout off, batch-norm as in training
-            trained = _quiet_loss(model, loss_fn, batch)
-        kept = (trained, evaluated)
-        finite = [v for v in kept if math.isfinite(v)]
-        final = min(finite) if finite else float("nan")
-    finally:
-        _restore(model, weights)
-        _restore_modes(modes)
-        _restore_grads(model, grads)
-        if optimizer is not None and opt_state is not None:
-            optimizer.load_state_dict(opt_state)
-    start = losses[0] if losses else float("nan")
-    passed = math.isfinite(final) and final <= goal and not detached
-    details = {
-        "initial_loss": start,
-        "final_loss": final,
-        "goal": goal,
-        "steps": len(losses),
-        "loss_detached": detached,
-    }
-    head = (
-        f"can_overfit_batch: loss {fmt(start, 4)} -> {fmt(final, 4)} after {len(losses)} steps "
-        f"on a batch of {_batch_rows(targets) or _batch_rows(inputs)} (goal <= {fmt(goal, 4)})."
-    )
-    if detached:
-        head = (
-            f"can_overfit_batch: the loss ({fmt(start, 4)}) does not depend on any trainable "
-            "parameter (it has no grad_fn): the graph is cut between the parameters and the "
-            "loss, so no step can lower it."
-        )
-    return verdict(
-        passed,
-        final,
-        goal,
-        head,
-        details,
-        why=(
-            "any working model can memorise a handful of examples; if it cannot, the bug is "
-            "in the setup (loss vs output mismatch, frozen or detached layers, wrong targets, "
-            "a learning rate far off), not in the amount of data."
-        ),
-        fix=(
-            "check that the loss matches the output (logits vs probabilities, target dtype "
-            "and shape), that gradients reach every layer (assert_grad_norm_healthy; look for "
-            ".detach(), .item(), torch.no_grad() or a numpy round trip in forward or the "
-            "loss), and try another learning rate."
-        ),
-    )
+    with _preserved(model, optimizer):
+        opt = optimizer if optimizer is not None else torch.optim.Adam(trainable, lr=lr)
+        seed = current_seed(random_state)
+        found = _measure_can_overfit(torch, model, opt, loss_fn, pair, steps, target, seed)
+    details = found.details()
+    message = _explain_can_overfit(details, found.rows, found.reached)
+    return result(found.reached, "error", found.final, found.goal, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- eval determinism
@@ -1460,38 +1705,28 @@ def _rounding(t: Any, atol: float) -> float:
     return max(atol, min(64 * torch.finfo(t.dtype).eps, 0.01) * max(scale, 1.0))
 
 
-@check("eval_deterministic")
-def check_eval_deterministic(
-    model: Any, X: Any, *, atol: float | None = None, random_state: int | None = None
-) -> CheckResult:
-    """Detect inference that is not deterministic in the mode the caller left the model.
+class EvalDeterministicDetails(TypedDict):
+    """What ``eval_deterministic`` measured (the record's ``details``)."""
 
-    Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
-    positional inputs or a mapping of keyword inputs) and compares every output tensor, then
-    runs the first half of the batch alone (at least 2 rows when the batch has 3 or more) and
-    compares its rows: dropout left in training
-    mode makes the passes differ, batch-norm in training mode makes a row's output depend on
-    the rest of the batch. Differences within floating-point rounding (64 epsilons of the
-    output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
-    weights, batch-norm running statistics and RNG state are left as they were; the passes
-    draw from a generator seeded with ``random_state`` (else ``--ml-seed``), so the figure
-    does not depend on the caller's RNG state. Figure: the largest absolute difference.
-    """
-    torch = _require_module(model, "assert_eval_deterministic")
-    if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
-        raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
-    _check_inputs(torch, X, "X")
+    max_abs_diff: float
+    model_training: bool
+    train_mode_stochastic_modules: list[str]  # the first 20
+
+
+def _eval_passes(
+    torch: ModuleType, model: nn.Module, X: ModelInputs, rows: int, sub: int, seed: int
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor] | None]:
+    """Two forward passes on ``X`` and one on its first ``sub`` rows (None when the model
+    refuses them, or the batch has one row), seeded, under no_grad; buffers put back."""
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
-    rows = _batch_rows(X)
-    sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
     half = None
     try:
-        with _seeded(torch, model, current_seed(random_state)), torch.no_grad():
-            first = _tensors(_call_model(model, X, "X"))
-            second = _tensors(_call_model(model, X, "X"))
+        with _seeded(torch, model, seed), torch.no_grad():
+            first = output_tensors(call_model(model, X, "X"))
+            second = output_tensors(call_model(model, X, "X"))
             if rows >= 2:
                 try:
-                    half = _tensors(_forward(model, _first_rows(X, sub)))
+                    half = output_tensors(forward(model, first_rows(X, sub)))
                 except Exception:  # e.g. batch-norm in train mode refuses a single row
                     half = None
     finally:
@@ -1499,11 +1734,21 @@ def check_eval_deterministic(
             for name, value in model.named_buffers():
                 if name in buffers:
                     value.copy_(buffers[name])
+    return first, second, half
+
+
+def _measure_eval_deterministic(
+    torch: ModuleType, model: nn.Module, X: ModelInputs, limit: float, seed: int
+) -> tuple[EvalDeterministicDetails, float]:
+    """The largest difference between passes on the same rows, and the tolerance it is held
+    to (that of the output whose difference is the most over its own, else the largest)."""
+    rows = batch_rows(X)
+    sub = max(rows // 2, min(rows - 1, 2))  # a part of the batch, 2+ rows when possible
+    first, second, half = _eval_passes(torch, model, X, rows, sub, seed)
     if not first:
         raise MLCheckUsageError(
             "the model returned no tensor: expected a tensor, or tuples / mappings of tensors."
         )
-    limit = float(atol or 0.0)
     if len(second) != len(first):
         compared = [(math.inf, limit)]
     else:
@@ -1518,32 +1763,72 @@ def check_eval_deterministic(
     over = [(g, t) for g, t in compared if g > t]
     gap, tolerance = max(over) if over else max(compared)
     training = [n for n, m in model.named_modules() if m.training and _has_randomness(m)]
-    details = {
+    details: EvalDeterministicDetails = {
         "max_abs_diff": gap,
         "model_training": model.training,
         "train_mode_stochastic_modules": training[:20],
     }
+    return details, tolerance
+
+
+EVAL_DETERMINISTIC_WHY = (
+    "dropout still drops and batch-norm still uses batch statistics (and updates "
+    "its running averages) in train mode: predictions become random and depend on "
+    "the other rows of the batch."
+)
+EVAL_DETERMINISTIC_FIX = (
+    "call model.eval() (and wrap inference in torch.no_grad() or inference_mode())."
+)
+
+
+def _explain_eval_deterministic(details: EvalDeterministicDetails, tolerance: float) -> str:
+    gap, mode = details["max_abs_diff"], "train" if details["model_training"] else "eval"
     if gap <= tolerance:
-        message = (
+        return (
             f"eval_deterministic: two forward passes agree (max |diff| {fmt(gap, 3)}, "
-            f"tolerance {fmt(tolerance, 3)}; model "
-            f"in {'train' if model.training else 'eval'} mode)."
+            f"tolerance {fmt(tolerance, 3)}; model in {mode} mode)."
         )
-        return result(True, "error", gap, tolerance, message, details)
-    message = compose(
+    stochastic = details["train_mode_stochastic_modules"]
+    return compose(
         f"eval_deterministic: forward passes on the same rows differ by up to "
-        f"{fmt(gap, 3)} (tolerance {fmt(tolerance, 3)}); the model is in "
-        f"{'train' if model.training else 'eval'} mode"
-        + (f", with stochastic modules in train mode: {training[:5]}" if training else "")
+        f"{fmt(gap, 3)} (tolerance {fmt(tolerance, 3)}); the model is in {mode} mode"
+        + (f", with stochastic modules in train mode: {stochastic[:5]}" if stochastic else "")
         + ".",
-        why=(
-            "dropout still drops and batch-norm still uses batch statistics (and updates "
-            "its running averages) in train mode: predictions become random and depend on "
-            "the other rows of the batch."
-        ),
-        fix="call model.eval() (and wrap inference in torch.no_grad() or inference_mode()).",
+        why=EVAL_DETERMINISTIC_WHY,
+        fix=EVAL_DETERMINISTIC_FIX,
     )
-    return result(False, "error", gap, tolerance, message, details)
+
+
+@check("eval_deterministic")
+def check_eval_deterministic(
+    model: nn.Module,
+    X: ModelInputs,
+    *,
+    atol: float | None = None,
+    random_state: int | None = None,
+) -> CheckResult:
+    """Detect inference that is not deterministic in the mode the caller left the model.
+
+    Runs two forward passes (under no_grad, on the same input: a tensor, a tuple of
+    positional inputs or a mapping of keyword inputs) and compares every output tensor, then
+    runs the first half of the batch alone (at least 2 rows when the batch has 3 or more) and
+    compares its rows: dropout left in training
+    mode makes the passes differ, batch-norm in training mode makes a row's output depend on
+    the rest of the batch. Differences within floating-point rounding (64 epsilons of the
+    output dtype times its scale, at most 1% of it) or ``atol`` are allowed. The mode,
+    weights, batch-norm running statistics and RNG state are left as they were; the passes
+    draw from a generator seeded with ``random_state`` (else ``--ml-seed``), so the figure
+    does not depend on the caller's RNG state. Figure: the largest absolute difference.
+    """
+    torch = require_model(model, "assert_eval_deterministic")
+    if atol is not None and (not isinstance(atol, (int, float)) or not atol >= 0):
+        raise MLCheckUsageError(f"atol must be a number >= 0, got {atol!r}.")
+    validate_inputs(X, "X")
+    seed = current_seed(random_state)
+    details, tolerance = _measure_eval_deterministic(torch, model, X, float(atol or 0.0), seed)
+    message = _explain_eval_deterministic(details, tolerance)
+    gap = details["max_abs_diff"]
+    return result(gap <= tolerance, "error", gap, tolerance, message, dict(details))
 
 
 def _has_randomness(module: Any, *, norm: bool = True) -> bool:
@@ -1566,3 +1851,22 @@ def _has_randomness(module: Any, *, norm: bool = True) -> bool:
     if type(module).__name__ in ("StochasticDepth", "DropPath"):  # torchvision, timm
         return True
     return norm and isinstance(module, batch_norm)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("grad_norm_healthy")
+def _chart_grad_norm_healthy(details: dict[str, Any]) -> list[BarChart]:
+    """RMS gradient per layer, input to output (log scale)."""
+    layers = list((details.get("layers") or {}).items())[:30]
+    if not layers:
+        return []
+    return [
+        BarChart(
+            "Gradient RMS per layer, input to output",
+            [name for name, _ in layers],
+            [Series("RMS gradient per layer (log scale)", [v for _, v in layers], "cur")],
+            log=True,
+        )
+    ]

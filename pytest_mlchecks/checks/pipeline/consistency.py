@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -11,11 +13,20 @@ from pytest_mlchecks._deps import require
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
+from pytest_mlchecks.inputs.models import (
+    OutputMethod,
+    is_fitted,
+    method_list,
+    model_output,
+    model_outputs,
+)
 from pytest_mlchecks.inputs.tables import (
     ModelInput,
     TableLike,
     VectorLike,
+    as_dataframe,
     fmt,
+    is_torch,
     require_array_like,
     require_rows,
     require_same_length,
@@ -48,70 +59,24 @@ def _is_estimator(obj: Any) -> bool:
     return hasattr(obj, "get_params") and hasattr(obj, "fit")
 
 
-def _compare(a: Any, b: Any, path: str, out: list[tuple[str, float, str]], depth: int) -> int:
+Difference = tuple[str, float, str]  # (where, relative difference, what differs)
+_NUMBERS = (bool, int, float, np.number, np.ndarray)
+
+
+def _compare(a: Any, b: Any, path: str, out: list[Difference], depth: int) -> int:
     """Append differences between fitted state ``a`` and reference ``b``; return #compared."""
     if depth > _MAX_DEPTH:
         return 0
     if _is_estimator(a) and _is_estimator(b):
-        if type(a) is not type(b):
-            out.append((path, float("inf"), f"{type(a).__name__} vs {type(b).__name__}"))
-            return 1
-        attrs_a, attrs_b = _fitted_attrs(a), _fitted_attrs(b)
-        compared = 0
-        for key in sorted(set(attrs_a) | set(attrs_b)):
-            if key not in attrs_a or key not in attrs_b:
-                continue
-            compared += _compare(attrs_a[key], attrs_b[key], f"{path}.{key}", out, depth + 1)
-        return compared
+        return _compare_estimators(a, b, path, out, depth)
     if isinstance(a, dict) and isinstance(b, dict):
-        compared = 0
-        for key in set(a) | set(b):
-            if key not in a or key not in b:
-                out.append((f"{path}[{key!r}]", float("inf"), "present on one side only"))
-                compared += 1
-            else:
-                compared += _compare(a[key], b[key], f"{path}[{key!r}]", out, depth + 1)
-        return compared
+        return _compare_mappings(a, b, path, out, depth)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            out.append((path, float("inf"), f"length {len(a)} vs {len(b)}"))
-            return 1
-        compared = 0
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if isinstance(x, tuple) and len(x) >= 2 and isinstance(x[0], str):
-                # (name, estimator, ...) as in Pipeline.steps or ColumnTransformer
-                compared += _compare(x[1], y[1], f"{path}[{x[0]!r}]", out, depth + 1)
-            else:
-                compared += _compare(x, y, f"{path}[{i}]", out, depth + 1)
-        return compared
+        return _compare_sequences(a, b, path, out, depth)
     if isinstance(a, np.ndarray) and a.dtype.names and isinstance(b, np.ndarray):
-        if a.dtype != b.dtype or a.shape != b.shape:
-            out.append((path, float("inf"), "structure differs"))
-            return 1
-        return sum(
-            _compare(a[field], b[field], f"{path}.{field}", out, depth + 1)
-            for field in a.dtype.names
-        )
-    if isinstance(a, (bool, int, float, np.number, np.ndarray)) and isinstance(
-        b, (bool, int, float, np.number, np.ndarray)
-    ):
-        x, y = np.asarray(a), np.asarray(b)
-        if x.shape != y.shape:
-            out.append((path, float("inf"), f"shape {x.shape} vs {y.shape}"))
-            return 1
-        if x.dtype.kind in "biufc" and y.dtype.kind in "biufc":
-            kind = complex if "c" in (x.dtype.kind, y.dtype.kind) else float
-            xf, yf = x.astype(kind), y.astype(kind)
-            both_nan = np.isnan(xf) & np.isnan(yf)
-            diff = np.where(both_nan, 0.0, np.abs(xf - yf))
-            scale = np.maximum(np.abs(yf), 1e-12)
-            rel = float(np.max(np.where(both_nan, 0.0, diff / scale))) if diff.size else 0.0
-            if rel > 0:
-                out.append((path, rel, f"max relative difference {fmt(rel, 3)}"))
-            return 1
-        if x.dtype.kind in "OUSb" and not np.array_equal(x, y):
-            out.append((path, float("inf"), "values differ"))
-        return 1
+        return _compare_records(a, b, path, out, depth)
+    if isinstance(a, _NUMBERS) and isinstance(b, _NUMBERS):
+        return _compare_arrays(np.asarray(a), np.asarray(b), path, out)
     if isinstance(a, str) and isinstance(b, str):
         if a != b:
             out.append((path, float("inf"), f"{a!r} vs {b!r}"))
@@ -122,6 +87,78 @@ def _compare(a: Any, b: Any, path: str, out: list[tuple[str, float, str]], depth
         # compiled objects such as a tree's node arrays expose their state for pickling
         return _compare(state_a, state_b, path, out, depth + 1)
     return 0
+
+
+def _compare_estimators(a: Any, b: Any, path: str, out: list[Difference], depth: int) -> int:
+    if type(a) is not type(b):
+        out.append((path, float("inf"), f"{type(a).__name__} vs {type(b).__name__}"))
+        return 1
+    attrs_a, attrs_b = _fitted_attrs(a), _fitted_attrs(b)
+    compared = 0
+    for key in sorted(set(attrs_a) | set(attrs_b)):
+        if key not in attrs_a or key not in attrs_b:
+            continue
+        compared += _compare(attrs_a[key], attrs_b[key], f"{path}.{key}", out, depth + 1)
+    return compared
+
+
+def _compare_mappings(
+    a: dict[Any, Any], b: dict[Any, Any], path: str, out: list[Difference], depth: int
+) -> int:
+    compared = 0
+    for key in set(a) | set(b):
+        if key not in a or key not in b:
+            out.append((f"{path}[{key!r}]", float("inf"), "present on one side only"))
+            compared += 1
+        else:
+            compared += _compare(a[key], b[key], f"{path}[{key!r}]", out, depth + 1)
+    return compared
+
+
+def _compare_sequences(
+    a: Sequence[Any], b: Sequence[Any], path: str, out: list[Difference], depth: int
+) -> int:
+    if len(a) != len(b):
+        out.append((path, float("inf"), f"length {len(a)} vs {len(b)}"))
+        return 1
+    compared = 0
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if isinstance(x, tuple) and len(x) >= 2 and isinstance(x[0], str):
+            # (name, estimator, ...) as in Pipeline.steps or ColumnTransformer
+            compared += _compare(x[1], y[1], f"{path}[{x[0]!r}]", out, depth + 1)
+        else:
+            compared += _compare(x, y, f"{path}[{i}]", out, depth + 1)
+    return compared
+
+
+def _compare_records(
+    a: np.ndarray, b: np.ndarray, path: str, out: list[Difference], depth: int
+) -> int:
+    if a.dtype != b.dtype or a.shape != b.shape:
+        out.append((path, float("inf"), "structure differs"))
+        return 1
+    names = a.dtype.names or ()
+    return sum(_compare(a[field], b[field], f"{path}.{field}", out, depth + 1) for field in names)
+
+
+def _compare_arrays(x: np.ndarray, y: np.ndarray, path: str, out: list[Difference]) -> int:
+    """Numbers by their largest relative difference (NaN equals NaN), labels exactly."""
+    if x.shape != y.shape:
+        out.append((path, float("inf"), f"shape {x.shape} vs {y.shape}"))
+        return 1
+    if x.dtype.kind in "biufc" and y.dtype.kind in "biufc":
+        kind = complex if "c" in (x.dtype.kind, y.dtype.kind) else float
+        xf, yf = x.astype(kind), y.astype(kind)
+        both_nan = np.isnan(xf) & np.isnan(yf)
+        diff = np.where(both_nan, 0.0, np.abs(xf - yf))
+        scale = np.maximum(np.abs(yf), 1e-12)
+        rel = float(np.max(np.where(both_nan, 0.0, diff / scale))) if diff.size else 0.0
+        if rel > 0:
+            out.append((path, rel, f"max relative difference {fmt(rel, 3)}"))
+        return 1
+    if x.dtype.kind in "OUSb" and not np.array_equal(x, y):
+        out.append((path, float("inf"), "values differ"))
+    return 1
 
 
 def _opaque_state(obj: Any) -> dict[str, Any] | None:
@@ -137,20 +174,81 @@ def _opaque_state(obj: Any) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+# ---------------------------------------------------------------------------- fit on train
+
 _OUTPUT_ROWS = 2000
+#: what a fitted step is compared by beyond its attributes: its first output method
+STATE_OUTPUTS: tuple[OutputMethod, ...] = (
+    "transform",
+    "predict_proba",
+    "decision_function",
+    "predict",
+)
+FIT_ON_TRAIN_ONLY_WHY = (
+    "preprocessing fitted on data beyond the training split (the whole data set "
+    "before splitting, or train + test) carries test-set statistics into training, so "
+    "evaluation is optimistic; target encoders fitted that way leak labels outright."
+)
+FIT_ON_TRAIN_ONLY_FIX = (
+    "split first, then fit the transformer (better: put it in a Pipeline and fit the "
+    "Pipeline on the training split, or inside each cross-validation fold)."
+)
+_COMPARED = "fitted attributes and outputs on X_train"
 
 
-def _differences(fitted: Any, reference: Any, X: Any) -> list[tuple[str, float, str]]:
-    """Differences in fitted state and in outputs on (the first rows of) X; the last entry
-    is ``("#compared", count, "")``."""
-    diffs: list[tuple[str, float, str]] = []
+class StateDifference(TypedDict):
+    attribute: str
+    relative_difference: float
+    note: str
+
+
+class FitOnTrainOnlyDetails(TypedDict, total=False):
+    """What ``fit_on_train_only`` measured (the record's ``details``)."""
+
+    compared: str
+    values_compared: int
+    rows_X_train: int
+    differences: list[StateDifference]  # beyond rtol, largest first, the first 20
+    n_samples_seen: int  # when the estimator records it
+
+
+@dataclass(frozen=True)
+class FitComparison:
+    """A fitted estimator against a clone refitted on the training rows alone."""
+
+    estimator: str  # class name
+    compared: int  # values compared
+    rows: int  # rows of X_train
+    significant: list[Difference]  # beyond rtol, largest first
+    largest: float  # the largest relative difference (beyond rtol, else of all)
+    seen: int | None  # rows the estimator says it has seen
+
+    def details(self) -> FitOnTrainOnlyDetails:
+        details: FitOnTrainOnlyDetails = {
+            "compared": _COMPARED,
+            "values_compared": self.compared,
+            "rows_X_train": self.rows,
+            "differences": [
+                {"attribute": p, "relative_difference": r, "note": note}
+                for p, r, note in self.significant[:20]
+            ],
+        }
+        if self.seen is not None:
+            details["n_samples_seen"] = self.seen
+        return details
+
+
+def _differences(fitted: Any, reference: Any, X: Any) -> tuple[list[Difference], int]:
+    """Differences in fitted state and in outputs on (the first rows of) X, and how many
+    values were compared."""
+    diffs: list[Difference] = []
     compared = _compare(fitted, reference, type(fitted).__name__, diffs, 0)
     head = X.iloc[:_OUTPUT_ROWS] if hasattr(X, "iloc") else X[:_OUTPUT_ROWS]
-    out_a, out_b = _output(fitted, head), _output(reference, head)
+    out_a = model_output(fitted, head, prefer=STATE_OUTPUTS, convert=_comparable)
+    out_b = model_output(reference, head, prefer=STATE_OUTPUTS, convert=_comparable)
     if out_a is not None and out_b is not None:
-        compared += _compare(out_a, out_b, "output on X_train", diffs, 0)
-    diffs.append(("#compared", float(compared), ""))
-    return diffs
+        compared += _compare(out_a[1], out_b[1], "output on X_train", diffs, 0)
+    return diffs, compared
 
 
 def _comparable(value: Any) -> Any:
@@ -168,14 +266,6 @@ def _comparable(value: Any) -> Any:
         }
     array = np.asarray(value)
     return array.astype(float) if array.dtype.kind in "biufc" else array
-
-
-def _output(est: Any, X: Any) -> Any:
-    for method in ("transform", "predict_proba", "decision_function", "predict"):
-        fn = getattr(est, method, None)
-        if callable(fn):
-            return _comparable(fn(X))
-    return None
 
 
 def _fit_reference(fitted: Any, X: Any, y: Any) -> Any:
@@ -204,6 +294,95 @@ def _fit_reference(fitted: Any, X: Any, y: Any) -> Any:
     return reference
 
 
+def _require_fitted_estimator(fitted: Any) -> Any:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not _is_estimator(fitted):
+        raise MLCheckUsageError(
+            f"fitted is a {type(fitted).__name__}: expected a fitted scikit-learn style "
+            "estimator, transformer or Pipeline (with get_params and fit)."
+        )
+    try:
+        check_is_fitted(fitted)
+    except NotFittedError as exc:
+        raise MLCheckUsageError(
+            f"fitted ({type(fitted).__name__}) is not fitted yet: expected the transformer "
+            "as your pipeline fitted it."
+        ) from exc
+    except TypeError:
+        pass
+    return fitted
+
+
+def _training_rows(X_train: ModelInput, y_train: VectorLike | None) -> tuple[Any, Any, int]:
+    X = require_unique_columns(require_array_like(X_train, "X_train"), "X_train")
+    n = require_rows(X, "X_train")
+    y = None
+    if y_train is not None:
+        y = require_array_like(y_train, "y_train")
+        require_same_length(X, y, "X_train", "y_train")
+    return X, y, n
+
+
+def _samples_seen(seen: Any) -> int | None:
+    if seen is None:
+        return None
+    values = np.asarray(seen)
+    if values.size == 0:
+        return None
+    return int(values.max())
+
+
+def _measure_fit_on_train_only(fitted: Any, X: Any, y: Any, n: int, limit: float) -> FitComparison:
+    """Compare ``fitted`` with a clone refitted on X (and y); when they differ beyond
+    ``limit``, a second clone rules out randomness (an unseeded estimator) as the cause."""
+    name = type(fitted).__name__
+    seen = getattr(fitted, "n_samples_seen_", None)
+    reference = _fit_reference(fitted, X, y)
+    diffs, compared = _differences(fitted, reference, X)
+    if compared == 0:
+        raise MLCheckUsageError(
+            f"{name} exposes neither fitted attributes nor an output "
+            "method (transform/predict) to compare: the check cannot decide."
+        )
+    significant = [d for d in diffs if d[1] > limit]
+    if significant:
+        noise, _ = _differences(_fit_reference(fitted, X, y), reference, X)
+        if any(d[1] > limit for d in noise):
+            raise MLCheckUsageError(
+                f"{name} does not refit deterministically (two fits on the "
+                "same rows differ): set random_state so that the check can decide."
+            )
+    largest = max((d[1] for d in significant), default=max((d[1] for d in diffs), default=0.0))
+    ranked = sorted(significant, key=lambda d: -d[1])
+    return FitComparison(name, compared, n, ranked, largest, _samples_seen(seen))
+
+
+def _explain_fit_on_train_only(figures: FitComparison, limit: float) -> str:
+    name, largest = figures.estimator, figures.largest
+    if not figures.significant:
+        return (
+            f"fit_on_train_only: {name} matches a refit on X_train "
+            f"({figures.compared:,} {_COMPARED} compared; largest relative difference "
+            f"{fmt(largest, 3)}, limit {fmt(limit, 3)})."
+        )
+    seen_note = (
+        f" It has seen {figures.seen:,} rows; X_train has {figures.rows:,}."
+        if figures.seen is not None and figures.seen != figures.rows
+        else ""
+    )
+    rows = [[p, note] for p, _, note in figures.significant[:10]]
+    return compose(
+        f"fit_on_train_only: {name}'s fitted state differs from a refit on "
+        f"X_train alone in {plural(len(figures.significant), 'value')} (largest relative "
+        f"difference {fmt(largest, 3)}, limit {fmt(limit, 3)}).{seen_note}",
+        body=table(["attribute", "difference"], rows),
+        why=FIT_ON_TRAIN_ONLY_WHY,
+        fix=FIT_ON_TRAIN_ONLY_FIX,
+    )
+
+
 @check("fit_on_train_only")
 def check_fit_on_train_only(
     fitted: Any,
@@ -221,144 +400,81 @@ def check_fit_on_train_only(
     about the test share of the data; refitting on identical rows reproduces the state exactly.
     """
     require("sklearn", helper="assert_fit_on_train_only")
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
     limit = resolve_threshold("fit_on_train_rtol", rtol)
-    if not _is_estimator(fitted):
-        raise MLCheckUsageError(
-            f"fitted is a {type(fitted).__name__}: expected a fitted scikit-learn style "
-            "estimator, transformer or Pipeline (with get_params and fit)."
-        )
-    try:
-        check_is_fitted(fitted)
-    except NotFittedError as exc:
-        raise MLCheckUsageError(
-            f"fitted ({type(fitted).__name__}) is not fitted yet: expected the transformer "
-            "as your pipeline fitted it."
-        ) from exc
-    except TypeError:
-        pass
-    X = require_unique_columns(require_array_like(X_train, "X_train"), "X_train")
-    n = require_rows(X, "X_train")
-    if y_train is not None:
-        y_train = require_array_like(y_train, "y_train")
-        require_same_length(X, y_train, "X_train", "y_train")
-    seen = getattr(fitted, "n_samples_seen_", None)
-    reference = _fit_reference(fitted, X, y_train)
-    diffs = _differences(fitted, reference, X)
-    compared = int(diffs.pop()[1]) if diffs and diffs[-1][0] == "#compared" else 0
-    if compared == 0:
-        raise MLCheckUsageError(
-            f"{type(fitted).__name__} exposes neither fitted attributes nor an output "
-            "method (transform/predict) to compare: the check cannot decide."
-        )
-    method = "fitted attributes and outputs on X_train"
-    significant = [d for d in diffs if d[1] > limit]
-    if significant:
-        # a second clone rules out randomness (an unseeded estimator) as the cause
-        again = _fit_reference(fitted, X, y_train)
-        noise = _differences(again, reference, X)[:-1]
-        if any(d[1] > limit for d in noise):
-            raise MLCheckUsageError(
-                f"{type(fitted).__name__} does not refit deterministically (two fits on the "
-                "same rows differ): set random_state so that the check can decide."
-            )
-    worst = max((d[1] for d in significant), default=max((d[1] for d in diffs), default=0.0))
-    details: dict[str, Any] = {
-        "compared": method,
-        "values_compared": compared,
-        "rows_X_train": n,
-        "differences": [
-            {"attribute": p, "relative_difference": r, "note": note}
-            for p, r, note in sorted(significant, key=lambda d: -d[1])[:20]
-        ],
-    }
-    seen_total = _samples_seen(seen)
-    if seen_total is not None:
-        details["n_samples_seen"] = seen_total
-    if not significant:
-        message = (
-            f"fit_on_train_only: {type(fitted).__name__} matches a refit on X_train "
-            f"({compared:,} {method} compared; largest relative difference {fmt(worst, 3)}, "
-            f"limit {fmt(limit, 3)})."
-        )
-        return result(True, "error", worst, limit, message, details)
-    seen_note = (
-        f" It has seen {seen_total:,} rows; X_train has {n:,}."
-        if seen_total is not None and seen_total != n
-        else ""
-    )
-    rows = [[p, note] for p, _, note in sorted(significant, key=lambda d: -d[1])[:10]]
-    message = compose(
-        f"fit_on_train_only: {type(fitted).__name__}'s fitted state differs from a refit on "
-        f"X_train alone in {plural(len(significant), 'value')} (largest relative "
-        f"difference {fmt(worst, 3)}, limit {fmt(limit, 3)}).{seen_note}",
-        body=table(["attribute", "difference"], rows),
-        why=(
-            "preprocessing fitted on data beyond the training split (the whole data set "
-            "before splitting, or train + test) carries test-set statistics into training, so "
-            "evaluation is optimistic; target encoders fitted that way leak labels outright."
-        ),
-        fix=(
-            "split first, then fit the transformer (better: put it in a Pipeline and fit the "
-            "Pipeline on the training split, or inside each cross-validation fold)."
-        ),
-    )
-    return result(False, "error", worst, limit, message, details)
-
-
-def _samples_seen(seen: Any) -> int | None:
-    if seen is None:
-        return None
-    values = np.asarray(seen)
-    if values.size == 0:
-        return None
-    return int(values.max())
+    _require_fitted_estimator(fitted)
+    X, y, n = _training_rows(X_train, y_train)
+    figures = _measure_fit_on_train_only(fitted, X, y, n, limit)
+    message = _explain_fit_on_train_only(figures, limit)
+    passed = not figures.significant
+    return result(passed, "error", figures.largest, limit, message, dict(figures.details()))
 
 
 # ---------------------------------------------------------------------------- round trip
 
+#: every prediction-like output a saved model is compared by
+SAVED_OUTPUTS: tuple[OutputMethod, ...] = (
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "transform",
+)
+ROUNDTRIP_WHY = (
+    "the model served is then not the model tested: state kept outside the pickled "
+    "attributes (a global, a cache, an unseeded random draw at predict time, a custom "
+    "__getstate__) is lost or differs."
+)
+ROUNDTRIP_FIX = (
+    "keep all fitted state in attributes that serialise, seed any randomness used "
+    "in predict, and pin library versions between training and serving."
+)
+UNSERIALISABLE_WHY = "a model that cannot be saved cannot be deployed or reproduced."
+UNSERIALISABLE_FIX = (
+    "remove lambdas, open handles or local classes from the model, or pick another method."
+)
+
+
+class OutputDifference(TypedDict):
+    max_abs_diff: float
+    rows: float  # rows whose output differs
+
+
+class RoundtripDetails(TypedDict):
+    """What ``roundtrip_consistent`` measured (the record's ``details``)."""
+
+    method: str
+    outputs: list[str]
+    differing: dict[str, OutputDifference]
+
 
 def _predict_outputs(model: Any, X: Any) -> dict[str, Any]:
     """Every prediction-like output the model offers, as float arrays (torch: forward)."""
-    from pytest_mlchecks.inputs.tables import is_torch
-
     if _is_torch_module(model):
-        import torch
-
-        from pytest_mlchecks.checks.model.training import _forward, _tensors
-
-        inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
-        with torch.no_grad():
-            outs = _tensors(_forward(model, inputs))
-        names = ["forward"] + [f"forward[{i}]" for i in range(1, len(outs))]
-        return {n: t.detach().cpu().double().numpy() for n, t in zip(names, outs, strict=True)}
-    from pytest_mlchecks.checks.model.baselines import is_fitted
-
+        return _torch_outputs(model, X)
     if hasattr(model, "fit") and not is_fitted(model):
         raise MLCheckUsageError(
             f"model ({type(model).__name__}) is not fitted: expected the fitted model or "
             "pipeline that gets saved."
         )
-    outputs: dict[str, Any] = {}
-    for method in ("predict", "predict_proba", "decision_function", "transform"):
-        fn = getattr(model, method, None)
-        if not callable(fn):
-            continue
-        try:
-            value = fn(X)
-        except (AttributeError, NotImplementedError):
-            continue
-        outputs[method] = _comparable(value)
-    if not outputs and callable(model):
-        outputs["call"] = np.asarray(model(X))
+    outputs = model_outputs(model, X, prefer=SAVED_OUTPUTS, convert=_comparable, call=True)
     if not outputs:
         raise MLCheckUsageError(
-            f"model ({type(model).__name__}) has no predict, predict_proba, decision_function "
-            "or transform: expected a fitted model or pipeline."
+            f"model ({type(model).__name__}) has no {method_list(SAVED_OUTPUTS)}: expected a "
+            "fitted model or pipeline."
         )
     return outputs
+
+
+def _torch_outputs(model: Any, X: Any) -> dict[str, Any]:
+    """The tensors of a torch module's forward on X, as float64 arrays."""
+    import torch
+
+    from pytest_mlchecks.inputs.torch import forward, output_tensors
+
+    inputs = X if is_torch(X) else torch.as_tensor(np.asarray(X, dtype=np.float32))
+    with torch.no_grad():
+        outs = output_tensors(forward(model, inputs))
+    names = ["forward"] + [f"forward[{i}]" for i in range(1, len(outs))]
+    return {n: t.detach().cpu().double().numpy() for n, t in zip(names, outs, strict=True)}
 
 
 def _is_torch_module(obj: Any) -> bool:
@@ -389,24 +505,113 @@ def _reload(model: Any, method: str) -> Any:
         trusted = skops_io.get_untrusted_types(data=data)
         return skops_io.loads(data, trusted=trusted)
     if method == "torch":
-        import copy
-
-        import torch
-
-        if not _is_torch_module(model):
-            raise MLCheckUsageError("method='torch' needs a torch.nn.Module as model.")
-        buffer = io.BytesIO()
-        torch.save(model.state_dict(), buffer)
-        buffer.seek(0)
-        fresh = copy.deepcopy(model)
-        with torch.no_grad():
-            for p in fresh.parameters():
-                p.zero_()
-        fresh.load_state_dict(torch.load(buffer, weights_only=True))
-        return fresh
+        return _reload_state_dict(model)
     raise MLCheckUsageError(
         f"method must be 'pickle', 'joblib', 'skops' or 'torch', got {method!r}."
     )
+
+
+def _reload_state_dict(model: Any) -> Any:
+    """A copy of a torch module with zeroed weights that loads the saved ``state_dict``."""
+    import copy
+    import io
+
+    import torch
+
+    if not _is_torch_module(model):
+        raise MLCheckUsageError("method='torch' needs a torch.nn.Module as model.")
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    fresh = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()
+    fresh.load_state_dict(torch.load(buffer, weights_only=True))
+    return fresh
+
+
+def _sparse_gap(a: dict[str, np.ndarray], b: Any) -> tuple[float, float]:
+    """A sparse output: structure must match, then the values; every row counts."""
+    gap = math.inf
+    if isinstance(b, dict) and all(
+        np.array_equal(a[k], b[k]) for k in ("shape", "indptr", "indices")
+    ):
+        gap = float(np.max(np.abs(a["data"] - b["data"]), initial=0.0))
+    return gap, float(a["shape"][0])
+
+
+def _dense_gap(a: np.ndarray, b: np.ndarray, atol: float) -> tuple[float, float]:
+    """The largest absolute difference (labels: inf when any differs; NaN equals NaN) and
+    the rows whose output differs."""
+    if a.dtype.kind in "OUS" or b.dtype.kind in "OUS":
+        diff_rows = a != b
+        gap = float("inf") if diff_rows.any() else 0.0
+    else:
+        both_nan = np.isnan(a) & np.isnan(b)
+        delta = np.where(both_nan, 0.0, np.abs(a - b))
+        delta = np.where(np.isnan(delta), np.inf, delta)
+        gap = float(delta.max()) if delta.size else 0.0
+        diff_rows = delta > atol
+    rows = diff_rows.reshape(len(a), -1).any(axis=1) if diff_rows.ndim else diff_rows
+    return gap, float(np.count_nonzero(rows))
+
+
+def _measure_roundtrip(
+    before: dict[str, Any], after: dict[str, Any], atol: float
+) -> tuple[float, dict[str, OutputDifference]]:
+    """The largest difference over all outputs, and the outputs that differ beyond
+    ``atol``."""
+    worst = 0.0
+    differing: dict[str, OutputDifference] = {}
+    for name, a in before.items():
+        b = after.get(name)
+        if isinstance(a, dict):
+            gap, rows = _sparse_gap(a, b)
+        elif b is None or a.shape != b.shape:  # an output lost or reshaped: always differs
+            differing[name] = {"max_abs_diff": float("inf"), "rows": float(len(a))}
+            worst = float("inf")
+            continue
+        else:
+            gap, rows = _dense_gap(a, b, atol)
+        if gap > atol:
+            differing[name] = {"max_abs_diff": gap, "rows": rows}
+        worst = max(worst, gap)
+    return worst, differing
+
+
+def _explain_roundtrip_consistent(
+    details: RoundtripDetails, model_name: str, worst: float, atol: float
+) -> str:
+    method = details["method"]
+    if not details["differing"]:
+        return (
+            f"roundtrip_consistent: {model_name} gives identical "
+            f"{', '.join(details['outputs'])} after a {method} round trip."
+        )
+    rows = [
+        [k, fmt(v["max_abs_diff"], 3), f"{int(v['rows']):,}"]
+        for k, v in details["differing"].items()
+    ]
+    return compose(
+        f"roundtrip_consistent: predictions change after a {method} round trip "
+        f"(largest absolute difference {fmt(worst, 3)}, tolerance {fmt(atol, 3)}).",
+        body=table(["output", "max |diff|", "rows"], rows),
+        why=ROUNDTRIP_WHY,
+        fix=ROUNDTRIP_FIX,
+    )
+
+
+def _unserialisable(model: Any, method: str, exc: Exception, atol: float) -> CheckResult:
+    """The failure when the model cannot be saved and loaded at all."""
+    message = compose(
+        f"roundtrip_consistent: {type(model).__name__} cannot be serialised with "
+        f"{method}: {type(exc).__name__}: {exc}.",
+        why=UNSERIALISABLE_WHY,
+        fix=UNSERIALISABLE_FIX,
+    )
+    details = {"method": method, "error": type(exc).__name__}
+    return result(False, "error", None, atol, message, details)
 
 
 @check("roundtrip_consistent")
@@ -432,92 +637,55 @@ def check_roundtrip_consistent(
     except MLCheckUsageError:
         raise
     except Exception as exc:
-        message = compose(
-            f"roundtrip_consistent: {type(model).__name__} cannot be serialised with "
-            f"{method}: {type(exc).__name__}: {exc}.",
-            why="a model that cannot be saved cannot be deployed or reproduced.",
-            fix="remove lambdas, open handles or local classes from the model, or pick "
-            "another method.",
-        )
-        return result(
-            False,
-            "error",
-            None,
-            atol,
-            message,
-            {"method": method, "error": type(exc).__name__},
-        )
+        return _unserialisable(model, method, exc, atol)
     original = model
     if _is_torch_module(model):
         original = copy.deepcopy(model).eval()
         loaded = loaded.eval()
     before = _predict_outputs(original, X)
-    after = _predict_outputs(loaded, X)
-    worst = 0.0
-    differing: dict[str, dict[str, float]] = {}
-    for name, a in before.items():
-        b = after.get(name)
-        if isinstance(a, dict):  # a sparse output: structure must match, then the values
-            gap = math.inf
-            if isinstance(b, dict) and all(
-                np.array_equal(a[k], b[k]) for k in ("shape", "indptr", "indices")
-            ):
-                gap = float(np.max(np.abs(a["data"] - b["data"]), initial=0.0))
-            if gap > atol:
-                differing[name] = {"max_abs_diff": gap, "rows": float(a["shape"][0])}
-            worst = max(worst, gap)
-            continue
-        if b is None or a.shape != b.shape:
-            differing[name] = {"max_abs_diff": float("inf"), "rows": float(len(a))}
-            worst = float("inf")
-            continue
-        if a.dtype.kind in "OUS" or b.dtype.kind in "OUS":
-            diff_rows = a != b
-            gap = float("inf") if diff_rows.any() else 0.0
-        else:
-            both_nan = np.isnan(a) & np.isnan(b)
-            delta = np.where(both_nan, 0.0, np.abs(a - b))
-            delta = np.where(np.isnan(delta), np.inf, delta)
-            gap = float(delta.max()) if delta.size else 0.0
-            diff_rows = delta > atol
-        if gap > atol:
-            rows = diff_rows.reshape(len(a), -1).any(axis=1) if diff_rows.ndim else diff_rows
-            differing[name] = {"max_abs_diff": gap, "rows": float(np.count_nonzero(rows))}
-        worst = max(worst, gap)
-    details = {"method": method, "outputs": sorted(before), "differing": differing}
-    if not differing:
-        message = (
-            f"roundtrip_consistent: {type(model).__name__} gives identical "
-            f"{', '.join(sorted(before))} after a {method} round trip."
-        )
-        return result(True, "error", worst, atol, message, details)
-    rows_t = [[k, fmt(v["max_abs_diff"], 3), f"{int(v['rows']):,}"] for k, v in differing.items()]
-    message = compose(
-        f"roundtrip_consistent: predictions change after a {method} round trip "
-        f"(largest absolute difference {fmt(worst, 3)}, tolerance {fmt(atol, 3)}).",
-        body=table(["output", "max |diff|", "rows"], rows_t),
-        why=(
-            "the model served is then not the model tested: state kept outside the pickled "
-            "attributes (a global, a cache, an unseeded random draw at predict time, a custom "
-            "__getstate__) is lost or differs."
-        ),
-        fix=(
-            "keep all fitted state in attributes that serialise, seed any randomness used "
-            "in predict, and pin library versions between training and serving."
-        ),
-    )
-    return result(False, "error", worst, atol, message, details)
+    worst, differing = _measure_roundtrip(before, _predict_outputs(loaded, X), atol)
+    details: RoundtripDetails = {
+        "method": method,
+        "outputs": sorted(before),
+        "differing": differing,
+    }
+    message = _explain_roundtrip_consistent(details, type(model).__name__, worst, atol)
+    return result(not differing, "error", worst, atol, message, dict(details))
 
 
 # ---------------------------------------------------------------------------- train vs serve
+
+SAME_FEATURES_WHY = (
+    "training-serving skew: the model was fitted on one feature definition and is "
+    "served another (fillna(0) for a fitted median, another rounding, reordered "
+    "columns), so production accuracy falls short of test accuracy with no error."
+)
+SAME_FEATURES_FIX = (
+    "compute features with one shared function or the fitted pipeline itself at "
+    "serving time; if two implementations must exist, keep this test on them."
+)
+
+
+class ColumnDifference(TypedDict):
+    cells: int
+    max_abs_diff: float
+    share: float  # of the rows
+
+
+class SameFeaturesDetails(TypedDict, total=False):
+    """What ``same_features`` measured (the record's ``details``)."""
+
+    rows: int
+    only_training: list[str]
+    only_serving: list[str]
+    columns: dict[str, ColumnDifference]  # columns whose values differ
+    problems: list[str]  # structural differences: rows, columns, column order
 
 
 def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
     """The features a producer computes, as a DataFrame, and whether its columns have names
     (False for plain arrays, which are then compared by position)."""
     import pandas as pd
-
-    from pytest_mlchecks.inputs.tables import as_dataframe
 
     if hasattr(producer, "transform") and callable(producer.transform):
         out = producer.transform(X)
@@ -544,6 +712,107 @@ def _features(producer: Any, X: Any, arg: str) -> tuple[Any, bool]:
     return frame, named
 
 
+def _both_features(train_fn_or_pipeline: Any, serve_fn: Any, X: Any) -> tuple[Any, Any]:
+    """Both feature tables; when one side is a plain array with as many columns as the
+    other, it is compared by position under the named side's names."""
+    train, train_named = _features(train_fn_or_pipeline, X, "train_fn_or_pipeline")
+    serve, serve_named = _features(serve_fn, X, "serve_fn")
+    if not (train_named and serve_named) and train.shape[1] == serve.shape[1]:
+        names = list(train.columns if train_named else serve.columns)
+        train, serve = train.set_axis(names, axis=1), serve.set_axis(names, axis=1)
+    return train, serve
+
+
+def _structure(train: Any, serve: Any) -> SameFeaturesDetails:
+    """Structural differences: row counts, columns on one side only, column order."""
+    problems: list[str] = []
+    if len(train) != len(serve):
+        problems.append(f"row counts differ: training {len(train):,}, serving {len(serve):,}")
+    t_names, s_names = [str(c) for c in train.columns], [str(c) for c in serve.columns]
+    only_train = [c for c in t_names if c not in s_names]
+    only_serve = [c for c in s_names if c not in t_names]
+    if only_train:
+        problems.append(f"columns only in training features: {only_train[:10]}")
+    if only_serve:
+        problems.append(f"columns only in serving features: {only_serve[:10]}")
+    common = [c for c in t_names if c in s_names]
+    if [c for c in s_names if c in common] != common:
+        problems.append(
+            "column order differs (a model fed arrays reads the wrong features): training "
+            f"{common[:8]}, serving {[c for c in s_names if c in common][:8]}"
+        )
+    return {"only_training": only_train, "only_serving": only_serve, "problems": problems}
+
+
+def _cell_differences(a: Any, b: Any, rtol: float, atol: float) -> tuple[int, float]:
+    """Cells of two columns that differ (numbers within rtol / atol and NaN = NaN count as
+    equal; other values compared as text) and the largest absolute difference (inf for
+    text, or a value against a missing one)."""
+    try:
+        x = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        y = b.to_numpy(dtype=np.float64, na_value=np.nan)
+        both_nan = np.isnan(x) & np.isnan(y)
+        close = np.isclose(x, y, rtol=rtol, atol=atol) | both_nan
+        delta = np.where(close, 0.0, np.abs(x - y))
+        gap = float(np.nanmax(delta)) if delta.size else 0.0
+        if np.isnan(delta).any() or (~close & (np.isnan(x) ^ np.isnan(y))).any():
+            gap = float("inf")
+    except (TypeError, ValueError):
+        close = (a.astype(str).to_numpy() == b.astype(str).to_numpy()) | (
+            a.isna().to_numpy() & b.isna().to_numpy()
+        )
+        gap = float("inf")
+    return int(np.count_nonzero(~close)), gap
+
+
+def _common_columns(train: Any, serve: Any) -> list[str]:
+    """The training features' names (as text) that the serving features also have."""
+    s_names = [str(c) for c in serve.columns]
+    return [c for c in (str(c) for c in train.columns) if c in s_names]
+
+
+def _measure_same_features(
+    train: Any, serve: Any, n: int, rtol: float, atol: float
+) -> SameFeaturesDetails:
+    """Structural differences, and per shared column the cells whose values differ."""
+    details = _structure(train, serve)
+    columns: dict[str, ColumnDifference] = {}
+    if len(train) == len(serve):
+        t_by = {str(c): c for c in train.columns}
+        s_by = {str(c): c for c in serve.columns}
+        for name in _common_columns(train, serve):
+            bad, gap = _cell_differences(train[t_by[name]], serve[s_by[name]], rtol, atol)
+            if bad:
+                columns[name] = {"cells": bad, "max_abs_diff": gap, "share": bad / n}
+    return {"rows": n, **details, "columns": columns}
+
+
+def _explain_same_features(details: SameFeaturesDetails, common: int) -> str:
+    problems, columns, n = details["problems"], details["columns"], details["rows"]
+    if not problems and not columns:
+        return (
+            f"same_features: training and serving produce the same {common} features on {n:,} rows."
+        )
+    ranked = sorted(columns.items(), key=lambda kv: -kv[1]["cells"])
+    body_rows = [
+        [k, f"{int(v['cells']):,}", percent(v["share"]), fmt(v["max_abs_diff"], 3)]
+        for k, v in ranked[:12]
+    ]
+    body = "\n".join(f"  - {p}" for p in problems)
+    if body_rows:
+        body = (body + "\n" if body else "") + table(
+            ["feature", "cells differ", "share", "max |diff|"], body_rows
+        )
+    return compose(
+        f"same_features: training and serving features disagree on the same raw rows "
+        f"({plural(len(columns), 'column')} with different values, "
+        f"{len(problems)} structural difference{'s' if len(problems) != 1 else ''}).",
+        body=body,
+        why=SAME_FEATURES_WHY,
+        fix=SAME_FEATURES_FIX,
+    )
+
+
 @check("same_features")
 def check_same_features(
     train_fn_or_pipeline: Any,
@@ -562,93 +831,16 @@ def check_same_features(
     """
     X = require_array_like(X, "X")
     n = require_rows(X, "X")
-    train, train_named = _features(train_fn_or_pipeline, X, "train_fn_or_pipeline")
-    serve, serve_named = _features(serve_fn, X, "serve_fn")
-    if not (train_named and serve_named) and train.shape[1] == serve.shape[1]:
-        # one side is a plain array: compare by position, under the named side's names
-        names = list(train.columns if train_named else serve.columns)
-        train, serve = train.set_axis(names, axis=1), serve.set_axis(names, axis=1)
-    problems: list[str] = []
-    details: dict[str, Any] = {"rows": n}
-    if len(train) != len(serve):
-        problems.append(f"row counts differ: training {len(train):,}, serving {len(serve):,}")
-    t_names, s_names = [str(c) for c in train.columns], [str(c) for c in serve.columns]
-    only_train = [c for c in t_names if c not in s_names]
-    only_serve = [c for c in s_names if c not in t_names]
-    if only_train:
-        problems.append(f"columns only in training features: {only_train[:10]}")
-    if only_serve:
-        problems.append(f"columns only in serving features: {only_serve[:10]}")
-    common = [c for c in t_names if c in s_names]
-    if [c for c in s_names if c in common] != common:
-        problems.append(
-            "column order differs (a model fed arrays reads the wrong features): training "
-            f"{common[:8]}, serving {[c for c in s_names if c in common][:8]}"
-        )
-    column_diffs: dict[str, dict[str, float]] = {}
-    cells = 0
-    if len(train) == len(serve):
-        t_by = dict(zip(t_names, train.columns, strict=True))
-        s_by = dict(zip(s_names, serve.columns, strict=True))
-        for name in common:
-            a = train[t_by[name]]
-            b = serve[s_by[name]]
-            try:
-                x = a.to_numpy(dtype=np.float64, na_value=np.nan)
-                y = b.to_numpy(dtype=np.float64, na_value=np.nan)
-                both_nan = np.isnan(x) & np.isnan(y)
-                close = np.isclose(x, y, rtol=rtol, atol=atol) | both_nan
-                delta = np.where(close, 0.0, np.abs(x - y))
-                gap = float(np.nanmax(delta)) if delta.size else 0.0
-                if np.isnan(delta).any() or (~close & (np.isnan(x) ^ np.isnan(y))).any():
-                    gap = float("inf")
-            except (TypeError, ValueError):
-                close = (a.astype(str).to_numpy() == b.astype(str).to_numpy()) | (
-                    a.isna().to_numpy() & b.isna().to_numpy()
-                )
-                gap = float("inf")
-            bad = int(np.count_nonzero(~close))
-            if bad:
-                cells += bad
-                column_diffs[name] = {"cells": bad, "max_abs_diff": gap, "share": bad / n}
-    details.update(
-        {"only_training": only_train, "only_serving": only_serve, "columns": column_diffs}
-    )
-    value = cells + len(only_train) + len(only_serve)
-    if not problems and not column_diffs and not common:
+    train, serve = _both_features(train_fn_or_pipeline, serve_fn, X)
+    details = _measure_same_features(train, serve, n, rtol, atol)
+    common = len(_common_columns(train, serve))
+    problems, columns = details["problems"], details["columns"]
+    if not problems and not columns and not common:
         raise MLCheckUsageError(
             "both feature computations return no columns on X: there are no features to "
             "compare, so nothing to decide on. Expected functions that compute features."
         )
-    if not problems and not column_diffs:
-        message = (
-            f"same_features: training and serving produce the same {len(common)} features on "
-            f"{n:,} rows."
-        )
-        return result(True, "error", 0, 0, message, details)
-    ranked = sorted(column_diffs.items(), key=lambda kv: -kv[1]["cells"])
-    body_rows = [
-        [k, f"{int(v['cells']):,}", percent(v["share"]), fmt(v["max_abs_diff"], 3)]
-        for k, v in ranked[:12]
-    ]
-    body = "\n".join(f"  - {p}" for p in problems)
-    if body_rows:
-        body = (body + "\n" if body else "") + table(
-            ["feature", "cells differ", "share", "max |diff|"], body_rows
-        )
-    message = compose(
-        f"same_features: training and serving features disagree on the same raw rows "
-        f"({plural(len(column_diffs), 'column')} with different values, "
-        f"{len(problems)} structural difference{'s' if len(problems) != 1 else ''}).",
-        body=body,
-        why=(
-            "training-serving skew: the model was fitted on one feature definition and is "
-            "served another (fillna(0) for a fitted median, another rounding, reordered "
-            "columns), so production accuracy falls short of test accuracy with no error."
-        ),
-        fix=(
-            "compute features with one shared function or the fitted pipeline itself at "
-            "serving time; if two implementations must exist, keep this test on them."
-        ),
-    )
-    return result(False, "error", value, 0, message, details)
+    value = sum(c["cells"] for c in columns.values())
+    value += len(details["only_training"]) + len(details["only_serving"])
+    message = _explain_same_features(details, common)
+    return result(not problems and not columns, "error", value, 0, message, dict(details))

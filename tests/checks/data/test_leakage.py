@@ -1,4 +1,4 @@
-"""Leakage checks, both ways: they fire on the injected failure and stay quiet on clean data."""
+"""Tests of the checks in pytest_mlchecks/checks/data/leakage.py."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ from pytest_mlchecks import (
     check_no_target_leakage,
     check_no_temporal_leakage,
 )
+
+
+def test_rows_with_list_and_array_cells_are_compared() -> None:
+    """Embeddings or tag lists in a column made row hashing crash ("unhashable type")."""
+    from pytest_mlchecks import check_no_duplicates, check_no_row_overlap
+
+    emb = [np.arange(3.0), np.arange(3.0), np.ones(3)]
+    frame = pd.DataFrame({"emb": emb, "tags": [["a", "b"], ["a", "b"], ["c"]], "x": [1, 1, 1]})
+    dups = check_no_duplicates(frame)
+    assert not dups.passed and dups.details["duplicate_rows"] == 1
+    assert check_no_duplicates(frame.iloc[1:]).passed
+    overlap = check_no_row_overlap(frame.iloc[:1], frame.iloc[1:])
+    assert not overlap.passed and "1 distinct train row;" in overlap.message
+    assert check_no_row_overlap(frame.iloc[2:], frame.iloc[:2]).passed
 
 
 def _split(n: int = 2000, seed: int = 0, task: str = "binary") -> tuple[pd.DataFrame, pd.DataFrame]:

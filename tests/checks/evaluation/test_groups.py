@@ -1,11 +1,103 @@
-"""Fairness and slice checks judge effects against sampling noise (issue 12)."""
+"""Tests of the checks in pytest_mlchecks/checks/evaluation/groups.py."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from pytest_mlchecks import check_fair, check_slices_perform
+from pytest_mlchecks import (
+    MLCheckUsageError,
+    check_fair,
+    check_slices_perform,
+)
+
+from ...conftest import needs_sklearn
+
+
+@needs_sklearn
+def test_fair_predictor_passes_and_biased_one_fails() -> None:
+    rng = np.random.default_rng(0)
+    n = 4000
+    group = rng.choice(["a", "b"], n)
+    y = (rng.random(n) < 0.4).astype(int)
+    fair_pred = np.where(rng.random(n) < 0.85, y, 1 - y)
+    fair = check_fair(y, fair_pred, group)
+    assert fair.passed, fair.message
+    biased_pred = np.where(group == "b", fair_pred * (rng.random(n) < 0.5), fair_pred)
+    biased = check_fair(y, biased_pred, group)
+    assert not biased.passed
+    assert biased.value < 0.8 and "four-fifths" in biased.message
+    assert {g["group"] for g in biased.details["groups"]} == {"a", "b"}
+
+
+@needs_sklearn
+def test_fair_small_groups_warn_instead_of_dividing_by_zero() -> None:
+    y = np.array([1, 0] * 50 + [1, 0])
+    pred = y.copy()
+    group = np.array(["big"] * 100 + ["tiny"] * 2)
+    result = check_fair(y, pred, group)
+    assert not result.passed and result.severity == "warning"
+    assert result.details["too_small"] == ["tiny"]
+    with pytest.raises(MLCheckUsageError, match="holds scores"):
+        check_fair(y, np.linspace(0, 1, len(y)), group)
+
+
+@needs_sklearn
+def test_fair_with_named_labels_needs_the_favourable_one() -> None:
+    """String labels used to be compared with pos_label=1, matched nothing and passed."""
+    rng = np.random.default_rng(1)
+    n = 4000
+    group = rng.choice(["F", "M"], n)
+    y = np.where(rng.random(n) < 0.4, "approved", "denied")
+    pred = np.where((group == "F") & (rng.random(n) < 0.6), "denied", y)
+    with pytest.raises(MLCheckUsageError, match=r"pass pos_label= the positive"):
+        check_fair(y, pred, group)
+    with pytest.raises(MLCheckUsageError, match=r"pos_label 'yes' never occurs"):
+        check_fair(y, pred, group, pos_label="yes")
+    biased = check_fair(y, pred, group, pos_label="approved")
+    assert not biased.passed and biased.value < 0.8
+    assert check_fair(y, y, group, pos_label="approved").passed
+    as_bool = check_fair(y == "approved", pred == "approved", group)
+    assert as_bool.value == pytest.approx(biased.value)
+
+
+@needs_sklearn
+def test_slices_with_named_labels_score_the_named_positive_class() -> None:
+    """f1 on string labels used to compare them with 1, score 0 everywhere and pass."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    region = rng.choice(["north", "south"], n)
+    y = np.where(rng.random(n) < 0.4, "fraud", "ok")
+    pred = np.where(rng.random(n) < 0.9, y, np.where(y == "fraud", "ok", "fraud"))
+    pred = np.where((region == "south") & (y == "fraud") & (rng.random(n) < 0.5), "ok", pred)
+    with pytest.raises(MLCheckUsageError, match="pos_label"):
+        check_slices_perform(y, pred, region, metric="f1")
+    result = check_slices_perform(y, pred, region, metric="recall", pos_label="fraud")
+    assert not result.passed and result.details["slices"][0]["slice"] == "south"
+    assert check_slices_perform(y, pred, region, metric="accuracy").details["overall"] > 0.7
+    with pytest.raises(MLCheckUsageError, match="needs numeric"):
+        check_slices_perform(y, pred, region, metric="mae")
+
+
+@needs_sklearn
+def test_slices_report_the_weakest_with_sizes() -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    region = rng.choice(["north", "south", "east"], n)
+    y = rng.integers(0, 2, n)
+    pred = np.where(rng.random(n) < 0.9, y, 1 - y)
+    ok = check_slices_perform(y, pred, region, metric="accuracy")
+    assert ok.passed
+    worse = np.where((region == "east") & (rng.random(n) < 0.4), 1 - y, pred)
+    result = check_slices_perform(y, worse, pd.DataFrame({"region": region}), metric="accuracy")
+    assert not result.passed
+    assert result.details["slices"][0]["slice"] == "region=east"
+    assert result.details["slices"][0]["size"] == int((region == "east").sum())
+    err = check_slices_perform(
+        y.astype(float), worse.astype(float), {"east": region == "east"}, metric="mae"
+    )
+    assert err.details["slices"][0]["shortfall"] > 0
 
 
 def _clean(n: int, k: int, seed: int, base: float = 0.4) -> tuple[np.ndarray, ...]:

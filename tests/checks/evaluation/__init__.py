@@ -1,0 +1,1 @@
+"""Tests of the evaluation rung (pytest_mlchecks/checks/evaluation/)."""
