@@ -20,6 +20,9 @@ from pytest_mlchecks._deps import require
 from pytest_mlchecks._result import MLCheckUsageError
 from pytest_mlchecks.engines import engine_of
 
+#: PySpark's notice on every conversion to pandas 3 (ours, not the user's: silenced)
+PANDAS_3_NOTICE = "PySpark does not yet fully support pandas"
+
 #: column kinds the checks branch on
 KINDS = ("float", "int", "bool", "string", "categorical", "datetime", "other")
 
@@ -594,4 +597,5 @@ class NativeFrame:
         frame = self.frame if columns is None else self.frame.select(*columns)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # engines' own pandas calls
+            warnings.filterwarnings("ignore", PANDAS_3_NOTICE, FutureWarning)
             return frame.collect().to_pandas()

@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pytest_mlchecks.engines._frame import PANDAS_3_NOTICE
+
 if TYPE_CHECKING:
     from pytest_mlchecks.engines._frame import NativeFrame
 
@@ -54,6 +56,7 @@ def sample(frame: NativeFrame, n: int, seed: int, columns: Sequence[str] | None)
         with warnings.catch_warnings():
             # PySpark's toPandas passes pandas' deprecated copy= keyword on pandas 3
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", PANDAS_3_NOTICE, FutureWarning)
             return _trim(picked.toPandas(), n, seed)
     if engine == "dask":
         picked = native[cols].sample(frac=_fraction(n, total), random_state=int(seed))
