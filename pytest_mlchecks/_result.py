@@ -28,8 +28,8 @@ class MLCheckException(Exception):
         try:
             assert_no_leakage(train, test)
         except MLCheckError: ...  # the data leaks: the verdict is "fail"
-        except MLCheckUsageError: ...  # fix the call: arguments, inputs, your model
         except MLCheckInternalError: ...  # our bug: please report it
+        except MLCheckUsageError: ...  # fix the call: arguments, inputs, your model
     """
 
 
@@ -52,8 +52,8 @@ class MLCheckError(MLCheckException, AssertionError):
 class MLCheckNoVerdictError(MLCheckException, ValueError):
     """The check gives no verdict (never a silent pass): a usage error or an internal error.
 
-    Catch this to handle both; catch ``MLCheckUsageError`` or ``MLCheckInternalError`` to tell
-    the caller's misuse from a bug in pytest-mlchecks.
+    Catch this to handle both; catch ``MLCheckInternalError`` first to tell a bug in
+    pytest-mlchecks from the caller's misuse.
     """
 
 
@@ -65,12 +65,12 @@ class MLCheckUsageError(MLCheckNoVerdictError):
     """
 
 
-class MLCheckInternalError(MLCheckNoVerdictError):
+class MLCheckInternalError(MLCheckUsageError):
     """A check crashed in its own code: a bug in pytest-mlchecks, not the caller's misuse.
 
-    Not an ``MLCheckUsageError``: ``except MLCheckUsageError`` catches misuse only. Like it,
-    an ``MLCheckNoVerdictError`` and a ``ValueError`` (the check gives no verdict, never a
-    silent pass); the message asks for a bug report.
+    Still an ``MLCheckUsageError`` (the public contract: a check that could not run raises
+    one), so code catching usage errors keeps working; catch ``MLCheckInternalError`` first to
+    tell it apart. The message asks for a bug report.
     """
 
 

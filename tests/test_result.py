@@ -124,14 +124,16 @@ def test_readme_documents_every_ini_threshold_and_check() -> None:
 
 
 def test_except_tells_misuse_from_a_bug() -> None:
-    """One base for every exception; the no-verdict ones share a base, and neither of its two
-    kinds (the caller's misuse, our bug) is the other."""
+    """One base for every exception; the no-verdict ones share a base; our bug is its own
+    class (still a usage error, as the public contract says a check that could not run
+    raises one), so `except MLCheckInternalError` before `except MLCheckUsageError` tells
+    them apart."""
     assert issubclass(mlc.MLCheckError, mlc.MLCheckException)
     assert issubclass(mlc.MLCheckError, AssertionError)
     for kind in (mlc.MLCheckUsageError, mlc.MLCheckInternalError):
         assert issubclass(kind, mlc.MLCheckNoVerdictError) and issubclass(kind, ValueError)
     assert issubclass(mlc.MLCheckNoVerdictError, mlc.MLCheckException)
-    assert not issubclass(mlc.MLCheckInternalError, mlc.MLCheckUsageError)
+    assert issubclass(mlc.MLCheckInternalError, mlc.MLCheckUsageError)
     assert not issubclass(mlc.MLCheckUsageError, mlc.MLCheckInternalError)
     assert not issubclass(mlc.MLCheckError, mlc.MLCheckNoVerdictError)
     for name in ("MLCheckException", "MLCheckNoVerdictError"):
