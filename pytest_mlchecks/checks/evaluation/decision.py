@@ -13,6 +13,7 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -220,3 +221,20 @@ def check_decision_threshold_tuned(
     return result(
         not failed, "error", gain, limit, _explain_threshold(details, failed), dict(details)
     )
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("decision_threshold_tuned")
+def _chart_decision_threshold(details: dict[str, Any]) -> list[BarChart]:
+    """The metric at the threshold in use and at the best one."""
+    if "score_in_use" not in details:
+        return []
+    return [
+        BarChart(
+            f"{details.get('metric', 'metric')} at the threshold in use vs the best one",
+            ["in use", "best on validation"],
+            [Series(str(details.get("metric")), [details["score_in_use"], details["best_score"]])],
+        )
+    ]

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose, percent
 from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -201,3 +202,18 @@ def check_predictions_not_collapsed(
     out: dict[str, Any] = dict(details)
     out["findings"] = found
     return result(not found, "error", details["top_share"], limit_share, message, out)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("predictions_not_collapsed")
+def _chart_collapse(details: dict[str, Any]) -> list[BarChart]:
+    """Share of the most frequent prediction, and how far scores move across rows."""
+    if "top_share" not in details:
+        return []
+    labels, values = ["most frequent prediction (share)"], [details["top_share"]]
+    if "score_spread" in details:
+        labels.append("score spread")
+        values.append(details["score_spread"])
+    return [BarChart("Prediction diversity", labels, [Series("figure", values, "cur")])]

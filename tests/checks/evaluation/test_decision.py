@@ -98,3 +98,19 @@ def test_bad_input_is_a_usage_error() -> None:
         mlc.check_decision_threshold_tuned(model, X_val, y_val[:10])
     with pytest.raises(MLCheckUsageError, match="margin"):
         mlc.check_decision_threshold_tuned(model, X_val, y_val, margin=-0.1)
+
+
+def test_html_chart_compares_the_threshold_in_use_with_the_best() -> None:
+    from pytest_mlchecks._charts import chart_for
+
+    X_train, y_train, X_val, y_val, _, _ = _split(1000, 0.1)
+    outcome = mlc.check_decision_threshold_tuned(_model(X_train, y_train), X_val, y_val)
+    build = chart_for("decision_threshold_tuned")
+    assert build is not None
+    (drawn,) = build(outcome.to_dict()["details"])
+    assert list(drawn.labels) == ["in use", "best on validation"]
+    assert list(drawn.series[0].values) == [
+        outcome.details["score_in_use"],
+        outcome.details["best_score"],
+    ]
+    assert "<svg" in drawn.svg() and build({}) == []

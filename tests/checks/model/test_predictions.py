@@ -136,3 +136,18 @@ def test_bad_input_is_a_usage_error_and_nothing_is_mutated() -> None:
         mlc.check_predictions_not_collapsed(model, X_test[:0])
     with pytest.raises(MLCheckUsageError, match="y"):
         mlc.check_predictions_not_collapsed(model, X_test, y=y_test[:10])
+
+
+def test_html_chart_shows_share_and_spread() -> None:
+    from sklearn.dummy import DummyClassifier
+
+    from pytest_mlchecks._charts import chart_for
+
+    X_train, y_train, X_test, _ = _imbalanced(300)
+    outcome = mlc.check_predictions_not_collapsed(DummyClassifier().fit(X_train, y_train), X_test)
+    build = chart_for("predictions_not_collapsed")
+    assert build is not None
+    (drawn,) = build(outcome.to_dict()["details"])
+    assert drawn.labels == ["most frequent prediction (share)", "score spread"]
+    assert "<svg" in drawn.svg()
+    assert build({}) == []
