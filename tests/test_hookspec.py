@@ -6,34 +6,15 @@ hook's place (controller or worker) matters.
 
 from __future__ import annotations
 
-import json
 import textwrap
-from typing import Any
 
 import pytest
 
 from pytest_mlchecks._seeding import BUILTIN, GROUP, seeders
 
-from .conftest import HAS_XDIST
+from .test_gate import MODES, _json, _run
 
-MODES = [
-    pytest.param("serial", id="serial"),
-    pytest.param(
-        "xdist",
-        id="xdist",
-        marks=pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist not installed"),
-    ),
-]
-
-
-def _run(pytester: pytest.Pytester, mode: str, *args: str) -> pytest.RunResult:
-    if mode == "xdist":
-        return pytester.runpytest_subprocess(*args, "-n", "2")
-    return pytester.runpytest(*args)
-
-
-def _json(pytester: pytest.Pytester, name: str = "r.json") -> Any:
-    return json.loads((pytester.path / name).read_text())
+# the same two ways as the gate tests: serial and under -n 2
 
 
 SUITE = """
