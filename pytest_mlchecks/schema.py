@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from pytest_mlchecks._result import MLCheckUsageError
+from pytest_mlchecks.checks.production.noise import RARE_MAX
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 QUANTILES = (0.001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999)
 MAX_CATEGORIES = 50
-RARE_MAX = 5  # a category seen at most this often is rare (evidence of an open domain)
 
 
 # ---------------------------------------------------------------------------- reason codes
@@ -106,6 +106,7 @@ class ColumnSchema:
     categories: list[str] | None = None
     singletons: int | None = None
     rare_levels: int | None = None  # categories seen 2 to RARE_MAX times
+    min_count: int | None = None  # how often the rarest category was seen
     has_inf: bool | None = None  # the reference held +-inf (kept out of min and max)
     key: bool | None = None
 
@@ -239,6 +240,8 @@ def id_like(col: pd.Series) -> str | None:
     - "unique integers": unique integers, in any order, that are dense (spanning at most
       ``ID_SPAN_FACTOR`` times their count) or whose column name says id ('id',
       'customer_id', 'customerId', 'order_key', 'uuid'; not 'paid');
+    - "integers named as ids, mostly distinct": integers whose name says id, distinct in more
+      than half the rows (a patient or customer id with a few rows each);
     - "identifiers or free text": strings with distinct values in more than half the rows.
     New batches bring new ids by construction, so comparing them reports drift that is not
     there. Needs at least ``KEY_MIN_ROWS`` values; missing values rule integers out.
@@ -248,8 +251,11 @@ def id_like(col: pd.Series) -> str | None:
         return None
     kind = kind_of(col.dtype)
     if kind == "int":
-        if bool(col.isna().any()) or not col.is_unique:
+        if bool(col.isna().any()):
             return None
+        if not col.is_unique:  # repeated ids (several rows per customer) named as ids
+            named = _id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
+            return "integers named as ids, mostly distinct" if named else None
         if col.is_monotonic_increasing:
             return "key"
         span = float(col.max()) - float(col.min()) + 1
@@ -307,6 +313,7 @@ def _column_from_json(raw: Any, index: int) -> ColumnSchema:
         categories=categories,
         singletons=_json_count(raw, "singletons", where),
         rare_levels=_json_count(raw, "rare_levels", where),
+        min_count=_json_count(raw, "min_count", where),
         has_inf=raw.get("has_inf"),
         key=raw.get("key"),
     )
@@ -489,7 +496,7 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
             values = values[np.isfinite(values)]
             if kind == "int":  # distinct counts of floats are costly and say little
                 spec.n_unique = len(pd.unique(values))
-                spec.key = is_key(col) or None
+                spec.key = is_key(col) or id_like(col) is not None or None
             if len(values):
                 spec.min = _finite_float(values.min())
                 spec.max = _finite_float(values.max())
@@ -508,6 +515,7 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
                 spec.categories = sorted(str(v) for v in counts.index)
                 spec.singletons = int((counts == 1).sum())
                 spec.rare_levels = int(((counts >= 2) & (counts <= RARE_MAX)).sum())
+                spec.min_count = int(counts.min()) if len(counts) else None
         else:
             spec.n_unique = int(present.astype(str).nunique())
         columns.append(spec)

@@ -662,13 +662,19 @@ def real_table_markdown(tallies: list[RealTally], injected: str) -> str:
 def schema_generated(
     datasets: int = 200, sizes: tuple[int, ...] = (300, 5000), seed: int = 0
 ) -> list[Row]:
-    """schema_matches on generated batches: seven -999999 sentinels in ``age`` (N(40, 10)),
-    and one row of a new ``plan`` (three plans, none rare: a closed domain)."""
+    """schema_matches on generated batches as large as their reference: seven -999999
+    sentinels in ``age`` (N(40, 10)); rows of a new ``plan`` (three plans, the rarest at 5%:
+    seen ~15 times at 300 rows, ~250 at 5,000); one row of a new ``tier`` in a domain of four
+    equally likely tiers (the issue's closed domain)."""
+    import numpy as np
+
     from pytest_mlchecks.checks.production.contract import check_schema_matches
 
     rows = []
     for n in sizes:
-        alarms = sentinels = newcat = 0
+        alarms = sentinels = 0
+        new_plan = dict.fromkeys((1, 3, 10), 0)
+        tiers = 0
         for i in range(datasets):
             s = seed * 1_000_003 + 2 * i
             reference = make_batch(n, s)
@@ -677,9 +683,28 @@ def schema_generated(
             broken = current.copy()
             broken.loc[:6, "age"] = -999999.0
             sentinels += not check_schema_matches(broken, reference).passed
-            other = current.copy()
-            other.loc[0, "plan"] = "enterprise"
-            newcat += not check_schema_matches(other, reference).passed
+            for k in new_plan:
+                other = current.copy()
+                other.loc[: k - 1, "plan"] = "enterprise"
+                new_plan[k] += not check_schema_matches(other, reference).passed
+            rng = np.random.default_rng(s)
+            ref_t = reference.assign(tier=rng.choice(list("abcd"), n))
+            cur_t = current.assign(tier=rng.choice(list("abcd"), n))
+            cur_t.loc[0, "tier"] = "e"
+            tiers += not check_schema_matches(cur_t, ref_t).passed
         rows.append(Row("schema_matches", n, datasets, alarms, sentinels, "7 x -999999 in age"))
-        rows.append(Row("schema_matches", n, datasets, alarms, newcat, "1 row of a new plan"))
+        for k, caught in new_plan.items():
+            rows.append(
+                Row(
+                    "schema_matches",
+                    n,
+                    datasets,
+                    alarms,
+                    caught,
+                    f"{k} row{'s' if k > 1 else ''} of a new plan",
+                )
+            )
+        rows.append(
+            Row("schema_matches", n, datasets, alarms, tiers, "1 row of a 5th tier (4 even)")
+        )
     return rows

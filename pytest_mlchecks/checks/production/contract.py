@@ -20,6 +20,7 @@ from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_settings, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks.checks.production.noise import (
+    RARE_MAX,
     Z_NOISE,
     chance_rate,
     count_allowance,
@@ -175,7 +176,10 @@ class _UnseenCounts(TypedDict):
 
 class UnseenCategoriesViolation(_UnseenCounts, total=False):
     """Values in categories the reference never saw, beyond chance (and ``extra_unseen``);
-    up to five shown as values (ini ``ml_report_values = true``) or as hashes."""
+    up to five shown as values (ini ``ml_report_values = true``) or as hashes.
+    ``reference_min_count``: how often the reference's rarest category was seen."""
+
+    reference_min_count: int
 
     examples: list[str]
     example_hashes: list[str]
@@ -365,13 +369,20 @@ def _unseen_violation(
 ) -> UnseenCategoriesViolation | None:
     """Values in categories the reference never saw, beyond its Good-Turing rate: the share
     of reference rows in categories seen once, widened by the rare ones (seen 1 to 5 times);
-    a reference with no rare category has a closed domain, where one new value is beyond
-    chance. ``extra_unseen`` values more are tolerated."""
+    without rare categories, by how closed the domain looks (``closed_domain_allowance``:
+    the rarer the rarest level, the likelier a level nobody saw yet; one new value in a
+    batch as large as the reference is beyond chance once the rarest level was seen 1,000
+    times). ``extra_unseen`` values more are tolerated."""
     observed = col.dropna().astype(str)
     unseen_mask = ~observed.isin(spec.categories or []).to_numpy()
     unseen = int(unseen_mask.sum())
     singles, rare = spec.singletons or 0, spec.rare_levels or 0
-    allowed = good_turing_allowance(singles, rare, n0, len(col)) + rules.extra_unseen
+    allowed = (
+        good_turing_allowance(
+            singles, rare, n0, len(col), levels=len(spec.categories or []), min_count=spec.min_count
+        )
+        + rules.extra_unseen
+    )
     if unseen <= allowed:
         return None
     levels = observed[unseen_mask].value_counts()
@@ -383,6 +394,8 @@ def _unseen_violation(
         "allowed_by_chance": allowed,
         "reference_singletons": singles,
     }
+    if spec.min_count is not None:
+        found["reference_min_count"] = spec.min_count
     if rules.show_values:
         found["examples"] = [str(v) for v in levels.index[:5]]
     else:
@@ -460,11 +473,16 @@ def _describe_unseen(v: UnseenCategoriesViolation) -> str:
         shown = f"e.g. {v['examples']}"
     else:
         shown = f"hashed {v['example_hashes']} (ini ml_report_values = true shows the values)"
-    closed = (
-        "; no category of the reference is rare (seen 1-5 times): a closed domain"
-        if v["allowed_by_chance"] == 0
-        else ""
-    )
+    rarest = v.get("reference_min_count")
+    closed = ""
+    if v["reference_singletons"] == 0 and rarest is not None and rarest > RARE_MAX:
+        closed = (
+            f"; no category of the reference is rare: the rarest was seen {rarest:,} times, "
+            "a closed domain"
+        )
+    elif v["allowed_by_chance"] == 0:
+        closed = "; no category of the reference is rare (seen 1-5 times): a closed domain"
+
     return (
         f"{v['column']!r}: {plural(v['count'], 'value')} in "
         f"{plural(v['levels'], 'unseen category', 'unseen categories')}, {shown} "

