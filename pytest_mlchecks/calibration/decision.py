@@ -26,7 +26,7 @@ def calibrate_decision(draws: int, seed: int = 0) -> list[list[str]]:
     rows = []
     for n in SIZES:
         for prevalence in PREVALENCES:
-            tally: dict[str, list[tuple[bool, float]]] = {"0.5": [], "tuned elsewhere": []}
+            tally: dict[str, list[tuple[bool | str, float]]] = {"0.5": [], "tuned elsewhere": []}
             for i in range(draws):
                 X, y = make_classification(
                     n_samples=3 * n,
@@ -46,10 +46,11 @@ def calibrate_decision(draws: int, seed: int = 0) -> list[list[str]]:
                     out = mlc.check_decision_threshold_tuned(
                         model, X[val], y[val], threshold=threshold
                     )
-                    tally[case].append((out.passed, out.details["gain"]))
+                    tally[case].append((out.passed or out.severity, out.details["gain"]))
             for case, runs in tally.items():
                 broken = case == "0.5" and prevalence < 0.5
-                failed = sum(not passed for passed, _ in runs)
+                errors = sum(outcome == "error" for outcome, _ in runs)
+                warned = sum(outcome == "warning" for outcome, _ in runs)
                 gain = float(np.median([g for _, g in runs]))
                 rows.append(
                     [
@@ -57,7 +58,8 @@ def calibrate_decision(draws: int, seed: int = 0) -> list[list[str]]:
                         "broken" if broken else "healthy",
                         f"{n:,}",
                         f"{prevalence:.0%}",
-                        f"{failed} / {len(runs)}",
+                        f"{errors} / {len(runs)}",
+                        f"{warned} / {len(runs)}",
                         f"{gain:.3f}",
                     ]
                 )
@@ -65,5 +67,13 @@ def calibrate_decision(draws: int, seed: int = 0) -> list[list[str]]:
 
 
 def markdown(rows: list[list[str]]) -> str:
-    headers = ["threshold", "kind", "validation rows", "positives", "failed", "median gain"]
-    return "\n".join(md_table(headers, rows, right=(2, 3, 4, 5)))
+    headers = [
+        "threshold",
+        "kind",
+        "validation rows",
+        "positives",
+        "errors",
+        "warnings",
+        "median gain",
+    ]
+    return "\n".join(md_table(headers, rows, right=(2, 3, 4, 5, 6)))

@@ -32,6 +32,7 @@ __all__ = ["check_decision_threshold_tuned"]
 ThresholdMetric = Literal["f1", "balanced_accuracy", "mcc"]
 METRICS: tuple[ThresholdMetric, ...] = ("f1", "balanced_accuracy", "mcc")
 Z_GAIN = 2.326  # one-sided 1%: the gain's lower bound must clear the margin
+Z_WARN = 1.645  # one-sided 95%: a likely gain, not established at 99%: a warning
 BOOTSTRAPS = 300
 
 THRESHOLD_WHY = (
@@ -158,7 +159,7 @@ def _threshold_inputs(
     return scores, truth, positive
 
 
-def _explain_threshold(details: ThresholdDetails, failed: bool) -> str:
+def _explain_threshold(details: ThresholdDetails, failed: bool, *, established: bool) -> str:
     d = details
     used = "predict (0.5)" if d["threshold_in_use"] is None else fmt(d["threshold_in_use"], 4)
     best = (
@@ -174,6 +175,12 @@ def _explain_threshold(details: ThresholdDetails, failed: bool) -> str:
     )
     if not failed:
         return head + "."
+    if not established:
+        head += (
+            f": its 95% lower bound ({fmt(d['gain'] - Z_WARN * d['gain_se'], 3)}) is above "
+            f"the margin, its 99% one ({fmt(d['gain'] - Z_GAIN * d['gain_se'], 3)}) is not "
+            "(a warning; more validation rows settle it)"
+        )
     return compose(head + ".", why=THRESHOLD_WHY, fix=THRESHOLD_FIX)
 
 
@@ -193,7 +200,9 @@ def check_decision_threshold_tuned(
     Figure: the metric's gain (``f1``, ``balanced_accuracy`` or ``mcc``) from a threshold
     tuned on one half of the validation rows and scored on the other (both ways), over the
     decisions in use (``model.predict``, or ``scores >= threshold``). Fails when the gain's
-    one-sided 99% lower bound exceeds ``margin`` (ini ``ml_decision_threshold_margin``).
+    one-sided 99% lower bound exceeds ``margin`` (ini ``ml_decision_threshold_margin``);
+    a gain whose 95% lower bound exceeds the margin is a warning (fails under
+    ``--ml-strict``).
     """
     limit = resolve_threshold("decision_threshold_margin", margin)
     scores, truth, positive = _threshold_inputs(model, X_val, y_val, metric)
@@ -217,10 +226,11 @@ def check_decision_threshold_tuned(
         "gain_se": se,
         "margin": limit,
     }
-    failed = gain - Z_GAIN * se > limit
-    return result(
-        not failed, "error", gain, limit, _explain_threshold(details, failed), dict(details)
-    )
+    failed = gain - Z_GAIN * se > limit  # the gain is established beyond its noise
+    likely = gain - Z_WARN * se > limit  # beyond the margin at 95%, not at 99%
+    message = _explain_threshold(details, failed or likely, established=failed)
+    severity = "error" if failed else "warning"
+    return result(not likely, severity, gain, limit, message, dict(details))
 
 
 # --------------------------------------------------------------- the HTML report's charts

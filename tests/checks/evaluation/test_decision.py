@@ -114,3 +114,27 @@ def test_html_chart_compares_the_threshold_in_use_with_the_best() -> None:
         outcome.details["best_score"],
     ]
     assert "<svg" in drawn.svg() and build({}) == []
+
+
+def test_a_gain_above_the_margin_within_its_noise_is_a_warning() -> None:
+    """300 validation rows, 12% positives: the held-out gain's 95% lower bound is above the
+    margin, its 99% one is not: a warning (fails under --ml-strict), not an error."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=600,
+        n_features=6,
+        n_informative=3,
+        weights=[0.88],
+        class_sep=0.8,
+        flip_y=0.02,
+        random_state=5,
+    )
+    model = _model(X[:300], y[:300])
+    result = mlc.check_decision_threshold_tuned(model, X[300:], y[300:])
+    d = result.details
+    assert not result.passed and result.severity == "warning"
+    assert d["gain"] - 1.645 * d["gain_se"] > d["margin"] > d["gain"] - 2.326 * d["gain_se"]
+    assert "its 95% lower bound" in result.message and "a warning" in result.message
+    # a margin above the gain passes
+    assert mlc.check_decision_threshold_tuned(model, X[300:], y[300:], margin=0.3).passed
