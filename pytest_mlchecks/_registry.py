@@ -138,6 +138,13 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "API default: exact duplicates are a data-quality finding",
         ),
         ThresholdSpec(
+            "conflicting_labels_max_fraction",
+            0.0,
+            "largest tolerated fraction of rows in a group of identical feature rows whose "
+            "labels differ",
+            "CALIBRATION_CONFLICTING",
+        ),
+        ThresholdSpec(
             "target_leakage_max_auc",
             0.99,
             "single-feature test ROC-AUC above which a feature is near-perfect and fails "
@@ -265,6 +272,19 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             0.05,
             "test score above train score treated as suspicious",
             "5 points: beyond ordinary split noise for a few hundred test rows",
+        ),
+        ThresholdSpec(
+            "dominant_feature_max_share",
+            0.9,
+            "largest tolerated share of the model's held-out skill over a dummy carried by "
+            "one feature (its permutation importance, judged one standard error below)",
+            "CALIBRATION_DOMINANT_SHARE",
+        ),
+        ThresholdSpec(
+            "dominant_feature_max_ratio",
+            5.0,
+            "largest tolerated train / test permutation importance of one feature",
+            "CALIBRATION_DOMINANT_RATIO",
         ),
         ThresholdSpec(
             "folds_max_std",
@@ -396,6 +416,7 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "class_balance_min_fraction": dict(lo=0.0, hi=1.0, arg="min_fraction"),
     "row_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "duplicates_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
+    "conflicting_labels_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "target_leakage_max_auc": dict(lo=0.5, hi=1.0, arg="max_auc"),
     "target_leakage_max_r2": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_r2"),
     "temporal_leakage_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -412,6 +433,8 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "overfitting_max_gap": dict(lo=0.0, arg="max_gap"),
     "suspicious_max_score": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_score"),
     "suspicious_test_advantage": dict(lo=0.0, arg="max_test_advantage"),
+    "dominant_feature_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
+    "dominant_feature_max_ratio": dict(lo=1.0, arg="max_ratio", allow_inf=True),
     "folds_max_std": dict(lo=0.0, arg="max_std"),
     "fair_min_di": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_disparate_impact"),
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
@@ -485,6 +508,13 @@ CHECKS: dict[str, CheckSpec] = {
             _LEAK,
             "exact duplicate rows inside one table",
             ("duplicates_max_fraction",),
+        ),
+        CheckSpec(
+            "no_conflicting_labels",
+            "data",
+            "pytest_mlchecks.checks.data.labels",
+            "identical feature rows with different labels, inside a split or across splits",
+            ("conflicting_labels_max_fraction",),
         ),
         CheckSpec(
             "no_row_overlap",
@@ -569,6 +599,14 @@ CHECKS: dict[str, CheckSpec] = {
             _EVAL,
             "near-perfect or test > train scores",
             ("suspicious_max_score", "suspicious_test_advantage"),
+        ),
+        CheckSpec(
+            "no_dominant_feature",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.importance",
+            "one feature carrying most of the model's held-out skill, or far more important "
+            "on train than on test (permutation importance)",
+            ("dominant_feature_max_share", "dominant_feature_max_ratio"),
         ),
         CheckSpec(
             "stable_across_folds",
