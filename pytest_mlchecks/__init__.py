@@ -83,11 +83,11 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_stable_across_folds as check_stable_across_folds,
     )
     from pytest_mlchecks.checks.evaluation.groups import check_fair as check_fair
-    from pytest_mlchecks.checks.evaluation.importance import (
-        check_no_dominant_feature as check_no_dominant_feature,
-    )
     from pytest_mlchecks.checks.evaluation.groups import (
         check_slices_perform as check_slices_perform,
+    )
+    from pytest_mlchecks.checks.evaluation.importance import (
+        check_no_dominant_feature as check_no_dominant_feature,
     )
     from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,

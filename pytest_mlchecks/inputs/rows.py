@@ -13,6 +13,7 @@ import numpy as np
 
 from pytest_mlchecks._result import MLCheckUsageError
 
+
 def comparable(train: Any, test: Any, columns: list[Any]) -> tuple[Any, Any]:
     """Column subsets whose equal values hash equally in both splits (dtypes reconciled)."""
     import pandas as pd

@@ -52,6 +52,7 @@ __all__ = [
     "check_no_temporal_leakage",
 ]
 
+
 class _Matches(TypedDict):
     """Test rows equal to a train row (verified), and how train repeats itself."""
 
