@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
+    from pytest_mlchecks.checks.data.labels import (
+        check_no_conflicting_labels as check_no_conflicting_labels,
+    )
     from pytest_mlchecks.checks.data.leakage import check_no_duplicates as check_no_duplicates
     from pytest_mlchecks.checks.data.leakage import (
         check_no_entity_overlap as check_no_entity_overlap,
@@ -82,6 +85,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     from pytest_mlchecks.checks.evaluation.groups import check_fair as check_fair
     from pytest_mlchecks.checks.evaluation.groups import (
         check_slices_perform as check_slices_perform,
+    )
+    from pytest_mlchecks.checks.evaluation.importance import (
+        check_no_dominant_feature as check_no_dominant_feature,
     )
     from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,
@@ -153,7 +159,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_invariant_to_row_order = check_invariant_to_row_order
     assert_missingness_not_predictive = check_missingness_not_predictive
     assert_no_drift = check_no_drift
+    assert_no_conflicting_labels = check_no_conflicting_labels
     assert_no_duplicates = check_no_duplicates
+    assert_no_dominant_feature = check_no_dominant_feature
     assert_no_entity_overlap = check_no_entity_overlap
     assert_no_leakage = check_no_leakage
     assert_no_overfitting = check_no_overfitting

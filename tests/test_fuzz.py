@@ -212,6 +212,7 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
     "aligned": ((), lambda X, y: mlc.check_aligned(X, y)),
     "class_balance": ((), lambda X, y: mlc.check_class_balance(X)),
     "no_duplicates": ((), lambda X, y: mlc.check_no_duplicates(X)),
+    "no_conflicting_labels": ((), lambda X, y: mlc.check_no_conflicting_labels(X, y)),
     "no_row_overlap": ((), lambda X, y: mlc.check_no_row_overlap(X, X)),
     "no_target_leakage": (("sklearn",), lambda X, y: mlc.check_no_target_leakage(X, X, "a")),
     "no_temporal_leakage": ((), lambda X, y: mlc.check_no_temporal_leakage(X, X, "a")),
@@ -243,6 +244,10 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
     "not_suspiciously_good": (
         ("sklearn",),
         lambda X, y: mlc.check_not_suspiciously_good(_sk_model(), X, y, X, y),
+    ),
+    "no_dominant_feature": (
+        ("sklearn",),
+        lambda X, y: mlc.check_no_dominant_feature(_sk_model(), X, y, X, y),
     ),
     "stable_across_folds": (
         ("sklearn",),
@@ -350,6 +355,8 @@ USES_Y = {
     "not_suspiciously_good",
     "stable_across_folds",
     "can_overfit_batch",
+    "no_conflicting_labels",
+    "no_dominant_feature",
 }
 
 # Where passing is a correct verdict even for a "garbage" family (the check decides something

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "labels",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -291,6 +292,17 @@ def main(argv: list[str] | None = None) -> None:
         from pytest_mlchecks.calibration import decision
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
+    if opts.only in (None, "labels"):
+        from pytest_mlchecks.calibration import labels16
+
+        print(labels16.conflicting_markdown(labels16.conflicting_label_rows()))
+        print()
+        draws = max(10, opts.datasets)
+        generated = labels16.calibrate_dominant(draws, max(10, draws // 10), max(3, draws // 40))
+        print(labels16.dominant_markdown(generated))
+        print()
+        print(labels16.dominant_markdown(labels16.dominant_real_rows(opts.real_splits or 3)))
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real

@@ -26,6 +26,10 @@ from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
 from pytest_mlchecks._stats import rank_auc
 from pytest_mlchecks.engines import NativeFrame, is_native, native_pair
 from pytest_mlchecks.inputs.models import task_of_target
+from pytest_mlchecks.inputs.rows import comparable as _comparable
+from pytest_mlchecks.inputs.rows import freeze as _freeze
+from pytest_mlchecks.inputs.rows import hashed_rows as _hashed
+from pytest_mlchecks.inputs.rows import rows_equal as _rows_equal
 from pytest_mlchecks.inputs.tables import (
     Columns,
     NativeTable,
@@ -47,85 +51,6 @@ __all__ = [
     "check_no_target_leakage",
     "check_no_temporal_leakage",
 ]
-
-# ---------------------------------------------------------------------------- row hashing
-
-
-def _comparable(train: Any, test: Any, columns: list[Any]) -> tuple[Any, Any]:
-    """Column subsets whose equal values hash equally in both splits (dtypes reconciled)."""
-    import pandas as pd
-
-    left = train[columns]
-    right = test[columns]
-    fixes: dict[Any, str] = {}
-    for name in columns:
-        a, b = left[name].dtype, right[name].dtype
-        if a == b:
-            continue
-        numeric = pd.api.types.is_numeric_dtype
-        floats = pd.api.types.is_float_dtype
-        if floats(a) and floats(b):
-            # float32 in one split, float64 in the other: a copy is equal at the lower
-            # precision (float64 values cast to float32 as one split was)
-            fixes[name] = "float32" if min(a.itemsize, b.itemsize) == 4 else "float64"
-        elif numeric(a) and numeric(b):
-            fixes[name] = "float64"
-        else:
-            fixes[name] = "object"
-    if fixes:
-        left = left.astype(fixes)
-        right = right.astype(fixes)
-    return left, right
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a cell holding a list, dict, set or array (embeddings, tags)."""
-    if isinstance(value, np.ndarray):
-        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((repr(k), _freeze(v)) for k, v in value.items())))
-    if isinstance(value, (set, frozenset)):
-        return ("set", tuple(sorted(repr(v) for v in value)))
-    return value
-
-
-def _hashed(frame: Any) -> tuple[Any, np.ndarray]:
-    """The frame rows are compared on and their hashes: ``frame`` itself, or, when object
-    columns hold unhashable cells (lists, dicts, arrays: embeddings, tags), a copy with those
-    cells frozen into equal-if-equal tuples (only then is the frame walked twice)."""
-    try:
-        return frame, _hash_rows(frame)
-    except TypeError:
-        frozen = frame.copy()
-        for name in frozen.columns:
-            if frozen[name].dtype == object:
-                frozen[name] = frozen[name].map(_freeze)
-        return frozen, _hash_rows(frozen)
-
-
-def _hash_rows(frame: Any) -> np.ndarray:
-    import pandas as pd
-
-    if frame.shape[1] == 0:
-        raise MLCheckUsageError("no columns left to compare rows on.")
-    hashed = pd.util.hash_pandas_object(frame, index=False, categorize=True)
-    return np.asarray(hashed.to_numpy(), dtype=np.uint64)
-
-
-def _rows_equal(a: Any, b: Any) -> np.ndarray:
-    """Cell-by-cell equality of two equally long frames (NaN equals NaN)."""
-    import pandas as pd
-
-    same = np.ones(len(a), dtype=bool)
-    for name in a.columns:
-        x = a[name].to_numpy()
-        y = b[name].to_numpy()
-        eq = np.asarray(pd.Series(x) == pd.Series(y), dtype=bool)
-        both_na = np.asarray(pd.isna(x) & pd.isna(y), dtype=bool)
-        same &= eq | both_na
-    return same
 
 
 class _Matches(TypedDict):
