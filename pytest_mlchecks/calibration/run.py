@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "performance",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -291,6 +292,17 @@ def main(argv: list[str] | None = None) -> None:
         from pytest_mlchecks.calibration import decision
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
+    if opts.only in (None, "performance"):
+        from pytest_mlchecks.calibration import performance
+
+        concept_runs = {500: max(5, opts.datasets // 2), 5000: max(5, opts.datasets // 5)}
+        print(
+            performance.markdown(
+                performance.calibrate_performance(opts.datasets),
+                performance.calibrate_concept(concept_runs),
+            )
+        )
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
