@@ -368,7 +368,11 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             0.05,
             "fall of the metric below the training baseline (per window, also beyond the "
             "window's sampling noise) at which performance_holds fails",
-            "the retrain trigger 'AUC drop > 0.05'; noise bar calibrated (CALIBRATION_PENDING)",
+            "the retrain trigger 'AUC drop > 0.05'; noise bar calibrated (python -m "
+            "pytest_mlchecks.calibration --only performance, binormal scores AUC 0.85, 5 "
+            "windows, 200 runs per size): 0 of 200 false alarms at 200 / 1,000 / 5,000 labels "
+            "per window (warnings 61 / 2 / 0); AUC 0.85 -> 0.75 in 2 windows caught in 81 / "
+            "194 / 200 of 200, warned in 115 / 6 / 0 more",
         ),
         ThresholdSpec(
             "concept_drift_min_gain",

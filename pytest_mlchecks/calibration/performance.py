@@ -5,8 +5,9 @@ pytest_mlchecks.calibration --only performance``).
 5 windows per run; healthy = every window drawn like the baseline, broken = the last two
 windows at AUC 0.75 (a real drop of 0.10). ``no_concept_drift``: logistic labels on three
 normal features (coefficients 1, -1, 0.5); healthy = the same relation (clean), or the same
-relation with every feature shifted by 1 SD (covariate shift only); broken = the first
-coefficient flipped (1 -> -1) or doubled (1 -> 2).
+relation with every feature shifted by 1 or 2 SD (covariate shift only); broken = the first
+coefficient flipped (1 -> -1) or doubled (1 -> 2). 500 and 5,000 rows per period (runs:
+``--datasets`` at 500, a fifth of it at 5,000: each run fits 4 x cv models).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from pytest_mlchecks._messages import md_table
 WINDOW_SIZES = (200, 1000, 5000)
 WINDOWS = 5
 BASE_AUC, DROPPED_AUC = 0.85, 0.75
-CONCEPT_SIZES = (500, 5000)
 CONCEPT_CASES: dict[str, tuple[str, float, tuple[float, float, float]]] = {
     "clean": ("healthy", 0.0, (1.0, -1.0, 0.5)),
     "covariate shift 1 SD": ("healthy", 1.0, (1.0, -1.0, 0.5)),
+    "covariate shift 2 SD": ("healthy", 2.0, (1.0, -1.0, 0.5)),
     "flipped (1 -> -1)": ("broken", 0.0, (-1.0, -1.0, 0.5)),
     "doubled (1 -> 2)": ("broken", 0.0, (2.0, -1.0, 0.5)),
 }
@@ -37,14 +38,16 @@ def _scores(rng: Any, n: int, auc: float, prevalence: float) -> tuple[Any, Any]:
     return y, rng.normal(size=n) + d * y
 
 
-def calibrate_performance(runs: int, seed: int = 0) -> list[list[str]]:
-    """One row per (case, window size): runs failed (error), warned, median worst drop."""
+def calibrate_performance(
+    runs: int, seed: int = 0, sizes: tuple[int, ...] = WINDOW_SIZES
+) -> list[list[str]]:
+    """One row per (window size, case): runs failed (error), warned, median worst drop."""
     import numpy as np
 
     import pytest_mlchecks as mlc
 
     rows = []
-    for size in WINDOW_SIZES:
+    for size in sizes:
         for case in ("healthy", "broken"):
             failed = warned = 0
             worst = []
@@ -88,15 +91,19 @@ def _logistic(rng: Any, n: int, shift: float, beta: tuple[float, float, float]) 
     return pd.DataFrame(X, columns=["a", "b", "c"]), y
 
 
-def calibrate_concept(runs: dict[int, int], seed: int = 0) -> list[list[str]]:
-    """One row per (case, rows per period): runs failed, median gain; ``runs`` per size."""
+def calibrate_concept(
+    runs: dict[int, int], seed: int = 0, cases: tuple[str, ...] = tuple(CONCEPT_CASES)
+) -> list[list[str]]:
+    """One row per (rows per period, case): runs failed, median and largest gain; ``runs``
+    per size."""
     import numpy as np
 
     import pytest_mlchecks as mlc
 
     rows = []
-    for n in CONCEPT_SIZES:
-        for case, (kind, shift, beta) in CONCEPT_CASES.items():
+    for n in runs:
+        for case in cases:
+            kind, shift, beta = CONCEPT_CASES[case]
             failed = 0
             gains = []
             for i in range(runs[n]):

@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     if opts.only in (None, "performance"):
         from pytest_mlchecks.calibration import performance
 
-        concept_runs = {500: max(5, opts.datasets // 2), 5000: max(5, opts.datasets // 5)}
+        concept_runs = {500: opts.datasets, 5000: max(5, opts.datasets // 5)}
         print(
             performance.markdown(
                 performance.calibrate_performance(opts.datasets),

@@ -208,13 +208,15 @@ def _timestamps(timestamps: Any, n: int) -> Any:
         )
     if stamps.dtype.kind in "iuf" or pd.api.types.is_datetime64_any_dtype(stamps):
         return stamps
-    try:
-        return pd.Series(pd.to_datetime(stamps.to_numpy()))
-    except (TypeError, ValueError, OverflowError):
-        raise MLCheckUsageError(
-            f"timestamps holds {stamps.dtype} values that are not dates or numbers: expected "
-            "datetimes (or ISO strings) to order the rows by."
-        ) from None
+    for utc in (False, True):  # mixed UTC offsets (a daylight-saving change) need utc=True
+        try:
+            return pd.Series(pd.to_datetime(stamps.to_numpy(), utc=utc))
+        except (TypeError, ValueError, OverflowError):
+            continue
+    raise MLCheckUsageError(
+        f"timestamps holds {stamps.dtype} values that are not dates or numbers: expected "
+        "datetimes (or ISO strings) to order the rows by."
+    )
 
 
 def _span(window: object) -> Any:
@@ -777,6 +779,7 @@ class ConceptDriftDetails(TypedDict):
     z: float
     min_gain: float
     skipped: list[str]  # datetime columns not given to the default learner
+    conditional_moves: list[ConditionalMove]  # where the label moved most, per feature
 
 
 def _concept_inputs(
@@ -873,6 +876,73 @@ def _measure_concept(
     }
 
 
+class ConditionalMove(TypedDict):
+    """Where the label moved most within one feature's bins (a pointer, not the verdict)."""
+
+    feature: str
+    bin: str  # "quintile k" of the reference, or "level k" of a category (no raw values)
+    reference_mean: float  # label mean (share of the last class for classes) in the bin
+    current_mean: float
+    z: float  # the move in standard errors
+
+
+def _feature_bins(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """Bin codes of one feature in both periods (-1: missing) and how bins are named."""
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a)
+    if numeric and not isinstance(a.dtype, pd.CategoricalDtype):
+        av = a.to_numpy(dtype=float, na_value=np.nan)
+        bv = b.to_numpy(dtype=float, na_value=np.nan)
+        finite = av[np.isfinite(av)]
+        if len(np.unique(finite)) > 5:
+            edges = np.unique(np.quantile(finite, [0.2, 0.4, 0.6, 0.8]))
+            ka, kb = (
+                np.where(np.isnan(v), -1, np.searchsorted(edges, v, side="right")) for v in (av, bv)
+            )
+            return ka, kb, "quintile"
+    both = pd.Categorical(pd.concat([a, b], ignore_index=True).astype("string"))
+    levels = np.asarray(both.codes)
+    return levels[: len(a)], levels[len(a) :], "level"
+
+
+def _conditional_moves(
+    ref: pd.DataFrame, cur: pd.DataFrame, ya: np.ndarray, yb: np.ndarray, target: Any
+) -> list[ConditionalMove]:
+    """Per feature, the bin (reference quintile or category level, at least 20 rows in each
+    period) where the label's mean moved most in standard errors; the 5 largest moves."""
+    import pandas as pd
+
+    ta = ya.astype(float) if target is None else (ya == target).astype(float)
+    tb = yb.astype(float) if target is None else (yb == target).astype(float)
+    moves: list[ConditionalMove] = []
+    for name in ref.columns:
+        a, b = ref[name], cur[name]
+        if pd.api.types.is_datetime64_any_dtype(a) or pd.api.types.is_timedelta64_dtype(a):
+            continue
+        ka, kb, word = _feature_bins(a, b)
+        best: ConditionalMove | None = None
+        for code in np.intersect1d(ka[ka >= 0], kb[kb >= 0]):
+            xa, xb = ta[ka == code], tb[kb == code]
+            if len(xa) < 20 or len(xb) < 20:
+                continue
+            se = math.sqrt(xa.var() / len(xa) + xb.var() / len(xb))
+            if se == 0:
+                continue
+            z = (float(xb.mean()) - float(xa.mean())) / se
+            if best is None or abs(z) > abs(best["z"]):
+                best = {
+                    "feature": str(name),
+                    "bin": f"{word} {int(code) + 1}",
+                    "reference_mean": float(xa.mean()),
+                    "current_mean": float(xb.mean()),
+                    "z": z,
+                }
+        if best is not None:
+            moves.append(best)
+    return sorted(moves, key=lambda m: -abs(m["z"]))[:5]
+
+
 CONCEPT_WHY = (
     "the model learned P(label | features) from the reference; when that relation changes, "
     "its predictions are wrong even on inputs it has seen many times, and no input-drift "
@@ -906,8 +976,20 @@ def _explain_concept(d: ConceptDriftDetails, failed: bool) -> str:
             + " Input drift is assert_no_drift's; label drift is assert_no_drift on y_ref vs "
             "y_cur."
         )
+    moves = d["conditional_moves"][:3]
+    body = ""
+    if moves:
+        body = "Where the label moved most within one feature (a pointer: inputs move too): " + (
+            "; ".join(
+                f"{m['feature']!r} {m['bin']}: {fmt(m['reference_mean'], 3)} -> "
+                f"{fmt(m['current_mean'], 3)} (z {fmt(m['z'], 3)})"
+                for m in moves
+            )
+            + "."
+        )
     return compose(
         "no_concept_drift: the relation between features and label changed: " + head,
+        body=body,
         why=CONCEPT_WHY,
         fix=CONCEPT_FIX,
     )
@@ -995,6 +1077,9 @@ def check_no_concept_drift(
         "z": CONCEPT_Z,
         "min_gain": limit,
         "skipped": skipped,
+        "conditional_moves": _conditional_moves(
+            ref, cur, ya, yb, None if kind == "regression" else classes[-1]
+        ),
     }
     failed = gain > limit and gain > CONCEPT_Z * se
     return result(

@@ -213,6 +213,8 @@ def test_a_flipped_relation_fails() -> None:
     d = info.value.results[0].details
     assert d["gain"] > d["min_gain"] and d["gain"] > d["z"] * d["gain_se"]
     assert d["skill_cur_model"] > d["skill_ref_model"] + 0.2
+    assert d["conditional_moves"][0]["feature"] == "a"  # the flipped coefficient
+    assert d["conditional_moves"][0]["bin"] in ("quintile 1", "quintile 5")
     message = str(info.value)
     assert "relation between features and label changed" in message
     assert "assert_no_drift on y_ref vs y_cur" in message
