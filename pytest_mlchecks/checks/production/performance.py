@@ -982,7 +982,7 @@ def _explain_concept(d: ConceptDriftDetails, failed: bool) -> str:
         body = "Where the label moved most within one feature (a pointer: inputs move too): " + (
             "; ".join(
                 f"{m['feature']!r} {m['bin']}: {fmt(m['reference_mean'], 3)} -> "
-                f"{fmt(m['current_mean'], 3)} (z {fmt(m['z'], 3)})"
+                f"{fmt(m['current_mean'], 3)} (z {fmt(m['z'], 1)})"
                 for m in moves
             )
             + "."
@@ -1027,7 +1027,10 @@ def check_no_concept_drift(
     rows, the aware model's skill told "reference" (the old relation) and "current".
 
     Input drift is ``assert_no_drift(X_ref, X_cur)``; label drift (a moved base rate) is
-    ``assert_no_drift(y_ref, y_cur)`` on the label vectors.
+    ``assert_no_drift(y_ref, y_cur)`` on the label vectors. A base rate that moved because
+    the inputs moved passes here (covariate shift); one that moved at the same inputs (prior
+    shift: P(x | y) kept, P(y) changed) does change P(y | x), through its intercept, and is
+    reported here once it passes ``min_gain``.
     """
     limit = resolve_threshold("concept_drift_min_gain", min_gain)
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
