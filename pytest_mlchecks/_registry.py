@@ -380,7 +380,11 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "gain in Brier score / share of variance explained that a model told the period "
             "(reference or current) reaches over one that is not, beyond which the relation "
             "between features and label changed",
-            "calibration (CALIBRATION_PENDING)",
+            "calibration (python -m pytest_mlchecks.calibration --only performance, logistic "
+            "labels on 3 normal features, default learner): 0 false alarms in 200 clean pairs at"
+            " 500 rows per period and 20 at 5,000, 0 in 60 / 20 pairs with the features shifted "
+            "1 SD (covariate shift only); a flipped coefficient caught in 60 / 60 (500 rows) and "
+            "20 / 20 (5,000), a doubled one in 6 / 60 and 20 / 20 (median gain 0.014)",
         ),
         ThresholdSpec(
             "collapse_max_share",
