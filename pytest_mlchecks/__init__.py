@@ -136,6 +136,12 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_in_distribution as check_in_distribution,
     )
     from pytest_mlchecks.checks.production.drift import check_no_drift as check_no_drift
+    from pytest_mlchecks.checks.production.performance import (
+        check_no_concept_drift as check_no_concept_drift,
+    )
+    from pytest_mlchecks.checks.production.performance import (
+        check_performance_holds as check_performance_holds,
+    )
     from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
     from pytest_mlchecks.schema import Schema as Schema
     from pytest_mlchecks.schema import infer_schema as infer_schema
@@ -160,6 +166,8 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_missingness_not_predictive = check_missingness_not_predictive
     assert_no_drift = check_no_drift
     assert_no_conflicting_labels = check_no_conflicting_labels
+    assert_no_concept_drift = check_no_concept_drift
+    assert_performance_holds = check_performance_holds
     assert_no_duplicates = check_no_duplicates
     assert_no_dominant_feature = check_no_dominant_feature
     assert_no_entity_overlap = check_no_entity_overlap

@@ -386,6 +386,29 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "the gain's standard error ~0.09 leaves it undecided)",
         ),
         ThresholdSpec(
+            "performance_max_drop",
+            0.05,
+            "fall of the metric below the training baseline (per window, also beyond the "
+            "window's sampling noise) at which performance_holds fails",
+            "the retrain trigger 'AUC drop > 0.05'; noise bar calibrated (python -m "
+            "pytest_mlchecks.calibration --only performance, binormal scores AUC 0.85, 5 "
+            "windows, 200 runs per size): 0 of 200 false alarms at 200 / 1,000 / 5,000 labels "
+            "per window (warnings 61 / 2 / 0); AUC 0.85 -> 0.75 in 2 windows caught in 81 / "
+            "194 / 200 of 200, warned in 115 / 6 / 0 more",
+        ),
+        ThresholdSpec(
+            "concept_drift_min_gain",
+            0.01,
+            "gain in Brier score / share of variance explained that a model told the period "
+            "(reference or current) reaches over one that is not, beyond which the relation "
+            "between features and label changed",
+            "calibration (python -m pytest_mlchecks.calibration --only performance, logistic "
+            "labels on 3 normal features, default learner): 0 false alarms in 200 clean pairs at"
+            " 500 rows per period and 20 at 5,000, 0 in 60 / 20 pairs with the features shifted "
+            "1 SD (covariate shift only); a flipped coefficient caught in 60 / 60 (500 rows) and "
+            "20 / 20 (5,000), a doubled one in 6 / 60 and 20 / 20 (median gain 0.014)",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -447,6 +470,8 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
     "decision_threshold_margin": dict(lo=0.0, hi=1.0, arg="margin"),
+    "performance_max_drop": dict(lo=0.0, arg="max_drop"),
+    "concept_drift_min_gain": dict(lo=0.0, hi=1.0, arg="min_gain"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -474,6 +499,7 @@ _EVAL = "pytest_mlchecks.checks.evaluation.generalisation"
 _GROUPS = "pytest_mlchecks.checks.evaluation.groups"
 _PROD = "pytest_mlchecks.checks.production.drift"
 _CONTRACT = "pytest_mlchecks.checks.production.contract"
+_PERF = "pytest_mlchecks.checks.production.performance"
 
 # Public names that are not check helpers, and where they live.
 EXTRA_PUBLIC: dict[str, str] = {
@@ -688,6 +714,22 @@ CHECKS: dict[str, CheckSpec] = {
             _PROD,
             "rows with features far outside the training data",
             ("ood_max_fraction", "ood_margin"),
+        ),
+        CheckSpec(
+            "performance_holds",
+            "production",
+            _PERF,
+            "production performance (per window, as labels arrive) fallen below the training "
+            "baseline beyond max_drop and sampling noise",
+            ("performance_max_drop",),
+        ),
+        CheckSpec(
+            "no_concept_drift",
+            "production",
+            _PERF,
+            "a changed relation between features and label (not input drift): knowing the "
+            "period improves the predictions",
+            ("concept_drift_min_gain",),
         ),
         CheckSpec(
             "fit_on_train_only",

@@ -1,4 +1,5 @@
-"""Small statistics without scipy: normal and chi-square tails, chi-square quantile, rank AUC.
+"""Small statistics without scipy: normal and chi-square tails, chi-square quantile, rank AUC
+and its standard error.
 
 Standard library only at import; ``rank_auc`` imports numpy when called.
 """
@@ -90,3 +91,17 @@ def rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
     avg_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
     rank_sum = float(avg_rank[inverse][positive].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
+def auc_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of a ROC-AUC (Hanley & McNeil, 1982), at an AUC no closer to 1 than
+    half a pair in the smaller class (a perfect score on a few rows is not certain)."""
+    if n_pos == 0 or n_neg == 0:
+        return 0.0
+    auc = min(auc, 1.0 - 0.5 / min(n_pos, n_neg))
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
+        n_pos * n_neg
+    )
+    return math.sqrt(max(var, 0.0))

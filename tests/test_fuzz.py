@@ -282,6 +282,8 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
     "schema_matches": ((), lambda X, y: mlc.check_schema_matches(X, _schema())),
     "no_drift": ((), lambda X, y: mlc.check_no_drift(X, X)),
     "in_distribution": ((), lambda X, y: mlc.check_in_distribution(X, X)),
+    "performance_holds": ((), lambda X, y: mlc.check_performance_holds(y, X, baseline=0.8)),
+    "no_concept_drift": (("sklearn",), lambda X, y: mlc.check_no_concept_drift(X, y, X, y)),
     "fit_on_train_only": (
         ("sklearn",),
         lambda X, y: mlc.check_fit_on_train_only(_fitted_scaler(), X),
@@ -357,6 +359,8 @@ USES_Y = {
     "can_overfit_batch",
     "no_conflicting_labels",
     "no_dominant_feature",
+    "performance_holds",
+    "no_concept_drift",
 }
 
 # Where passing is a correct verdict even for a "garbage" family (the check decides something

@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
             "collapse",
             "decision",
             "labels",
+            "performance",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -303,6 +304,16 @@ def main(argv: list[str] | None = None) -> None:
         print(labels16.dominant_markdown(generated))
         print()
         print(labels16.dominant_markdown(labels16.dominant_real_rows(opts.real_splits or 3)))
+    if opts.only in (None, "performance"):
+        from pytest_mlchecks.calibration import performance
+
+        concept_runs = {500: opts.datasets, 5000: max(5, opts.datasets // 5)}
+        print(
+            performance.markdown(
+                performance.calibrate_performance(opts.datasets),
+                performance.calibrate_concept(concept_runs),
+            )
+        )
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real

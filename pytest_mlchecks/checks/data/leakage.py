@@ -23,6 +23,7 @@ from pytest_mlchecks._protocol import (
     result,
 )
 from pytest_mlchecks._result import CheckReport, CheckResult, MLCheckUsageError
+from pytest_mlchecks._stats import auc_se as _auc_se
 from pytest_mlchecks._stats import rank_auc
 from pytest_mlchecks.engines import NativeFrame, is_native, native_pair
 from pytest_mlchecks.inputs.models import task_of_target
@@ -1248,20 +1249,6 @@ def _raw_column(
         return None
     fill = float(np.median(a[finite]))
     return np.where(finite, a, fill), np.where(np.isfinite(b), b, fill)
-
-
-def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
-    """Standard error of a ROC-AUC (Hanley & McNeil, 1982), at an AUC no closer to 1 than
-    half a pair in the smaller class (a perfect score on a few rows is not certain)."""
-    if n_pos == 0 or n_neg == 0:
-        return 0.0
-    auc = min(auc, 1.0 - 0.5 / min(n_pos, n_neg))
-    q1 = auc / (2.0 - auc)
-    q2 = 2.0 * auc * auc / (1.0 + auc)
-    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
-        n_pos * n_neg
-    )
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def _skill_se(score: float, kind: str, y_b: np.ndarray, n_classes: int) -> float:
