@@ -1351,7 +1351,11 @@ def check_scores_equitable(
     scores); a group is a finding only when its gap also passes sampling noise (Mann-Whitney
     variance with ties, family-wise 0.2% over the judged groups). With two groups only the
     one scored lower is named. Groups under ``min_group_size`` rows are listed, not judged
-    (a warning if fewer than two are left). Figure: the largest |gap|.
+    (a warning if fewer than two are left). Figure: the largest |gap|. With ``y_true`` this is
+    "balance for the positive and negative class" (Kleinberg, Mullainathan & Raghavan 2016):
+    scores calibrated within each group cannot meet it exactly when base rates differ and
+    prediction is imperfect, so a failure says equally-labelled members of a group are scored
+    lower; whether that is acceptable is a policy decision.
     """
     limit = resolve_threshold("scores_max_gap", max_gap)
     min_group_size = _positive_int(min_group_size, "min_group_size")
