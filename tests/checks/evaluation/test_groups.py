@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pytest_mlchecks as mlc
 from pytest_mlchecks import (
+    MLCheckError,
     MLCheckUsageError,
     check_fair,
+    check_groups_represented,
+    check_scores_equitable,
     check_slices_perform,
 )
+from pytest_mlchecks._protocol import Recorder, Settings, recording
 
 from ...conftest import needs_sklearn
 
@@ -231,3 +236,228 @@ def test_a_single_slice_of_every_row_is_not_a_pass() -> None:
     y, pred, _, _ = _clean(300, 2, 0)
     with pytest.raises(MLCheckUsageError, match="single slice holding every row"):
         check_slices_perform(y, pred, np.array(["all"] * 300), metric="accuracy")
+
+
+# ---------------------------------------------------------------------- groups_represented
+
+SHARES = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
+
+
+def _groups(n: int, shares: dict[str, float], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = np.array(list(shares.values()))
+    return np.array(list(shares))[rng.choice(len(p), n, p=p / p.sum())]
+
+
+def test_represented_passes_on_reference_draws_and_fails_on_a_halved_group() -> None:
+    clean = check_groups_represented(_groups(2000, SHARES), reference=SHARES)
+    assert clean.passed, clean.message
+    assert clean.details["mode"] == "reference" and clean.details["n_groups"] == 4
+    assert 0.8 < clean.value <= 1 and clean.threshold == 0.8
+    halved = dict(SHARES, c=0.075)
+    with pytest.raises(MLCheckError) as info:
+        mlc.assert_groups_represented(_groups(2000, halved, 1), reference=SHARES)
+    out = info.value.results[0]
+    (worst,) = [g for g in out.details["groups"] if g["finding"]]
+    assert worst["group"] == "c" and worst["ratio"] < 0.8
+    assert worst["reference_share"] == pytest.approx(0.15)
+    assert worst["n"] == int((_groups(2000, halved, 1) == "c").sum())
+    message = str(info.value)
+    assert "'c'" in message and "chance explains" in message and "How to fix" in message
+
+
+def test_represented_against_a_reference_sample_and_absent_groups() -> None:
+    reference = _groups(3000, SHARES, 5)
+    assert check_groups_represented(_groups(1500, SHARES, 6), reference=reference).passed
+    no_d = _groups(1500, {"a": 0.5, "b": 0.3, "c": 0.2}, 7)
+    out = check_groups_represented(no_d, reference=pd.Series(reference))
+    assert not out.passed and out.details["absent"] == ["d"]
+    assert out.details["reference_rows"] == 3000 and "'d' absent" in out.message
+    # a reference group expected at one row or so: absence is chance, not a finding
+    tiny = dict(SHARES, e=0.0005)
+    assert check_groups_represented(_groups(1000, SHARES, 8), reference=tiny).passed
+
+
+def test_represented_over_representation_and_zero_shares() -> None:
+    doubled = check_groups_represented(_groups(3000, dict(SHARES, d=0.12), 2), reference=SHARES)
+    assert not doubled.passed
+    assert doubled.details["groups"][0]["group"] == "d"
+    assert doubled.details["groups"][0]["gap"] > 0
+    one_row = np.array(["a"] * 99 + ["x"])
+    out = check_groups_represented(one_row, reference={"a": 1.0, "x": 0})
+    assert not out.passed and out.value == 0
+    unexpected_absent = check_groups_represented(
+        np.array(["a", "b"] * 50), reference={"a": 0.5, "b": 0.5, "z": 0}
+    )
+    assert unexpected_absent.passed and "past the ratio" not in unexpected_absent.message
+
+
+def test_represented_floor_judges_with_noise() -> None:
+    at_floor = np.array(["big"] * 950 + ["small"] * 50)
+    out = check_groups_represented(at_floor)
+    assert out.passed and out.details["mode"] == "floor" and out.value == 0.05
+    just_under = np.array(["big"] * 955 + ["small"] * 45)
+    assert check_groups_represented(just_under).passed  # under the floor, within noise
+    far_under = np.array(["big"] * 985 + ["small"] * 15)
+    failed = check_groups_represented(far_under)
+    assert not failed.passed and "below the floor" in failed.message
+    assert check_groups_represented(far_under, min_fraction=0.01).passed
+    with recording(Recorder("t", Settings(ini={"groups_min_fraction": 0.2}))):
+        assert not check_groups_represented(np.array(["a"] * 900 + ["b"] * 100)).passed
+        assert check_groups_represented(at_floor, min_fraction=0.01).passed
+
+
+def test_represented_ratio_override() -> None:
+    drawn = _groups(5000, dict(SHARES, c=0.12), 3)  # ratio ~0.8
+    assert check_groups_represented(drawn, reference=SHARES, min_ratio=0.5).passed
+    with recording(Recorder("t", Settings(ini={"groups_min_ratio": 0.95}))):
+        assert not check_groups_represented(drawn, reference=SHARES).passed
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reference": {"a": 0.5}}, r"does not list: \['b'\]"),
+        ({"reference": {"a": -1, "b": 1}}, "reference share of 'a'"),
+        ({"reference": {"a": float("nan"), "b": 1}}, "reference share of 'a'"),
+        ({"reference": {"a": 0, "b": 0}}, "sum to 0"),
+        ({"reference": {"a": "half", "b": 0.5}}, "reference share of 'a'"),
+        ({"reference": {1: 0.5, "1": 0.5, "a": 0, "b": 0}}, "twice"),
+        ({"reference": [None, "a"]}, "reference"),
+        ({"min_ratio": 0}, "min_ratio"),
+        ({"min_ratio": 1.5}, "min_ratio"),
+        ({"min_fraction": float("nan")}, "min_fraction"),
+    ],
+)
+def test_represented_usage_errors_name_the_argument(kwargs: dict, match: str) -> None:
+    with pytest.raises(MLCheckUsageError, match=match):
+        check_groups_represented(np.array(["a", "b"] * 20), **kwargs)
+
+
+def test_represented_single_group_and_bad_sensitive() -> None:
+    with pytest.raises(MLCheckUsageError, match="single group"):
+        check_groups_represented(np.array(["a"] * 10))
+    assert check_groups_represented(np.array(["a"] * 10), reference={"a": 1}).passed
+    with pytest.raises(MLCheckUsageError, match="sensitive"):
+        check_groups_represented(np.array([["a", "b"], ["a", "b"]]))
+
+
+def test_represented_leaves_its_inputs_alone_and_is_deterministic() -> None:
+    sensitive = pd.Series(_groups(500, SHARES, 4))
+    reference = dict(SHARES)
+    before = sensitive.copy()
+    first = check_groups_represented(sensitive, reference=reference)
+    assert first.to_dict() == check_groups_represented(sensitive, reference=reference).to_dict()
+    assert sensitive.equals(before) and reference == SHARES
+
+
+def test_represented_chart_shows_shares_against_the_reference() -> None:
+    from pytest_mlchecks._charts import chart_for
+
+    build = chart_for("groups_represented")
+    assert build is not None
+    out = check_groups_represented(_groups(800, SHARES, 9), reference=SHARES)
+    (drawn,) = build(out.to_dict()["details"])
+    assert sorted(drawn.labels) == ["a", "b", "c", "d"]
+    assert [s.name for s in drawn.series] == ["reference share", "share of rows"]
+    assert "<svg" in drawn.svg() and build({}) == []
+    floor = build(check_groups_represented(np.array(["a"] * 90 + ["b"] * 10)).to_dict()["details"])
+    assert floor[0].series[1].values == [pytest.approx(0.05)] * 2
+
+
+# ---------------------------------------------------------------------- scores_equitable
+
+
+def _scores(
+    n: int, seed: int, shift: float = 0.0, base: tuple[float, float] = (0.3, 0.3)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["f", "m"], n, p=[0.4, 0.6])
+    y = (rng.random(n) < np.where(group == "f", base[0], base[1])).astype(int)
+    score = 1 / (1 + np.exp(-(1.5 * y + rng.normal(0, 1, n) - shift * (group == "f"))))
+    return score, group, y
+
+
+def test_scores_pass_when_equal_and_fail_when_one_group_is_scored_lower() -> None:
+    score, group, y = _scores(3000, 0)
+    clean = check_scores_equitable(score, group, y)
+    assert clean.passed, clean.message
+    assert clean.value < 0.05 and clean.threshold == 0.05 and clean.details["labels"] == 2
+    lowered, group, y = _scores(3000, 0, shift=0.5)
+    with pytest.raises(MLCheckError) as info:
+        mlc.assert_scores_equitable(lowered, group, y)
+    out = info.value.results[0]
+    findings = [g for g in out.details["groups"] if g["finding"]]
+    assert [g["group"] for g in findings] == ["f"]  # two groups: only the lower one is named
+    assert findings[0]["below"] > 0.55 and out.value > 0.05
+    assert "'f'" in str(info.value) and "same-label pairs" in str(info.value)
+
+
+def test_scores_lower_base_rate_is_judged_within_the_label() -> None:
+    score, group, y = _scores(3000, 1, base=(0.15, 0.45))
+    assert check_scores_equitable(score, group, y).passed
+    blind = check_scores_equitable(score, group)
+    assert not blind.passed and "pass y_true" in blind.message
+    assert blind.details["within_label"] is False and blind.details["labels"] == 1
+
+
+def test_scores_figure_is_scale_free_and_the_limit_can_move() -> None:
+    score, group, y = _scores(2000, 2, shift=0.3)
+    first = check_scores_equitable(score, group, y, max_gap=0.5)
+    rescaled = check_scores_equitable(np.log(score / (1 - score)) * 7 + 3, group, y, max_gap=0.5)
+    assert first.passed and first.value == pytest.approx(rescaled.value)
+    with recording(Recorder("t", Settings(ini={"scores_max_gap": 0.01}))):
+        assert not check_scores_equitable(score, group, y).passed
+        assert check_scores_equitable(score, group, y, max_gap=0.4).passed
+
+
+def test_scores_noise_keeps_small_groups_quiet() -> None:
+    alarms = 0
+    for seed in range(40):
+        score, group, y = _scores(200, 10 + seed)
+        alarms += not check_scores_equitable(score, group, y).passed
+    assert alarms == 0
+
+
+def test_scores_small_groups_are_listed_not_judged() -> None:
+    score, group, y = _scores(400, 3)
+    group = group.copy()
+    group[:5] = "x"
+    out = check_scores_equitable(score, group, y)
+    assert out.details["too_small"] == ["x"]
+    few = check_scores_equitable(score[:40], group[:40], y[:40])
+    assert not few.passed and few.severity == "warning" and few.value is None
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((np.array(["a", "b"] * 20), np.array(["f", "m"] * 20)), {}, "y_score holds"),
+        ((np.array([np.inf, 1.0] * 20), np.array(["f", "m"] * 20)), {}, "infinite"),
+        ((np.ones((40, 2)), np.array(["f", "m"] * 20)), {}, "y_score"),
+        ((np.ones(40), np.array(["f", "m"] * 10)), {}, "sensitive"),
+        ((np.ones(40), np.array(["f", "m"] * 20), np.linspace(0, 1, 40)), {}, "non-integer"),
+        ((np.ones(40), np.array(["f", "m"] * 20), np.ones(10)), {}, "y_true has 10 rows"),
+        ((np.ones(40), np.array(["f", "m"] * 20)), {"max_gap": 0.7}, "max_gap"),
+        ((np.ones(40), np.array(["f", "m"] * 20)), {"min_group_size": 0}, "min_group_size"),
+    ],
+)
+def test_scores_usage_errors_name_the_argument(args: tuple, kwargs: dict, match: str) -> None:
+    with pytest.raises(MLCheckUsageError, match=match):
+        check_scores_equitable(*args, **kwargs)
+
+
+def test_scores_leave_inputs_alone_and_chart_renders() -> None:
+    from pytest_mlchecks._charts import chart_for
+
+    score, group, y = _scores(1000, 4, shift=0.6)
+    frame = pd.DataFrame({"score": score, "group": group, "y": y})
+    before = frame.copy()
+    out = check_scores_equitable(frame["score"], frame["group"], frame["y"])
+    assert frame.equals(before)
+    assert out.to_dict() == check_scores_equitable(score, group, y).to_dict()
+    build = chart_for("scores_equitable")
+    assert build is not None
+    charts = build(out.to_dict()["details"])
+    assert len(charts) == 2 and sorted(charts[0].labels) == ["f", "m"]
+    assert "<svg" in charts[0].svg() and build({}) == []
