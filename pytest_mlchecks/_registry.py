@@ -364,6 +364,40 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             " undecided)",
         ),
         ThresholdSpec(
+            "calibration_max_ece",
+            0.02,
+            "expected calibration error beyond sampling noise (its 1% allowance under the "
+            "calibrated hypothesis) above which probabilities fail",
+            "calibration (python -m pytest_mlchecks.calibration --only curves, 200 draws per "
+            "cell): perfectly calibrated probabilities (uniform, Beta(0.5, 0.5), Beta(2, 8), "
+            "Beta(1, 30); Dirichlet with 3 and 10 classes) at 300 / 1,000 / 10,000 rows: 0 of "
+            "200 false alarms in every cell, figure at most 0.008 (99th percentile); p ** 2 "
+            "caught in >= 198 of 200 from 300 rows, temperature 0.5 (logits doubled) in >= 196 "
+            "of 200 from 1,000 rows (3% positives and 10 classes: 10,000 rows); breast_cancer "
+            "and digits halves: logistic regression 0 of 40 fail, GaussianNB 33 of 40",
+        ),
+        ThresholdSpec(
+            "learning_curve_max_gap",
+            0.10,
+            "train minus validation score at the largest size of the learning curve (beyond "
+            "2.326 fold standard errors) above which the model overfits",
+            "LC_GAP_SOURCE",
+        ),
+        ThresholdSpec(
+            "learning_curve_min_gain",
+            0.05,
+            "training score above the cross-validated Dummy baseline below which the model "
+            "underfits",
+            "LC_GAIN_SOURCE",
+        ),
+        ThresholdSpec(
+            "learning_curve_max_advantage",
+            0.02,
+            "validation minus train score (beyond 2.326 fold standard errors) above which "
+            "the learning curve shows a leakage signature",
+            "LC_ADV_SOURCE",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -423,6 +457,10 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
     "decision_threshold_margin": dict(lo=0.0, hi=1.0, arg="margin"),
+    "calibration_max_ece": dict(lo=0.0, hi=1.0, arg="max_ece"),
+    "learning_curve_max_gap": dict(lo=0.0, arg="max_gap"),
+    "learning_curve_min_gain": dict(arg="min_gain"),
+    "learning_curve_max_advantage": dict(lo=0.0, arg="max_advantage"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -555,6 +593,21 @@ CHECKS: dict[str, CheckSpec] = {
             "pytest_mlchecks.checks.evaluation.decision",
             "a decision threshold (0.5 by default) far from the best one on validation data",
             ("decision_threshold_margin",),
+        ),
+        CheckSpec(
+            "calibrated",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.curves",
+            "predicted probabilities that disagree with observed rates, beyond sampling noise",
+            ("calibration_max_ece",),
+        ),
+        CheckSpec(
+            "learning_curve_healthy",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.curves",
+            "a seeded learning curve diagnosing overfitting, underfitting or validation above "
+            "train (leakage)",
+            ("learning_curve_max_gap", "learning_curve_min_gain", "learning_curve_max_advantage"),
         ),
         CheckSpec(
             "no_overfitting",

@@ -232,6 +232,11 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
         ("sklearn",),
         lambda X, y: mlc.check_decision_threshold_tuned(_fitted_pipeline(), X, y),
     ),
+    "calibrated": ((), lambda X, y: mlc.check_calibrated(_labels(), X)),
+    "learning_curve_healthy": (
+        ("sklearn",),
+        lambda X, y: mlc.check_learning_curve_healthy(_sk_model(), X, y, cv=2),
+    ),
     "predictions_not_collapsed": (
         ("sklearn",),
         lambda X, y: mlc.check_predictions_not_collapsed(_fitted_pipeline(), X, y=y),
@@ -350,6 +355,8 @@ USES_Y = {
     "not_suspiciously_good",
     "stable_across_folds",
     "can_overfit_batch",
+    "calibrated",
+    "learning_curve_healthy",
 }
 
 # Where passing is a correct verdict even for a "garbage" family (the check decides something

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "curves",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -291,6 +292,21 @@ def main(argv: list[str] | None = None) -> None:
         from pytest_mlchecks.calibration import decision
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
+    if opts.only in (None, "curves"):
+        from pytest_mlchecks.calibration import curves
+
+        print(
+            curves.markdown_calibrated(
+                curves.calibrate_calibrated(opts.datasets), curves.calibrated_real_rows()
+            )
+        )
+        print()
+        print(
+            curves.markdown_learning_curve(
+                curves.calibrate_learning_curve(opts.datasets), curves.learning_curve_real_rows()
+            )
+        )
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
