@@ -163,7 +163,7 @@ def _probability_matrix(y_prob: Any) -> np.ndarray:
     if off:
         raise MLCheckUsageError(
             f"y_prob has {off:,} rows whose probabilities do not sum to 1: expected one "
-            "column per class (predict_proba) for multiclass."
+            "column per class (predict_proba), each row summing to 1."
         )
     return values
 
@@ -416,7 +416,8 @@ def _curve(
                 error_score=np.nan,
             )
         except ValueError as exc:
-            raise MLCheckUsageError(f"train_sizes: {exc}") from exc
+            arg = "cv" if "split" in str(exc) or "members" in str(exc) else "train_sizes"
+            raise MLCheckUsageError(f"{arg}: {exc}") from exc
     keep = np.isfinite(train).all(axis=1) & np.isfinite(valid).all(axis=1)
     if not keep[-1] or keep.sum() < 2:
         raise MLCheckUsageError(
