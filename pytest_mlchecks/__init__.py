@@ -70,6 +70,10 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_missingness_not_predictive as check_missingness_not_predictive,
     )
     from pytest_mlchecks.checks.data.quality import check_time_grid_valid as check_time_grid_valid
+    from pytest_mlchecks.checks.evaluation.curves import check_calibrated as check_calibrated
+    from pytest_mlchecks.checks.evaluation.curves import (
+        check_learning_curve_healthy as check_learning_curve_healthy,
+    )
     from pytest_mlchecks.checks.evaluation.decision import (
         check_decision_threshold_tuned as check_decision_threshold_tuned,
     )
@@ -158,6 +162,8 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_beats_baselines = check_beats_baselines
     assert_beats_dummy = check_beats_dummy
     assert_can_overfit_batch = check_can_overfit_batch
+    assert_calibrated = check_calibrated
+    assert_learning_curve_healthy = check_learning_curve_healthy
     assert_class_balance = check_class_balance
     assert_eval_deterministic = check_eval_deterministic
     assert_decision_threshold_tuned = check_decision_threshold_tuned

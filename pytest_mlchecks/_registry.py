@@ -443,6 +443,50 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "20 / 20 (5,000), a doubled one in 6 / 60 and 20 / 20 (median gain 0.014)",
         ),
         ThresholdSpec(
+            "calibration_max_ece",
+            0.02,
+            "expected calibration error beyond sampling noise (its 1% allowance under the "
+            "calibrated hypothesis) above which probabilities fail",
+            "calibration (python -m pytest_mlchecks.calibration --only curves, 200 draws per "
+            "cell): perfectly calibrated probabilities (uniform, Beta(0.5, 0.5), Beta(2, 8), "
+            "Beta(1, 30); Dirichlet with 3 and 10 classes) at 300 / 1,000 / 10,000 rows: 0 of "
+            "200 false alarms in every cell, figure at most 0.008 (99th percentile); p ** 2 "
+            "caught in >= 198 of 200 from 300 rows, temperature 0.5 (logits doubled) in >= 196 "
+            "of 200 from 1,000 rows (3% positives and 10 classes: 10,000 rows); breast_cancer "
+            "and digits halves: logistic regression 0 of 40 fail, GaussianNB 33 of 40",
+        ),
+        ThresholdSpec(
+            "learning_curve_max_gap",
+            0.10,
+            "train minus validation score at the largest size of the learning curve (beyond "
+            "2.326 fold standard errors) above which the model overfits",
+            "calibration (--only curves, cv=5): logistic regression on logistic data and ridge "
+            "on linear data: 0 of 400 flagged at 300 rows, 0 of 40 at 1,000 (gap up to 0.107 at "
+            "the 99th percentile, inside its fold-noise allowance); an unpruned tree on 30% "
+            "flipped labels: 50 of 50 overfitting (gap 0.24 to 0.46); bundled tables: linear "
+            "models and random forests healthy on breast_cancer, wine, digits, a random forest "
+            "on diabetes overfits (R2 0.92 train vs 0.42 validation)",
+        ),
+        ThresholdSpec(
+            "learning_curve_min_gain",
+            0.05,
+            "training score above the cross-validated Dummy baseline below which the model "
+            "underfits",
+            "calibration (--only curves): well-specified models' training score is at least "
+            "0.10 above the dummy (1st percentile, 300 rows; 400 datasets); logistic regression on "
+            "concentric circles 0.009 to 0.028 above it: 50 of 50 underfitting",
+        ),
+        ThresholdSpec(
+            "learning_curve_max_advantage",
+            0.02,
+            "validation minus train score (beyond 2.326 fold standard errors) above which "
+            "the learning curve shows a leakage signature",
+            "calibration (--only curves): no validation-above-train finding on 530 generated "
+            "curves (healthy, overfitting, underfitting, leaked feature) nor on 8 bundled-table "
+            "curves; a static leaked feature lifts train and validation alike and is not "
+            "flagged here (0 of 50): not_suspiciously_good and no_target_leakage cover it",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -509,6 +553,10 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "decision_threshold_margin": dict(lo=0.0, hi=1.0, arg="margin"),
     "performance_max_drop": dict(lo=0.0, arg="max_drop"),
     "concept_drift_min_gain": dict(lo=0.0, hi=1.0, arg="min_gain"),
+    "calibration_max_ece": dict(lo=0.0, hi=1.0, arg="max_ece"),
+    "learning_curve_max_gap": dict(lo=0.0, arg="max_gap"),
+    "learning_curve_min_gain": dict(arg="min_gain"),
+    "learning_curve_max_advantage": dict(lo=0.0, arg="max_advantage"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -649,6 +697,21 @@ CHECKS: dict[str, CheckSpec] = {
             "pytest_mlchecks.checks.evaluation.decision",
             "a decision threshold (0.5 by default) far from the best one on validation data",
             ("decision_threshold_margin",),
+        ),
+        CheckSpec(
+            "calibrated",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.curves",
+            "predicted probabilities that disagree with observed rates, beyond sampling noise",
+            ("calibration_max_ece",),
+        ),
+        CheckSpec(
+            "learning_curve_healthy",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.curves",
+            "a seeded learning curve diagnosing overfitting, underfitting or validation above "
+            "train (leakage)",
+            ("learning_curve_max_gap", "learning_curve_min_gain", "learning_curve_max_advantage"),
         ),
         CheckSpec(
             "no_overfitting",

@@ -233,6 +233,11 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
         ("sklearn",),
         lambda X, y: mlc.check_decision_threshold_tuned(_fitted_pipeline(), X, y),
     ),
+    "calibrated": ((), lambda X, y: mlc.check_calibrated(_labels(), X)),
+    "learning_curve_healthy": (
+        ("sklearn",),
+        lambda X, y: mlc.check_learning_curve_healthy(_sk_model(), X, y, cv=2),
+    ),
     "predictions_not_collapsed": (
         ("sklearn",),
         lambda X, y: mlc.check_predictions_not_collapsed(_fitted_pipeline(), X, y=y),
@@ -366,6 +371,8 @@ USES_Y = {
     "no_dominant_feature",
     "performance_holds",
     "no_concept_drift",
+    "calibrated",
+    "learning_curve_healthy",
 }
 
 # Where passing is a correct verdict even for a "garbage" family (the check decides something

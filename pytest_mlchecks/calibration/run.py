@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             "labels",
             "performance",
             "groups",
+            "curves",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -324,6 +325,21 @@ def main(argv: list[str] | None = None) -> None:
             groups16.markdown(
                 groups16.calibrate_represented(opts.datasets, opts.seed),
                 groups16.calibrate_scores(opts.datasets, opts.seed),
+            )
+        )
+        print()
+    if opts.only in (None, "curves"):
+        from pytest_mlchecks.calibration import curves
+
+        print(
+            curves.markdown_calibrated(
+                curves.calibrate_calibrated(opts.datasets), curves.calibrated_real_rows()
+            )
+        )
+        print()
+        print(
+            curves.markdown_learning_curve(
+                curves.calibrate_learning_curve(opts.datasets), curves.learning_curve_real_rows()
             )
         )
         print()

@@ -185,6 +185,23 @@ def cross_validated(
     )
 
 
+def fold_inputs(X: Any, y: Any) -> tuple[Any, np.ndarray]:
+    """``X`` (any table scikit-learn reads, non-empty) and the label vector ``y``, validated
+    for cross-validation: same length, usage errors naming ``X`` or ``y``."""
+    X = require_array_like(X, "X")
+    require_rows(X, "X")
+    labels = label_vector(y, "y")
+    require_same_length(X, labels, "X", "y")
+    return X, labels
+
+
+def fold_spread(scores: Any) -> float:
+    """The sample standard deviation of per-fold figures (0 for a single fold): the fold
+    noise that cross-validated comparisons are judged against."""
+    values = np.asarray(scores, dtype=float)
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
 def splitter(task: Task, cv: int, seed: int, groups: Any = None) -> Any:
     """The folds for ``task``: grouped with ``groups``, else shuffled with ``seed``
     (stratified for classification)."""

@@ -19,7 +19,8 @@ from pytest_mlchecks.inputs.models import (
     choose_metric,
     cross_validated,
     fitted_copy,
-    labels_of,
+    fold_inputs,
+    fold_spread,
     scorer_for,
     sklearn_for,
     splitter,
@@ -33,7 +34,6 @@ from pytest_mlchecks.inputs.tables import (
     VectorLike,
     fmt,
     require_array_like,
-    require_rows,
     require_same_length,
 )
 
@@ -231,14 +231,6 @@ class FoldsDetails(TypedDict):
     grouped: bool
 
 
-def _fold_inputs(X: TableLike, y: VectorLike) -> tuple[Any, np.ndarray]:
-    X = require_array_like(X, "X")
-    require_rows(X, "X")
-    labels = labels_of(y, "y")
-    require_same_length(X, labels, "X", "y")
-    return X, labels
-
-
 def _fold_groups(groups: VectorLike | None, X: Any) -> np.ndarray | None:
     if groups is None:
         return None
@@ -252,8 +244,7 @@ def _measure_folds(
 ) -> tuple[list[float], float, float]:
     """Cross-validated scores, their mean and their spread (sample standard deviation)."""
     scores = cross_validated(model, X, y, scorer, split, groups)
-    spread = float(scores.std(ddof=1)) if len(scores) > 1 else 0.0
-    return scores.tolist(), float(scores.mean()), spread
+    return scores.tolist(), float(scores.mean()), fold_spread(scores)
 
 
 def _explain_stable_across_folds(details: FoldsDetails, limit: float) -> str:
@@ -287,7 +278,7 @@ def check_stable_across_folds(
     """
     sklearn_for("assert_stable_across_folds")
     limit = resolve_threshold("folds_max_std", max_std)
-    X, labels = _fold_inputs(X, y)
+    X, labels = fold_inputs(X, y)
     task = task_of(model, labels)
     scorer, label = scorer_for(choose_metric(metric, task, model)[0], model, task)
     split = splitter(task, cv, current_seed(random_state), groups)
