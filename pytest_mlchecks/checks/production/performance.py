@@ -53,6 +53,7 @@ class _DefaultFloat(float):
 
 MAX_DROP_DEFAULT: float = _DefaultFloat(0.05)
 PERF_ALPHA = 0.01  # family-wise (Bonferroni over judged windows) one-sided false-alarm level
+PERF_WARN_ALPHA = 0.05  # the same for warnings: a drop past max_drop, likely but not established
 MIN_CLASS = 5  # fewest rows of each class (positives, negatives) a window needs for AUC
 BOOTSTRAPS = 200
 MAX_LISTED = 200  # windows listed in the details (the worst ones when there are more)
@@ -319,7 +320,7 @@ class PerformanceWindow(TypedDict):
     metric: float | None  # None: undecided
     se: float | None
     drop: float | None  # baseline - metric (metric - baseline when lower is better)
-    verdict: str  # "ok", "drop" (error), "warning" (past max_drop within noise), "undecided"
+    verdict: str  # "ok", "drop" (error), "warning" (past max_drop, noise 5% not 1%), "undecided"
     reason: str  # why a window is undecided ("" otherwise)
 
 
@@ -435,14 +436,15 @@ def _judge(
     """Give each judged window its drop and verdict; returns the noise bar's z."""
     judged = [w for w in windows if w["verdict"] != "undecided"]
     z = NormalDist().inv_cdf(1.0 - PERF_ALPHA / max(len(judged), 1))
+    z_warn = NormalDist().inv_cdf(1.0 - PERF_WARN_ALPHA / max(len(judged), 1))
     value, base_se = baseline
     for w in judged:
         assert w["metric"] is not None and w["se"] is not None
         drop = value - w["metric"] if spec.greater_is_better else w["metric"] - value
         w["drop"] = drop
-        noise = z * math.sqrt(w["se"] ** 2 + base_se**2)
-        if drop > limit:
-            w["verdict"] = "drop" if drop > noise else "warning"
+        se = math.sqrt(w["se"] ** 2 + base_se**2)
+        if drop > limit and drop > z_warn * se:
+            w["verdict"] = "drop" if drop > z * se else "warning"
     return z
 
 
@@ -532,8 +534,8 @@ def _explain_performance(d: PerformanceDetails) -> str:
     head = (
         f"performance_holds: {metric} {moved} more than max_drop {fmt(d['max_drop'], 3)} "
         f"{where} the baseline {base} in {d['warnings']} of "
-        f"{plural(d['judged'], 'judged window')}, but within sampling noise (warning): worst "
-        f"{fmt(worst['metric'], 4)} (drop {fmt(worst['drop'], 3)}) in "
+        f"{plural(d['judged'], 'judged window')}, beyond noise at 5% but not at 1% "
+        f"(warning): worst {fmt(worst['metric'], 4)} (drop {fmt(worst['drop'], 3)}) in "
         f"{_window_name(worst)}.{undecided}"
     )
     return compose(head, body=body, why=PERFORMANCE_WHY, fix=WITHIN_NOISE_FIX)
@@ -570,8 +572,8 @@ def check_performance_holds(
     metrics). A window fails when its drop exceeds ``max_drop`` (ini
     ``ml_performance_max_drop`` when not passed; 0.05) **and** z standard errors of the
     window's metric (Hanley-McNeil for ROC-AUC, binomial for shares, seeded bootstrap
-    otherwise; z family-wise 1% over the judged windows); past ``max_drop`` within noise it
-    is a warning.
+    otherwise; z family-wise 1% over the judged windows); past ``max_drop`` and beyond noise
+    at family-wise 5% but not 1% it is a warning.
     """
     spec = _metric_spec(metric)
     limit = resolve_threshold(
