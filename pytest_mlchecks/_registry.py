@@ -283,7 +283,7 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "largest tolerated share of a model's permutation importance carried by one "
             "feature, on test or on train (judged as small as 4 standard errors allow)",
             "measured (--only labels): generated data with 4 comparable informative features "
-            "at most 0.53 (logistic regression, 80 draws x 500 rows, 15 x 5,000; random "
+            "at most 0.53 (logistic regression, 200 draws x 500 rows, 15 x 5,000; random "
             "forest 8 x 500), real tables at most 0.64 (iris, random forest, on train; "
             "breast_cancer, wine <= 0.50); a leaked y + N(0, 0.3) feature >= 0.79 (20 of 20 "
             "draws), train-only leak 1.00 on train, ISLR Smarket Today >= 0.99, ISLR Wage "
