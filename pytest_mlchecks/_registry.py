@@ -439,8 +439,9 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "calibration (python -m pytest_mlchecks.calibration --only performance, logistic "
             "labels on 3 normal features, default learner): 0 false alarms in 200 clean pairs at"
             " 500 rows per period and 20 at 5,000, 0 in 60 / 20 pairs with the features shifted "
-            "1 SD (covariate shift only); a flipped coefficient caught in 60 / 60 (500 rows) and "
-            "20 / 20 (5,000), a doubled one in 6 / 60 and 20 / 20 (median gain 0.014)",
+            "1 SD, 0 in 60 shifted 2 SD (covariate shift only); a flipped coefficient caught "
+            "in 60 / 60 (500 rows) and 20 / 20 (5,000), a doubled one in 6 / 60 and 20 / 20 "
+            "(median gain 0.014)",
         ),
         ThresholdSpec(
             "calibration_max_ece",
