@@ -130,6 +130,12 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
         check_in_distribution as check_in_distribution,
     )
     from pytest_mlchecks.checks.production.drift import check_no_drift as check_no_drift
+    from pytest_mlchecks.checks.production.serving import (
+        check_environment_matches as check_environment_matches,
+    )
+    from pytest_mlchecks.checks.production.serving import (
+        check_inference_budget as check_inference_budget,
+    )
     from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
     from pytest_mlchecks.schema import Schema as Schema
     from pytest_mlchecks.schema import infer_schema as infer_schema
@@ -141,6 +147,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_beats_dummy = check_beats_dummy
     assert_can_overfit_batch = check_can_overfit_batch
     assert_class_balance = check_class_balance
+    assert_environment_matches = check_environment_matches
     assert_eval_deterministic = check_eval_deterministic
     assert_decision_threshold_tuned = check_decision_threshold_tuned
     assert_fair = check_fair
@@ -150,6 +157,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_handles_missing = check_handles_missing
     assert_handles_unseen_categories = check_handles_unseen_categories
     assert_in_distribution = check_in_distribution
+    assert_inference_budget = check_inference_budget
     assert_invariant_to_row_order = check_invariant_to_row_order
     assert_missingness_not_predictive = check_missingness_not_predictive
     assert_no_drift = check_no_drift

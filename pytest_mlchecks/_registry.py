@@ -364,6 +364,27 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             " undecided)",
         ),
         ThresholdSpec(
+            "inference_p95_ms",
+            float("inf"),
+            "p95 latency of one predict call on the rows given, in milliseconds, above which "
+            "inference_budget fails",
+            "not set by default: a latency budget is the service's own (set it, or pass a "
+            "baseline)",
+        ),
+        ThresholdSpec(
+            "inference_max_peak_mb",
+            float("inf"),
+            "peak memory of one predict call, in MiB, above which inference_budget fails",
+            "not set by default: a memory budget is the serving container's own",
+        ),
+        ThresholdSpec(
+            "inference_tolerance",
+            1.0,
+            "relative slack over a baseline's p95 latency and peak memory before "
+            "inference_budget fails",
+            "INFERENCE_TOLERANCE_SOURCE",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -423,6 +444,9 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
     "overfit_target_loss": dict(arg="target_loss"),
     "decision_threshold_margin": dict(lo=0.0, hi=1.0, arg="margin"),
+    "inference_p95_ms": dict(lo=0.0, lo_open=True, arg="p95_ms", allow_inf=True),
+    "inference_max_peak_mb": dict(lo=0.0, lo_open=True, arg="max_peak_mb", allow_inf=True),
+    "inference_tolerance": dict(lo=0.0, arg="tolerance"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -450,6 +474,7 @@ _EVAL = "pytest_mlchecks.checks.evaluation.generalisation"
 _GROUPS = "pytest_mlchecks.checks.evaluation.groups"
 _PROD = "pytest_mlchecks.checks.production.drift"
 _CONTRACT = "pytest_mlchecks.checks.production.contract"
+_SERVING = "pytest_mlchecks.checks.production.serving"
 
 # Public names that are not check helpers, and where they live.
 EXTRA_PUBLIC: dict[str, str] = {
@@ -635,6 +660,19 @@ CHECKS: dict[str, CheckSpec] = {
         ),
         CheckSpec(
             "schema_matches", "production", _CONTRACT, "every violation of a schema contract"
+        ),
+        CheckSpec(
+            "environment_matches",
+            "production",
+            _SERVING,
+            "a saved model made under other library versions than the serving ones",
+        ),
+        CheckSpec(
+            "inference_budget",
+            "production",
+            _SERVING,
+            "p95 latency or peak memory of predict over a limit or a recorded baseline",
+            ("inference_p95_ms", "inference_max_peak_mb", "inference_tolerance"),
         ),
         CheckSpec(
             "no_drift",

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "serving",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -291,6 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         from pytest_mlchecks.calibration import decision
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
+        print()
+    if opts.only in (None, "serving"):
+        from pytest_mlchecks.calibration import serving
+
+        print(serving.markdown(serving.calibrate_inference(max(10, opts.datasets))))
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
