@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     if opts.only in (None, "serving"):
         from pytest_mlchecks.calibration import serving
 
-        print(serving.markdown(serving.calibrate_inference(max(10, opts.datasets))))
+        print(serving.markdown(serving.calibrate_inference(opts.datasets, slow_pairs=50)))
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real

@@ -544,12 +544,25 @@ def _require_level(level: object) -> Level:
     raise MLCheckUsageError(f"level={level!r}: expected one of {', '.join(LEVELS)}.")
 
 
+def _is_model(obj: object) -> bool:
+    """A model, not data: tables, arrays and tensors (which have a shape) are not models."""
+    if hasattr(obj, "shape") or isinstance(obj, (list, tuple, dict, str, bytes)):
+        return False
+    methods = ("predict", "predict_proba", "transform", "forward")
+    return callable(obj) or any(callable(getattr(obj, m, None)) for m in methods)
+
+
 def _recorded_of(model_or_path: object, load: bool, has_expected: bool) -> _Recorded:
     if isinstance(model_or_path, (str, Path)):
         return _read_artefact(Path(model_or_path).expanduser(), load)
     if model_or_path is None:
         raise MLCheckUsageError(
             "model_or_path is None: expected a fitted model or the path of its saved file."
+        )
+    if not _is_model(model_or_path):
+        raise MLCheckUsageError(
+            f"model_or_path is {describe_type(model_or_path)}: expected a fitted model (with "
+            "predict, transform or forward, or callable) or the path of its saved file."
         )
     if not has_expected:
         raise MLCheckUsageError(

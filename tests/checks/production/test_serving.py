@@ -158,7 +158,9 @@ def test_expected_mapping_and_lock_files(tmp_path: Path) -> None:
 
 def test_usage_errors_name_the_argument(tmp_path: Path) -> None:
     with pytest.raises(MLCheckUsageError, match="does not record the versions"):
-        mlc.check_environment_matches(object())
+        mlc.check_environment_matches(lambda X: X)
+    with pytest.raises(MLCheckUsageError, match="expected a fitted model"):
+        mlc.check_environment_matches(np.zeros((3, 2)), expected={"numpy": np.__version__})
     with pytest.raises(MLCheckUsageError, match="is not a file"):
         mlc.check_environment_matches(tmp_path / "nothing.pkl")
     with pytest.raises(MLCheckUsageError, match="expected"):
@@ -173,6 +175,8 @@ def test_usage_errors_name_the_argument(tmp_path: Path) -> None:
     plain.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(MLCheckUsageError, match="records no library version"):
         mlc.check_environment_matches(plain)
+    with pytest.raises(MLCheckUsageError, match="model_or_path is None"):
+        mlc.check_environment_matches(None)
 
 
 @needs_torch
