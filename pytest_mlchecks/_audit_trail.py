@@ -37,6 +37,8 @@ KEY_PACKAGES = (
 #: rows hashed in full; a larger table is hashed on SAMPLE_ROWS evenly spaced rows (plus its
 #: shape), which keeps the fingerprint's cost flat on a million-row table
 SAMPLE_ROWS = 50_000
+#: values hashed per torch tensor; a larger tensor is hashed on evenly spaced values
+SAMPLE_VALUES = 65_536
 GIT_TIMEOUT_S = 2.0
 
 
@@ -47,7 +49,7 @@ class Fingerprint(TypedDict, total=False):
     shape: list[int]
     dtypes: dict[str, str] | str
     hash: str  # SHA-256 (first 128 bits, hex) of the content or of its sample
-    sampled: bool  # True: the hash covers SAMPLE_ROWS evenly spaced rows
+    sampled: bool  # True: the hash covers evenly spaced rows (tables) or values (tensors)
     parameters: int  # torch: number of parameters
 
 
@@ -154,16 +156,38 @@ def _array(value: Any, np: Any) -> Fingerprint:
     return out
 
 
+def _bits_sum(flat: Any, torch: Any) -> int:
+    """The sum of a tensor's values read as integers of their width: exact and independent
+    of summation order (deterministic across threads), and moved by a change to any value."""
+    ints = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+    width = flat.element_size()
+    if width not in ints or flat.is_complex():
+        return 0
+    return int(flat.contiguous().view(ints[width]).sum(dtype=torch.int64))
+
+
 def _torch(value: Any, torch: Any) -> Fingerprint | None:
     if isinstance(value, torch.nn.Module):
         h = hashlib.sha256()
         count = 0
+        sampled = False
         for name, tensor in value.state_dict().items():
-            h.update(name.encode())
-            flat = tensor.detach().cpu().contiguous().reshape(-1)
+            h.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+            flat = tensor.detach().reshape(-1)
             count += flat.numel()
+            if flat.numel() > SAMPLE_VALUES:  # evenly spaced values: flat cost on big models
+                h.update(str(_bits_sum(flat, torch)).encode())  # any one change moves it
+                flat, sampled = flat[:: -(-flat.numel() // SAMPLE_VALUES)], True
+            flat = flat.cpu().contiguous()
             h.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
-        return {"type": type(value).__name__, "parameters": count, "hash": h.hexdigest()[:32]}
+        out: Fingerprint = {
+            "type": type(value).__name__,
+            "parameters": count,
+            "hash": h.hexdigest()[:32],
+        }
+        if sampled:
+            out["sampled"] = True
+        return out
     if isinstance(value, torch.Tensor):
         return _array(value.detach().cpu().numpy(), sys.modules["numpy"])
     return None

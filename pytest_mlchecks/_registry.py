@@ -380,9 +380,15 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
         ThresholdSpec(
             "inference_tolerance",
             1.0,
-            "relative slack over a baseline's p95 latency and peak memory before "
+            "relative slack over a baseline's median latency and peak memory before "
             "inference_budget fails",
-            "INFERENCE_TOLERANCE_SOURCE",
+            "measured (calibration --only serving, baseline then the same model again, "
+            "time_budget_s=0.1, 2-core machine at load average 11-18; the median judged, a "
+            "failing latency re-timed twice): identical code failed 0 of 200 (logistic "
+            "regression, 20-tree forest) and 1 of 200 (2 ms sleep); 3x slower predict failed 50 "
+            "of 50 (logistic), 46 of 50 (forest: median ratio measured 2.65 as load moved) and 49 "
+            "of 50 (three 2 ms sleeps). p95 itself swings up to 3.4x between identical runs here, "
+            "so it cannot carry a baseline comparison",
         ),
         ThresholdSpec(
             "collapse_max_share",
