@@ -436,6 +436,33 @@ def _expected_versions(expected: object) -> dict[str, str]:
     )
 
 
+def _needs(recorded: _Recorded) -> list[str]:
+    """Top-level packages the artefact imports when loaded (standard library left out)."""
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | {"builtins", "__builtin__", "copy_reg"}
+    return sorted(n for n in recorded.needs if n and n not in stdlib and n != "__main__")
+
+
+def _missing_needs(needs: list[str], rows: list[PackageCheck]) -> list[PackageCheck]:
+    """A row for each needed package that is not installed (found without importing it)."""
+    import importlib.util
+
+    named = {r["package"] for r in rows}
+    missing: list[PackageCheck] = []
+    for top in needs:
+        dist = DISTRIBUTIONS.get(top, top)
+        if dist not in named and top not in named and importlib.util.find_spec(top) is None:
+            missing.append(
+                {
+                    "package": dist,
+                    "recorded": "needed",
+                    "serving": None,
+                    "status": "missing",
+                    "where": "modules the artefact imports",
+                }
+            )
+    return missing
+
+
 def _measure_environment(
     recorded: _Recorded, expected: dict[str, str], level: Level
 ) -> EnvironmentDetails:
@@ -470,25 +497,8 @@ def _measure_environment(
                 "where": "expected",
             }
         )
-    stdlib = set(getattr(sys, "stdlib_module_names", ())) | {"builtins", "__builtin__", "copy_reg"}
-    needs = sorted(n for n in recorded.needs if n and n not in stdlib and n != "__main__")
-    named = {r["package"] for r in rows}
-    for top in needs:
-        dist = DISTRIBUTIONS.get(top, top)
-        if dist in named or top in named:
-            continue
-        import importlib.util
-
-        if importlib.util.find_spec(top) is None:
-            rows.append(
-                {
-                    "package": dist,
-                    "recorded": "needed",
-                    "serving": None,
-                    "status": "missing",
-                    "where": "modules the artefact imports",
-                }
-            )
+    needs = _needs(recorded)
+    rows += _missing_needs(needs, rows)
     details: EnvironmentDetails = {
         "source": recorded.source,
         "read": recorded.read,
