@@ -152,6 +152,12 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     from pytest_mlchecks.checks.production.performance import (
         check_performance_holds as check_performance_holds,
     )
+    from pytest_mlchecks.checks.production.serving import (
+        check_environment_matches as check_environment_matches,
+    )
+    from pytest_mlchecks.checks.production.serving import (
+        check_inference_budget as check_inference_budget,
+    )
     from pytest_mlchecks.schema import ColumnSchema as ColumnSchema
     from pytest_mlchecks.schema import Schema as Schema
     from pytest_mlchecks.schema import infer_schema as infer_schema
@@ -165,6 +171,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_calibrated = check_calibrated
     assert_learning_curve_healthy = check_learning_curve_healthy
     assert_class_balance = check_class_balance
+    assert_environment_matches = check_environment_matches
     assert_eval_deterministic = check_eval_deterministic
     assert_decision_threshold_tuned = check_decision_threshold_tuned
     assert_fair = check_fair
@@ -175,6 +182,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_handles_missing = check_handles_missing
     assert_handles_unseen_categories = check_handles_unseen_categories
     assert_in_distribution = check_in_distribution
+    assert_inference_budget = check_inference_budget
     assert_invariant_to_row_order = check_invariant_to_row_order
     assert_missingness_not_predictive = check_missingness_not_predictive
     assert_no_drift = check_no_drift

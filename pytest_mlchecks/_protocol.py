@@ -68,6 +68,7 @@ class Recorder:
         enforced: bool,
         user: bool = False,
         informational: bool = False,
+        inputs: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a verdict against the test. ``enforced``: the test asserted it; ``user``:
         the test's own figure (``ml_audit.record``), ``informational`` when it was given no
@@ -77,6 +78,8 @@ class Recorder:
         # exactly CheckDict's, none of CheckRecord's optional ones)
         entry = cast("CheckRecord", result.to_dict())
         entry["enforced"] = enforced
+        if inputs:
+            entry["inputs"] = dict(inputs)
         if not entry["rung"]:
             entry["rung"] = None  # a user figure in a test on no rung
         if informational:
@@ -294,6 +297,20 @@ def _stamp(
             outcome.provenance = provenance(spec, arguments)
 
 
+def _input_fingerprints(
+    signature: inspect.Signature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Fingerprints (type, shape, dtypes, hash: no values) of the tables and models a check
+    received, by argument name, for the report's audit trail; None when there are none."""
+    from pytest_mlchecks._audit_trail import fingerprints
+
+    try:
+        arguments: Mapping[str, Any] = signature.bind(*args, **kwargs).arguments
+    except TypeError:
+        arguments = dict(kwargs)
+    return fingerprints(arguments) or None
+
+
 def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare ``check_<name>``: its identity (rung, thresholds, summary) is the registry entry
     ``CHECKS[name]``; results built with ``result()`` get its name, rung and threshold
@@ -316,7 +333,10 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             __tracebackhide__ = True
             recorder = _RECORDER.get()
             enforced = recorder.enforcing if recorder is not None else False
+            inputs = None
             if recorder is not None:
+                if recorder.depth == 0:  # the audit trail: what the outermost check received
+                    inputs = _input_fingerprints(signature, args, kwargs)
                 recorder.depth += 1
                 recorder.enforcing = False
             try:
@@ -338,7 +358,7 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     recorder.depth -= 1
             if recorder is not None and recorder.depth == 0:
                 for one in iter_results(outcome):
-                    recorder.add(one, enforced=enforced)
+                    recorder.add(one, enforced=enforced, inputs=inputs)
             return outcome
 
         wrapper.__mlcheck__ = spec  # type: ignore[attr-defined]

@@ -17,6 +17,8 @@ JSON schema version (``AuditReport["schema_version"]``, an integer, ``_session.S
 - 2: ``reason``, ``partial``, ``partial_reasons``, ``run`` (selection and completeness);
   per check ``status``, ``count`` and ``thresholds`` (each threshold's value and source);
   tests that never finished listed with the outcome ``"not_finished"``.
+  Added since, without a version change: ``environment``, ``git`` (top level) and per check
+  ``inputs`` (the audit trail: versions, commit, input fingerprints).
 
 The version changes when a key is renamed or removed or changes meaning; a key added to an
 existing object does not change it (readers ignore keys they do not know), and neither do
@@ -82,6 +84,9 @@ class _RecordExtras(TypedDict, total=False):
     count: int
     #: recorded in an attempt that pytest-rerunfailures discarded
     rerun: bool
+    #: the audit trail: a fingerprint (type, shape, dtypes, hash; never values) of each
+    #: table or model the check received, by argument name (``_audit_trail.Fingerprint``)
+    inputs: dict[str, Any]
 
 
 class CheckRecord(CheckDict, _RecordExtras):
@@ -162,7 +167,24 @@ class LadderEntry(TypedDict):
     failed_rung: str | None
 
 
-class AuditReport(TypedDict):
+class GitInfo(TypedDict):
+    """The commit checked out at the rootdir and whether tracked files had changes."""
+
+    commit: str
+    dirty: bool
+
+
+class _AuditTrail(TypedDict, total=False):
+    """The audit trail of the JSON report (added when ``--ml-audit-json`` writes it)."""
+
+    #: Python and the installed versions of pytest, numpy, pandas, scikit-learn, torch,
+    #: hypothesis and pytest-mlchecks (None: not installed); read from package metadata
+    environment: dict[str, Any]
+    #: ``{"commit": sha, "dirty": bool}`` of the rootdir's repository, None without git
+    git: GitInfo | None
+
+
+class AuditReport(_AuditTrail):
     """The audit summary: the JSON report (``--ml-audit-json``), also rendered as Markdown,
     HTML and the terminal summary. Identical for a serial run and an xdist run."""
 

@@ -488,6 +488,33 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "flagged here (0 of 50): not_suspiciously_good and no_target_leakage cover it",
         ),
         ThresholdSpec(
+            "inference_p95_ms",
+            float("inf"),
+            "p95 latency of one predict call on the rows given, in milliseconds, above which "
+            "inference_budget fails",
+            "not set by default: a latency budget is the service's own (set it, or pass a "
+            "baseline)",
+        ),
+        ThresholdSpec(
+            "inference_max_peak_mb",
+            float("inf"),
+            "peak memory of one predict call, in MiB, above which inference_budget fails",
+            "not set by default: a memory budget is the serving container's own",
+        ),
+        ThresholdSpec(
+            "inference_tolerance",
+            1.0,
+            "relative slack over a baseline's median latency and peak memory before "
+            "inference_budget fails",
+            "measured (calibration --only serving, baseline then the same model again, "
+            "time_budget_s=0.1, 2-core machine at load average 11-18; the median judged, a "
+            "failing latency re-timed twice): identical code failed 0 of 200 (logistic "
+            "regression, 20-tree forest) and 1 of 200 (2 ms sleep); 3x slower predict failed 50 "
+            "of 50 (logistic), 46 of 50 (forest: median ratio measured 2.65 as load moved) and 49 "
+            "of 50 (three 2 ms sleeps). p95 itself swings up to 3.4x between identical runs here, "
+            "so it cannot carry a baseline comparison",
+        ),
+        ThresholdSpec(
             "collapse_max_share",
             1.0,
             "share of rows given the most frequent prediction at which predictions count as "
@@ -558,6 +585,9 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "learning_curve_max_gap": dict(lo=0.0, arg="max_gap"),
     "learning_curve_min_gain": dict(arg="min_gain"),
     "learning_curve_max_advantage": dict(lo=0.0, arg="max_advantage"),
+    "inference_p95_ms": dict(lo=0.0, lo_open=True, arg="p95_ms", allow_inf=True),
+    "inference_max_peak_mb": dict(lo=0.0, lo_open=True, arg="max_peak_mb", allow_inf=True),
+    "inference_tolerance": dict(lo=0.0, arg="tolerance"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -586,6 +616,7 @@ _GROUPS = "pytest_mlchecks.checks.evaluation.groups"
 _PROD = "pytest_mlchecks.checks.production.drift"
 _CONTRACT = "pytest_mlchecks.checks.production.contract"
 _PERF = "pytest_mlchecks.checks.production.performance"
+_SERVING = "pytest_mlchecks.checks.production.serving"
 
 # Public names that are not check helpers, and where they live.
 EXTRA_PUBLIC: dict[str, str] = {
@@ -815,6 +846,19 @@ CHECKS: dict[str, CheckSpec] = {
         ),
         CheckSpec(
             "schema_matches", "production", _CONTRACT, "every violation of a schema contract"
+        ),
+        CheckSpec(
+            "environment_matches",
+            "production",
+            _SERVING,
+            "a saved model made under other library versions than the serving ones",
+        ),
+        CheckSpec(
+            "inference_budget",
+            "production",
+            _SERVING,
+            "p95 latency or peak memory of predict over a limit or a recorded baseline",
+            ("inference_p95_ms", "inference_max_peak_mb", "inference_tolerance"),
         ),
         CheckSpec(
             "no_drift",

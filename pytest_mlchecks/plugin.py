@@ -508,6 +508,10 @@ class Ladder:
     def _write_json(self, path: str, summary: AuditReport) -> None:
         """The JSON report, after ``pytest_mlchecks_update_json`` changed a copy of it."""
         report = copy.deepcopy(summary)
+        from pytest_mlchecks import _audit_trail
+
+        report["environment"] = _audit_trail.environment()
+        report["git"] = _audit_trail.git_state(self.config.rootpath)
         try:
             self.config.hook.pytest_mlchecks_update_json(config=self.config, report=report)
             text = _report.to_json(report)

@@ -206,6 +206,12 @@ def _tokenize(text: str) -> list[str]:
     return str(text).split()
 
 
+def _timing_verdict(outcome: Any) -> Any:
+    """A timing's figure differs from run to run by nature: only its verdict must repeat."""
+    outcome.value = None
+    return outcome
+
+
 # check name -> (what it needs, how to call it with the family's (X, y))
 CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
     "finite": ((), lambda X, y: mlc.check_finite(X)),
@@ -237,6 +243,16 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
     "learning_curve_healthy": (
         ("sklearn",),
         lambda X, y: mlc.check_learning_curve_healthy(_sk_model(), X, y, cv=2),
+    ),
+    "environment_matches": (
+        (),
+        lambda X, y: mlc.check_environment_matches(X, expected={"numpy": np.__version__}),
+    ),
+    "inference_budget": (
+        ("sklearn",),
+        lambda X, y: _timing_verdict(
+            mlc.check_inference_budget(_fitted_pipeline(), X, p95_ms=1e9, time_budget_s=0.001)
+        ),
     ),
     "predictions_not_collapsed": (
         ("sklearn",),
@@ -384,6 +400,7 @@ MAY_PASS: dict[str, set[str]] = {
     "roundtrip_consistent": {"all_nan"},
     "same_features": {"all_nan"},
     "no_duplicates": {"all_nan"},  # one all-missing row repeats nothing
+    "inference_budget": {"all_nan"},  # the time a model takes does not need meaningful values
 }
 
 

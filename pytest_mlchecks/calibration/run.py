@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
             "performance",
             "groups",
             "curves",
+            "serving",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -342,6 +343,11 @@ def main(argv: list[str] | None = None) -> None:
                 curves.calibrate_learning_curve(opts.datasets), curves.learning_curve_real_rows()
             )
         )
+        print()
+    if opts.only in (None, "serving"):
+        from pytest_mlchecks.calibration import serving
+
+        print(serving.markdown(serving.calibrate_inference(opts.datasets, slow_pairs=50)))
         print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real

@@ -1,6 +1,6 @@
 """performance_holds: fires on a real fall of the metric per window, quiet on windows like the
-baseline, warns when a drop is likely but not established, names windows it cannot judge. no_concept_drift: fires on a
-changed relation, quiet on covariate shift alone."""
+baseline, warns when a drop is likely but not established, names windows it cannot judge.
+no_concept_drift: fires on a changed relation, quiet on covariate shift alone."""
 
 from __future__ import annotations
 
