@@ -582,10 +582,11 @@ def _level_counts(present: pd.Series) -> pd.Series:
     else:
         counts = present.value_counts(sort=False)
         if kind_of(present.dtype) == "string" and not all(isinstance(v, str) for v in counts.index):
-            return pd.Series(present.astype(str).value_counts())
-    by_text = pd.Series(counts.to_numpy(), index=[str(v) for v in counts.index])
+            per_row: pd.Series = present.astype(str).value_counts()
+            return per_row
+    by_text: pd.Series = pd.Series(counts.to_numpy(), index=[str(v) for v in counts.index])
     if not by_text.index.is_unique:  # distinct values with the same text
-        by_text = pd.Series(by_text.groupby(level=0, sort=False).sum())
+        by_text = by_text.groupby(level=0, sort=False).sum()
     return by_text
 
 
