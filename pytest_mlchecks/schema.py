@@ -565,29 +565,38 @@ def _profile_numeric(col: pd.Series, spec: ColumnSchema) -> None:
         spec.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
 
 
-def _level_counts(present: pd.Series) -> pd.Series:
-    """How often each distinct value of ``present`` (no missing values) occurs, keyed by its
-    text, as ``present.astype(str).value_counts()`` counts them, with only the distinct
-    values turned into text: categorical codes counted with ``bincount``, other values with
-    one ``value_counts``; mixed object values (1, 1.0 and True are one key but three texts)
-    take the text of every row."""
+def text_counts(col: pd.Series, *, missing: str | None = None) -> pd.Series:
+    """How often each value of ``col`` occurs, keyed by its text: what
+    ``col.astype(str).value_counts()`` gives (most frequent first, ties in order of first
+    appearance), with missing values left out or, with ``missing``, counted under that key.
+    Only the distinct values become text: rows are counted on codes (``pd.factorize``: the
+    category codes of a categorical column, one hash pass otherwise). Values whose text is
+    not one-to-one with their equality (floats, where 0.0 == -0.0; mixed objects, where
+    1 == 1.0 == True) take the text of every row, as before."""
     import numpy as np
     import pandas as pd
 
-    if isinstance(present.dtype, pd.CategoricalDtype):
-        codes = np.asarray(present.cat.codes.to_numpy())
-        levels = present.cat.categories
-        counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(levels)), index=levels)
-        counts = counts[counts.to_numpy() > 0]
-    else:
-        counts = present.value_counts(sort=False)
-        if kind_of(present.dtype) == "string" and not all(isinstance(v, str) for v in counts.index):
-            per_row: pd.Series = present.astype(str).value_counts()
-            return per_row
-    by_text: pd.Series = pd.Series(counts.to_numpy(), index=[str(v) for v in counts.index])
-    if not by_text.index.is_unique:  # distinct values with the same text
+    kind = kind_of(col.dtype)
+    codes, uniques = pd.factorize(col, use_na_sentinel=missing is None)
+    values = list(uniques)
+    plain = kind in ("category", "bool", "int") or (
+        kind == "string" and all(isinstance(v, str) or pd.isna(v) for v in values)
+    )
+    if not plain:
+        text = col.astype(str)
+        per_row: pd.Series = (
+            text[col.notna()].value_counts()
+            if missing is None
+            else text.where(col.notna(), missing).value_counts()
+        )
+        return per_row
+    counts = np.bincount(np.asarray(codes)[codes >= 0], minlength=len(values))
+    keys = [missing if missing is not None and pd.isna(v) else str(v) for v in values]
+    by_text: pd.Series = pd.Series(counts, index=keys, dtype=np.int64)
+    by_text = by_text[by_text.to_numpy() > 0]
+    if not by_text.index.is_unique:  # distinct values with the same text (1 and "1")
         by_text = by_text.groupby(level=0, sort=False).sum()
-    return by_text
+    return by_text.sort_values(ascending=False, kind="stable")
 
 
 def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Schema:
@@ -621,7 +630,7 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
                 spec.min = float(stamps.min())
                 spec.max = float(stamps.max())
         elif kind in ("category", "string", "bool"):
-            counts = _level_counts(present)
+            counts = text_counts(present)
             spec.n_unique = len(counts)
             if kind == "bool" or len(counts) <= max_categories:
                 spec.categories = sorted(str(v) for v in counts.index)
