@@ -489,18 +489,16 @@ def _quantiles(values: np.ndarray) -> np.ndarray:
     error over independent draws and lowers it for data stored in sorted or drifting order."""
     import numpy as np
 
-    if len(values) <= QUANTILE_SAMPLE:
-        return np.asarray(np.quantile(values.astype(np.float64), QUANTILES))
-    # stratified: one row drawn uniformly from each of QUANTILE_SAMPLE equal stretches of
-    # rows (no more rank error than draws with replacement, and read in order: cache-friendly)
-    rng = np.random.default_rng(QUANTILE_SEED)
-    strata = np.arange(QUANTILE_SAMPLE) + rng.random(QUANTILE_SAMPLE)
-    rows = (strata * (len(values) / QUANTILE_SAMPLE)).astype(np.intp)
-    sample = np.sort(values[np.minimum(rows, len(values) - 1)].astype(np.float64))
-    at = (QUANTILE_SAMPLE - 1) * np.asarray(QUANTILES)
-    below = np.floor(at).astype(np.intp)
-    above = np.minimum(below + 1, QUANTILE_SAMPLE - 1)
-    return np.asarray(sample[below] + (at - below) * (sample[above] - sample[below]))
+    if len(values) > QUANTILE_SAMPLE:
+        # stratified: one row drawn uniformly from each of QUANTILE_SAMPLE equal stretches
+        # of rows (no more rank error than independent draws; read in order, cache-friendly)
+        rng = np.random.default_rng(QUANTILE_SEED)
+        strata = np.arange(QUANTILE_SAMPLE) + rng.random(QUANTILE_SAMPLE)
+        rows = (strata * (len(values) / QUANTILE_SAMPLE)).astype(np.intp)
+        values = values[np.minimum(rows, len(values) - 1)]
+    # np.quantile selects with a multi-pivot partition; on sorted values it is the same
+    # figure, and sorting first is faster for the 7 levels
+    return np.asarray(np.quantile(np.sort(np.asarray(values, dtype=np.float64)), QUANTILES))
 
 
 DENSE_SPAN = 4  # integers spanning at most this many times their count: counted by marking
