@@ -3,10 +3,10 @@
 For ``check_no_leakage`` (800k/200k-style split of ``benchmarks/leakage.py``'s frames, row
 overlap and target leakage), ``check_no_drift``, ``infer_schema`` and
 ``check_schema_matches`` (``benchmarks/production.py``'s 22 columns, reference and current
-of the same size). CPU seconds: ``time.process_time`` (all threads of this process). Peak
-extra memory: ``tracemalloc``'s peak over the call (allocations through Python's and
-numpy's allocators, which is what pandas and numpy use; not the RSS). Goal: 10x rows costs
-at most ~10x (x12 at worst). Each size runs once in a fresh state (10M: minutes, ~10 GiB).
+of the same size). CPU seconds: ``time.process_time`` (all threads of this process), one
+call without tracemalloc. Peak extra memory: ``tracemalloc``'s peak over a second call
+(allocations through Python's and numpy's allocators, which pandas and numpy use; not the
+RSS). Goal: 10x rows costs at most ~10x (x12 at worst). Each size runs once (10M: minutes).
 
 Run: python benchmarks/growth.py [--rows 100000 1000000 10000000]
 """
@@ -26,12 +26,15 @@ from production import make
 
 
 def measure(fn: Callable[[], object]) -> tuple[float, float]:
-    """CPU seconds and peak extra MiB of one call."""
+    """CPU seconds of one call, and peak extra MiB of a second call under tracemalloc (which
+    slows Python-level allocations, so the CPU call runs without it)."""
     gc.collect()
-    tracemalloc.start()
     start = time.process_time()
     fn()
     cpu = time.process_time() - start
+    gc.collect()
+    tracemalloc.start()
+    fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return cpu, peak / 2**20
