@@ -207,13 +207,14 @@ class Schema:
 KEY_MIN_ROWS = 20
 
 
-def is_key(col: pd.Series) -> bool:
+def is_key(col: pd.Series, *, unique: bool | None = None) -> bool:
     """An integer column that is unique and strictly increasing in row order (an
     auto-increment id or row number, at least ``KEY_MIN_ROWS`` values): its range grows with
-    every new batch by construction, so range, drift and out-of-distribution rules skip it."""
+    every new batch by construction, so range, drift and out-of-distribution rules skip it.
+    ``unique``: whether the column's values are all distinct, when the caller knows it."""
     if kind_of(col.dtype) != "int" or len(col) < KEY_MIN_ROWS or bool(col.isna().any()):
         return False
-    return bool(col.is_monotonic_increasing and col.is_unique)
+    return bool(col.is_monotonic_increasing and (col.is_unique if unique is None else unique))
 
 
 ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their count: ids
@@ -232,7 +233,7 @@ def _id_name(name: Any) -> bool:
 TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
 
 
-def id_like(col: pd.Series) -> str | None:
+def id_like(col: pd.Series, *, unique: bool | None = None) -> str | None:
     """Why a column holds identifiers rather than a feature distribution, or None.
 
     One rule for every check that compares distributions (drift, out-of-distribution):
@@ -245,6 +246,7 @@ def id_like(col: pd.Series) -> str | None:
     - "identifiers or free text": strings with distinct values in more than half the rows.
     New batches bring new ids by construction, so comparing them reports drift that is not
     there. Needs at least ``KEY_MIN_ROWS`` values; missing values rule integers out.
+    ``unique``: whether the column's values are all distinct, when the caller knows it.
     """
     n = len(col)
     if n < KEY_MIN_ROWS:
@@ -253,7 +255,9 @@ def id_like(col: pd.Series) -> str | None:
     if kind == "int":
         if bool(col.isna().any()):
             return None
-        if not col.is_unique:  # repeated ids (several rows per customer) named as ids
+        if not (
+            col.is_unique if unique is None else unique
+        ):  # repeated ids (several rows per customer) named as ids
             named = _id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
             return "integers named as ids, mostly distinct" if named else None
         if col.is_monotonic_increasing:
@@ -415,11 +419,6 @@ def column_as_float(col: pd.Series) -> np.ndarray:
     return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
-def _finite_float(value: Any) -> float | None:
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 SPARSE_MAX_CELLS = 20_000_000  # sparse inputs are densified up to this many cells
 
 
@@ -474,10 +473,137 @@ def tabular_input(obj: Any, arg: str) -> Any:
     return obj
 
 
-def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Schema:
-    """Infer the schema of a reference DataFrame (the training data, typically)."""
+QUANTILE_SAMPLE = 100_000  # quantiles of longer columns come from a seeded sample this size
+QUANTILE_SEED = 0
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """``QUANTILES`` of finite float ``values``: exact (``np.quantile``) up to
+    ``QUANTILE_SAMPLE`` values, else of a seeded stratified sample of that size (same
+    linear interpolation). A sample's p-quantile sits at a rank of the whole column
+    off by sqrt(p(1-p)/n) in standard deviation: 0.16 percentage points at the median, 0.03
+    at 1% / 99% and 0.01 at 0.1% / 99.9% for n = 100,000 (0.63, 0.13, 0.04 at 4 SD). Only
+    ``check_schema_matches``'s far-out bars read them (``FAR_SPANS`` tail spans on a log
+    scale beyond the exact extremes), where such rank errors move no verdict; min and max
+    are always exact. Stratifying (one row from each stretch of len/n rows) never adds rank
+    error over independent draws and lowers it for data stored in sorted or drifting order."""
+    import numpy as np
+
+    if len(values) > QUANTILE_SAMPLE:
+        # stratified: one row drawn uniformly from each of QUANTILE_SAMPLE equal stretches
+        # of rows (no more rank error than independent draws; read in order, cache-friendly)
+        rng = np.random.default_rng(QUANTILE_SEED)
+        strata = np.arange(QUANTILE_SAMPLE) + rng.random(QUANTILE_SAMPLE)
+        rows = (strata * (len(values) / QUANTILE_SAMPLE)).astype(np.intp)
+        values = values[np.minimum(rows, len(values) - 1)]
+    # np.quantile selects with a multi-pivot partition; on sorted values it is the same
+    # figure, and sorting first is faster for the 7 levels
+    return np.asarray(np.quantile(np.sort(np.asarray(values, dtype=np.float64)), QUANTILES))
+
+
+DENSE_SPAN = 4  # integers spanning at most this many times their count: counted by marking
+
+
+def _distinct_integers(values: np.ndarray, low: int, high: int) -> int:
+    """The number of distinct values of a numpy integer array (from ``low`` to ``high``):
+    one marking pass when the span is short, else a hash table."""
     import numpy as np
     import pandas as pd
+
+    if high - low < DENSE_SPAN * len(values) + 1024:
+        seen = np.zeros(high - low + 1, dtype=bool)
+        seen[values - values.dtype.type(low)] = True
+        return int(np.count_nonzero(seen))
+    return len(pd.unique(values))
+
+
+def _profile_integers(col: pd.Series, values: np.ndarray, spec: ColumnSchema) -> None:
+    """A numpy integer column without missing values: exact min, max and distinct count on
+    the integers themselves (no float copy), key flag, quantiles."""
+    low, high = int(values.min()), int(values.max())
+    spec.min, spec.max = float(low), float(high)
+    spec.n_unique = _distinct_integers(values, low, high)
+    unique = spec.n_unique == len(values)
+    spec.key = is_key(col, unique=unique) or id_like(col, unique=unique) is not None or None
+    qs = _quantiles(values)
+    spec.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
+
+
+def _profile_numeric(col: pd.Series, spec: ColumnSchema) -> None:
+    """Null rate, +-inf, distinct count and key flag (integers), exact min and max, and
+    quantiles (``_quantiles``) of an int or float column, in one conversion at most."""
+    import numpy as np
+    import pandas as pd
+
+    plain = isinstance(col.dtype, np.dtype)  # numpy-backed: no missing values but NaN
+    if plain and col.dtype.kind in "iu":
+        raw = np.asarray(col.to_numpy())
+        if max(abs(int(raw.min())), abs(int(raw.max()))) < 2**53:
+            # exact as floats: the figures the float path gives, without the float copy
+            _profile_integers(col, raw, spec)
+            return
+    values = np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    low, high = (float(values.min()), float(values.max())) if len(values) else (math.nan,) * 2
+    if not (math.isfinite(low) and math.isfinite(high)):  # NaN or +-inf somewhere
+        nulls = int(np.count_nonzero(np.isnan(values))) if plain else int(col.isna().sum())
+        spec.null_rate = nulls / len(col)
+        finite = np.isfinite(values)
+        n_finite = int(np.count_nonzero(finite))
+        if n_finite + nulls < len(values):
+            spec.has_inf = True
+        values = values[finite]
+        low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+    if spec.kind == "int":  # distinct counts of floats are costly and say little
+        spec.n_unique = len(pd.unique(values))
+        unique = True if spec.n_unique == len(col) else None
+        spec.key = is_key(col, unique=unique) or id_like(col, unique=unique) is not None or None
+    if len(values):
+        spec.min, spec.max = low, high
+        qs = _quantiles(values)
+        spec.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
+
+
+def text_counts(col: pd.Series, *, missing: str | None = None) -> pd.Series:
+    """How often each value of ``col`` occurs, keyed by its text: what
+    ``col.astype(str).value_counts()`` gives (most frequent first, ties in order of first
+    appearance), with missing values left out or, with ``missing``, counted under that key.
+    Only the distinct values become text: rows are counted on codes (``pd.factorize``: the
+    category codes of a categorical column, one hash pass otherwise). Values whose text is
+    not one-to-one with their equality (floats, where 0.0 == -0.0; mixed objects, where
+    1 == 1.0 == True) take the text of every row, as before."""
+    import numpy as np
+    import pandas as pd
+
+    kind = kind_of(col.dtype)
+    codes, uniques = pd.factorize(col, use_na_sentinel=missing is None)
+    values = list(uniques)
+    plain = kind in ("category", "bool", "int") or (
+        kind == "string" and all(isinstance(v, str) or pd.isna(v) for v in values)
+    )
+    if not plain:
+        text = col.astype(str)
+        per_row: pd.Series = (
+            text[col.notna()].value_counts()
+            if missing is None
+            else text.where(col.notna(), missing).value_counts()
+        )
+        return per_row
+    counts = np.bincount(np.asarray(codes)[codes >= 0], minlength=len(values))
+    keys = [missing if missing is not None and pd.isna(v) else str(v) for v in values]
+    by_text: pd.Series = pd.Series(counts, index=keys, dtype=np.int64)
+    by_text = by_text[by_text.to_numpy() > 0]
+    if not by_text.index.is_unique:  # distinct values with the same text (1 and "1")
+        by_text = by_text.groupby(level=0, sort=False).sum()
+    return by_text.sort_values(ascending=False, kind="stable")
+
+
+def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Schema:
+    """Infer the schema of a reference DataFrame (the training data, typically).
+
+    One pass per column: min and max exact, quantiles exact up to ``QUANTILE_SAMPLE``
+    values and from a seeded sample beyond (``_sample_quantiles`` states the rank error),
+    categories counted on codes."""
+    import numpy as np
 
     from pytest_mlchecks.inputs.tables import as_dataframe, require_rows
 
@@ -487,29 +613,22 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
     for name in frame.columns:
         col = frame[name]
         kind = kind_of(col.dtype)
-        nulls = int(col.isna().sum())
-        spec = ColumnSchema(name=str(name), dtype=str(col.dtype), kind=kind, null_rate=nulls / n)
-        present = col.dropna()
+        spec = ColumnSchema(name=str(name), dtype=str(col.dtype), kind=kind)
+        columns.append(spec)
         if kind in ("int", "float"):
-            values = present.to_numpy(dtype=np.float64)
-            spec.has_inf = bool(np.isinf(values).any()) or None
-            values = values[np.isfinite(values)]
-            if kind == "int":  # distinct counts of floats are costly and say little
-                spec.n_unique = len(pd.unique(values))
-                spec.key = is_key(col) or id_like(col) is not None or None
-            if len(values):
-                spec.min = _finite_float(values.min())
-                spec.max = _finite_float(values.max())
-                qs = np.quantile(values, QUANTILES)
-                spec.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
-        elif kind == "datetime":
+            _profile_numeric(col, spec)  # sets the null rate too
+            continue
+        nulls = int(col.isna().sum())
+        spec.null_rate = nulls / n
+        present = col.dropna() if nulls else col
+        if kind == "datetime":
             spec.n_unique = int(present.nunique())
             if len(present):
                 stamps = present.to_numpy(dtype="datetime64[ns]").astype(np.int64)
                 spec.min = float(stamps.min())
                 spec.max = float(stamps.max())
         elif kind in ("category", "string", "bool"):
-            counts = present.astype(str).value_counts() if len(present) else pd.Series([])
+            counts = text_counts(present)
             spec.n_unique = len(counts)
             if kind == "bool" or len(counts) <= max_categories:
                 spec.categories = sorted(str(v) for v in counts.index)
@@ -518,5 +637,4 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
                 spec.min_count = int(counts.min()) if len(counts) else None
         else:
             spec.n_unique = int(present.astype(str).nunique())
-        columns.append(spec)
     return Schema(columns=columns, n_rows=n)

@@ -107,17 +107,28 @@ class _OverlapCounts:
 
 
 def _overlap(train_part: Any, test_part: Any) -> _Matches:
-    """Test rows that also occur in train (verified), plus train's own duplication."""
+    """Test rows that also occur in train (verified), plus train's own duplication.
+
+    Linear in rows: one hash table over both splits' 64-bit row hashes (``pd.factorize``,
+    train first, so train's hashes get codes 0, 1, ... in order of first appearance) gives
+    each train hash its count and first row, and each test row its candidate; candidates are
+    then verified cell by cell against that first equal train row."""
+    import pandas as pd
+
     train_part, h_train = _hashed(train_part)
     test_part, h_test = _hashed(test_part)
-    order = np.argsort(h_train, kind="stable")
-    sorted_h = h_train[order]
-    pos = np.searchsorted(sorted_h, h_test)
-    pos_clipped = np.minimum(pos, len(sorted_h) - 1)
-    candidate = sorted_h[pos_clipped] == h_test
+    codes, _ = pd.factorize(np.concatenate([h_train, h_test]))
+    codes = np.asarray(codes, dtype=np.intp)
+    train_codes, test_codes = codes[: len(h_train)], codes[len(h_train) :]
+    distinct = int(train_codes.max()) + 1 if len(train_codes) else 0
+    # a code first appears where it exceeds every code before it
+    seen_before = np.maximum.accumulate(np.concatenate([[-1], train_codes[:-1]]))
+    first_row = np.flatnonzero(train_codes > seen_before)  # first train row of code c at [c]
+    group_size = np.bincount(train_codes, minlength=distinct)
+    candidate = test_codes < distinct
     test_idx = np.flatnonzero(candidate)
-    matched_pos = pos_clipped[candidate]
-    train_idx = order[matched_pos]
+    matched_code = test_codes[candidate]
+    train_idx = first_row[matched_code]
     if len(test_idx):
         verified = _rows_equal(
             train_part.iloc[train_idx].reset_index(drop=True),
@@ -125,19 +136,14 @@ def _overlap(train_part: Any, test_part: Any) -> _Matches:
         )
         test_idx = test_idx[verified]
         train_idx = train_idx[verified]
-        matched_pos = matched_pos[verified]
-    new_group = np.ones(len(sorted_h), dtype=bool)
-    new_group[1:] = sorted_h[1:] != sorted_h[:-1]
-    distinct = int(np.count_nonzero(new_group))
-    group_id = np.cumsum(new_group) - 1
-    group_size = np.bincount(group_id)
+        matched_code = matched_code[verified]
     return {
         "test_idx": test_idx,
         "train_idx": train_idx,
         "distinct_train_rows": distinct,
-        "matched_train_counts": group_size[group_id[matched_pos]],
+        "matched_train_counts": group_size[matched_code],
         # each matched value's train rows once
-        "train_rows_matched": int(group_size[np.unique(group_id[matched_pos])].sum()),
+        "train_rows_matched": int(group_size[np.unique(matched_code)].sum()),
         "singletons": int(np.count_nonzero(group_size == 1)),
         "doubletons": int(np.count_nonzero(group_size == 2)),
         "tripletons": int(np.count_nonzero(group_size == 3)),

@@ -34,7 +34,7 @@ from pytest_mlchecks.inputs.tables import (
     split_columns,
     table,
 )
-from pytest_mlchecks.schema import column_as_float, id_like, kind_of, tabular_input
+from pytest_mlchecks.schema import column_as_float, id_like, kind_of, tabular_input, text_counts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,10 +127,9 @@ def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     hundreds of near-empty bins (dates or names stored as text) make PSI measure sparsity,
     not drift. Bins are chosen on the pooled counts, not the reference's alone: picking the
     levels a sample happens to over-represent would itself look like drift. A new level
-    that takes real mass gets its own bin and stands out."""
-    ra = a.astype(str).where(a.notna(), "\x00nan")
-    cb = b.astype(str).where(b.notna(), "\x00nan")
-    ref_counts, cur_counts = ra.value_counts(), cb.value_counts()
+    that takes real mass gets its own bin and stands out. Levels are values' text, counted
+    on codes (``schema.text_counts``)."""
+    ref_counts, cur_counts = text_counts(a, missing=MISSING), text_counts(b, missing=MISSING)
     pooled = ref_counts.add(cur_counts, fill_value=0).sort_values(ascending=False, kind="stable")
     kept = list(pooled[pooled >= 2 * LEVEL_MIN_COUNT].index[:LEVEL_MAX_BINS])
     index = {c: i for i, c in enumerate(kept)}
@@ -142,12 +141,44 @@ def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return rc, cc
 
 
+MISSING = "\x00nan"  # the level of missing values
+CHUNK = 1 << 16  # values compared against every edge while they sit in cache
+FEW_EDGES = 64  # up to this many edges: comparisons per cached chunk beat a binary search
+
+
+def bin_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of ``x`` over the bins that sorted ``edges`` cut (bin i: edges[i-1] < x <=
+    edges[i]; +-inf in the outer bins), then the NaN count: ``len(edges) + 2`` counts. One
+    pass over ``x``: up to ``FEW_EDGES`` edges, each cached chunk of values is compared with
+    every edge (faster than a binary search per value for few edges); beyond, one
+    ``searchsorted``."""
+    k = len(edges) + 1
+    if len(edges) > FEW_EDGES:
+        codes = np.searchsorted(edges, x, side="left")
+        codes[np.isnan(x)] = k
+        return np.asarray(np.bincount(codes, minlength=k + 1))
+    at_most = np.zeros(len(edges), dtype=np.int64)  # values <= each edge
+    nan = 0
+    buffer = np.empty(min(CHUNK, len(x)), dtype=bool)
+    for start in range(0, len(x), CHUNK):
+        part = x[start : start + CHUNK]
+        flags = buffer[: len(part)]
+        for i, edge in enumerate(edges):
+            np.less_equal(part, edge, out=flags)
+            at_most[i] += np.count_nonzero(flags)
+        np.isnan(part, out=flags)
+        nan += np.count_nonzero(flags)
+    cumulative = np.concatenate([[0], at_most, [len(x) - nan]])
+    return np.concatenate([np.diff(cumulative), [nan]])
+
+
 def _numeric_bins(
     ref: np.ndarray, cur: np.ndarray, bins: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference and current counts over the reference's quantile bins (one bin per value
     when it has few distinct values), missing values in a last bin of their own."""
-    finite = ref[np.isfinite(ref)]
+    all_finite = len(ref) > 0 and bool(np.isfinite(ref.min()) and np.isfinite(ref.max()))
+    finite = ref if all_finite else ref[np.isfinite(ref)]  # no copy when nothing to drop
     sample = (
         finite if len(finite) <= EDGE_SAMPLE else finite[rng.integers(0, len(finite), EDGE_SAMPLE)]
     )
@@ -159,20 +190,7 @@ def _numeric_bins(
             # few distinct values: one bin per value (points), values between in own bins
             values = np.unique(sample)
             edges = np.sort(np.concatenate([values - 1e-9 * (1 + abs(values)), values]))
-    k = len(edges) + 1
-
-    def counts(x: np.ndarray) -> np.ndarray:
-        # one vectorised comparison per edge beats a binary search per value for ~10 edges
-        if len(edges) <= 64:
-            codes = np.zeros(len(x), dtype=np.int16)
-            for edge in edges:
-                codes += x > edge
-        else:
-            codes = np.searchsorted(edges, x, side="left").astype(np.int16)
-        codes[np.isnan(x)] = k
-        return np.bincount(codes, minlength=k + 1)
-
-    return counts(ref), counts(cur)
+    return bin_counts(ref, edges), bin_counts(cur, edges)
 
 
 def _ks(ref: np.ndarray, cur: np.ndarray, rng: np.random.Generator) -> float:
@@ -193,6 +211,17 @@ def _ks(ref: np.ndarray, cur: np.ndarray, rng: np.random.Generator) -> float:
     return float(np.max(np.abs(fa - fb)))
 
 
+def _skip_ks_draws(present_ref: int, present_cur: int, rng: np.random.Generator) -> None:
+    """Advance ``rng`` as ``_ks`` would on samples with these numbers of present values,
+    without computing KS: the next columns' seeded samples, so their figures, stay the same
+    whichever method ran."""
+    if present_ref == 0 or present_cur == 0:
+        return
+    for present in (present_ref, present_cur):
+        if present > KS_SAMPLE:
+            rng.integers(0, present, KS_SAMPLE)
+
+
 DriftLevel = Literal["error", "warning", "ok"]
 
 
@@ -210,11 +239,12 @@ class _DriftEffect(TypedDict):
 
 
 class DriftColumn(_DriftEffect, total=False):
-    """One compared column: its PSI (and KS, numeric columns), the noise bars at these sample
-    sizes, the statistic the verdict uses (``metric``, ``effect``, ``noise``) and its limits."""
+    """One compared column: its PSI (and KS for numeric columns under ``method="ks"``), the
+    noise bars at these sample sizes, the statistic the verdict uses (``metric``, ``effect``,
+    ``noise``) and its limits."""
 
     histogram: DriftHistogram  # the three most drifted columns only
-    ks: float  # numeric columns only
+    ks: float  # numeric columns, method="ks" only
     ks_noise: float
     metric: Literal["PSI", "KS"]
     limit: float
@@ -360,9 +390,11 @@ def _measure_drift_column(
         "reference": [round(float(v), 5) for v in shares_ref],
         "current": [round(float(v), 5) for v in shares_cur],
     }
-    if numeric:
+    if numeric and setup.method == "ks":
         row["ks"] = _ks(x, y, rng)
         row["ks_noise"] = ks_critical(setup.alpha, min(n, KS_SAMPLE), min(m, KS_SAMPLE))
+    elif numeric:  # PSI only: draw what KS would, so PSI's seeded edges match method="ks"
+        _skip_ks_draws(int(rc[:-1].sum()), int(cc[:-1].sum()), rng)
     metric: Literal["PSI", "KS"] = "PSI"
     effect, noise, limits = psi, psi_noise, setup.limits
     if setup.method == "ks" and numeric:
@@ -437,17 +469,15 @@ def _explain_no_drift(figures: _DriftFigures) -> str:
             f"{fmt(rows[0]['noise'], 3)} at n={n:,}/{m:,})."
             + (f" {_skipped_note(skipped)}" if skipped else "")
         )
+    with_ks = any("ks" in r for r in rows[:12])  # method="ks" on a numeric column
     table_rows = [
-        [
-            r["column"],
-            fmt(r["psi"], 3),
-            fmt(r["psi_noise"], 3),
-            fmt(r["ks"], 3) if "ks" in r else "-",
-            r["level"],
-        ]
+        [r["column"], fmt(r["psi"], 3), fmt(r["psi_noise"], 3)]
+        + ([fmt(r["ks"], 3) if "ks" in r else "-"] if with_ks else [])
+        + [r["level"]]
         for r in rows[:12]
     ]
-    body = table(["column", "PSI", "noise", "KS", "verdict"], table_rows)
+    headers = ["column", "PSI", "noise"] + (["KS"] if with_ks else []) + ["verdict"]
+    body = table(headers, table_rows)
     if skipped:
         body += "\n  " + _skipped_note(skipped)
     worst = flagged[0]
