@@ -113,13 +113,40 @@ def item_thresholds(item: pytest.Item, conftests: ConftestMarks) -> dict[str, fl
     return values
 
 
-def apply(items: list[pytest.Item], config: pytest.Config, rung_of: Any) -> None:
-    """Validate every item's ``ml_thresholds`` (stashed for its recorder) and put the
-    umbrella marker on every item that is on a rung (``rung_of(item)``)."""
-    conftests = ConftestMarks(config)
+_CONFTESTS_KEY = pytest.StashKey[tuple[int, ConftestMarks]]()
+
+
+def _conftests(config: pytest.Config) -> ConftestMarks:
+    """The conftest marks, read again only when pytest registered more plugins (conftest
+    files load as collection reaches their directories)."""
+    count = len(config.pluginmanager.get_plugins())
+    cached = config.stash.get(_CONFTESTS_KEY, None)
+    if cached is None or cached[0] != count:
+        cached = (count, ConftestMarks(config))
+        config.stash[_CONFTESTS_KEY] = cached
+    return cached[1]
+
+
+def collected(result: object, collector: pytest.Collector) -> None:
+    """Validate the ``ml_thresholds`` of the test items a collector just made and stash
+    them for their recorders; a bad marker is a collection error of that file (serial and
+    under xdist alike), naming the test or conftest.py, the key and what was expected."""
+    made = result if isinstance(result, list) else [result]
+    items = [item for item in made if isinstance(item, pytest.Item)]
+    if not items:
+        return
+    conftests = _conftests(collector.config)
     for item in items:
-        values = item_thresholds(item, conftests)
+        try:
+            values = item_thresholds(item, conftests)
+        except pytest.UsageError as exc:
+            raise pytest.Collector.CollectError(str(exc)) from None
         if values:
             item.stash[THRESHOLDS_KEY] = values
+
+
+def add_umbrella(items: list[pytest.Item], rung_of: Any) -> None:
+    """Put the umbrella marker on every item that is on a rung (``rung_of(item)``)."""
+    for item in items:
         if rung_of(item) is not None:
             item.add_marker(UMBRELLA)

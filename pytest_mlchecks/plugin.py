@@ -351,13 +351,22 @@ def pytest_collection_modifyitems(
         from pytest_mlchecks._autoaudit import generated_items
 
         items.extend(generated_items(session))
-    # before -m deselects: the ml_thresholds values are validated, every test on a rung
-    # carries the umbrella marker "ml"
+    # before -m deselects: every test on a rung carries the umbrella marker "ml"
     markexpr = str(config.getoption("markexpr", "") or "")
     infer = ladder.options.audit or re.search(rf"\b{_markers.UMBRELLA}\b", markexpr) is not None
-    _markers.apply(
-        items, config, lambda item: _marker_rung(item) or (_inferred_rung(item) if infer else None)
+    _markers.add_umbrella(
+        items, lambda item: _marker_rung(item) or (_inferred_rung(item) if infer else None)
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, object, object]:
+    """``@pytest.mark.ml_thresholds`` validated as each test is collected."""
+    result = yield
+    _markers.collected(result, collector)
+    return result
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -521,7 +530,7 @@ class Ladder:
                 # pytest's skipping plugin turns the mark into a skip reported at the test's
                 # own location, before any fixture is set up.
                 item.add_marker(pytest.mark.skip(reason=reason))
-        elif "ml_seed" in getattr(item, "fixturenames", ()):
+        if reason is None and "ml_seed" in getattr(item, "fixturenames", ()):
             # ml_seed is session-scoped (usable from any fixture): each test that needs it
             # starts from the seeded state, whatever ran before it
             _fixtures.seed_libraries(self.config)
