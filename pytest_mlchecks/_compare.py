@@ -297,6 +297,9 @@ def terminal_lines(section: CompareSection, *, verbose: int = 0) -> list[str]:
         lines.append(
             f"  {label:{label_w}}  {e['name']:{name_w}}  {_figures(e) + worse:36}  {e['nodeid']}"
         )
+    reason = regression_reason(section) if section["fail_on_regression"] else None
+    if reason is not None:
+        lines.append(f"--ml-compare-fail: gate FAIL - {reason}")
     return lines
 
 

@@ -100,6 +100,8 @@ def terminal_lines(
                 ""
                 if shown is checks or len(failing) == len(checks)
                 else f" (showing the {len(failing)} not passing; --ml-summary=all: all)"
+                if failing
+                else " (--ml-summary=all lists them)"
             )
         )
         status_w = max([4, *(len(_status(c)) for c in shown)])

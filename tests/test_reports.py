@@ -109,6 +109,7 @@ def test_compare_fail_fails_the_gate_and_names_the_figure(
         in (report["reason"])
     )
     assert "+50%" in report["reason"]
+    result.stdout.fnmatch_lines(["--ml-compare-fail: gate FAIL - 1 figure worse than*finite*"])
     # a tolerance above the change: no regression, the run passes
     pytester.makeini("[pytest]\nml_compare_tolerance = 0.6\n")
     result = _run(
