@@ -102,14 +102,23 @@ def _number(argument: str, raw: float | None) -> float | None:
         ) from None
 
 
-def seed_libraries(config: pytest.Config) -> int:
+SEEDED_NOTE = "seeded"  # the running test's recorder note: the plugin seeded before it
+
+
+def seed_libraries(config: pytest.Config, *, again: bool = False) -> int:
     """Seed ``random``, numpy, torch, the entry-point seeders and the ``pytest_mlchecks_seed``
-    hook from the run's seed; returns the seed."""
+    hook from the run's seed, once per test attempt (``again``: a new attempt's setup);
+    returns the seed."""
     from pytest_mlchecks._seeding import seed_everything
 
     seed = current_settings().seed
+    recorder = current_recorder()
+    if recorder is not None and recorder.notes.get(SEEDED_NOTE) and not again:
+        return seed  # this test's setup seeded already
     seed_everything(seed)
     config.hook.pytest_mlchecks_seed(seed=seed)
+    if recorder is not None:
+        recorder.notes[SEEDED_NOTE] = True
     return seed
 
 

@@ -530,11 +530,17 @@ class Ladder:
                 # pytest's skipping plugin turns the mark into a skip reported at the test's
                 # own location, before any fixture is set up.
                 item.add_marker(pytest.mark.skip(reason=reason))
+        seed_error: Exception | None = None
         if reason is None and "ml_seed" in getattr(item, "fixturenames", ()):
             # ml_seed is session-scoped (usable from any fixture): each test that needs it
             # starts from the seeded state, whatever ran before it
-            _fixtures.seed_libraries(self.config)
+            try:
+                _fixtures.seed_libraries(self.config, again=True)
+            except Exception as exc:  # a broken seeder: raised after the inner setup ran
+                seed_error = exc
         result = yield
+        if seed_error is not None:  # (the fixture usually raised it already)
+            raise seed_error
         if reason is not None:  # the skipping plugin is disabled: skip here
             pytest.skip(reason)
         return result
