@@ -102,20 +102,39 @@ def _number(argument: str, raw: float | None) -> float | None:
         ) from None
 
 
-@pytest.fixture
+SEEDED_NOTE = "seeded"  # the running test's recorder note: the plugin seeded before it
+
+
+def seed_libraries(config: pytest.Config, *, again: bool = False) -> int:
+    """Seed ``random``, numpy, torch, the entry-point seeders and the ``pytest_mlchecks_seed``
+    hook from the run's seed, once per test attempt (``again``: a new attempt's setup);
+    returns the seed."""
+    from pytest_mlchecks._seeding import seed_everything
+
+    seed = current_settings().seed
+    recorder = current_recorder()
+    if recorder is not None and recorder.notes.get(SEEDED_NOTE) and not again:
+        return seed  # this test's setup seeded already
+    seed_everything(seed)
+    config.hook.pytest_mlchecks_seed(seed=seed)
+    if recorder is not None:
+        recorder.notes[SEEDED_NOTE] = True
+    return seed
+
+
+@pytest.fixture(scope="session")
 def ml_seed(request: pytest.FixtureRequest) -> int:
     """Seed ``random``, numpy and torch (if installed) from ``--ml-seed`` / ini ``ml_seed``.
 
     Then every seeder of the entry-point group ``pytest_mlchecks.seeders`` (installed
     packages seeding their library) and the ``pytest_mlchecks_seed(seed)`` hook (a
     conftest.py seeding one more library) run with the same seed.
-    """
-    from pytest_mlchecks._seeding import seed_everything
 
-    seed = current_settings().seed
-    seed_everything(seed)
-    request.config.hook.pytest_mlchecks_seed(seed=seed)
-    return seed
+    Session-scoped, so fixtures of any scope can use it; the plugin seeds again before each
+    test that needs it (directly or through its fixtures), so every such test starts from
+    the same state whatever ran before it.
+    """
+    return seed_libraries(request.config)
 
 
 @pytest.fixture

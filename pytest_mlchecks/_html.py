@@ -106,6 +106,11 @@ def render(summary: AuditReport) -> str:
                 "</td></tr>"
             )
         out.append("</table>")
+    compared = summary.get("compare")
+    if compared is not None:
+        from pytest_mlchecks._compare import html_section
+
+        out.append(html_section(compared))
     checks = summary["checks"]
     failing = [c for c in checks if _status(c) in ("fail", "warn")]
     out.append(f"<h2>Findings ({len(failing)} of {len(checks)} checks)</h2>")

@@ -44,6 +44,9 @@ class Settings:
     """Effective configuration of a session: ini thresholds that were set, strict mode, seed."""
 
     ini: Mapping[str, float] = field(default_factory=dict)
+    #: thresholds the running test's ``@pytest.mark.ml_thresholds`` sets (between the
+    #: argument and the ini option)
+    marker: Mapping[str, float] = field(default_factory=dict)
     strict: bool = False
     seed: int = 0
     update_schema: bool = False
@@ -153,6 +156,8 @@ def threshold_label(key: str, source: str) -> str:
         return f"argument {spec.arg or key} (ini {spec.ini})"
     if source == "ini":
         return f"ini option {spec.ini}"
+    if source == "marker":
+        return f"marker ml_thresholds({key}=...)"
     return f"default of {spec.ini}"
 
 
@@ -166,14 +171,18 @@ def validate_threshold(key: str, value: object, *, source: str = "argument") -> 
 
 
 def resolve_threshold(key: str, argument: float | None) -> float:
-    """Effective threshold: the argument if given, else the ini option, else the default.
+    """Effective threshold: the argument if given, else the test's ``ml_thresholds`` marker,
+    else the ini option, else the default.
 
     Every source is validated against the threshold's domain in the registry, so a NaN, a
     negative norm or a fraction above 1 is a usage error naming where it came from.
     """
     if argument is not None:
         return validate_threshold(key, argument, source="argument")
-    ini = current_settings().ini
+    settings = current_settings()
+    if key in settings.marker:
+        return validate_threshold(key, settings.marker[key], source="marker")
+    ini = settings.ini
     if key in ini:
         return validate_threshold(key, ini[key], source="ini")
     return THRESHOLDS[key].default
@@ -182,6 +191,8 @@ def resolve_threshold(key: str, argument: float | None) -> float:
 def threshold_source(key: str, argument: float | None = None) -> ThresholdOrigin:
     if argument is not None:
         return "argument"
+    if key in current_settings().marker:
+        return "marker"
     if key in current_settings().ini:
         return "ini"
     return "default"

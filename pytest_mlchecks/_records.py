@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 #: where a threshold in force came from
-ThresholdOrigin = Literal["argument", "ini", "default"]
+ThresholdOrigin = Literal["argument", "marker", "ini", "default"]
 #: the audit gate: what CI reads
 Gate = Literal["pass", "fail", "incomplete", "error"]
 #: how one recorded check counts (``_session.check_status``); the last three are not counted
@@ -184,7 +184,53 @@ class _AuditTrail(TypedDict, total=False):
     git: GitInfo | None
 
 
-class AuditReport(_AuditTrail):
+class CompareEntry(TypedDict):
+    """One check of ``--ml-compare``: identified by test, check name and occurrence."""
+
+    nodeid: str
+    name: str
+    #: 0 for the check's first record in the test, 1 for the second, ...
+    occurrence: int
+    rung: str | None
+    then: JsonFloat
+    now: JsonFloat
+    status_then: CheckStatus | None
+    status_now: CheckStatus | None
+    #: the direction in which the figure gets worse (None: unknown, e.g. a user figure)
+    worse: Literal["higher", "lower"] | None
+    #: "worse", "better", "same", or "n/a" (no comparable figure)
+    change: str
+    #: (now - then) / |then| (None when then is 0 or a figure is missing)
+    relative: float | None
+    #: worse beyond the tolerance
+    regression: bool
+
+
+class CompareSection(TypedDict):
+    """``--ml-compare PATH``: this run's figures against an earlier JSON report."""
+
+    baseline: str
+    baseline_gate: str | None
+    tolerance: float
+    fail_on_regression: bool
+    #: every check found in both runs (figure then and now)
+    checks: list[CompareEntry]
+    #: checks that fail now and did not fail (or did not exist) then
+    new_failures: list[CompareEntry]
+    #: checks of the earlier report that this run did not record
+    vanished: list[CompareEntry]
+    #: checks this run recorded that the earlier report did not have
+    new: list[CompareEntry]
+    #: figures that got worse beyond the tolerance
+    regressions: int
+
+
+class _AuditReportExtras(_AuditTrail, total=False):
+    #: ``--ml-compare``: what changed since an earlier report
+    compare: CompareSection
+
+
+class AuditReport(_AuditReportExtras):
     """The audit summary: the JSON report (``--ml-audit-json``), also rendered as Markdown,
     HTML and the terminal summary. Identical for a serial run and an xdist run."""
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from pytest_mlchecks._result import RUNGS
+
+#: the direction in which a figure gets worse
+Worse = Literal["higher", "lower"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class ThresholdSpec:
     hi_open: bool = False
     arg: str = ""
     allow_inf: bool = False
+    #: which way the figure held to this limit gets worse: "higher" (a maximum) or "lower"
+    #: (a minimum); ``--ml-compare`` reads it through ``CheckSpec.worse``
+    worse: Worse = "higher"
 
     @property
     def ini(self) -> str:
@@ -71,6 +78,9 @@ class ThresholdSpec:
 class CheckSpec:
     """A check known to the plugin: ``assert_<name>`` / ``check_<name>`` in ``module``.
 
+    ``worse`` says which way its headline figure gets worse (``--ml-compare``); it matches
+    the ``worse`` of the threshold the figure is held to (``tests/test_registry.py``).
+
     ``summary`` says what it detects (docstring of the assert twin, reports); ``thresholds``
     are its keys in ``THRESHOLDS``; ``helpers`` is False for a check reached through another
     public name (``grad_tracker``: ``GradNormTracker.check()``), with no assert_/check_ pair.
@@ -82,6 +92,9 @@ class CheckSpec:
     summary: str
     thresholds: tuple[str, ...] = ()
     helpers: bool = True
+    #: which way the check's headline figure (``CheckResult.value``) gets worse: "lower" for
+    #: a figure held to a minimum (a score gap over a baseline, a ratio, a share)
+    worse: Worse = "higher"
 
     @property
     def assert_name(self) -> str:
@@ -540,11 +553,12 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
 
 # The domain of each threshold, applied to THRESHOLDS just below: ``lo``/``hi`` bounds
 # (``None``: unbounded), ``lo_open``/``hi_open`` exclusive bounds, ``arg`` the keyword argument
-# of the checks that overrides it, ``allow_inf`` +inf accepted as "no limit". NaN is never
+# of the checks that overrides it, ``allow_inf`` +inf accepted as "no limit", ``worse="lower"``
+# for a minimum (the figure gets worse going down; default "higher"). NaN is never
 # valid; a key that is not listed only has to be a finite number.
 DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "finite_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
-    "class_balance_min_fraction": dict(lo=0.0, hi=1.0, arg="min_fraction"),
+    "class_balance_min_fraction": dict(lo=0.0, hi=1.0, arg="min_fraction", worse="lower"),
     "row_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "duplicates_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "conflicting_labels_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
@@ -552,7 +566,9 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "target_leakage_max_r2": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_r2"),
     "temporal_leakage_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "fit_on_train_rtol": dict(lo=0.0, arg="rtol"),
-    "missingness_alpha": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="alpha"),
+    "missingness_alpha": dict(
+        lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="alpha", worse="lower"
+    ),
     "missingness_min_effect": dict(lo=0.0, arg="min_effect"),
     "drift_psi_threshold": dict(lo=0.0, lo_open=True, arg="threshold"),
     "drift_psi_warning": dict(lo=0.0, lo_open=True, arg="warn_threshold"),
@@ -560,20 +576,22 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "drift_ks_warning": dict(lo=0.0, hi=1.0, lo_open=True, arg="warn_threshold"),
     "ood_max_fraction": dict(lo=0.0, hi=1.0, hi_open=True, arg="max_fraction"),
     "ood_margin": dict(lo=0.0, arg="margin"),
-    "beats_dummy_margin": dict(lo=-1.0, hi=1.0, arg="margin"),
+    "beats_dummy_margin": dict(lo=-1.0, hi=1.0, arg="margin", worse="lower"),
     "overfitting_max_gap": dict(lo=0.0, arg="max_gap"),
     "suspicious_max_score": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_score"),
     "suspicious_test_advantage": dict(lo=0.0, arg="max_test_advantage"),
     "dominant_feature_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
     "folds_max_std": dict(lo=0.0, arg="max_std"),
-    "fair_min_di": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_disparate_impact"),
+    "fair_min_di": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_disparate_impact", worse="lower"),
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),
     "groups_min_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_ratio"),
     "groups_min_fraction": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_fraction"),
     "scores_max_gap": dict(lo=0.0, hi=0.5, arg="max_gap"),
-    "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
+    "grad_vanishing_ratio": dict(
+        lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio", worse="lower"
+    ),
     # inf: no absolute limit (the grads branch makes that the default, with a relative limit
     # taking over); NaN stays refused, so it can no longer switch the check off by accident
     "grad_max_total_norm": dict(lo=0.0, lo_open=True, arg="max_total_norm", allow_inf=True),
@@ -589,11 +607,11 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "inference_max_peak_mb": dict(lo=0.0, lo_open=True, arg="max_peak_mb", allow_inf=True),
     "inference_tolerance": dict(lo=0.0, arg="tolerance"),
     "collapse_max_share": dict(lo=0.0, hi=1.0, lo_open=True, arg="max_share"),
-    "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread"),
+    "collapse_min_spread": dict(lo=0.0, hi=1.0, arg="min_spread", worse="lower"),
     "truncation_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     # thresholds that other branches add (applied once they exist)
     "row_overlap_chance_alpha": dict(
-        lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="chance_alpha"
+        lo=0.0, hi=1.0, lo_open=True, hi_open=True, arg="chance_alpha", worse="lower"
     ),
     "entity_overlap_max_fraction": dict(lo=0.0, hi=1.0, arg="max_fraction"),
     "target_leakage_max_dominance": dict(lo=1.0, arg="max_dominance"),
@@ -645,6 +663,7 @@ CHECKS: dict[str, CheckSpec] = {
             _DATA,
             "rare classes (warning) and the metric to use",
             ("class_balance_min_fraction",),
+            worse="lower",
         ),
         CheckSpec(
             "no_duplicates",
@@ -708,6 +727,7 @@ CHECKS: dict[str, CheckSpec] = {
             _MODEL,
             "a model no better than a Dummy baseline",
             ("beats_dummy_margin",),
+            worse="lower",
         ),
         CheckSpec(
             "beats_baselines",
@@ -715,6 +735,7 @@ CHECKS: dict[str, CheckSpec] = {
             _MODEL,
             "where the ladder dummy < linear < model stalls",
             ("beats_dummy_margin",),
+            worse="lower",
         ),
         CheckSpec(
             "predictions_not_collapsed",
@@ -780,6 +801,7 @@ CHECKS: dict[str, CheckSpec] = {
             _GROUPS,
             "selection-rate ratio and error-rate gaps by group, beyond sampling noise",
             ("fair_min_di", "fair_max_tpr_gap", "fair_max_fpr_gap"),
+            worse="lower",
         ),
         CheckSpec(
             "slices_perform",
@@ -808,6 +830,7 @@ CHECKS: dict[str, CheckSpec] = {
             _DEEP,
             "NaN, missing, dead, vanishing or exploding gradients",
             ("grad_vanishing_ratio", "grad_max_norm_ratio", "grad_max_total_norm"),
+            worse="lower",
         ),
         CheckSpec(
             "grad_tracker",

@@ -73,8 +73,12 @@ def _rung_rows(summary: AuditReport) -> list[tuple[str, RungRow]]:
     return [(r, rungs[r]) for r in order]
 
 
-def terminal_lines(summary: AuditReport, *, verbose: int = 0) -> list[str]:
-    """Aligned lines for the terminal summary (title printed by the caller)."""
+def terminal_lines(
+    summary: AuditReport, *, verbose: int = 0, every_check: bool = False
+) -> list[str]:
+    """Aligned lines for the terminal summary (title printed by the caller): the rung counts,
+    the check counts, and a row per check that failed or warned (every check with
+    ``every_check``, ``--ml-summary=all``, or ``-v``)."""
     lines: list[str] = []
     rows = _rung_rows(summary)
     width = max(len(name) for name, _ in rows)
@@ -85,14 +89,20 @@ def terminal_lines(summary: AuditReport, *, verbose: int = 0) -> list[str]:
         lines.append(line)
     checks = summary["checks"]
     failing = [c for c in checks if _status(c) in ("FAIL", "WARN")]
-    shown = checks if (verbose > 0 or len(checks) <= 30) else failing
+    shown = checks if (verbose > 0 or every_check) else failing
     if checks:
         lines.append("")
         lines.append(
             f"checks: {len(checks)} ran, {sum(1 for c in checks if _status(c) == 'FAIL')} failed, "
             f"{sum(1 for c in checks if _status(c) == 'WARN')} warned"
             + _not_counted(checks)
-            + ("" if shown is checks else f" (showing the {len(failing)} not passing; -v: all)")
+            + (
+                ""
+                if shown is checks or len(failing) == len(checks)
+                else f" (showing the {len(failing)} not passing; --ml-summary=all: all)"
+                if failing
+                else " (--ml-summary=all lists them)"
+            )
         )
         status_w = max([4, *(len(_status(c)) for c in shown)])
         name_w = max(len(str(c["name"])) for c in shown) if shown else 4
@@ -241,6 +251,11 @@ def markdown(summary: AuditReport) -> str:
             out.append(f"- {md_code(t['nodeid'])}")
         out.append("</details>")
         out.append("")
+    compared = summary.get("compare")
+    if compared is not None:
+        from pytest_mlchecks._compare import markdown_lines
+
+        out += markdown_lines(compared)
     out.append(md_escape(gate_line(summary)))
     out.append("")
     return "\n".join(out)

@@ -15,12 +15,13 @@ import re
 import tempfile
 from collections.abc import Generator, Iterable
 from contextvars import Token
+from dataclasses import replace
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_mlchecks import _fixtures, _report, hookspec
+from pytest_mlchecks import _annotations, _fixtures, _markers, _report, hookspec
 from pytest_mlchecks._protocol import (
     Recorder,
     Settings,
@@ -45,11 +46,23 @@ from pytest_mlchecks._session import (
 )
 
 if TYPE_CHECKING:  # the record types cost start-up time: the annotations only name them
+    from pytest_mlchecks._compare import Comparison
     from pytest_mlchecks._records import AuditReport, CheckRecord, PhasePayload
 
 LADDER_KEY = pytest.StashKey["Ladder"]()
+#: check records already turned into JUnit properties, per check name (``#2`` suffixes)
+JUNIT_SEEN_KEY = pytest.StashKey[dict[str, int]]()
+SUMMARY_MODES = ("all", "failures", "none")
 TOKEN_KEY = pytest.StashKey[Token[Settings | None]]()
 MARKERS = {f"ml_{rung}": rung for rung in RUNGS}
+
+
+def _summary_mode(text: str) -> str:
+    if text not in SUMMARY_MODES:
+        raise pytest.UsageError(
+            f"--ml-summary must be one of {', '.join(SUMMARY_MODES)}, got {text!r}"
+        )
+    return text
 
 
 def _seed(text: str) -> int:
@@ -167,6 +180,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=True,
         help="under --ml-audit, run higher rungs even when a lower rung failed.",
     )
+    group.addoption(
+        "--ml-compare",
+        dest="ml_compare",
+        metavar="PATH",
+        default=None,
+        help="compare this run's check figures with an earlier --ml-audit-json report (e.g. "
+        "main's): figures then and now, new failures, vanished and new checks.",
+    )
+    group.addoption(
+        "--ml-compare-fail",
+        action="store_true",
+        dest="ml_compare_fail",
+        default=False,
+        help="with --ml-compare: a figure worse than the earlier report's beyond ini "
+        "ml_compare_tolerance (relative, default 0.05) fails the gate and the run.",
+    )
+    group.addoption(
+        "--ml-github-annotations",
+        action="store_true",
+        dest="ml_github_annotations",
+        default=False,
+        help="print GitHub Actions ::error / ::warning annotations for failed and warned "
+        "checks at their test's file and line.",
+    )
+    group.addoption(
+        "--ml-summary",
+        dest="ml_summary",
+        metavar="all|failures|none",
+        type=_summary_mode,
+        default="failures",
+        help="checks listed in the terminal summary: every check, only those that failed or "
+        "warned (default; with the counts), or no ML summary at all.",
+    )
+    parser.addini(
+        "ml_compare_tolerance",
+        "--ml-compare-fail: relative change in the worse direction tolerated before a figure "
+        "counts as a regression (default 0.05: 5%)",
+        default="",
+    )
     parser.addini("ml_strict", "warnings from checks fail tests", type="bool", default=False)
     parser.addini("ml_seed", "seed for ml_seed and internal sampling (default 0)", default="0")
     parser.addini(
@@ -244,7 +296,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line(
             "markers", f"{marker}: put this test on the '{rung}' rung of the ML ladder."
         )
+    config.addinivalue_line(
+        "markers",
+        f"{_markers.MARKER}(**thresholds): thresholds for the checks of this test, class, "
+        "module or (pytestmark in a conftest.py) directory, e.g. fair_min_di=0.7 "
+        "(argument > marker > ini > default).",
+    )
+    config.addinivalue_line(
+        "markers", f"{_markers.UMBRELLA}: set by pytest-mlchecks on every test on a rung (-m ml)."
+    )
     settings, options = _settings(config)
+    compare_path = config.getoption("ml_compare")
+    if config.getoption("ml_compare_fail") and not compare_path:
+        raise pytest.UsageError("--ml-compare-fail needs --ml-compare PATH (the earlier report)")
     if not _is_worker(config):
         for flag, dest in REPORT_OPTIONS:
             value = config.getoption(dest)
@@ -261,6 +325,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.hypothesis_seed = settings.seed
     config.stash[TOKEN_KEY] = set_session_settings(settings)
     ladder = Ladder(config, settings, AuditSession(options))
+    if compare_path and not _is_worker(config):
+        from pytest_mlchecks import _compare
+
+        ladder.compare = _compare.Comparison(
+            _compare.load_baseline(str(compare_path)),
+            _compare.tolerance_from_ini(config.getini("ml_compare_tolerance")),
+            bool(config.getoption("ml_compare_fail")),
+        )
     config.stash[LADDER_KEY] = ladder
     config.pluginmanager.register(ladder, "mlchecks-ladder")
     if not config.pluginmanager.is_registered(_fixtures):
@@ -273,11 +345,28 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Under --ml-audit, add the items generated from pyproject.toml's [tool.mlchecks]."""
     ladder = config.stash.get(LADDER_KEY, None)
-    if ladder is None or not ladder.options.audit:
+    if ladder is None:
         return
-    from pytest_mlchecks._autoaudit import generated_items
+    if ladder.options.audit:
+        from pytest_mlchecks._autoaudit import generated_items
 
-    items.extend(generated_items(session))
+        items.extend(generated_items(session))
+    # before -m deselects: every test on a rung carries the umbrella marker "ml"
+    markexpr = str(config.getoption("markexpr", "") or "")
+    infer = ladder.options.audit or re.search(rf"\b{_markers.UMBRELLA}\b", markexpr) is not None
+    _markers.add_umbrella(
+        items, lambda item: _marker_rung(item) or (_inferred_rung(item) if infer else None)
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, object, object]:
+    """``@pytest.mark.ml_thresholds`` validated as each test is collected."""
+    result = yield
+    _markers.collected(result, collector)
+    return result
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -337,6 +426,10 @@ class Ladder:
         self.settings = settings
         self.session = session
         self._workers_down: set[int] = set()  # xdist worker nodes seen going down (by id)
+        self.compare: Comparison | None = None  # --ml-compare (controller only)
+        self.compare_failed = False
+        #: each test's file (relative to the rootdir) and 0-based line, from its reports
+        self.locations: dict[str, tuple[str, int | None]] = {}
         self._interrupted_workers: set[int] = set()  # ... on a KeyboardInterrupt
 
     @property
@@ -412,7 +505,9 @@ class Ladder:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        recorder = Recorder(item.nodeid, self.settings)
+        marked = item.stash.get(_markers.THRESHOLDS_KEY, None)
+        settings = replace(self.settings, marker=marked) if marked else self.settings
+        recorder = Recorder(item.nodeid, settings)
         item.stash[RECORDER_KEY] = recorder
         item.stash[SENT_KEY] = 0
         with recording(recorder):
@@ -435,7 +530,17 @@ class Ladder:
                 # pytest's skipping plugin turns the mark into a skip reported at the test's
                 # own location, before any fixture is set up.
                 item.add_marker(pytest.mark.skip(reason=reason))
+        seed_error: Exception | None = None
+        if reason is None and "ml_seed" in getattr(item, "fixturenames", ()):
+            # ml_seed is session-scoped (usable from any fixture): each test that needs it
+            # starts from the seeded state, whatever ran before it
+            try:
+                _fixtures.seed_libraries(self.config, again=True)
+            except Exception as exc:  # a broken seeder: raised after the inner setup ran
+                seed_error = exc
         result = yield
+        if seed_error is not None:  # (the fixture usually raised it already)
+            raise seed_error
         if reason is not None:  # the skipping plugin is disabled: skip here
             pytest.skip(reason)
         return result
@@ -459,6 +564,14 @@ class Ladder:
         # warning-severity verdicts raised as the test's failure: --ml-strict, or a warnings
         # filter (filterwarnings = error) turning MLCheckWarning into an exception
         escalated = _raised_warnings(call) if report.failed else []
+        if new:
+            seen = item.stash.setdefault(JUNIT_SEEN_KEY, {})
+            properties = _annotations.junit_properties(new, seen, test_failed=report.failed)
+            item.user_properties.extend(properties)  # the later phases' reports copy them
+            if report.user_properties is not item.user_properties:
+                report.user_properties.extend(properties)
+        if report.failed and call.excinfo is not None:
+            _show_headline(report, call)
         if rung is not None or new or blocked is not None or falsifying is not None or escalated:
             payload: PhasePayload = {"rung": rung, "blocked_by": blocked, "checks": new}
             if falsifying is not None:
@@ -470,6 +583,9 @@ class Ladder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.session.add_report(report)
+        location = getattr(report, "location", None)
+        if location and report.nodeid not in self.locations:
+            self.locations[report.nodeid] = (str(location[0]), location[1])
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -489,6 +605,8 @@ class Ladder:
         run.exitstatus = int(exitstatus)
         run.stop_reason = _stop_reason(self.config, session)
         summary = self.session.build_summary()
+        if self.compare is not None:
+            self.compare_failed = self.compare.apply(summary)
         opts = self.options
         if opts.json_path:
             self._write_json(opts.json_path, summary)
@@ -504,6 +622,8 @@ class Ladder:
             session.exitstatus = (
                 pytest.ExitCode.TESTS_FAILED if gate == "fail" else pytest.ExitCode.INTERRUPTED
             )
+        if self.compare_failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # --ml-compare-fail
 
     def _write_json(self, path: str, summary: AuditReport) -> None:
         """The JSON report, after ``pytest_mlchecks_update_json`` changed a copy of it."""
@@ -546,15 +666,53 @@ class Ladder:
             terminalreporter.write_line(f"mlchecks: {error}", red=True)
         for path, columns in _report.schemas_written(summary):
             terminalreporter.write_line(f"mlchecks: schema written: {path} ({columns} columns)")
+        if self.config.getoption("ml_github_annotations"):
+            locations = self.locations
+            root = str(self.config.rootpath)
+            for line in _annotations.github_lines(summary, locations, root):
+                terminalreporter.write_line(line)
+        mode = str(self.config.getoption("ml_summary") or "failures")
+        if mode == "none":
+            return
         unusual = summary["gate"] in ("incomplete", "error") and bool(self.session.written)
-        if not (self.options.audit or self.session.has_ml_failures() or unusual):
+        findings = (
+            any(_report.status_key(c) in ("fail", "warn") for c in summary["checks"])
+            or self.session.has_ml_failures()
+        )
+        shown = mode == "all" and bool(summary["checks"])
+        compared = summary.get("compare")
+        if not (self.options.audit or findings or unusual or shown or compared is not None):
             return
         terminalreporter.write_sep("=", "ML audit ladder" if self.options.audit else "ML checks")
         verbose = int(self.config.getoption("verbose") or 0)
-        for line in _report.terminal_lines(summary, verbose=verbose):
+        lines = _report.terminal_lines(summary, verbose=verbose, every_check=mode == "all")
+        for line in lines:
             terminalreporter.write_line(line)
+        if compared is not None:
+            from pytest_mlchecks._compare import terminal_lines
+
+            terminalreporter.write_line("")
+            for line in terminal_lines(compared, verbose=verbose):
+                terminalreporter.write_line(line)
         for path in self.session.written:
             terminalreporter.write_line(f"report written: {path}")
+
+
+def _show_headline(report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+    """pytest's short summary line (``FAILED id - <message>``) shows the failed check's
+    headline rather than the exception's qualified class name (``reprcrash``'s message, also
+    JUnit's failure message; it travels to the xdist controller with the report)."""
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, MLCheckError):
+        messages = [r.message for r in error.results if not r.passed] or [str(error)]
+    elif isinstance(error, MLCheckWarning):
+        messages = [str(error)]
+    else:
+        return
+    headline = _annotations.crash_headline(messages)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if headline is not None and crash is not None and hasattr(crash, "message"):
+        crash.message = headline
 
 
 def _raised_warnings(call: pytest.CallInfo[None]) -> list[str]:

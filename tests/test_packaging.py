@@ -110,3 +110,38 @@ def test_torch_tests_skip_cleanly_without_torch(tmp_path: Path) -> None:
     assert re.search(r"the examples audit needs [\w, ]*torch", out), out[-2000:]
     assert "test_training.py needs torch (not installed)" in out, out[-2000:]
     assert " passed" not in out.splitlines()[-1], out[-500:]  # nothing ran with torch
+
+
+def _project() -> dict[str, object]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert isinstance(data, dict)
+    return data
+
+
+def test_metadata_states_licence_python_versions_typing_and_urls() -> None:
+    project = _project()
+    classifiers = project["classifiers"]
+    assert isinstance(classifiers, list)
+    # the licence is a PEP 639 expression (with its file), not a deprecated classifier
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").is_file()
+    assert project["license-files"] == ["LICENSE"]
+    assert not [c for c in classifiers if c.startswith("License ::")]
+    floor = str(project["requires-python"]).removeprefix(">=")
+    assert f"Programming Language :: Python :: {floor}" in classifiers
+    assert "Typing :: Typed" in classifiers and "Framework :: Pytest" in classifiers
+    urls = project["urls"]
+    assert isinstance(urls, dict)
+    assert {"Homepage", "Source", "Issues", "Changelog"} <= set(urls)
+
+
+def test_all_extra_brings_what_the_readme_uses() -> None:
+    extras = _project()["optional-dependencies"]
+    assert isinstance(extras, dict)
+    # [tool.mlchecks] reads .parquet tables through pyarrow; hypothesis, sklearn, torch checks
+    for need in ("pyarrow", "scikit-learn", "hypothesis", "torch"):
+        assert any(req.startswith(need) for req in extras["all"]), need
+    assert extras["parquet"] == ["pyarrow>=15"]
+    # pytest-xdist is a test-runner choice: not a dependency of any user-facing extra
+    for name, reqs in extras.items():
+        if name != "test":
+            assert not any(req.startswith("pytest-xdist") for req in reqs), name
