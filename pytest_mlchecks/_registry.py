@@ -586,8 +586,8 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),
-    "groups_min_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_ratio"),
-    "groups_min_fraction": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_fraction"),
+    "groups_min_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_ratio", worse="lower"),
+    "groups_min_fraction": dict(lo=0.0, hi=1.0, lo_open=True, arg="min_fraction", worse="lower"),
     "scores_max_gap": dict(lo=0.0, hi=0.5, arg="max_gap"),
     "grad_vanishing_ratio": dict(
         lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio", worse="lower"
@@ -816,6 +816,7 @@ CHECKS: dict[str, CheckSpec] = {
             _GROUPS,
             "groups over- or under-represented against a reference or a floor, beyond noise",
             ("groups_min_ratio", "groups_min_fraction"),
+            worse="lower",
         ),
         CheckSpec(
             "scores_equitable",
