@@ -304,6 +304,19 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "0 of 200 clean labelings flagged at 300-5,000 rows (calibration --only fair)",
         ),
         ThresholdSpec(
+            "weak_segments_max_gap",
+            0.1,
+            "largest tolerated gap of a discovered segment against the overall score (held "
+            "out; relative for mae / rmse)",
+            "CALIBRATION_SEGMENTS_GAP",
+        ),
+        ThresholdSpec(
+            "weak_segments_min_size",
+            50,
+            "fewest rows a discovered segment must hold to be judged",
+            "CALIBRATION_SEGMENTS_SIZE",
+        ),
+        ThresholdSpec(
             "grad_vanishing_ratio",
             1e-3,
             "first block's median RMS gradient relative to the largest block's (blocks of the "
@@ -417,6 +430,8 @@ DOMAINS: dict[str, dict[str, float | bool | str]] = {
     "fair_max_tpr_gap": dict(lo=0.0, hi=1.0, arg="max_tpr_gap"),
     "fair_max_fpr_gap": dict(lo=0.0, hi=1.0, arg="max_fpr_gap"),
     "slices_max_gap": dict(lo=0.0, arg="max_gap"),
+    "weak_segments_max_gap": dict(lo=0.0, arg="max_gap"),
+    "weak_segments_min_size": dict(lo=2.0, arg="min_size"),
     "grad_vanishing_ratio": dict(lo=0.0, hi=1.0, lo_open=True, arg="vanishing_ratio"),
     # inf: no absolute limit (the grads branch makes that the default, with a relative limit
     # taking over); NaN stays refused, so it can no longer switch the check off by accident
@@ -590,6 +605,14 @@ CHECKS: dict[str, CheckSpec] = {
             _GROUPS,
             "slices much worse than overall, beyond sampling noise",
             ("slices_max_gap",),
+        ),
+        CheckSpec(
+            "no_weak_segments",
+            "evaluation",
+            "pytest_mlchecks.checks.evaluation.segments",
+            "segments found by searching the features (bins and pairs) much worse than "
+            "overall, confirmed on held-out rows",
+            ("weak_segments_max_gap", "weak_segments_min_size"),
         ),
         CheckSpec(
             "grad_norm_healthy",

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "real",
             "collapse",
             "decision",
+            "segments",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -292,6 +293,20 @@ def main(argv: list[str] | None = None) -> None:
 
         print(decision.markdown(decision.calibrate_decision(max(5, opts.datasets // 10))))
         print()
+    if opts.only in (None, "segments"):
+        from pytest_mlchecks.calibration import segments
+
+        print(
+            segments.markdown(
+                segments.calibrate_segments(opts.datasets, max(10, opts.datasets // 4))
+            )
+        )
+        print()
+        from pytest_mlchecks.calibration.real_tables import available
+
+        if available():
+            print(segments.real_markdown(segments.real_rows()))
+            print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
 
