@@ -2,7 +2,8 @@
 
 ``slices_perform`` judges the slices the user names; this check looks for them. Every feature
 is binned (numeric: up to 20 quantile bins and windows of 2 to 4 adjacent bins; categorical:
-levels, rare ones pooled, missing values their own slice) and the weakest features are crossed in pairs.
+levels, rare ones pooled; missing values their own slice) and the weakest features are
+crossed in pairs.
 Searching hundreds of slices makes the worst one look bad by chance, so the search and the
 verdict use different rows: slices are found on a seeded half of the rows and confirmed on
 the other half, where each candidate's gap must exceed ``max_gap`` AND the gap random rows of
@@ -116,6 +117,7 @@ class _Feature:
     labels: list[str]
     ordered: int  # codes below this are ordered numeric bins (windows of two are slices too)
     bounds: list[tuple[float | None, float | None]]  # [lo, hi) of each ordered bin
+    show: Callable[[float], str]  # how a bin edge reads
     coarse: np.ndarray  # the codes it enters pairs with
     coarse_labels: list[str]
 
@@ -194,18 +196,24 @@ def _min_size(argument: int | None, n: int) -> int:
 # ------------------------------------------------------------------------------ binning
 
 
-def _range_label(name: str, lo: float | None, hi: float | None) -> str:
+def _edge(value: float) -> str:
+    return fmt(value, 4)
+
+
+def _range_label(
+    name: str, lo: float | None, hi: float | None, show: Callable[[float], str] = _edge
+) -> str:
     if lo is None and hi is None:
         return f"{name} (all)"
     if lo is None:
-        return f"{name} < {fmt(hi, 4)}"
+        return f"{name} < {show(hi)}" if hi is not None else name
     if hi is None:
-        return f"{name} >= {fmt(lo, 4)}"
-    return f"{name} in [{fmt(lo, 4)}, {fmt(hi, 4)})"
+        return f"{name} >= {show(lo)}"
+    return f"{name} in [{show(lo)}, {show(hi)})"
 
 
 def _numeric_bins(
-    name: str, values: np.ndarray, missing: np.ndarray, bins: int
+    name: str, values: np.ndarray, missing: np.ndarray, bins: int, show: Callable[[float], str]
 ) -> tuple[np.ndarray, list[str], list[tuple[float | None, float | None]]]:
     """Quantile bins (``bins`` of them, fewer on ties); missing values a code of their own."""
     present = values[~missing]
@@ -215,7 +223,7 @@ def _numeric_bins(
     codes = np.searchsorted(edges, values, side="right")
     bounds: list[float | None] = [None, *map(float, edges), None]
     pairs = [(bounds[k], bounds[k + 1]) for k in range(len(edges) + 1)]
-    labels = [_range_label(name, lo, hi) for lo, hi in pairs]
+    labels = [_range_label(name, lo, hi, show) for lo, hi in pairs]
     if missing.any():
         codes = np.where(missing, len(labels), codes)
         labels.append(f"{name} is missing")
@@ -261,27 +269,33 @@ def _feature(name: str, column: Any, min_size: int, report_values: bool) -> _Fea
     missing = column.isna().to_numpy()
     if missing.all():
         return None
-    kind = column.dtype.kind
+    kind, show, original = column.dtype.kind, _edge, column
     if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
-        column = column.astype("int64").where(~missing)
-        kind = "i"
+        tz = getattr(column.dtype, "tz", None)
+        column = pd.Series(column.to_numpy(dtype="datetime64[ns]").astype("int64"), dtype=float)
+        column = column.where(~missing)
+        kind = "f"
+
+        def show(value: float) -> str:
+            return str(pd.Timestamp(int(value), tz=tz))
+
     distinct = int(column.nunique(dropna=True))
     if distinct < 2:
         return None
     if kind in "iuf" and distinct > NUMERIC_LEVELS:
         values = column.to_numpy(dtype=float, na_value=np.nan)
         bins = max(PAIR_BINS, min(NUMERIC_BINS, len(values) // min_size))
-        codes, labels, bounds = _numeric_bins(name, values, missing, bins)
-        coarse, coarse_labels, _ = _numeric_bins(name, values, missing, PAIR_BINS)
-        return _Feature(name, codes, labels, len(bounds), bounds, coarse, coarse_labels)
+        codes, labels, bounds = _numeric_bins(name, values, missing, bins, show)
+        coarse, coarse_labels, _ = _numeric_bins(name, values, missing, PAIR_BINS, show)
+        return _Feature(name, codes, labels, len(bounds), bounds, show, coarse, coarse_labels)
     shown = (
         report_values
         or distinct <= SHOWN_LEVELS
         or kind in "biuf"
         or isinstance(column.dtype, pd.CategoricalDtype)
     )
-    codes, labels = _level_codes(name, column, missing, min_size, shown)
-    return _Feature(name, codes, labels, 0, [], codes, labels)
+    codes, labels = _level_codes(name, original, missing, min_size, shown)
+    return _Feature(name, codes, labels, 0, [], show, codes, labels)
 
 
 def _features(frame: Any, min_size: int) -> list[_Feature]:
@@ -338,14 +352,7 @@ class _Scorer:
     def draws(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """The metric on ``NULL_DRAWS`` random row sets of ``size`` (drawn with replacement)."""
         n = len(self.truth)
-        if self.values is None:
-            return np.array([self.score(rng.integers(0, n, size)) for _ in range(NULL_DRAWS)])
-        out = np.empty(NULL_DRAWS)
-        chunk = max(1, min(NULL_DRAWS, 1_000_000 // max(size, 1)))
-        for start in range(0, NULL_DRAWS, chunk):
-            stop = min(NULL_DRAWS, start + chunk)
-            out[start:stop] = self.values[rng.integers(0, n, (stop - start, size))].mean(axis=1)
-        return np.sqrt(out) if self.root else out
+        return np.array([self.score(rng.integers(0, n, size)) for _ in range(NULL_DRAWS)])
 
     def gap(self, score: float | np.ndarray) -> Any:
         """How much worse than overall (positive: worse); relative for error metrics."""
@@ -395,7 +402,8 @@ def _window_label(feature: _Feature, codes: tuple[int, ...]) -> str:
     """A single bin's label, or the range two adjacent numeric bins cover."""
     if len(codes) == 1:
         return feature.labels[codes[0]]
-    return _range_label(feature.name, feature.bounds[codes[0]][0], feature.bounds[codes[-1]][1])
+    lo, hi = feature.bounds[codes[0]][0], feature.bounds[codes[-1]][1]
+    return _range_label(feature.name, lo, hi, feature.show)
 
 
 def _discover(
@@ -493,10 +501,30 @@ def _members(features: list[_Feature], terms: tuple[_Term, ...]) -> np.ndarray:
     return mask
 
 
+def _widened(sd: float, skew: float, z: float) -> float:
+    """``z`` standard deviations of a gap, widened for a longer upper tail (Cornish-Fisher):
+    the error rate or mean error of a small slice is skewed towards worse."""
+    return z * sd * (1.0 + max(skew, 0.0) * (z * z - 1.0) / (6.0 * z))
+
+
 def _noise_bar(scorer: _Scorer, size: int, z: float, rng: np.random.Generator) -> float:
-    """The gap ``z`` standard deviations of random rows of ``size`` reach: the root mean
-    square of seeded draws widened for skew (Cornish-Fisher), or the worst draw if larger
-    (rows drawn with replacement: a little wider than without, so conservative)."""
+    """The gap random rows of ``size`` reach at ``z``. Metrics that are a mean over rows
+    (accuracy, mae, rmse): exact moments of a mean of ``size`` rows drawn with replacement
+    (a little wider than without, so conservative). Others: the root mean square of seeded
+    draws widened for skew, or the worst draw if larger."""
+    if scorer.values is not None:
+        values = scorer.values
+        centred = values - values.mean()
+        sd = float(centred.std())
+        if sd == 0:
+            return 0.0
+        skew = float(np.mean(centred**3)) / sd**3 / math.sqrt(size)
+        sd_mean = sd / math.sqrt(size)
+        if scorer.greater:  # accuracy: the gap is minus the mean
+            return _widened(sd_mean, -skew, z)
+        mean = float(values.mean())
+        bar = _widened(sd_mean / mean, skew, z)  # relative, on the mean's scale
+        return math.sqrt(1.0 + bar) - 1.0 if scorer.root else bar
     draws = scorer.draws(size, rng)
     finite = draws[np.isfinite(draws)]
     if len(finite) < NULL_DRAWS // 2:
@@ -506,8 +534,7 @@ def _noise_bar(scorer: _Scorer, size: int, z: float, rng: np.random.Generator) -
     centred = gaps - gaps.mean()
     sd = float(centred.std())
     skew = float(np.mean(centred**3)) / sd**3 if sd > 0 else 0.0
-    widened = spread * (1.0 + max(skew, 0.0) * (z * z - 1.0) / (6.0 * z))
-    return max(z * widened, float(gaps.max()))
+    return max(_widened(spread, skew, z), float(gaps.max()))
 
 
 def _confirm(
@@ -633,14 +660,14 @@ def check_no_weak_segments(
     """Detect segments of the data, found by searching ``X``, where the model does much worse.
 
     Slices: every feature of ``X`` binned (numeric: up to 20 quantile bins, each with at least
-    ``min_size`` rows on average, and windows of 2 to 4 adjacent bins; categorical: levels with ``min_size`` rows, the 30 most frequent, others pooled;
-    missing values apart) and the cells of pairs among the 6 features whose slices look
-    weakest (numeric by quintiles), at least ``min_size`` rows (ini
-    ``ml_weak_segments_min_size``, default 50). The rows are split in two by a seeded draw:
-    the search runs on one half; its (at most 10) slices past ``max_gap`` are judged on the
-    other. Figure: the largest held-out gap of a confirmed slice (of a candidate when none
-    is confirmed; the discovery half's worst gap when none passes ``max_gap`` there) against
-    the held-out overall score
+    ``min_size`` rows on average, and windows of 2 to 4 adjacent bins; categorical: levels
+    with ``min_size`` rows, the 30 most frequent, others pooled; missing values apart) and
+    the cells of pairs among the 6 features whose slices look weakest (at most 15 pairs,
+    numeric by quintiles), at least ``min_size`` rows (ini ``ml_weak_segments_min_size``,
+    default 50). The rows are split in two by a seeded draw: the search runs on one half;
+    its (at most 10) slices past ``max_gap`` are judged on the other. Figure: the largest
+    held-out gap of a confirmed slice (of a candidate when none is confirmed; the discovery
+    half's worst gap when none passes ``max_gap`` there) against the held-out overall score
     (absolute for accuracy, recall, precision, f1, roc_auc, r2 and functions, where greater is
     better; relative for mae and rmse: slice error / overall error - 1). A segment is a
     finding when its held-out gap exceeds ``max_gap`` (ini ``ml_weak_segments_max_gap``,

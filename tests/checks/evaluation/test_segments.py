@@ -151,3 +151,26 @@ def test_html_chart_shows_the_weakest_segments_next_to_overall() -> None:
     assert drawn.labels[0] == "overall"
     assert drawn.series[0].values[0] == outcome.details["overall"]
     assert "<svg" in drawn.svg() and build({}) == []
+
+
+def test_time_columns_read_as_timestamps_and_missing_values_are_a_segment() -> None:
+    rng = np.random.default_rng(1)
+    n = 2000
+    X = pd.DataFrame(
+        {
+            "when": pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"),
+            "score": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        }
+    )
+    y = rng.integers(0, 2, n)
+    pred = np.where(rng.random(n) < 0.1, 1 - y, y)
+    late = np.arange(n) >= 1600
+    pred = np.where(late & (rng.random(n) < 0.5), 1 - pred, pred)
+    outcome = mlc.check_no_weak_segments(y, pred, X, metric="accuracy")
+    assert not outcome.passed
+    weakest = outcome.details["segments"][0]["segment"]
+    assert weakest.startswith("when ") and "2024-03" in weakest and "+00:00" in weakest
+    missing = X["score"].isna().to_numpy()
+    pred = np.where(missing & (rng.random(n) < 0.6), 1 - y, y)
+    found = mlc.check_no_weak_segments(y, pred, X, metric="accuracy")
+    assert found.details["segments"][0]["segment"] == "score is missing"
