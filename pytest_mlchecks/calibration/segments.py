@@ -117,7 +117,9 @@ def markdown(rows: list[list[str]]) -> str:
     return "\n".join(md_table(headers, rows, right=(2, 3, 4, 5)))
 
 
-def real_rows(splits: int = REAL_SPLITS, seed: int = 0) -> list[list[str]]:
+def real_rows(
+    splits: int = REAL_SPLITS, seed: int = 0, progress: Callable[[list[str]], None] | None = None
+) -> list[list[str]]:
     """Cross-validated predictions (5 shuffled folds, ``splits`` seeds) of a histogram
     gradient-boosting model on every clean real table with at least 400 rows: the verdict
     and the weakest segment found."""
@@ -158,9 +160,16 @@ def real_rows(splits: int = REAL_SPLITS, seed: int = 0) -> list[list[str]]:
                 f"{worst['segment']} ({worst['size']:,} rows, held-out gap "
                 f"{worst['held_out_gap']:.3f}, noise {worst['noise']:.3f})"
             )
-        rows.append(
-            [table.name, f"{len(frame):,}", metric, f"{fails} / {splits}", shown.replace("|", "/")]
-        )
+        row = [
+            table.name,
+            f"{len(frame):,}",
+            metric,
+            f"{fails} / {splits}",
+            shown.replace("|", "/"),
+        ]
+        rows.append(row)
+        if progress is not None:
+            progress(row)
     return rows
 
 

@@ -213,13 +213,18 @@ def _range_label(
 
 
 def _numeric_bins(
-    name: str, values: np.ndarray, missing: np.ndarray, bins: int, show: Callable[[float], str]
+    name: str,
+    values: np.ndarray,
+    ordered: np.ndarray,
+    missing: np.ndarray,
+    bins: int,
+    show: Callable[[float], str],
 ) -> tuple[np.ndarray, list[str], list[tuple[float | None, float | None]]]:
-    """Quantile bins (``bins`` of them, fewer on ties); missing values a code of their own."""
-    present = values[~missing]
-    probs = np.arange(1, bins) / bins
-    edges = np.unique(np.quantile(present, probs, method="lower"))
-    edges = edges[edges > present.min()]  # an edge at the minimum makes an empty first bin
+    """Quantile bins (``bins`` of them, fewer on ties) of ``values`` (``ordered``: its
+    present values sorted); missing values a code of their own."""
+    at = (np.arange(1, bins) * (len(ordered) - 1)) // bins  # the "lower" quantiles
+    edges = np.unique(ordered[at])
+    edges = edges[edges > ordered[0]]  # an edge at the minimum makes an empty first bin
     codes = np.searchsorted(edges, values, side="right")
     bounds: list[float | None] = [None, *map(float, edges), None]
     pairs = [(bounds[k], bounds[k + 1]) for k in range(len(edges) + 1)]
@@ -243,19 +248,18 @@ def _level_codes(
 ) -> tuple[np.ndarray, list[str]]:
     """A code per level with at least ``min_size`` rows (the ``MAX_LEVELS`` most frequent),
     the other levels pooled into one code, missing values into another."""
-    text = column.astype(str).to_numpy()
-    text = np.where(missing, "", text)
-    levels, inverse, counts = np.unique(text, return_inverse=True, return_counts=True)
-    frequent = [
-        k for k in np.argsort(-counts, kind="stable") if counts[k] >= min_size and levels[k]
-    ]
-    frequent = sorted(frequent[:MAX_LEVELS], key=lambda k: str(levels[k]))
-    code_of = np.full(len(levels), len(frequent), dtype=np.int64)
+    import pandas as pd
+
+    raw, uniques = pd.factorize(column, use_na_sentinel=True)
+    names = [str(u) for u in uniques]
+    counts = np.bincount(raw[raw >= 0], minlength=len(names))
+    frequent = [k for k in np.argsort(-counts, kind="stable") if counts[k] >= min_size]
+    frequent = sorted(frequent[:MAX_LEVELS], key=lambda k: names[k])
+    code_of = np.full(len(names), len(frequent), dtype=np.int64)
     code_of[frequent] = np.arange(len(frequent))
-    labels = [_show_level(name, str(levels[k]), shown) for k in frequent]
-    rare = len(levels) - len(frequent) - int(missing.any())
-    codes = code_of[inverse]
-    labels.append(f"{name} in {plural(rare, 'other level')}")
+    labels = [_show_level(name, names[k], shown) for k in frequent]
+    codes = code_of[np.maximum(raw, 0)]
+    labels.append(f"{name} in {plural(len(names) - len(frequent), 'other level')}")
     if missing.any():
         codes = np.where(missing, len(labels), codes)
         labels.append(f"{name} is missing")
@@ -279,14 +283,18 @@ def _feature(name: str, column: Any, min_size: int, report_values: bool) -> _Fea
         def show(value: float) -> str:
             return str(pd.Timestamp(int(value), tz=tz))
 
-    distinct = int(column.nunique(dropna=True))
+    if kind in "iuf":
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        ordered = np.sort(values[~missing])
+        distinct = 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+    else:
+        distinct = int(column.nunique(dropna=True))
     if distinct < 2:
         return None
     if kind in "iuf" and distinct > NUMERIC_LEVELS:
-        values = column.to_numpy(dtype=float, na_value=np.nan)
         bins = max(PAIR_BINS, min(NUMERIC_BINS, len(values) // min_size))
-        codes, labels, bounds = _numeric_bins(name, values, missing, bins, show)
-        coarse, coarse_labels, _ = _numeric_bins(name, values, missing, PAIR_BINS, show)
+        codes, labels, bounds = _numeric_bins(name, values, ordered, missing, bins, show)
+        coarse, coarse_labels, _ = _numeric_bins(name, values, ordered, missing, PAIR_BINS, show)
         return _Feature(name, codes, labels, len(bounds), bounds, show, coarse, coarse_labels)
     shown = (
         report_values
@@ -365,7 +373,8 @@ class _Scorer:
 
 def _groups(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
     """Row positions per code."""
-    order = np.argsort(codes, kind="stable")
+    small = codes.astype(np.int16) if n_codes < 32_000 else codes  # radix sort: O(n)
+    order = np.argsort(small, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_codes + 1))
     return [order[bounds[k] : bounds[k + 1]] for k in range(n_codes)]
 
