@@ -311,8 +311,8 @@ THRESHOLDS: dict[str, ThresholdSpec] = {
             "10 points, as slices_perform; a finding must also pass the gap random rows of its "
             "size reach on the held-out half (family-wise 0.5%, Bonferroni over <= 10 "
             "candidates). Calibration (--only segments, 10 mixed features, errors spread "
-            "uniformly): 0 of 200 clean datasets flagged at 1,000 / 5,000 / 20,000 rows "
-            "(accuracy; mae 0 of 200 at 1,000 / 5,000); a weak range of one feature (10% of rows, "
+            "uniformly): 0 of 200 clean datasets flagged at 1,000 / 5,000 / 20,000 rows, "
+            "for accuracy and for mae; a weak range of one feature (10% of rows, "
             "30% of predictions flipped) found in 20 of 20 at 5,000 and 20,000 rows, 10 of 20 at "
             "1,000; a pair cell (~9% of rows, 30% flipped) 19 / 20 of 20 at 5,000 / 20,000",
         ),
