@@ -99,6 +99,9 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     from pytest_mlchecks.checks.evaluation.importance import (
         check_no_dominant_feature as check_no_dominant_feature,
     )
+    from pytest_mlchecks.checks.evaluation.segments import (
+        check_no_weak_segments as check_no_weak_segments,
+    )
     from pytest_mlchecks.checks.model.baselines import (
         check_beats_baselines as check_beats_baselines,
     )
@@ -198,6 +201,7 @@ if TYPE_CHECKING:  # kept equal to the registry by tests/test_registry.py
     assert_no_target_leakage = check_no_target_leakage
     assert_no_temporal_leakage = check_no_temporal_leakage
     assert_no_truncation = check_no_truncation
+    assert_no_weak_segments = check_no_weak_segments
     assert_not_suspiciously_good = check_not_suspiciously_good
     assert_params_update = check_params_update
     assert_predictions_not_collapsed = check_predictions_not_collapsed

@@ -284,6 +284,12 @@ CALLS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], Any]]] = {
         (),
         lambda X, y: mlc.check_scores_equitable(X, _labels(), _labels(), min_group_size=5),
     ),
+    "no_weak_segments": (
+        (),
+        lambda X, y: mlc.check_no_weak_segments(
+            _labels(), _labels(), X, metric="accuracy", min_size=5
+        ),
+    ),
     "grad_norm_healthy": (("torch",), lambda X, y: _grad_norm(X)),
     "params_update": (("torch",), lambda X, y: _params_update(X)),
     "can_overfit_batch": (("torch",), lambda X, y: _overfit(X, y)),

@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             "groups",
             "curves",
             "serving",
+            "segments",
             *PROD_SECTIONS,
         ],
         default=None,
@@ -349,6 +350,20 @@ def main(argv: list[str] | None = None) -> None:
 
         print(serving.markdown(serving.calibrate_inference(opts.datasets, slow_pairs=50)))
         print()
+    if opts.only in (None, "segments"):
+        from pytest_mlchecks.calibration import segments
+
+        print(
+            segments.markdown(
+                segments.calibrate_segments(opts.datasets, max(10, opts.datasets // 4))
+            )
+        )
+        print()
+        from pytest_mlchecks.calibration.real_tables import available
+
+        if available():
+            print(segments.real_markdown(segments.real_rows()))
+            print()
     if opts.only in (None, "real"):
         from pytest_mlchecks.calibration import real_tables as real
 
