@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytest_mlchecks.checks.data import leakage
 from pytest_mlchecks.checks.data.leakage import _hashed, _overlap, _rows_equal
 
 
@@ -88,7 +87,9 @@ def test_nothing_shared_and_everything_shared() -> None:
 
 
 def test_hash_collisions_are_verified_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = leakage._hash_rows
-    monkeypatch.setattr(leakage, "_hash_rows", lambda frame: real(frame) % np.uint64(5))
+    from pytest_mlchecks.inputs import rows
+
+    real = rows.hash_rows
+    monkeypatch.setattr(rows, "hash_rows", lambda frame: real(frame) % np.uint64(5))
     train, test = _splits(500, 300, 9)
     _same(dict(_overlap(train, test)), _old_overlap(train, test))
