@@ -308,17 +308,21 @@ def _stamp(
             outcome.provenance = provenance(spec, arguments)
 
 
-def _input_fingerprints(
+def _bound(
     signature: inspect.Signature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-) -> dict[str, Any] | None:
+) -> Mapping[str, Any]:
+    """The check's arguments by name (keywords only when they do not bind)."""
+    try:
+        return signature.bind(*args, **kwargs).arguments
+    except TypeError:
+        return dict(kwargs)
+
+
+def _input_fingerprints(arguments: Mapping[str, Any]) -> dict[str, Any] | None:
     """Fingerprints (type, shape, dtypes, hash: no values) of the tables and models a check
     received, by argument name, for the report's audit trail; None when there are none."""
     from pytest_mlchecks._audit_trail import fingerprints
 
-    try:
-        arguments: Mapping[str, Any] = signature.bind(*args, **kwargs).arguments
-    except TypeError:
-        arguments = dict(kwargs)
     return fingerprints(arguments) or None
 
 
@@ -345,21 +349,16 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             recorder = _RECORDER.get()
             enforced = recorder.enforcing if recorder is not None else False
             inputs = None
+            outermost = recorder is not None and recorder.depth == 0
+            arguments = _bound(signature, args, kwargs) if outermost or spec.thresholds else {}
             if recorder is not None:
-                if recorder.depth == 0:  # the audit trail: what the outermost check received
-                    inputs = _input_fingerprints(signature, args, kwargs)
+                if outermost:  # the audit trail: what the outermost check received
+                    inputs = _input_fingerprints(arguments)
                 recorder.depth += 1
                 recorder.enforcing = False
             try:
                 outcome = func(*args, **kwargs)
-                if spec.thresholds:
-                    try:
-                        arguments = signature.bind(*args, **kwargs).arguments
-                    except TypeError:
-                        arguments = dict(kwargs)
-                else:
-                    arguments = {}
-                _stamp(outcome, spec, arguments)
+                _stamp(outcome, spec, arguments if spec.thresholds else {})
             except MLCheckException:  # a verdict raised, or no verdict already explained
                 raise
             except Exception as exc:
