@@ -51,6 +51,8 @@ class Settings:
     seed: int = 0
     update_schema: bool = False
     report_values: bool = False  # ini ml_report_values: raw cell values allowed in reports
+    #: fingerprint what each outermost check received (only the JSON report shows them)
+    audit_trail: bool = False
 
 
 @dataclass
@@ -352,7 +354,7 @@ def check(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             outermost = recorder is not None and recorder.depth == 0
             arguments = _bound(signature, args, kwargs) if outermost or spec.thresholds else {}
             if recorder is not None:
-                if outermost:  # the audit trail: what the outermost check received
+                if outermost and recorder.settings.audit_trail:  # what the check received
                     inputs = _input_fingerprints(arguments)
                 recorder.depth += 1
                 recorder.enforcing = False

@@ -270,6 +270,7 @@ def _settings(config: pytest.Config) -> tuple[Settings, Options]:
         seed=seed,
         update_schema=bool(config.getoption("ml_update_schema")),
         report_values=bool(config.getini("ml_report_values")),
+        audit_trail=bool(config.getoption("ml_audit_json")),
     )
     scope = str(config.getini("ml_ladder_scope") or "session").strip()
     if scope not in SCOPES:

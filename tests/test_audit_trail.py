@@ -153,3 +153,38 @@ def test_fingerprints_travel_from_xdist_workers(pytester: pytest.Pytester) -> No
     inputs = sorted(json.dumps(c["inputs"], sort_keys=True) for c in serial["checks"])
     assert inputs == sorted(json.dumps(c["inputs"], sort_keys=True) for c in parallel["checks"])
     assert parallel["environment"] == serial["environment"]
+
+
+def test_fingerprints_only_when_a_json_report_is_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing what a check received costs time on large tables: only the JSON report shows
+    it, so without --ml-audit-json nothing is fingerprinted."""
+    import pytest_mlchecks._audit_trail as trail
+
+    # the inner runs replace it in this process: put the original back afterwards
+    monkeypatch.setattr(trail, "fingerprints", trail.fingerprints)
+    pytester.makeconftest(
+        """
+        import pytest_mlchecks._audit_trail as trail
+
+        CALLS = []
+        _original = trail.fingerprints
+
+        def counting(arguments):
+            CALLS.append(sorted(arguments))
+            return _original(arguments)
+
+        trail.fingerprints = counting
+
+        def pytest_sessionfinish(session):
+            print(f"fingerprint calls: {len(CALLS)}")
+        """
+    )
+    pytester.makepyfile(test_trail=SUITE)
+    plain = pytester.runpytest("--ml-audit", "-s")
+    assert plain.ret == 0, plain.stdout.str()
+    plain.stdout.fnmatch_lines(["*fingerprint calls: 0*"])
+    with_json = pytester.runpytest("--ml-audit", "--ml-audit-json=report.json", "-s")
+    assert with_json.ret == 0, with_json.stdout.str()
+    with_json.stdout.fnmatch_lines(["*fingerprint calls: 2*"])

@@ -36,15 +36,13 @@ from pytest_mlchecks.inputs.models import (
     splitter,
     task_of,
 )
+from pytest_mlchecks.inputs.probabilities import class_index, class_names, probability_matrix
 from pytest_mlchecks.inputs.tables import (
     Metric,
     TableLike,
     VectorLike,
-    as_array,
     fmt,
     label_vector,
-    require_array_like,
-    require_rows,
     require_same_length,
 )
 
@@ -55,7 +53,6 @@ __all__ = ["check_calibrated", "check_learning_curve_healthy"]
 FALSE_ALARM = 0.01  # one-sided level of the noise allowance (split over the classes judged)
 MAX_BINS = 20
 MIN_BIN_ROWS = 30  # fewer rows per bin and a bin's observed rate is mostly noise
-ROW_SUM_TOL = 1e-3  # multiclass rows must sum to 1 within this
 
 CALIBRATED_WHY = (
     "a probability is a promise: of the rows given 0.8, about 80% should be positive. "
@@ -132,87 +129,15 @@ def _ece_of(
     return ece, mean + z * math.sqrt(var), curve
 
 
-def _probability_matrix(y_prob: Any) -> np.ndarray:
-    """``y_prob`` as a float matrix (n, k): a vector becomes (1 - p, p); usage errors name
-    ``y_prob``."""
-    obj = require_array_like(y_prob, "y_prob")
-    require_rows(obj, "y_prob")
-    try:
-        values = np.asarray(as_array(obj, "y_prob"), dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise MLCheckUsageError(
-            "y_prob holds values that are not numbers: expected probabilities in [0, 1]."
-        ) from exc
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim == 1:
-        values = np.column_stack([1 - values, values])
-    if values.ndim != 2:
-        raise MLCheckUsageError(
-            f"y_prob has shape {values.shape}: expected a vector of positive-class "
-            "probabilities or an (n, k) matrix of class probabilities."
-        )
-    finite = np.isfinite(values)
-    outside = int((~finite | (values < 0) | (values > 1)).any(axis=1).sum())
-    if outside:
-        raise MLCheckUsageError(
-            f"y_prob has {outside:,} rows with values outside [0, 1] (or NaN / Inf): expected "
-            "probabilities (pass predict_proba, not decision_function or logits)."
-        )
-    off = int((np.abs(values.sum(axis=1) - 1) > ROW_SUM_TOL).sum())
-    if off:
-        raise MLCheckUsageError(
-            f"y_prob has {off:,} rows whose probabilities do not sum to 1: expected one "
-            "column per class (predict_proba), each row summing to 1."
-        )
-    return values
-
-
-def _class_names(truth: np.ndarray, width: int, classes: Any) -> list[Any]:
-    """The class of each column of ``y_prob``: ``classes`` when given, else the integers
-    0..k-1 (or False / True) when the labels are those, else the sorted labels."""
-    if classes is not None:
-        names = list(np.asarray(classes).ravel())
-        if len(names) != width:
-            raise MLCheckUsageError(
-                f"classes has {len(names)} entries but y_prob has {width} columns: expected "
-                "one class per column (e.g. model.classes_)."
-            )
-        return names
-    found = np.unique(truth)
-    if truth.dtype.kind == "b" and width == 2:
-        return [False, True]
-    if (
-        (
-            truth.dtype.kind in "iu"
-            or (truth.dtype.kind == "f" and np.array_equal(found, np.round(found)))
-        )
-        and found.min() >= 0
-        and found.max() < width
-    ):
-        return list(range(width))
-    if len(found) == width:
-        return list(found)
-    raise MLCheckUsageError(
-        f"y_true holds {len(found)} labels but y_prob has {width} columns: pass classes= "
-        "(the class of each column, e.g. model.classes_)."
-    )
-
-
 def _calibration_inputs(
     y_true: VectorLike, y_prob: Any, classes: Any
 ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Validated (probabilities (n, k), the class index of each row, class names)."""
     truth = label_vector(y_true, "y_true")
-    prob = _probability_matrix(y_prob)
+    prob = probability_matrix(y_prob, "y_prob")
     require_same_length(truth, prob, "y_true", "y_prob")
-    names = _class_names(truth, prob.shape[1], classes)
-    lookup = {(n.item() if hasattr(n, "item") else n): i for i, n in enumerate(names)}
-    index = np.fromiter(
-        (lookup.get(v.item() if hasattr(v, "item") else v, -1) for v in truth),
-        dtype=int,
-        count=len(truth),
-    )
+    names = class_names(truth, prob.shape[1], classes, "y_prob")
+    index = class_index(truth, names)
     unknown = int((index < 0).sum())
     if unknown:
         raise MLCheckUsageError(

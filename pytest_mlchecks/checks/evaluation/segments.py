@@ -38,6 +38,7 @@ from pytest_mlchecks.inputs.metrics import (
     metric_function,
 )
 from pytest_mlchecks.inputs.models import labels_of
+from pytest_mlchecks.inputs.probabilities import class_index, class_names, probability_matrix
 from pytest_mlchecks.inputs.tables import (
     TableLike,
     VectorLike,
@@ -68,7 +69,10 @@ SEGMENTS_WHY = (
 SEGMENTS_FIX = (
     "look at the weakest segments first: more or better training data for them, a feature "
     "that describes them, sample weights, or a separate model / rule; once fixed, name them "
-    "in assert_slices_perform so this test watches them."
+    "in assert_slices_perform so this test watches them. Where the label itself is "
+    "uncertain (a segment near the decision boundary, where no model does much better), "
+    "pass y_score= (predict_proba) to judge each segment against the model's own expected "
+    "accuracy there."
 )
 
 
@@ -79,6 +83,7 @@ class SegmentScore(TypedDict):
     features: list[str]
     size: int  # rows of the whole data in the segment
     score: float  # the metric on those rows
+    expected: float | None  # with y_score: the model's expected accuracy on those rows
     gap: float  # against the overall score, on all rows (the search's view: optimistic)
     held_out_size: int
     held_out_score: float
@@ -93,6 +98,7 @@ class SegmentsDetails(TypedDict):
     metric: str
     gap_kind: str  # "absolute", or "relative" for error metrics (slice / overall - 1)
     overall: float
+    overall_expected: float | None  # with y_score: mean probability of the predicted class
     rows: int
     features: int  # features that split the rows into slices
     slices_searched: int  # single-feature slices and pair cells scored on the discovery half
@@ -176,6 +182,33 @@ def _segment_inputs(
     if scores and pred.dtype.kind not in "biuf":
         raise MLCheckUsageError(f"metric {metric} needs scores in y_pred, got {pred.dtype}.")
     return truth, pred, frame
+
+
+def _expected_accuracy(
+    y_score: Any, classes: Any, truth: np.ndarray, pred: np.ndarray, metric: object
+) -> np.ndarray | None:
+    """The probability the model gave the class it predicts, row by row (None without
+    ``y_score``): a calibrated model's expected accuracy on any set of rows is its mean."""
+    if y_score is None:
+        return None
+    if metric != "accuracy":
+        raise MLCheckUsageError(
+            f"y_score judges each segment against the model's own expected accuracy: it needs "
+            f"metric='accuracy', got {metric!r} (drop y_score for other metrics)."
+        )
+    prob = probability_matrix(y_score, "y_score")
+    require_same_length(truth, prob, "y_true", "y_score")
+    names = class_names(truth, prob.shape[1], classes, "y_score")
+    index = class_index(pred, names)
+    unknown = int((index < 0).sum())
+    if unknown:
+        raise MLCheckUsageError(
+            f"y_pred has {unknown:,} rows whose label is not one of the y_score columns' "
+            f"classes {[str(n) for n in names][:10]}: pass classes= in the order of the columns "
+            "(e.g. model.classes_)."
+        )
+    out: np.ndarray = prob[np.arange(len(pred)), index]
+    return out
 
 
 def _min_size(argument: int | None, n: int) -> int:
@@ -333,7 +366,10 @@ _PER_ROW: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 
 class _Scorer:
-    """The metric on rows of one half, as a gap against that half's overall score."""
+    """The metric on rows of one half, as a gap against that half's overall score. With
+    ``expected`` (accuracy only: the probability the model gave its predicted class), each
+    row scores ``correct - expected``: a segment's gap is then how much further its accuracy
+    falls short of the model's own expectation than the overall accuracy does."""
 
     def __init__(
         self,
@@ -343,13 +379,28 @@ class _Scorer:
         greater: bool,
         relative: bool,
         metric: object,
+        expected: np.ndarray | None = None,
     ) -> None:
         self.fn, self.truth, self.pred = fn, truth, pred
         self.greater, self.relative = greater, relative
         per_row = _PER_ROW.get(metric) if isinstance(metric, str) else None
         self.values = None if per_row is None else per_row(truth, pred)
         self.root = metric == "rmse"
-        self.overall = float(fn(truth, pred))
+        self.expected = expected
+        if expected is not None and self.values is not None:
+            self.values = self.values - expected
+            self.overall = float(self.values.mean())
+        else:
+            self.overall = float(fn(truth, pred))
+
+    def shown(self, rows: np.ndarray) -> tuple[float, float | None]:
+        """The metric on ``rows`` as reported, and the expected accuracy there (y_score)."""
+        if self.expected is None:
+            return self.score(rows), None
+        if not len(rows):
+            return math.nan, math.nan
+        expected = float(self.expected[rows].mean())
+        return float(self.fn(self.truth[rows], self.pred[rows])), expected
 
     def score(self, rows: np.ndarray) -> float:
         if self.values is None:
@@ -565,9 +616,10 @@ def _confirm(
     for c in candidates:
         mask = _members(features, c.terms)
         rows = held_position[mask & (held_position >= 0)]
-        score = full.score(np.flatnonzero(mask))
-        held_score = held.score(rows) if len(rows) else math.nan
-        held_gap = float(held.gap(held_score))
+        member_rows = np.flatnonzero(mask)
+        score, expected = full.shown(member_rows)
+        held_gap = float(held.gap(held.score(rows) if len(rows) else math.nan))
+        held_score = held.shown(rows)[0]
         noise = _noise_bar(held, len(rows), z, rng) if len(rows) > 1 else math.inf
         out.append(
             {
@@ -575,7 +627,8 @@ def _confirm(
                 "features": [features[i].name for i, _, _ in c.terms],
                 "size": int(mask.sum()),
                 "score": score,
-                "gap": float(full.gap(score)),
+                "expected": expected,
+                "gap": float(full.gap(full.score(member_rows))),
                 "held_out_size": len(rows),
                 "held_out_score": held_score,
                 "held_out_gap": held_gap,
@@ -625,14 +678,20 @@ def _explain_segments(d: SegmentsDetails) -> str:
         f"({plural(d['pairs_searched'], 'feature pair')}) on {d['discovery_rows']:,} rows"
     )
     rel = " (relative: slice error / overall error - 1)" if kind == "relative" else ""
+    if d["overall_expected"] is not None:
+        rel = (
+            f" beyond the shortfall from the model's own expected accuracy (overall "
+            f"{fmt(d['overall_expected'], 4)}: its mean probability of the class it predicts)"
+        )
     confirmed = [s for s in d["segments"] if s["confirmed"]]
     if confirmed:
         w = confirmed[0]
+        expected = "" if w["expected"] is None else f", expected {fmt(w['expected'], 4)}"
         return compose(
             f"no_weak_segments: {plural(len(confirmed), 'segment')} confirmed on "
             f"{d['held_out_rows']:,} held-out rows, worse than the overall {name} "
             f"{fmt(d['overall'], 4)} by more than {fmt(d['max_gap'], 4)}{rel}; weakest "
-            f"{w['segment']!r} ({w['size']:,} rows) at {fmt(w['score'], 4)} (held out: "
+            f"{w['segment']!r} ({w['size']:,} rows) at {fmt(w['score'], 4)}{expected} (held out: "
             f"{fmt(w['held_out_score'], 4)}, gap {_gap_text(w['held_out_gap'], kind)}; chance "
             f"explains up to {fmt(w['noise'], 4)} at {w['held_out_size']:,} rows).",
             body=f"Segments ({searched}, confirmed on the other half):\n"
@@ -664,6 +723,8 @@ def check_no_weak_segments(
     max_gap: float | None = None,
     min_size: int | None = None,
     pos_label: Any = None,
+    y_score: Any = None,
+    classes: Any = None,
     random_state: int | None = None,
 ) -> CheckResult:
     """Detect segments of the data, found by searching ``X``, where the model does much worse.
@@ -683,6 +744,11 @@ def check_no_weak_segments(
     default 0.1) AND the gap random rows of its size reach at family-wise 0.5% over the
     candidates (200 seeded draws). ``metric``: a name above or a function (y_true, y_pred)
     where greater is better; recall, precision, f1 and roc_auc score ``pos_label``.
+    ``y_score`` (accuracy only; ``predict_proba``: a vector of positive-class probabilities or
+    one column per class, ``classes`` naming them when they are not the sorted labels): each
+    segment is judged against the model's own expected accuracy there (its mean probability
+    of the class it predicts), so a segment where the label is genuinely uncertain and the
+    model says so is not a finding; one where it is confidently wrong is.
     """
     limit = resolve_threshold("weak_segments_max_gap", max_gap)
     truth, pred, frame = _segment_inputs(y_true, y_pred, X, metric)
@@ -690,7 +756,8 @@ def check_no_weak_segments(
     positive = _positive_of(truth, pred, metric, pos_label)
     fn, name, greater = metric_function(metric, positive)
     relative = not greater and isinstance(metric, str)
-    full = _Scorer(fn, truth, pred, greater, relative, metric)
+    expected = _expected_accuracy(y_score, classes, truth, pred, metric)
+    full = _Scorer(fn, truth, pred, greater, relative, metric, expected)
     if full.overall != full.overall:
         raise MLCheckUsageError(f"metric {name} is undefined on the whole data: cannot decide.")
     if relative and full.overall <= 0:
@@ -701,16 +768,28 @@ def check_no_weak_segments(
     seed = current_seed(random_state)
     order = np.random.default_rng([seed, 0]).permutation(len(truth))
     discovery, held_rows = np.sort(order[: len(truth) // 2]), np.sort(order[len(truth) // 2 :])
-    finder = _Scorer(fn, truth[discovery], pred[discovery], greater, relative, metric)
-    held = _Scorer(fn, truth[held_rows], pred[held_rows], greater, relative, metric)
+    finder, held = (
+        _Scorer(
+            fn,
+            truth[rows],
+            pred[rows],
+            greater,
+            relative,
+            metric,
+            None if expected is None else expected[rows],
+        )
+        for rows in (discovery, held_rows)
+    )
     if finder.overall != finder.overall or held.overall != held.overall:
         raise MLCheckUsageError(f"metric {name} is undefined on half of the rows: cannot decide.")
     candidates, searched, pairs, worst = _discover(features, finder, discovery, limit, size)
+    overall, overall_expected = full.shown(np.arange(len(truth)))
     segments, z = _confirm(candidates, features, full, held, held_rows, limit, seed)
     details: SegmentsDetails = {
         "metric": name,
         "gap_kind": "relative" if relative else "absolute",
-        "overall": full.overall,
+        "overall": overall,
+        "overall_expected": overall_expected,
         "rows": len(truth),
         "features": len(features),
         "slices_searched": searched,
