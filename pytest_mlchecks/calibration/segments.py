@@ -3,7 +3,9 @@ feature) with predictions whose errors are spread uniformly (binary: 15% of pred
 wrong; regression: Gaussian errors), then a weak segment injected: within one feature's range
 covering 10% of the rows (a random position, not aligned with the bins), or within a pair
 intersection (a numeric feature's top 30% and one of three categories: ~10% of rows), a share
-of the predictions flipped (binary) or the error multiplied (regression). Real tables:
+of the predictions flipped (binary) or the error multiplied (regression). Scored: the same
+judged with the model's probabilities (``y_score``), plus a hard segment where the label is
+a coin flip and the model says so (must pass). Real tables:
 cross-validated predictions of a gradient-boosting model on the bundled tables (random folds).
 ``python -m pytest_mlchecks.calibration --only segments``.
 """
@@ -60,6 +62,27 @@ def binary_case(n: int, seed: int, kind: str | None, strength: float) -> tuple[A
     return y, np.where(flip, 1 - pred, pred), X
 
 
+def scored_case(n: int, seed: int, kind: str | None, strength: float) -> tuple[Any, ...]:
+    """y, predictions, X and the model's probabilities of the positive class (calibrated:
+    each label drawn from them). Everywhere the model is 85% sure; ``kind`` "uncertain":
+    in a 10% range of x0 the label is a coin flip and the model says so (probabilities
+    0.45-0.55: a hard segment, not a broken one); "single" / "pair": ``strength`` of the
+    segment's predictions and probabilities flipped (confidently wrong)."""
+    import numpy as np
+
+    X = make_table(n, seed)
+    rng = np.random.default_rng([seed, 3])
+    side = rng.random(n) < 0.5
+    prob = np.where(side, 0.85, 0.15)
+    if kind == "uncertain":
+        prob = np.where(segment(X, "single", seed), rng.uniform(0.45, 0.55, n), prob)
+    y = (rng.random(n) < prob).astype(int)
+    if kind in ("single", "pair"):
+        flip = segment(X, kind, seed) & (rng.random(n) < strength)
+        prob = np.where(flip, 1.0 - prob, prob)
+    return y, (prob > 0.5).astype(int), X, prob
+
+
 def regression_case(n: int, seed: int, kind: str | None, factor: float) -> tuple[Any, Any, Any]:
     """y, predictions (unit Gaussian errors, ``factor`` times larger in the segment), X."""
     import numpy as np
@@ -69,6 +92,13 @@ def regression_case(n: int, seed: int, kind: str | None, factor: float) -> tuple
     y = X["x0"].to_numpy() + X["x1"].to_numpy() + rng.normal(size=n)
     scale = np.where(segment(X, kind, seed), factor, 1.0)
     return y, y + scale * rng.normal(size=n), X
+
+
+_MAKERS: dict[str, Callable[[int, int, str | None, float], tuple[Any, ...]]] = {
+    "binary": binary_case,
+    "regression": regression_case,
+    "scored": scored_case,
+}
 
 
 def calibrate_segments(
@@ -88,20 +118,26 @@ def calibrate_segments(
         *(("binary", "accuracy", kind, s) for kind in ("single", "pair") for s in STRENGTHS),
         ("regression", "mae", None, 1.0),
         *(("regression", "mae", kind, f) for kind in ("single", "pair") for f in FACTORS),
+        ("scored", "accuracy", None, 0.0),
+        ("scored", "accuracy", "uncertain", 0.0),
+        *(("scored", "accuracy", kind, s) for kind in ("single", "pair") for s in STRENGTHS),
     ]
     rows = []
     for n in sizes:
         for task, metric, kind, strength in cases:
-            make = binary_case if task == "binary" else regression_case
-            datasets = clean if kind is None else injected
+            make = _MAKERS[task]
+            datasets = clean if kind in (None, "uncertain") else injected
             failed, start = 0, time.perf_counter()
             for i in range(datasets):
-                y, pred, X = make(n, seed * 100_003 + i, kind, strength)
-                failed += not mlc.check_no_weak_segments(y, pred, X, metric=metric).passed
+                y, pred, X, *score = make(n, seed * 100_003 + i, kind, strength)
+                outcome = mlc.check_no_weak_segments(
+                    y, pred, X, metric=metric, y_score=score[0] if score else None
+                )
+                failed += not outcome.passed
             row = [
                 f"{task} ({metric})",
                 kind or "clean",
-                "-" if kind is None else f"{strength:g}",
+                "-" if kind in (None, "uncertain") else f"{strength:g}",
                 f"{n:,}",
                 f"{failed} / {datasets}",
                 f"{(time.perf_counter() - start) / max(datasets, 1):.2f}",
@@ -123,6 +159,7 @@ def real_rows(
     """Cross-validated predictions (5 shuffled folds, ``splits`` seeds) of a histogram
     gradient-boosting model on every clean real table with at least 400 rows: the verdict
     and the weakest segment found."""
+    import numpy as np
     import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.model_selection import KFold, cross_val_predict
@@ -145,10 +182,19 @@ def real_rows(
         regression = table.task == "regression"
         model = HistGradientBoostingRegressor() if regression else HistGradientBoostingClassifier()
         metric = "mae" if regression else "accuracy"
-        found = []
+        found, scored_fails = [], 0
         for s in range(splits):
             folds = KFold(5, shuffle=True, random_state=seed + s)
-            pred = cross_val_predict(model, features, y, cv=folds)
+            if regression:
+                pred = cross_val_predict(model, features, y, cv=folds)
+            else:
+                prob = cross_val_predict(model, features, y, cv=folds, method="predict_proba")
+                classes = np.unique(y)
+                pred = classes[prob.argmax(axis=1)]
+                scored = mlc.check_no_weak_segments(
+                    y, pred, X, metric=metric, y_score=prob, classes=classes
+                )
+                scored_fails += not scored.passed
             out = mlc.check_no_weak_segments(y, pred, X, metric=metric)
             top = out.details["segments"][:1]
             found.append((out.passed, top[0] if top else None))
@@ -165,6 +211,7 @@ def real_rows(
             f"{len(frame):,}",
             metric,
             f"{fails} / {splits}",
+            "-" if regression else f"{scored_fails} / {splits}",
             shown.replace("|", "/"),
         ]
         rows.append(row)
@@ -174,5 +221,12 @@ def real_rows(
 
 
 def real_markdown(rows: list[list[str]]) -> str:
-    headers = ["table", "rows", "metric", "failed", "weakest segment (first failing split)"]
-    return "\n".join(md_table(headers, rows, right=(1, 3)))
+    headers = [
+        "table",
+        "rows",
+        "metric",
+        "failed",
+        "failed with y_score",
+        "weakest segment (first failing split)",
+    ]
+    return "\n".join(md_table(headers, rows, right=(1, 3, 4)))

@@ -655,11 +655,13 @@ def _gap_text(gap: float, kind: str) -> str:
 
 
 def _segments_table(segments: list[SegmentScore], name: str) -> str:
+    scored = any(s["expected"] is not None for s in segments)
     rows = [
         [
             s["segment"],
             f"{s['size']:,}",
             fmt(s["score"], 4),
+            *([fmt(s["expected"], 4) if s["expected"] is not None else "-"] if scored else []),
             fmt(s["held_out_score"], 4),
             fmt(s["held_out_gap"], 4),
             fmt(s["noise"], 4),
@@ -667,7 +669,16 @@ def _segments_table(segments: list[SegmentScore], name: str) -> str:
         ]
         for s in segments[:8]
     ]
-    headers = ["segment", "rows", name, f"held-out {name}", "held-out gap", "noise", ""]
+    headers = [
+        "segment",
+        "rows",
+        name,
+        *(["expected"] if scored else []),
+        f"held-out {name}",
+        "held-out gap",
+        "noise",
+        "",
+    ]
     return table(headers, rows)
 
 
@@ -678,10 +689,14 @@ def _explain_segments(d: SegmentsDetails) -> str:
         f"({plural(d['pairs_searched'], 'feature pair')}) on {d['discovery_rows']:,} rows"
     )
     rel = " (relative: slice error / overall error - 1)" if kind == "relative" else ""
+    versus = f"worse than the overall {name} {fmt(d['overall'], 4)} by more than " + (
+        f"{fmt(d['max_gap'], 4)}{rel}"
+    )
     if d["overall_expected"] is not None:
-        rel = (
-            f" beyond the shortfall from the model's own expected accuracy (overall "
-            f"{fmt(d['overall_expected'], 4)}: its mean probability of the class it predicts)"
+        versus = (
+            f"short of the model's expected accuracy (its mean probability of the class it "
+            f"predicts) by more than {fmt(d['max_gap'], 4)} beyond the overall shortfall "
+            f"(accuracy {fmt(d['overall'], 4)}, expected {fmt(d['overall_expected'], 4)})"
         )
     confirmed = [s for s in d["segments"] if s["confirmed"]]
     if confirmed:
@@ -689,8 +704,7 @@ def _explain_segments(d: SegmentsDetails) -> str:
         expected = "" if w["expected"] is None else f", expected {fmt(w['expected'], 4)}"
         return compose(
             f"no_weak_segments: {plural(len(confirmed), 'segment')} confirmed on "
-            f"{d['held_out_rows']:,} held-out rows, worse than the overall {name} "
-            f"{fmt(d['overall'], 4)} by more than {fmt(d['max_gap'], 4)}{rel}; weakest "
+            f"{d['held_out_rows']:,} held-out rows, {versus}; weakest "
             f"{w['segment']!r} ({w['size']:,} rows) at {fmt(w['score'], 4)}{expected} (held out: "
             f"{fmt(w['held_out_score'], 4)}, gap {_gap_text(w['held_out_gap'], kind)}; chance "
             f"explains up to {fmt(w['noise'], 4)} at {w['held_out_size']:,} rows).",
@@ -699,10 +713,7 @@ def _explain_segments(d: SegmentsDetails) -> str:
             why=SEGMENTS_WHY,
             fix=SEGMENTS_FIX,
         )
-    head = (
-        f"no_weak_segments: no segment confirmed worse than the overall {name} "
-        f"{fmt(d['overall'], 4)} by more than {fmt(d['max_gap'], 4)}{rel}; {searched}"
-    )
+    head = f"no_weak_segments: no segment confirmed {versus}; {searched}"
     if not d["segments"]:
         return head + f"; none past the limit (worst gap {fmt(d['worst_discovery_gap'], 4)})."
     s = d["segments"][0]

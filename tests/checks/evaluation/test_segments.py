@@ -10,7 +10,12 @@ import pytest
 import pytest_mlchecks as mlc
 from pytest_mlchecks import MLCheckError, MLCheckUsageError
 from pytest_mlchecks._protocol import Recorder, Settings, recording
-from pytest_mlchecks.calibration.segments import binary_case, make_table, regression_case
+from pytest_mlchecks.calibration.segments import (
+    binary_case,
+    make_table,
+    regression_case,
+    scored_case,
+)
 
 
 def test_a_weak_feature_range_fails_and_is_named_with_its_bin() -> None:
@@ -174,3 +179,60 @@ def test_time_columns_read_as_timestamps_and_missing_values_are_a_segment() -> N
     pred = np.where(missing & (rng.random(n) < 0.6), 1 - y, y)
     found = mlc.check_no_weak_segments(y, pred, X, metric="accuracy")
     assert found.details["segments"][0]["segment"] == "score is missing"
+
+
+def test_y_score_tells_a_hard_segment_from_a_broken_one() -> None:
+    """Labels that are a coin flip in a range the model knows is uncertain: a weak segment by
+    accuracy alone, not one the model falls short of its own expectation in."""
+    y, pred, X, prob = scored_case(5000, 2, "uncertain", 0.0)
+    assert not mlc.check_no_weak_segments(y, pred, X, metric="accuracy").passed
+    judged = mlc.assert_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob)
+    assert judged.details["overall_expected"] == pytest.approx(0.815, abs=0.02)
+    assert "expected accuracy" in judged.message
+    # confidently wrong in a segment: still found, with the model's expectation shown
+    y, pred, X, prob = scored_case(5000, 2, "single", 0.4)
+    with pytest.raises(MLCheckError) as info:
+        mlc.assert_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob)
+    worst = info.value.results[0].details["segments"][0]
+    assert worst["confirmed"] and worst["features"] == ["x0"]
+    assert worst["expected"] == pytest.approx(0.85, abs=0.01)
+    assert "expected" in str(info.value) and "y_score=" not in str(info.value).split("Why")[0]
+
+
+def test_y_score_accepts_class_matrices_and_named_classes() -> None:
+    y, pred, X, prob = scored_case(4000, 4, "single", 0.4)
+    matrix = np.column_stack([1 - prob, prob])
+    as_vector = mlc.check_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob)
+    as_matrix = mlc.check_no_weak_segments(y, pred, X, metric="accuracy", y_score=matrix)
+    assert as_vector.value == as_matrix.value and not as_matrix.passed
+    names = np.where(y == 1, "yes", "no")
+    named = mlc.check_no_weak_segments(
+        names, np.where(pred == 1, "yes", "no"), X, metric="accuracy", y_score=matrix
+    )
+    assert named.value == as_vector.value
+    flipped = mlc.check_no_weak_segments(
+        names,
+        np.where(pred == 1, "yes", "no"),
+        X,
+        metric="accuracy",
+        y_score=matrix[:, ::-1],
+        classes=["yes", "no"],
+    )
+    assert flipped.value == as_vector.value
+
+
+def test_y_score_usage_errors_name_the_argument() -> None:
+    y, pred, X, prob = scored_case(1000, 0, None, 0.0)
+    with pytest.raises(MLCheckUsageError, match="metric='accuracy'"):
+        mlc.check_no_weak_segments(y, pred, X, metric="f1", y_score=prob)
+    with pytest.raises(MLCheckUsageError, match="y_score"):
+        mlc.check_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob[:-1])
+    with pytest.raises(MLCheckUsageError, match=r"y_score has .* outside"):
+        mlc.check_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob * 3)
+    with pytest.raises(MLCheckUsageError, match=r"y_pred has .* classes"):
+        mlc.check_no_weak_segments(
+            y, np.where(pred == 1, 2, 0), X, metric="accuracy", y_score=prob, classes=[0, 1]
+        )
+    before = prob.copy()
+    mlc.check_no_weak_segments(y, pred, X, metric="accuracy", y_score=prob)
+    assert np.array_equal(prob, before)
