@@ -403,27 +403,38 @@ def require_same_length(a: Any, b: Any, arg_a: str, arg_b: str) -> int:
     return rows_a
 
 
+def one_column(obj: Any, arg: str, what: str = "one value per row") -> Any:
+    """``obj`` as one column: a pandas Series as given (a one-column DataFrame's column), else
+    a 1-D numpy array (an (n, 1) array flattened); anything wider is a usage error naming
+    ``arg`` and ``what`` was expected."""
+    obj = require_array_like(obj, arg)
+    require_rows(obj, arg)
+    if is_dataframe(obj):
+        if obj.shape[1] != 1:
+            raise MLCheckUsageError(
+                f"{arg} is a table with {obj.shape[1]} columns: expected {what}."
+            )
+        obj = obj.iloc[:, 0]
+    if is_series(obj):
+        return obj
+    values = as_array(obj, arg)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected {what}.")
+    return values
+
+
 def label_vector(y: Any, arg: str) -> np.ndarray:
     """A 1-D numpy view of a label vector (NaN / None labels are rejected)."""
-    y = require_array_like(y, arg)
-    require_rows(y, arg)
-    if is_dataframe(y):
-        if y.shape[1] != 1:
-            raise MLCheckUsageError(
-                f"{arg} is a DataFrame with {y.shape[1]} columns: expected one label column."
-            )
-        y = y.iloc[:, 0]
+    y = one_column(y, arg, "one label per row")
     if is_series(y):
         if y.isna().any():
             raise MLCheckUsageError(
                 f"{arg} has {int(y.isna().sum()):,} missing labels: expected every row labelled."
             )
         return np.asarray(y.to_numpy())
-    values = as_array(y, arg)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise MLCheckUsageError(f"{arg} has shape {values.shape}: expected a 1-D label vector.")
+    values: np.ndarray = y
     if values.dtype.kind == "O":
         odd = next((v for v in values if isinstance(v, _NOT_A_LABEL)), None)
         if odd is not None:

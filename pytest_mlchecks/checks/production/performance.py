@@ -27,12 +27,9 @@ from pytest_mlchecks._stats import auc_se
 from pytest_mlchecks.inputs.metrics import COMPUTED, METRICS, MetricSpec
 from pytest_mlchecks.inputs.tables import (
     VectorLike,
-    as_array,
     fmt,
-    is_dataframe,
     is_series,
-    require_array_like,
-    require_rows,
+    one_column,
     table,
 )
 
@@ -66,20 +63,10 @@ def _vector(obj: Any, arg: str) -> Any:
     """``obj`` as a pandas Series (1-D input, or a one-column table), positions as index."""
     import pandas as pd
 
-    obj = require_array_like(obj, arg)
-    require_rows(obj, arg)
-    if is_dataframe(obj):
-        if obj.shape[1] != 1:
-            raise MLCheckUsageError(
-                f"{arg} is a table with {obj.shape[1]} columns: expected one value per row."
-            )
-        obj = obj.iloc[:, 0]
-    if is_series(obj):
-        return pd.Series(obj.to_numpy(), copy=True)
-    values = as_array(obj, arg)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1 or values.dtype.kind == "V":
+    values = one_column(obj, arg)
+    if is_series(values):
+        return pd.Series(values.to_numpy(), copy=True)
+    if values.dtype.kind == "V":
         raise MLCheckUsageError(
             f"{arg} has shape {values.shape}: expected a 1-D vector (one value per row)."
         )
@@ -659,6 +646,9 @@ def _chart_performance(details: dict[str, Any]) -> list[BarChart]:
 
 CONCEPT_Z = 3.09  # one-sided 0.1%: the gain must also pass this many standard errors
 MIN_SIDE_ROWS = 100  # fewest rows per period to decide
+#: contiguous blocks per period for the batch-means SE (rows in time order are autocorrelated:
+#: half-hourly demand, daily logs; a per-row SE is then far too small)
+CONCEPT_BLOCKS = 25
 PERIOD_COLUMN = "__period__"
 
 
@@ -777,7 +767,9 @@ class ConceptDriftDetails(TypedDict):
     skill_ref_model: float  # on current rows: the period-aware learner told "reference"
     skill_cur_model: float  # on current rows: the period-aware learner told "current"
     gain: float  # mean per-row gain (both periods) of knowing the period, in skill units
-    gain_se: float
+    gain_se: float  # the larger of the two below
+    row_se: float  # rows independent
+    block_se: float  # batch means over contiguous blocks of each period (autocorrelation)
     z: float
     min_gain: float
     skipped: list[str]  # datetime columns not given to the default learner
@@ -1022,11 +1014,14 @@ def check_no_concept_drift(
     Figure: the mean per-row gain in skill of the period-aware model over the other
     (skill = 1 - loss / loss of predicting the current mean; loss = Brier score for
     classes, squared error for numbers). Fails when the gain passes ``min_gain`` (ini
-    ``ml_concept_drift_min_gain``) and 3.09 standard errors of the per-row gains
-    (one-sided 0.1%). The learner: a clone of ``model`` (given the tables as they are plus
-    the period column: it must use every column), else a seeded, regularised
-    HistGradientBoosting model (datetime columns left out). The details give, on current
-    rows, the aware model's skill told "reference" (the old relation) and "current".
+    ``ml_concept_drift_min_gain``) and 3.09 standard errors of the mean gain (one-sided
+    0.1%): the larger of the per-row SE and a batch-means SE over 25 contiguous blocks of
+    each period's rows in the order given, so rows logged in time order whose errors are
+    autocorrelated (hourly demand, daily logs) do not make chance look certain. The
+    learner: a clone of ``model`` (given the tables as they are plus the period column: it
+    must use every column), else a seeded, regularised HistGradientBoosting model
+    (datetime columns left out). The details give, on current rows, the aware model's skill
+    told "reference" (the old relation) and "current".
 
     Input drift is ``assert_no_drift(X_ref, X_cur)``; label drift (a moved base rate) is
     ``assert_no_drift(y_ref, y_cur)`` on the label vectors. A base rate that moved because
@@ -1066,7 +1061,9 @@ def check_no_concept_drift(
     figures = _measure_concept((learner, kind, classes), (Xa, ya), (Xb, yb), cv, seed)
     gains = figures["gains"]
     gain = float(gains.mean())
-    se = float(gains.std(ddof=1) / math.sqrt(len(gains)))
+    row_se = float(gains.std(ddof=1) / math.sqrt(len(gains)))
+    block_se = _block_se(gains, len(ya))
+    se = max(row_se, block_se)
     details: ConceptDriftDetails = {
         "task": kind,
         "learner": type(learner).__name__,
@@ -1079,6 +1076,8 @@ def check_no_concept_drift(
         "skill_cur_model": figures["skill_cur_model"],
         "gain": gain,
         "gain_se": se,
+        "row_se": row_se,
+        "block_se": block_se,
         "z": CONCEPT_Z,
         "min_gain": limit,
         "skipped": skipped,
@@ -1090,6 +1089,21 @@ def check_no_concept_drift(
     return result(
         not failed, "error", gain, limit, _explain_concept(details, failed), dict(details)
     )
+
+
+def _block_se(gains: np.ndarray, n_ref: int) -> float:
+    """The standard error of the mean gain by batch means: each period's rows, in the order
+    given (time order, when rows are logged), cut into ``CONCEPT_BLOCKS`` contiguous blocks;
+    the spread of the block means carries any autocorrelation shorter than a block."""
+    variance = 0.0
+    for part in (gains[:n_ref], gains[n_ref:]):
+        blocks = min(CONCEPT_BLOCKS, len(part) // 2)
+        if blocks < 2:
+            continue
+        means = np.array([b.mean() for b in np.array_split(part, blocks)])
+        weight = len(part) / len(gains)
+        variance += weight**2 * float(means.var(ddof=1)) / blocks
+    return math.sqrt(variance)
 
 
 def _numeric_labels(y: np.ndarray, arg: str) -> np.ndarray:

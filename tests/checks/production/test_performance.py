@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -291,3 +292,36 @@ def test_concept_chart_compares_the_relations_on_current_rows() -> None:
     (drawn,) = build(outcome.to_dict()["details"])
     assert list(drawn.labels) == ["reference relation", "current relation", "period ignored"]
     assert "<svg" in drawn.svg() and build({}) == []
+
+
+def _autocorrelated(seed: int, flip: bool, n: int = 2000) -> tuple[Any, ...]:
+    """Two periods of rows in time order whose label carries a slowly wandering level (AR(1),
+    phi 0.995: hours-long weather, a campaign): the same relation to the features in both
+    periods unless ``flip`` reverses the first coefficient in the current one."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2 * n, 3))
+    level, steps = np.zeros(2 * n), rng.normal(size=2 * n) * 0.3
+    for t in range(1, 2 * n):
+        level[t] = 0.995 * level[t - 1] + steps[t]
+    coef = np.tile([1.0, -1.0, 0.5], (2 * n, 1))
+    if flip:
+        coef[n:, 0] = -1.0
+    y = (X * coef).sum(axis=1) + level + rng.normal(size=2 * n)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    return frame.iloc[:n], y[:n], frame.iloc[n:].reset_index(drop=True), y[n:]
+
+
+@needs_sklearn
+def test_concept_autocorrelated_rows_judged_by_blocks_not_rows() -> None:
+    """Rows in time order with autocorrelated errors: the per-row SE makes a chance level
+    difference between the periods look certain; the batch-means SE does not, and a real
+    change of the relation is still found."""
+    same = mlc.check_no_concept_drift(*_autocorrelated(0, flip=False))
+    d = same.details
+    assert same.passed, same.message
+    assert d["gain"] > 0.01 and d["gain"] > 3.09 * d["row_se"]  # rows alone: a false alarm
+    assert d["block_se"] > 3 * d["row_se"] and d["gain_se"] == d["block_se"]
+    changed = mlc.check_no_concept_drift(*_autocorrelated(3, flip=True))
+    assert not changed.passed and changed.details["gain"] > 3.09 * changed.details["block_se"]
