@@ -642,7 +642,7 @@ class Histogram:
         for i, (label, r, c) in enumerate(shown):
             x = left + i * group_w + 4
             for j, share in enumerate((r, c)):
-                if share is None:
+                if not share:  # none, or no rows: an empty slot
                     continue
                 y = axis.at(share)
                 tip = f"{_esc(label)} \u00b7 {_esc(self.names[j])}: {fmt_report(share)}"
