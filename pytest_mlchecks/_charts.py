@@ -234,6 +234,7 @@ class BarChart:
     log: bool = False
     zoom: bool = False
     marks: Sequence[Mark] = ()
+    value_text: Callable[[float], str] = fmt_report  # the figure printed beside a bar
 
     def svg(self) -> str:
         return bars(
@@ -243,6 +244,7 @@ class BarChart:
             zoom=self.zoom,
             title=self.title,
             marks=[(m.name, m.value, COLORS[m.color]) for m in self.marks],
+            value_text=self.value_text,
         )
 
 
@@ -262,6 +264,7 @@ def bars(
     zoom: bool = False,
     title: str = "",
     marks: Sequence[tuple[str, float, str]] = (),
+    value_text: Callable[[float], str] = fmt_report,
 ) -> str:
     """Grouped horizontal bar chart as SVG with a tick-labelled value axis (see
     ``BarChart``)."""
@@ -363,7 +366,7 @@ def bars(
                 )
             parts.append(
                 f'<text x="{max(x, origin) + 6:.1f}" y="{y_bar + bar_h - 3}" font-size="10" '
-                f'fill="#333">{_esc(fmt_report(value))}</text>'
+                f'fill="#333">{_esc(value_text(value))}</text>'
             )
     for name, value, color in marks:
         if not _finite(value) or (log and value <= 0):

@@ -380,4 +380,5 @@ def change_chart(section: CompareSection, limit: int = 20) -> str:
         labels,
         [Series("worse", worse, "bad"), Series("better", better, "ok")],
         marks=[Mark(f"tolerance {fmt_report(tolerance)}%", tolerance, "muted")],
+        value_text=lambda v: f"{v:+.1f}%",
     ).svg()
