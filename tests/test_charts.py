@@ -261,3 +261,53 @@ def test_drift_histogram_labels_ranges_and_escaped_categories() -> None:
         NASTY not in charts["city"].svg()
         and "R&amp;D &lt;&quot;lab&quot;&gt;" in charts["city"].svg()
     )
+
+
+# --------------------------------------------------------------- the comparison chart
+
+
+def _entry(name: str, then: float, now: float, worse: str | None) -> dict[str, object]:
+    relative = (now - then) / abs(then) if then else None
+    moved = relative is not None and relative != 0
+    worse_now = moved and (relative > 0) == (worse == "higher")  # type: ignore[operator]
+    return {
+        "nodeid": f"t.py::test_{name}",
+        "name": name,
+        "occurrence": 0,
+        "rung": "evaluation",
+        "then": then,
+        "now": now,
+        "status_then": "pass",
+        "status_now": "pass",
+        "worse": worse,
+        "change": ("worse" if worse_now else "better") if moved else "same",
+        "relative": relative,
+        "regression": bool(worse_now and abs(relative) > 0.05),  # type: ignore[arg-type]
+    }
+
+
+def test_comparison_chart_puts_worse_right_and_better_left_in_percent() -> None:
+    from pytest_mlchecks._compare import change_chart
+
+    section = {
+        "tolerance": 0.05,
+        "checks": [
+            _entry("calibrated", 0.02, 0.03, "higher"),  # ECE up 50%: worse
+            _entry("beats_dummy", 0.10, 0.12, "lower"),  # gap up 20%: better
+            _entry("no_drift", 0.2, 0.2, "higher"),  # same: not drawn
+            _entry("user_figure", 1.0, 2.0, None),  # direction unknown: not drawn
+        ],
+    }
+    svg = change_chart(section)  # type: ignore[arg-type]
+    texts = _texts(svg)
+    assert "+50.0%" in texts and "-20.0%" in texts
+    assert not any("no_drift" in t or "user_figure" in t for t in texts)
+    worse = re.search(r'<rect x="([\d.]+)"[^>]*fill="#c0392b"><title>calibrated', svg)
+    better = re.search(r'<rect x="([\d.]+)"[^>]*width="([\d.]+)"[^>]*fill="#2e8b57"', svg)
+    assert worse is not None and better is not None
+    # the better bar ends where the worse one starts: at 0
+    assert float(better.group(1)) + float(better.group(2)) == pytest.approx(
+        float(worse.group(1)), abs=0.2
+    )
+    assert "tolerance 5%" in texts
+    assert change_chart({"tolerance": 0.05, "checks": [_entry("x", 0.0, 1.0, "higher")]}) == ""  # type: ignore[arg-type]
