@@ -291,7 +291,7 @@ def bars(
     legend = [(name, color, False) for name, _, color in series]
     legend += [(name, color, True) for name, value, color in marks if _finite(value)]
     width = max(left + plot_w + 70, _legend_width([n for n, _, _ in legend]) + left, 8 * len(title))
-    height = top + plot_h + 24 + 22
+    height = top + plot_h + 24 + 22 + (12 if zoom else 0)
     everything = values + mark_values
     if log:
         lo_exp = math.floor(math.log10(min(everything)))
@@ -331,7 +331,7 @@ def bars(
     )
     if zoom:
         parts.append(
-            f'<text x="{left + plot_w}" y="{top - 4}" font-size="9" text-anchor="end" '
+            f'<text x="{left + plot_w}" y="{base_y + 27}" font-size="10" text-anchor="end" '
             f'fill="#777">axis zoomed to {_esc(_tick_text(axis.lo, axis.ticks))}\u2013'
             f"{_esc(_tick_text(axis.hi, axis.ticks))}</text>"
         )

@@ -49,7 +49,7 @@ tr.blocked td:first-child{border-left:4px solid #d68910}
 pre{background:#fafafa;border:1px solid #eee;padding:10px;white-space:pre-wrap;font-size:12.5px}
 details{margin:8px 0;border:1px solid #e5e5e5;border-radius:6px;padding:6px 10px}
 summary{cursor:pointer;font-weight:600}
-.charts{display:flex;flex-wrap:wrap;gap:6px 22px;margin:6px 0}
+.charts{display:flex;flex-wrap:wrap;align-items:flex-start;gap:6px 22px;margin:6px 0}
 svg.chart{display:block;max-width:100%;height:auto;margin:4px 0}
 td.muted,summary{overflow-wrap:anywhere} code{overflow-wrap:anywhere}
 """
