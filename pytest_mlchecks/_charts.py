@@ -80,9 +80,10 @@ def _finite(value: object) -> TypeGuard[float]:
 # ----------------------------------------------------------------------------- axes
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About ``count`` round tick values (steps of 1, 2 or 5 times a power of ten) covering
-    ``[lo, hi]``: the first tick at or below ``lo``, the last at or above ``hi``."""
+def nice_ticks(lo: float, hi: float, count: int = 5, *, integer: bool = False) -> list[float]:
+    """About ``count`` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten)
+    covering ``[lo, hi]``: the first tick at or below ``lo``, the last at or above ``hi``.
+    ``integer``: whole steps only (window numbers, row counts)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [0.0, 1.0]
     if hi < lo:
@@ -92,7 +93,10 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
+    steps = [m * power for m in (1, 2, 2.5, 5, 10)]
+    if integer:
+        steps = [max(1.0, st) for st in steps if st >= 1 and st == int(st)] or [1.0]
+    step = next((st for st in steps if st >= raw * 0.999), steps[-1])
     start = math.floor(lo / step + 1e-9) * step
     ticks: list[float] = []
     value = start
@@ -141,9 +145,13 @@ class _Axis:
         return [_tick_text(t, self.ticks) for t in self.ticks]
 
 
-def _zoomed_axis(lo: float, hi: float, start: float, end: float) -> _Axis:
-    """An axis over exactly ``[lo, hi]`` with the round ticks that fall inside it."""
-    ticks = [t for t in nice_ticks(lo, hi, 6) if lo - 1e-12 <= t <= hi + 1e-12]
+def _zoomed_axis(lo: float, hi: float, start: float, end: float, *, integer: bool = False) -> _Axis:
+    """An axis over exactly ``[lo, hi]`` (widened when they are equal) with the round ticks
+    that fall inside it."""
+    if hi <= lo:
+        widened = nice_ticks(lo, hi)
+        lo, hi = widened[0], widened[-1]
+    ticks = [t for t in nice_ticks(lo, hi, 7, integer=integer) if lo - 1e-12 <= t <= hi + 1e-12]
     return _Axis(ticks or [lo, hi], start, end, (lo, hi))
 
 
@@ -332,8 +340,7 @@ def bars(
     if zoom:
         parts.append(
             f'<text x="{left + plot_w}" y="{base_y + 27}" font-size="10" text-anchor="end" '
-            f'fill="#777">axis zoomed to {_esc(_tick_text(axis.lo, axis.ticks))}\u2013'
-            f"{_esc(_tick_text(axis.hi, axis.ticks))}</text>"
+            'fill="#777">axis zoomed to the figures (not from 0)</text>'
         )
     origin = pos(0.0) if not log and not zoom else left
     for i, label in enumerate(labels):
@@ -436,7 +443,8 @@ class LineChart:
         if self.diagonal:
             xs, ys = xs + ys, ys + xs  # one square-ish range shared by both axes
         left, top, plot_w, plot_h = 58, 30, 400, 220
-        x_axis = _Axis(nice_ticks(min(xs), max(xs)), left, left + plot_w)
+        whole = all(x == int(x) for x in xs)
+        x_axis = _zoomed_axis(min(xs), max(xs), left, left + plot_w, integer=whole)
         y_axis = _Axis(nice_ticks(min(ys), max(ys)), top + plot_h, top)
         legend = [(line.name, COLORS[line.color], not line.points_only) for line, _ in drawn]
         legend += [(m.name, COLORS[m.color], True) for m in self.marks if _finite(m.value)]
