@@ -352,4 +352,33 @@ def html_section(section: CompareSection) -> str:
             f"<td class='muted'>{esc(e['nodeid'])}</td></tr>"
         )
     out.append("</table>")
+    out.append(change_chart(section))
     return "\n".join(out)
+
+
+def change_chart(section: CompareSection, limit: int = 20) -> str:
+    """SVG of the figures that moved: each check's relative change (now vs then) in its
+    worse direction (right: worse, left: better), with the tolerance line; the largest
+    ``limit`` moves. Relative, because figures of different checks have different scales."""
+    from pytest_mlchecks._charts import BarChart, Mark, Series
+
+    moved = [
+        (e, (e["relative"] if e["worse"] == "higher" else -e["relative"]) * 100)
+        for e in section["checks"]
+        if e["relative"] is not None and e["worse"] and e["change"] != "same"
+    ]
+    if not moved:
+        return ""
+    moved.sort(key=lambda item: -abs(item[1]))
+    moved = moved[:limit]
+    labels = [f"{e['name']} \u00b7 {e['nodeid'].rsplit('::', 1)[-1]}" for e, _ in moved]
+    worse = [v if v > 0 else None for _, v in moved]
+    better = [v if v <= 0 else None for _, v in moved]
+    tolerance = section["tolerance"] * 100
+    return BarChart(
+        "Change since the baseline, % of the figure then (right: worse)",
+        labels,
+        [Series("worse", worse, "bad"), Series("better", better, "ok")],
+        marks=[Mark(f"tolerance {fmt_report(tolerance)}%", tolerance, "muted")],
+        value_text=lambda v: f"{v:+.1f}%",
+    ).svg()

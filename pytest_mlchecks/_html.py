@@ -31,7 +31,8 @@ def plot_for(check: CheckDict) -> str:
     build = chart_for(str(check.get("name")))
     if build is None:
         return ""
-    return "".join(chart.svg() for chart in build(check.get("details") or {}))
+    drawn = "".join(chart.svg() for chart in build(check.get("details") or {}))
+    return f"<div class='charts'>{drawn}</div>" if drawn else ""
 
 
 CSS = """
@@ -47,7 +48,10 @@ tr.failed td:first-child{border-left:4px solid #c0392b}
 tr.blocked td:first-child{border-left:4px solid #d68910}
 pre{background:#fafafa;border:1px solid #eee;padding:10px;white-space:pre-wrap;font-size:12.5px}
 details{margin:8px 0;border:1px solid #e5e5e5;border-radius:6px;padding:6px 10px}
-summary{cursor:pointer;font-weight:600} svg{display:block;margin:8px 0}
+summary{cursor:pointer;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;align-items:flex-start;gap:6px 22px;margin:6px 0}
+svg.chart{display:block;max-width:100%;height:auto;margin:4px 0}
+td.muted,summary{overflow-wrap:anywhere} code{overflow-wrap:anywhere}
 """
 
 
@@ -142,6 +146,16 @@ def render(summary: AuditReport) -> str:
                 f"<td class='muted'>{_esc(check['nodeid'])}</td></tr>"
             )
         out.append("</table>")
+        pictured = [(c, plot_for(c)) for c in passed]
+        pictured = [(c, drawn) for c, drawn in pictured if drawn]
+        for check, drawn in pictured:
+            status = _status(check)
+            out.append(
+                f"<details><summary><span class='badge {status}'>{status.upper()}</span> "
+                f"{_esc(check.get('rung'))} · <code>{_esc(check['name'])}</code> · value "
+                f"{_esc(_fmt(check.get('value')))} · <span class='muted'>{_esc(check['nodeid'])}"
+                f"</span></summary>{drawn}</details>"
+            )
     uncounted = [c for c in checks if _status(c) in NOT_COUNTED]
     if uncounted:
         out.append(

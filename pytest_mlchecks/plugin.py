@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_mlchecks import _annotations, _fixtures, _markers, _report, hookspec
+from pytest_mlchecks import _annotations, _fixtures, _html_extra, _markers, _report, hookspec
 from pytest_mlchecks._protocol import (
     Recorder,
     Settings,
@@ -571,6 +571,8 @@ class Ladder:
             item.user_properties.extend(properties)  # the later phases' reports copy them
             if report.user_properties is not item.user_properties:
                 report.user_properties.extend(properties)
+            if _html_extra.active(item.config):
+                _html_extra.attach(report, new)
         if report.failed and call.excinfo is not None:
             _show_headline(report, call)
         if rung is not None or new or blocked is not None or falsifying is not None or escalated:

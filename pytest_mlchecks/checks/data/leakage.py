@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from pytest_mlchecks._charts import BarChart, Chart, Mark, Series, chart
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import (
     check,
@@ -901,6 +902,7 @@ class TargetLeakageDetails(TypedDict, total=False):
     judged_features: list[JudgedFeature]
     max_dominance: float
     min_skill: float
+    limit: float  # the near-perfect limit on the score (max_auc, or max_r2 for regression)
     leaking_features: list[str]
     classes: list[str]  # classification only
     engine: str  # native engines only: the engine the rows were pulled from
@@ -1687,6 +1689,7 @@ def _target_details(
         "judged_features": judged,
         "max_dominance": rules.dominance_limit,
         "min_skill": rules.min_skill,
+        "limit": rules.limit,
         "leaking_features": [j["feature"] for j in judged if j["near_perfect"] or j["dominant"]],
     }
     if labels:
@@ -1989,3 +1992,30 @@ def check_no_leakage(
     if time_column is not None:
         results.append(check_no_temporal_leakage(train, test, time_column))
     return report(results)
+
+
+# --------------------------------------------------------------- the HTML report's charts
+
+
+@chart("no_target_leakage")
+def _chart_target_leakage(details: dict[str, Any]) -> list[Chart]:
+    """Each top feature's held-out score alone (ROC-AUC or R^2), as dots on an axis zoomed
+    to the scores, against the near-perfect limit; leaking features in red."""
+    top = details.get("top_features") or []
+    if not top:
+        return []
+    leaking = set(details.get("leaking_features") or [])
+    labels = [str(f["feature"]) for f in top]
+    scores = [f["score"] for f in top]
+    metric = str(details.get("metric", "score"))
+    flagged = [f["feature"] in leaking for f in top]
+    series = [
+        Series(
+            "leaking", [s if bad else None for s, bad in zip(scores, flagged, strict=True)], "bad"
+        ),
+        Series("not leaking", [None if bad else s for s, bad in zip(scores, flagged, strict=True)]),
+    ]
+    limit = details.get("limit")
+    marks = [Mark(f"limit {limit}", limit, "bad")] if isinstance(limit, (int, float)) else []
+    title = f"Held-out {metric} of each feature alone (the strongest {len(top)})"
+    return [BarChart(title, labels, series, zoom=True, marks=marks)]

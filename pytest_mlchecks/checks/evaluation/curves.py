@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import Chart, Line, LineChart, Mark, chart
 from pytest_mlchecks._messages import compose
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -515,39 +515,48 @@ def check_learning_curve_healthy(
 
 
 @chart("calibrated")
-def _chart_calibrated(details: dict[str, Any]) -> list[BarChart]:
-    """The reliability curve of the worst class: mean predicted (the diagonal) vs observed."""
+def _chart_calibrated(details: dict[str, Any]) -> list[Chart]:
+    """The reliability curve of the worst class: observed rate against mean predicted
+    probability per bin, with the diagonal of perfect calibration."""
     curve = details.get("curve")
     if not curve or not curve.get("predicted"):
         return []
-    labels = [f"bin {i + 1} ({fmt(p, 2)})" for i, p in enumerate(curve["predicted"])]
+    ece = details.get("worst_ece")
+    title = f"Reliability of class {details.get('worst_class')}"
+    if isinstance(ece, (int, float)):
+        title += f" (ECE {fmt(ece, 3)})"
     return [
-        BarChart(
-            f"Reliability of class {details.get('worst_class')}: observed rate vs mean "
-            "predicted per bin",
-            labels,
-            [
-                Series("mean predicted (perfect calibration)", curve["predicted"], "ref"),
-                Series("observed rate", curve["observed"], "cur"),
-            ],
+        LineChart(
+            title,
+            [Line("observed rate per bin", curve["predicted"], curve["observed"], "cur")],
+            x_label="mean predicted probability",
+            y_label="observed rate",
+            diagonal=True,
+            x_range=(0.0, 1.0),
+            y_range=(0.0, 1.0),
         )
     ]
 
 
 @chart("learning_curve_healthy")
-def _chart_learning_curve(details: dict[str, Any]) -> list[BarChart]:
-    """The learning curve: mean train and validation score per training size."""
+def _chart_learning_curve(details: dict[str, Any]) -> list[Chart]:
+    """The learning curve: mean train and validation score against training rows, and the
+    dummy baseline's score."""
     sizes = details.get("train_sizes")
     if not sizes:
         return []
+    marks = []
+    if isinstance(details.get("dummy"), (int, float)):
+        marks.append(Mark("dummy baseline", details["dummy"], "muted"))
     return [
-        BarChart(
-            f"Learning curve ({details.get('metric', 'score')}): train vs validation by "
-            "training rows",
-            [f"{n:,} rows" for n in sizes],
+        LineChart(
+            f"Learning curve ({details.get('metric', 'score')}, {details.get('diagnosis', '')})",
             [
-                Series("train", details["train_mean"], "ref"),
-                Series("validation", details["validation_mean"], "cur"),
+                Line("train", sizes, details["train_mean"], "ref"),
+                Line("validation", sizes, details["validation_mean"], "cur"),
             ],
+            x_label="training rows",
+            y_label=str(details.get("metric", "score")),
+            marks=marks,
         )
     ]

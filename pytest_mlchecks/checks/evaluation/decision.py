@@ -246,5 +246,6 @@ def _chart_decision_threshold(details: dict[str, Any]) -> list[BarChart]:
             f"{details.get('metric', 'metric')} at the threshold in use vs the best one",
             ["in use", "best on validation"],
             [Series(str(details.get("metric")), [details["score_in_use"], details["best_score"]])],
+            zoom=True,
         )
     ]

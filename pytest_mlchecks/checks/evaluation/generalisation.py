@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Chart, Series, chart
 from pytest_mlchecks._messages import compose, explain
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -298,10 +298,10 @@ def check_stable_across_folds(
 
 
 @chart("no_overfitting", "not_suspiciously_good")
-def _chart_train_vs_test(details: dict[str, Any]) -> list[BarChart]:
-    """Train vs test score."""
+def _chart_train_vs_test(details: dict[str, Any]) -> list[Chart]:
+    """Train vs test score, as dots on an axis zoomed to the scores."""
     if "train_score" not in details:
         return []
-    scores = [details["train_score"], details["test_score"]]
+    labels, scores = ["train", "test"], [details["train_score"], details["test_score"]]
     metric = str(details.get("metric", "score"))
-    return [BarChart("Train vs test score", ["train", "test"], [Series(metric, scores)])]
+    return [BarChart("Train vs test score", labels, [Series(metric, scores)], zoom=True)]

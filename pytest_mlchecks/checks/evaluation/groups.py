@@ -13,7 +13,7 @@ from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Chart, Color, Mark, Series, chart
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -1392,32 +1392,39 @@ def check_scores_equitable(
 # --------------------------------------------------------------- the HTML report's charts
 
 
+def _group_label(group: dict[str, Any]) -> str:
+    """A group's name with its rows, e.g. ``women (n=1,204)``."""
+    n = group.get("n")
+    return f"{group['group']} (n={n:,})" if isinstance(n, int) else str(group["group"])
+
+
 @chart("fair")
-def _chart_fair(details: dict[str, Any]) -> list[BarChart]:
-    """Selection rate and true positive rate per group (the first 20 groups)."""
+def _chart_fair(details: dict[str, Any]) -> list[Chart]:
+    """Selection rate, true and false positive rate per group (the first 20 groups)."""
     groups = (details.get("groups") or [])[:20]
     if not groups:
         return []
-    return [
-        BarChart(
-            "Per-group rates",
-            [g["group"] for g in groups],
-            [
-                Series("selection rate", [g["selection_rate"] for g in groups], "ref"),
-                Series("TPR", [g["tpr"] for g in groups], "cur"),
-            ],
-        )
+    di = details.get("disparate_impact")
+    title = "Per-group rates" + (
+        f" (disparate impact {fmt(di, 3)})" if isinstance(di, (int, float)) else ""
+    )
+    series = [
+        Series("selection rate", [g.get("selection_rate") for g in groups], "ref"),
+        Series("TPR", [g.get("tpr") for g in groups], "cur"),
     ]
+    if any(g.get("fpr") is not None for g in groups):
+        series.append(Series("FPR", [g.get("fpr") for g in groups], "muted"))
+    return [BarChart(title, [_group_label(g) for g in groups], series)]
 
 
 @chart("groups_represented")
-def _chart_groups_represented(details: dict[str, Any]) -> list[BarChart]:
+def _chart_groups_represented(details: dict[str, Any]) -> list[Chart]:
     """Each group's share of the rows beside its reference share, or the floor (the first 20
     groups)."""
     groups = (details.get("groups") or [])[:20]
     if not groups:
         return []
-    labels = [g["group"] for g in groups]
+    labels = [_group_label(g) for g in groups]
     shares = Series("share of rows", [g["share"] for g in groups], "cur")
     if details.get("mode") == "floor":
         floor = Series("floor", [g["share"] - g["gap"] for g in groups], "ref")
@@ -1427,25 +1434,22 @@ def _chart_groups_represented(details: dict[str, Any]) -> list[BarChart]:
 
 
 @chart("scores_equitable")
-def _chart_scores_equitable(details: dict[str, Any]) -> list[BarChart]:
+def _chart_scores_equitable(details: dict[str, Any]) -> list[Chart]:
     """Per judged group: how often a member scores below a member of the rest (0.5: no
-    difference), and its mean score (the first 20 groups)."""
+    difference, drawn as a line; dots on a zoomed axis), and its mean score (the first 20
+    groups)."""
     groups = [g for g in (details.get("groups") or []) if g.get("below") is not None][:20]
     if not groups:
         return []
-    labels = [g["group"] for g in groups]
+    labels = [_group_label(g) for g in groups]
+    color: Color = "bad" if details.get("findings") else "cur"
     return [
         BarChart(
             "P(member scores below the rest, same label)",
             labels,
-            [
-                Series("no difference", [0.5] * len(groups), "ref"),
-                Series(
-                    "below the rest",
-                    [g["below"] for g in groups],
-                    "bad" if details.get("findings") else "cur",
-                ),
-            ],
+            [Series("below the rest", [g["below"] for g in groups], color)],
+            zoom=True,
+            marks=[Mark("no difference (0.5)", 0.5, "muted")],
         ),
         BarChart(
             "Mean score per group",

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Chart, Color, Mark, Series, chart
 from pytest_mlchecks._messages import compose, plural
 from pytest_mlchecks._protocol import (
     check,
@@ -829,22 +829,23 @@ def check_no_weak_segments(
 
 
 @chart("no_weak_segments")
-def _chart_segments(details: dict[str, Any]) -> list[BarChart]:
-    """The metric on the weakest segments (all rows) next to the overall score."""
+def _chart_segments(details: dict[str, Any]) -> list[Chart]:
+    """The metric on the weakest segments (all rows, with their sizes) against the overall
+    score (a line)."""
     segments = (details.get("segments") or [])[:8]
     if not segments:
         return []
-    labels = ["overall", *(s["segment"] for s in segments)]
-    values = [details["overall"], *(s["score"] for s in segments)]
+    metric = str(details.get("metric", "metric"))
+    labels = [
+        f"{'! ' if s.get('confirmed') else ''}{s['segment']} (n={s['size']:,})" for s in segments
+    ]
+    values = [float(s["score"]) if s["score"] == s["score"] else None for s in segments]
+    color: Color = "bad" if any(s.get("confirmed") for s in segments) else "cur"
     return [
         BarChart(
-            f"{details.get('metric', 'metric')} of the weakest segments vs overall",
+            f"{metric} of the weakest segments (! confirmed on held-out rows)",
             labels,
-            [
-                Series(
-                    str(details.get("metric")),
-                    [max(float(v), 0.0) if v == v else None for v in values],
-                )
-            ],
+            [Series(metric, values, color)],
+            marks=[Mark(f"overall {fmt(details['overall'], 4)}", details["overall"], "ref")],
         )
     ]

@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Chart, Series, chart, fmt_report
 from pytest_mlchecks._messages import compose, explain
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -341,21 +341,23 @@ def check_beats_baselines(
 
 
 @chart("beats_dummy")
-def _chart_beats_dummy(details: dict[str, Any]) -> list[BarChart]:
-    """Model vs dummy baseline score."""
+def _chart_beats_dummy(details: dict[str, Any]) -> list[Chart]:
+    """Model vs dummy baseline score, as dots on an axis zoomed to the two scores (0.91 vs
+    0.89 must not look like two equal bars)."""
     if "model_score" not in details:
         return []
     scores = [details["dummy_score"], details["model_score"]]
     metric = str(details.get("metric", "score"))
-    return [BarChart("Model vs dummy baseline", ["dummy", "model"], [Series(metric, scores)])]
+    title = f"Model vs dummy baseline ({metric}, gap {fmt_report(details.get('gap'))})"
+    return [BarChart(title, ["dummy", "model"], [Series(metric, scores)], zoom=True)]
 
 
 @chart("beats_baselines")
-def _chart_beats_baselines(details: dict[str, Any]) -> list[BarChart]:
-    """The score of each rung of the baseline ladder."""
+def _chart_beats_baselines(details: dict[str, Any]) -> list[Chart]:
+    """The score of each rung of the baseline ladder, as dots on a zoomed axis."""
     scores = details.get("scores") or {}
     if not scores:
         return []
     metric = str(details.get("metric", "score"))
-    series = [Series(metric, list(scores.values()))]
-    return [BarChart("The baseline ladder", list(scores), series)]
+    series = [Series(metric, list(scores.values()), "bad" if details.get("failed_rung") else "ref")]
+    return [BarChart(f"The baseline ladder ({metric})", list(scores), series, zoom=True)]

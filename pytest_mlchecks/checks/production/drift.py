@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart, fmt_report
+from pytest_mlchecks._charts import Chart, Histogram, chart, fmt_report, range_labels
 from pytest_mlchecks._messages import compose, percent, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -119,7 +120,7 @@ LEVEL_MIN_COUNT = 5  # reference count a category needs for a bin of its own
 LEVEL_MAX_BINS = 30
 
 
-def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Reference and current counts over category bins: the levels seen at least
     ``LEVEL_MIN_COUNT`` times per side on average in both samples pooled (at most
     ``LEVEL_MAX_BINS``, most frequent first; missing values are a level), and one last bin
@@ -128,7 +129,7 @@ def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     not drift. Bins are chosen on the pooled counts, not the reference's alone: picking the
     levels a sample happens to over-represent would itself look like drift. A new level
     that takes real mass gets its own bin and stands out. Levels are values' text, counted
-    on codes (``schema.text_counts``)."""
+    on codes (``schema.text_counts``). Also returns the bins' labels for the report."""
     ref_counts, cur_counts = text_counts(a, missing=MISSING), text_counts(b, missing=MISSING)
     pooled = ref_counts.add(cur_counts, fill_value=0).sort_values(ascending=False, kind="stable")
     kept = list(pooled[pooled >= 2 * LEVEL_MIN_COUNT].index[:LEVEL_MAX_BINS])
@@ -138,7 +139,8 @@ def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     for counts, target in ((ref_counts, rc), (cur_counts, cc)):
         for cat, count in counts.items():
             target[index.get(cat, len(kept))] += count
-    return rc, cc
+    labels = ["missing" if c == MISSING else str(c)[:40] for c in kept]
+    return rc, cc, [*labels, "other (rare or new)"]
 
 
 MISSING = "\x00nan"  # the level of missing values
@@ -174,9 +176,10 @@ def bin_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _numeric_bins(
     ref: np.ndarray, cur: np.ndarray, bins: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reference and current counts over the reference's quantile bins (one bin per value
-    when it has few distinct values), missing values in a last bin of their own."""
+    when it has few distinct values), missing values in a last bin of their own; the
+    edges."""
     all_finite = len(ref) > 0 and bool(np.isfinite(ref.min()) and np.isfinite(ref.max()))
     finite = ref if all_finite else ref[np.isfinite(ref)]  # no copy when nothing to drop
     sample = (
@@ -190,7 +193,17 @@ def _numeric_bins(
             # few distinct values: one bin per value (points), values between in own bins
             values = np.unique(sample)
             edges = np.sort(np.concatenate([values - 1e-9 * (1 + abs(values)), values]))
-    return bin_counts(ref, edges), bin_counts(cur, edges)
+    return bin_counts(ref, edges), bin_counts(cur, edges), edges
+
+
+def _integral(kinds: AbstractSet[str], x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether both columns hold whole numbers only (their bins are labelled as integers)."""
+    if kinds == {"int"}:
+        return True
+    if not kinds <= {"int", "float"}:
+        return False
+    values = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
+    return len(values) > 0 and bool(np.all(values == np.round(values)))
 
 
 def _ks(ref: np.ndarray, cur: np.ndarray, rng: np.random.Generator) -> float:
@@ -226,10 +239,12 @@ DriftLevel = Literal["error", "warning", "ok"]
 
 
 class DriftHistogram(TypedDict):
-    """Bin shares of both samples, for plots in reports (aggregates only)."""
+    """Bin shares of both samples, for plots in reports (aggregates only), and each bin's
+    label: its value range (``(0.5, 1.2]``, ``3``, ``4-7`` for integers) or category."""
 
     reference: list[float]
     current: list[float]
+    labels: list[str]
 
 
 class _DriftEffect(TypedDict):
@@ -377,9 +392,10 @@ def _measure_drift_column(
     numeric = kinds <= {"int", "float"} or kinds in ({"datetime"}, {"timedelta"})
     if numeric:
         x, y = column_as_float(a), column_as_float(b)
-        rc, cc = _numeric_bins(x, y, setup.bins, rng)
+        rc, cc, edges = _numeric_bins(x, y, setup.bins, rng)
+        labels = range_labels([float(e) for e in edges], integral=_integral(kinds, x, y))
     else:
-        rc, cc = _category_bins(a, b)
+        rc, cc, labels = _category_bins(a, b)
     used = int(np.count_nonzero((rc + cc) > 0))
     psi = _psi(rc.astype(float), cc.astype(float))
     psi_noise = chi2_isf(setup.alpha, max(used - 1, 1)) * (1 / n + 1 / m)
@@ -389,6 +405,7 @@ def _measure_drift_column(
     row["histogram"] = {
         "reference": [round(float(v), 5) for v in shares_ref],
         "current": [round(float(v), 5) for v in shares_cur],
+        "labels": labels,
     }
     if numeric and setup.method == "ks":
         row["ks"] = _ks(x, y, rng)
@@ -842,22 +859,19 @@ def check_in_distribution(
 
 
 @chart("no_drift")
-def _chart_no_drift(details: dict[str, Any]) -> list[BarChart]:
-    """Share of rows per reference bin, reference vs current, for the first three columns."""
-    charts = []
+def _chart_no_drift(details: dict[str, Any]) -> list[Chart]:
+    """Share of rows per bin, reference vs current, for the three most drifted columns; bins
+    labelled with their value ranges or category names (empty bins left out)."""
+    charts: list[Chart] = []
     for column in (details.get("columns") or [])[:3]:
         histogram = column.get("histogram")
         if not histogram:
             continue
-        psi = fmt_report(column["psi"])
-        charts.append(
-            BarChart(
-                f"{column['column']}: share of rows per reference bin (PSI {psi})",
-                [f"bin {i + 1}" for i in range(len(histogram["reference"]))],
-                [
-                    Series("reference", histogram["reference"], "ref"),
-                    Series("current", histogram["current"], "cur"),
-                ],
-            )
+        count = len(histogram["reference"])
+        labels = histogram.get("labels") or [f"bin {i + 1}" for i in range(count)]
+        effect = fmt_report(column.get("effect", column["psi"]))
+        title = (
+            f"{column['column']}: share of rows per bin ({column.get('metric', 'PSI')} {effect})"
         )
+        charts.append(Histogram(title, labels, histogram["reference"], histogram["current"]))
     return charts

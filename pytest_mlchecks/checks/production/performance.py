@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Chart, Line, LineChart, Mark, Series, chart
 from pytest_mlchecks._messages import compose, plural
 from pytest_mlchecks._protocol import check, current_seed, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -620,8 +620,9 @@ def check_performance_holds(
 
 
 @chart("performance_holds")
-def _chart_performance(details: dict[str, Any]) -> list[BarChart]:
-    """The metric per judged window against the baseline and the drop line (up to 40)."""
+def _chart_performance(details: dict[str, Any]) -> list[Chart]:
+    """The metric per judged window (in time order, up to 40) as a line, against the
+    baseline and the drop line; windows that dropped as red points."""
     windows = [w for w in details.get("windows") or [] if w.get("metric") is not None]
     if not windows:
         return []
@@ -629,15 +630,19 @@ def _chart_performance(details: dict[str, Any]) -> list[BarChart]:
     base, limit = details["baseline"], details["max_drop"]
     line = base - limit if details.get("greater_is_better", True) else base + limit
     metric = str(details.get("metric", "metric"))
+    xs = list(range(1, len(windows) + 1))
+    dropped = [w["metric"] if w.get("verdict") == "drop" else None for w in windows]
+    span = f"{windows[0]['start']} to {windows[-1]['end']}"
     return [
-        BarChart(
+        LineChart(
             f"{metric} per window vs the baseline {fmt(base, 4)} (drop line {fmt(line, 4)})",
-            [f"{w['start']}..{w['end']}" for w in windows],
             [
-                Series(metric, [w["metric"] for w in windows], "cur"),
-                Series("baseline", [base] * len(windows), "ref"),
-                Series("drop line", [line] * len(windows), "bad"),
+                Line(metric, xs, [w["metric"] for w in windows], "cur"),
+                Line("dropped", xs, dropped, "bad", points_only=True),
             ],
+            x_label=f"window ({span})",
+            y_label=metric,
+            marks=[Mark("baseline", base, "ref"), Mark("drop line", line, "bad")],
         )
     ]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
-from pytest_mlchecks._charts import BarChart, Series, chart
+from pytest_mlchecks._charts import BarChart, Mark, Series, chart
 from pytest_mlchecks._messages import compose, fmt, plural
 from pytest_mlchecks._protocol import check, resolve_threshold, result
 from pytest_mlchecks._result import CheckResult, MLCheckUsageError
@@ -1068,9 +1068,9 @@ def _chart_inference(details: dict[str, Any]) -> list[BarChart]:
     """Latency percentiles against the limit in force."""
     if "p50_ms" not in details:
         return []
-    labels = ["p50 ms", "p95 ms", "p99 ms"]
+    labels = ["p50", "p95", "p99"]
     values = [details["p50_ms"], details["p95_ms"], details["p99_ms"]]
-    if isinstance(details.get("p95_limit_ms"), (int, float)):
-        labels.append("p95 limit ms")
-        values.append(details["p95_limit_ms"])
-    return [BarChart("Inference latency", labels, [Series("milliseconds", values, "cur")])]
+    limit = details.get("p95_limit_ms")
+    marks = [Mark("p95 limit", limit)] if isinstance(limit, (int, float)) else []
+    series = [Series("milliseconds", values, "cur")]
+    return [BarChart("Inference latency (ms)", labels, series, marks=marks)]

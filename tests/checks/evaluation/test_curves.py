@@ -126,10 +126,11 @@ def test_reliability_chart_shows_predicted_and_observed_per_bin() -> None:
     assert build is not None
     (drawn,) = build(outcome.to_dict()["details"])
     curve = outcome.details["curve"]
-    assert len(drawn.labels) == outcome.details["bins"] == len(curve["observed"])
-    assert list(drawn.series[0].values) == curve["predicted"]
-    assert list(drawn.series[1].values) == curve["observed"]
-    assert "<svg" in drawn.svg() and build({}) == []
+    (line,) = drawn.lines
+    assert drawn.diagonal and drawn.x_range == (0.0, 1.0)
+    assert drawn.points(line) == list(zip(curve["predicted"], curve["observed"], strict=True))
+    assert len(curve["observed"]) == outcome.details["bins"]
+    assert "<polyline" in drawn.svg() and build({}) == []
 
 
 @needs_sklearn
@@ -257,6 +258,8 @@ def test_learning_curve_chart_has_train_and_validation_by_size() -> None:
     build = chart_for("learning_curve_healthy")
     assert build is not None
     (drawn,) = build(outcome.to_dict()["details"])
-    assert len(drawn.labels) == len(outcome.details["train_sizes"])
-    assert [s.name for s in drawn.series] == ["train", "validation"]
-    assert "<svg" in drawn.svg() and build({}) == []
+    assert [line.name for line in drawn.lines] == ["train", "validation"]
+    sizes = outcome.details["train_sizes"]
+    assert [x for x, _ in drawn.points(drawn.lines[1])] == sizes
+    assert [m.name for m in drawn.marks] == ["dummy baseline"]
+    assert drawn.svg().count("<polyline") == 2 and build({}) == []

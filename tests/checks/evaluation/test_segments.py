@@ -153,8 +153,10 @@ def test_html_chart_shows_the_weakest_segments_next_to_overall() -> None:
     build = chart_for("no_weak_segments")
     assert build is not None
     (drawn,) = build(outcome.to_dict()["details"])
-    assert drawn.labels[0] == "overall"
-    assert drawn.series[0].values[0] == outcome.details["overall"]
+    first = outcome.details["segments"][0]
+    assert drawn.labels[0].endswith(f"{first['segment']} (n={first['size']:,})")
+    assert drawn.series[0].values[0] == first["score"]
+    assert drawn.marks[0].value == outcome.details["overall"]
     assert "<svg" in drawn.svg() and build({}) == []
 
 

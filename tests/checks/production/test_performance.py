@@ -190,10 +190,15 @@ def test_performance_chart_draws_each_window_against_the_baseline() -> None:
     build = chart_for("performance_holds")
     assert build is not None
     (drawn,) = build(outcome.to_dict()["details"])
-    assert list(drawn.labels) == ["0..499", "500..999", "1000..1499"]
-    assert [x.name for x in drawn.series] == ["roc_auc", "baseline", "drop line"]
-    assert list(drawn.series[2].values) == [pytest.approx(0.8)] * 3
-    assert "<svg" in drawn.svg() and build({}) == []
+    metric = outcome.details["windows"]
+    assert drawn.points(drawn.lines[0]) == [(i + 1, w["metric"]) for i, w in enumerate(metric)]
+    assert drawn.x_label == "window (0 to 1499)"
+    assert [(m.name, m.value) for m in drawn.marks] == [
+        ("baseline", 0.85),
+        ("drop line", pytest.approx(0.8)),
+    ]
+    assert drawn.points(drawn.lines[1]) == []  # no window dropped
+    assert "<polyline" in drawn.svg() and build({}) == []
 
 
 # ------------------------------------------------------------------------ no_concept_drift

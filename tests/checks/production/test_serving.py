@@ -359,5 +359,6 @@ def test_inputs_not_mutated_and_chart_renders() -> None:
     build = chart_for("inference_budget")
     assert build is not None
     (drawn,) = build(outcome.to_dict()["details"])
-    assert list(drawn.labels) == ["p50 ms", "p95 ms", "p99 ms", "p95 limit ms"]
+    assert list(drawn.labels) == ["p50", "p95", "p99"]
+    assert [(m.name, m.value) for m in drawn.marks] == [("p95 limit", 5000)]
     assert "<svg" in drawn.svg() and build({}) == []
