@@ -8,9 +8,14 @@ from typing import Any
 import numpy as np
 
 from pytest_mlchecks._result import MLCheckUsageError
-from pytest_mlchecks.inputs.tables import as_array, require_array_like, require_rows
+from pytest_mlchecks.inputs.tables import (
+    as_array,
+    require_array_like,
+    require_rows,
+    require_same_length,
+)
 
-__all__ = ["ROW_SUM_TOL", "class_index", "class_names", "probability_matrix"]
+__all__ = ["ROW_SUM_TOL", "class_index", "class_names", "probability_matrix", "scored_labels"]
 
 ROW_SUM_TOL = 1e-3  # multiclass rows must sum to 1 within this
 
@@ -90,3 +95,23 @@ def class_index(labels: np.ndarray, names: list[Any]) -> np.ndarray:
         dtype=int,
         count=len(labels),
     )
+
+
+def scored_labels(
+    truth: np.ndarray, labels: np.ndarray, probabilities: Any, classes: Any, names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Validated (probabilities (n, k), the column of each of ``labels``, class names);
+    ``names``: the arguments of ``labels`` and of the probabilities, for usage errors."""
+    labels_arg, prob_arg = names
+    prob = probability_matrix(probabilities, prob_arg)
+    require_same_length(truth, prob, "y_true", prob_arg)
+    found = class_names(truth, prob.shape[1], classes, prob_arg)
+    index = class_index(labels, found)
+    unknown = int((index < 0).sum())
+    if unknown:
+        raise MLCheckUsageError(
+            f"{labels_arg} has {unknown:,} rows whose label is not one of the {prob_arg} "
+            f"columns' classes {[str(n) for n in found][:10]}: pass classes= in the order of "
+            "the columns (e.g. model.classes_)."
+        )
+    return prob, index, found

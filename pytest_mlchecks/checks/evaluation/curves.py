@@ -36,14 +36,13 @@ from pytest_mlchecks.inputs.models import (
     splitter,
     task_of,
 )
-from pytest_mlchecks.inputs.probabilities import class_index, class_names, probability_matrix
+from pytest_mlchecks.inputs.probabilities import scored_labels
 from pytest_mlchecks.inputs.tables import (
     Metric,
     TableLike,
     VectorLike,
     fmt,
     label_vector,
-    require_same_length,
 )
 
 __all__ = ["check_calibrated", "check_learning_curve_healthy"]
@@ -134,17 +133,7 @@ def _calibration_inputs(
 ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Validated (probabilities (n, k), the class index of each row, class names)."""
     truth = label_vector(y_true, "y_true")
-    prob = probability_matrix(y_prob, "y_prob")
-    require_same_length(truth, prob, "y_true", "y_prob")
-    names = class_names(truth, prob.shape[1], classes, "y_prob")
-    index = class_index(truth, names)
-    unknown = int((index < 0).sum())
-    if unknown:
-        raise MLCheckUsageError(
-            f"y_true has {unknown:,} rows whose label is not one of the y_prob columns' "
-            f"classes {[str(n) for n in names]}: pass classes= in the order of the columns."
-        )
-    return prob, index, names
+    return scored_labels(truth, truth, y_prob, classes, ("y_true", "y_prob"))
 
 
 def _measure_calibrated(

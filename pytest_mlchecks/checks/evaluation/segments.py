@@ -38,7 +38,7 @@ from pytest_mlchecks.inputs.metrics import (
     metric_function,
 )
 from pytest_mlchecks.inputs.models import labels_of
-from pytest_mlchecks.inputs.probabilities import class_index, class_names, probability_matrix
+from pytest_mlchecks.inputs.probabilities import scored_labels
 from pytest_mlchecks.inputs.tables import (
     TableLike,
     VectorLike,
@@ -196,17 +196,7 @@ def _expected_accuracy(
             f"y_score judges each segment against the model's own expected accuracy: it needs "
             f"metric='accuracy', got {metric!r} (drop y_score for other metrics)."
         )
-    prob = probability_matrix(y_score, "y_score")
-    require_same_length(truth, prob, "y_true", "y_score")
-    names = class_names(truth, prob.shape[1], classes, "y_score")
-    index = class_index(pred, names)
-    unknown = int((index < 0).sum())
-    if unknown:
-        raise MLCheckUsageError(
-            f"y_pred has {unknown:,} rows whose label is not one of the y_score columns' "
-            f"classes {[str(n) for n in names][:10]}: pass classes= in the order of the columns "
-            "(e.g. model.classes_)."
-        )
+    prob, index, _ = scored_labels(truth, pred, y_score, classes, ("y_pred", "y_score"))
     out: np.ndarray = prob[np.arange(len(pred)), index]
     return out
 
