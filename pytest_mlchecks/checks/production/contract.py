@@ -36,6 +36,7 @@ from pytest_mlchecks.schema import (
     infer_schema,
     kind_of,
     tabular_input,
+    text_counts,
 )
 
 if TYPE_CHECKING:
@@ -307,7 +308,7 @@ def _dtype_violation(
 def _null_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> NullRateViolation | None:
     """Nulls above the reference's rate by more than ``Z_NOISE`` pooled standard errors."""
     m = len(col)
-    nulls = int(col.isna().sum())
+    nulls = int(np.count_nonzero(col.isna().to_numpy()))
     p1, p0 = nulls / m, spec.null_rate
     pooled = (p0 * n0 + nulls) / (n0 + m)
     noise = Z_NOISE * math.sqrt(max(pooled * (1 - pooled), 0.0) * (1 / n0 + 1 / m))
@@ -372,10 +373,12 @@ def _unseen_violation(
     without rare categories, by how closed the domain looks (``closed_domain_allowance``:
     the rarer the rarest level, the likelier a level nobody saw yet; one new value in a
     batch as large as the reference is beyond chance once the rarest level was seen 1,000
-    times). ``extra_unseen`` values more are tolerated."""
-    observed = col.dropna().astype(str)
-    unseen_mask = ~observed.isin(spec.categories or []).to_numpy()
-    unseen = int(unseen_mask.sum())
+    times). ``extra_unseen`` values more are tolerated. Counted per distinct value
+    (``schema.text_counts``: rows on codes, only the distinct values as text)."""
+    counts = text_counts(col)  # missing values left out; most frequent first
+    known = set(spec.categories or [])
+    levels = counts[[str(v) not in known for v in counts.index]]
+    unseen = int(levels.sum())
     singles, rare = spec.singletons or 0, spec.rare_levels or 0
     allowed = (
         good_turing_allowance(
@@ -385,7 +388,6 @@ def _unseen_violation(
     )
     if unseen <= allowed:
         return None
-    levels = observed[unseen_mask].value_counts()
     found: UnseenCategoriesViolation = {
         "rule": SchemaRule.UNSEEN_CATEGORIES,
         "column": spec.name,
