@@ -213,9 +213,18 @@ def is_key(col: pd.Series, *, unique: bool | None = None) -> bool:
     auto-increment id or row number, at least ``KEY_MIN_ROWS`` values): its range grows with
     every new batch by construction, so range, drift and out-of-distribution rules skip it.
     ``unique``: whether the column's values are all distinct, when the caller knows it."""
-    if kind_of(col.dtype) != "int" or len(col) < KEY_MIN_ROWS or bool(col.isna().any()):
+    if kind_of(col.dtype) != "int" or len(col) < KEY_MIN_ROWS or _has_missing(col):
         return False
     return bool(col.is_monotonic_increasing and (col.is_unique if unique is None else unique))
+
+
+def _has_missing(col: pd.Series) -> bool:
+    """Whether ``col`` holds a missing value (never, for a numpy integer or bool column)."""
+    import numpy as np
+
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":
+        return False
+    return bool(col.isna().any())
 
 
 ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their count: ids
@@ -254,7 +263,7 @@ def id_like(col: pd.Series, *, unique: bool | None = None) -> str | None:
         return None
     kind = kind_of(col.dtype)
     if kind == "int":
-        if bool(col.isna().any()):
+        if _has_missing(col):
             return None
         if not (
             col.is_unique if unique is None else unique
@@ -490,8 +499,10 @@ def _quantiles(values: np.ndarray) -> np.ndarray:
     error over independent draws and lowers it for data stored in sorted or drifting order."""
     import numpy as np
 
-    if len(values) > QUANTILE_SAMPLE:
-        values = values[_sample_rows(len(values))]
+    if len(values) > QUANTILE_SAMPLE:  # a fresh array: sorted in place
+        sample = np.asarray(values[_sample_rows(len(values))], dtype=np.float64)
+        sample.sort()
+        return _sorted_quantiles(sample)
     return _sorted_quantiles(np.sort(np.asarray(values, dtype=np.float64)))
 
 
