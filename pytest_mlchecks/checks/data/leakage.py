@@ -777,21 +777,24 @@ class DuplicatesDetails(TypedDict, total=False):
 
 
 def _measure_duplicates(df: TableLike, subset: Columns | None) -> DuplicatesDetails:
-    """Rows equal to an earlier row: equal hashes, verified cell by cell."""
+    """Rows equal to an earlier row: equal hashes, verified cell by cell against the first
+    row of their hash. Linear in rows: one hash table over the 64-bit row hashes
+    (``pd.factorize``: codes in order of first appearance), no sort."""
+    import pandas as pd
+
     frame = as_dataframe(df, "df")
     n = require_rows(frame, "df")
     cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
     if not cols:
         raise MLCheckUsageError("df has no columns to compare rows on.")
     part, hashes = _hashed(frame[cols])
-    order = np.argsort(hashes, kind="stable")
-    sorted_h = hashes[order]
-    repeat = np.zeros(n, dtype=bool)
-    repeat[1:] = sorted_h[1:] == sorted_h[:-1]
-    # first member of each run of equal hashes, for every row flagged as a repeat
-    run_start = np.maximum.accumulate(np.where(~repeat, np.arange(n), 0))
-    dup_rows = order[repeat]
-    first_rows = order[run_start[repeat]]
+    codes = np.asarray(pd.factorize(hashes)[0], dtype=np.intp)
+    # a code first appears where it exceeds every code before it; later rows repeat it
+    seen_before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    first = codes > seen_before
+    first_row = np.flatnonzero(first)  # first row of code c at [c]
+    dup_rows = np.flatnonzero(~first)
+    first_rows = first_row[codes[dup_rows]]
     if len(dup_rows):
         ok = _rows_equal(
             part.iloc[first_rows].reset_index(drop=True),
