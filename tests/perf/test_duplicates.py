@@ -83,3 +83,13 @@ def test_duplicates_are_what_pandas_finds(n: int) -> None:
     duplicated = frame.duplicated().to_numpy()
     assert found["duplicate_rows"] == int(duplicated.sum())
     assert found["first_duplicate_positions"] == [int(i) for i in np.flatnonzero(duplicated)[:10]]
+
+
+@pytest.mark.parametrize("n", [100, 3000])
+def test_partitioned_duplicates_are_the_sorts(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_mlchecks.inputs import rows
+
+    monkeypatch.setattr(rows, "PARTITION_ABOVE", 64)
+    monkeypatch.setattr(rows, "PARTITION_ROWS", 8)
+    frame = _frame(n, n + 2).assign(x=np.arange(n) % (n // 3))
+    assert dict(_measure_duplicates(frame, None)) == _old_duplicates(frame)
