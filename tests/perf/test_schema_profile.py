@@ -219,3 +219,13 @@ def test_quantiles_read_off_sorted_values_are_np_quantile_bit_for_bit(n: int) ->
     for values in (rng.normal(size=n), rng.lognormal(0, 3, n) * 1e9, rng.poisson(3, n) * 1.0):
         ordered = np.sort(values)
         assert np.array_equal(_sorted_quantiles(ordered), np.quantile(ordered, QUANTILES))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 999, QUANTILE_SAMPLE + 7])
+def test_counted_integer_quantiles_are_the_sorted_ones_bit_for_bit(n: int) -> None:
+    from pytest_mlchecks.schema import _counted_quantiles, _quantiles
+
+    rng = np.random.default_rng(n)
+    for values in (rng.poisson(3, n), rng.integers(-20, 15, n), np.full(n, 7)):
+        low, high = int(values.min()), int(values.max())
+        assert np.array_equal(_counted_quantiles(values, low, high), _quantiles(values))
