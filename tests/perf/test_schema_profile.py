@@ -229,3 +229,21 @@ def test_counted_integer_quantiles_are_the_sorted_ones_bit_for_bit(n: int) -> No
     for values in (rng.poisson(3, n), rng.integers(-20, 15, n), np.full(n, 7)):
         low, high = int(values.min()), int(values.max())
         assert np.array_equal(_counted_quantiles(values, low, high), _quantiles(values))
+
+
+def test_range_and_nulls_counted_in_chunks_give_the_same_violations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_mlchecks import check_schema_matches
+    from pytest_mlchecks.checks.production import contract
+
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"x": rng.normal(size=500), "k": rng.integers(0, 9, 500)})
+    current = pd.DataFrame({"x": rng.normal(0.5, 1.5, 500), "k": rng.integers(0, 12, 500)})
+    current.loc[::17, "x"] = np.nan
+    current.loc[3, "x"] = -999999.0
+    whole = check_schema_matches(current, reference).details
+    monkeypatch.setattr(contract, "RANGE_CHUNK", 7)
+    chunked = check_schema_matches(current, reference).details
+    assert chunked == whole
+    assert {v["rule"] for v in whole["violations"]} >= {"range", "null_rate"}
