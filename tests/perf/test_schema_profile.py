@@ -165,3 +165,85 @@ def test_large_frames_exact_except_sampled_quantiles() -> None:
 def test_sampled_quantiles_are_seeded() -> None:
     frame = pd.DataFrame({"x": np.random.default_rng(3).lognormal(size=QUANTILE_SAMPLE + 1)})
     assert infer_schema(frame).to_json() == infer_schema(frame).to_json()
+
+
+def _categoricals(seed: int) -> list[pd.Series]:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    words = np.array(["a", "b", "c", "d", "e"], dtype=object)
+    with_na = words[rng.integers(0, 5, n)].copy()
+    with_na[rng.random(n) < 0.2] = None
+    return [
+        pd.Series(pd.Categorical(words[rng.integers(0, 3, n)], categories=list(words))),
+        pd.Series(pd.Categorical(with_na)),
+        pd.Series(pd.Categorical(rng.integers(0, 4, n))),
+        pd.Series(pd.Categorical([1, "1", 2, 2] * (n // 4 + 1), categories=[1, "1", 2])),
+        pd.Series(pd.Categorical(["x"] * n + ["y"] * n)),  # a tie: first appearance first
+    ]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("missing", [None, "<missing>"])
+def test_few_category_counts_equal_the_factorized_counts(
+    seed: int, missing: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_mlchecks import schema
+
+    for col in _categoricals(seed):
+        fast = schema.text_counts(col, missing=missing)
+        text = col.astype(str).where(col.notna(), missing)
+        per_row = (text[col.notna()] if missing is None else text).value_counts()
+        assert list(fast.items()) == list(per_row.items())
+        with monkeypatch.context() as patch:
+            patch.setattr(schema, "FEW_CATEGORIES", 0)  # the factorize path
+            assert list(schema.text_counts(col, missing=missing).items()) == list(fast.items())
+
+
+def test_distinct_integers_with_and_without_an_offset() -> None:
+    from pytest_mlchecks.schema import _distinct_integers
+
+    rng = np.random.default_rng(5)
+    for low in (0, 3, -7, 2**40):
+        values = rng.integers(low, low + 50, 1000)
+        expected = len(np.unique(values))
+        assert _distinct_integers(values, int(values.min()), int(values.max())) == expected
+    sparse = np.array([0, 10**12, 5], dtype=np.int64)  # a wide span: the hash table
+    assert _distinct_integers(sparse, 0, 10**12) == 3
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 999, 1000, 100_000])
+def test_quantiles_read_off_sorted_values_are_np_quantile_bit_for_bit(n: int) -> None:
+    from pytest_mlchecks.schema import _sorted_quantiles
+
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(size=n), rng.lognormal(0, 3, n) * 1e9, rng.poisson(3, n) * 1.0):
+        ordered = np.sort(values)
+        assert np.array_equal(_sorted_quantiles(ordered), np.quantile(ordered, QUANTILES))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 999, QUANTILE_SAMPLE + 7])
+def test_counted_integer_quantiles_are_the_sorted_ones_bit_for_bit(n: int) -> None:
+    from pytest_mlchecks.schema import _counted_quantiles, _quantiles
+
+    rng = np.random.default_rng(n)
+    for values in (rng.poisson(3, n), rng.integers(-20, 15, n), np.full(n, 7)):
+        low, high = int(values.min()), int(values.max())
+        assert np.array_equal(_counted_quantiles(values, low, high), _quantiles(values))
+
+
+def test_range_and_nulls_counted_in_chunks_give_the_same_violations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_mlchecks import check_schema_matches
+    from pytest_mlchecks.checks.production import contract
+
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"x": rng.normal(size=500), "k": rng.integers(0, 9, 500)})
+    current = pd.DataFrame({"x": rng.normal(0.5, 1.5, 500), "k": rng.integers(0, 12, 500)})
+    current.loc[::17, "x"] = np.nan
+    current.loc[3, "x"] = -999999.0
+    whole = check_schema_matches(current, reference).details
+    monkeypatch.setattr(contract, "RANGE_CHUNK", 7)
+    chunked = check_schema_matches(current, reference).details
+    assert chunked == whole
+    assert {v["rule"] for v in whole["violations"]} >= {"range", "null_rate"}

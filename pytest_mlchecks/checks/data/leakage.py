@@ -28,6 +28,7 @@ from pytest_mlchecks._stats import auc_se as _auc_se
 from pytest_mlchecks._stats import rank_auc
 from pytest_mlchecks.engines import NativeFrame, is_native, native_pair
 from pytest_mlchecks.inputs.models import task_of_target
+from pytest_mlchecks.inputs.rows import PARTITION_ABOVE, group_codes
 from pytest_mlchecks.inputs.rows import comparable as _comparable
 from pytest_mlchecks.inputs.rows import freeze as _freeze
 from pytest_mlchecks.inputs.rows import hashed_rows as _hashed
@@ -110,23 +111,18 @@ class _OverlapCounts:
 def _overlap(train_part: Any, test_part: Any) -> _Matches:
     """Test rows that also occur in train (verified), plus train's own duplication.
 
-    Linear in rows: one hash table over both splits' 64-bit row hashes (``pd.factorize``,
-    train first, so train's hashes get codes 0, 1, ... in order of first appearance) gives
-    each train hash its count and first row, and each test row its candidate; candidates are
-    then verified cell by cell against that first equal train row."""
-    import pandas as pd
-
+    Linear in rows: one hash table over both splits' 64-bit row hashes (train first;
+    ``inputs.rows.group_codes``, partitioned by hash above 2M rows) gives each train hash its
+    count and first row, and each test row its candidate; candidates are then verified cell
+    by cell against that first equal train row."""
     train_part, h_train = _hashed(train_part)
     test_part, h_test = _hashed(test_part)
-    codes, _ = pd.factorize(np.concatenate([h_train, h_test]))
-    codes = np.asarray(codes, dtype=np.intp)
+    codes, first_row = group_codes(np.concatenate([h_train, h_test]))
     train_codes, test_codes = codes[: len(h_train)], codes[len(h_train) :]
-    distinct = int(train_codes.max()) + 1 if len(train_codes) else 0
-    # a code first appears where it exceeds every code before it
-    seen_before = np.maximum.accumulate(np.concatenate([[-1], train_codes[:-1]]))
-    first_row = np.flatnonzero(train_codes > seen_before)  # first train row of code c at [c]
-    group_size = np.bincount(train_codes, minlength=distinct)
-    candidate = test_codes < distinct
+    in_train = first_row < len(h_train)  # train first: a code train holds appears there first
+    distinct = int(np.count_nonzero(in_train))
+    group_size = np.bincount(train_codes, minlength=len(first_row))
+    candidate = in_train[test_codes]
     test_idx = np.flatnonzero(candidate)
     matched_code = test_codes[candidate]
     train_idx = first_row[matched_code]
@@ -167,7 +163,7 @@ def _column_profile(frame: Any) -> tuple[list[str], float]:
     for name in names:
         col = frame[name]
         try:
-            codes, _ = pd.factorize(col, use_na_sentinel=False)
+            codes = _value_codes(col)
         except TypeError:  # unhashable cells (lists, arrays): compared frozen, as rows are
             codes, _ = pd.factorize(col.map(_freeze), use_na_sentinel=False)
         counts = np.bincount(codes).astype(np.float64)
@@ -179,6 +175,18 @@ def _column_profile(frame: Any) -> tuple[list[str], float]:
         equal = float((counts * (counts - 1)).sum()) / max(n * (n - 1), 1)
         log_chance += float(np.log(max(equal, 1e-300)))
     return [], log_chance
+
+
+def _value_codes(col: Any) -> np.ndarray:
+    """``pd.factorize(col, use_na_sentinel=False)``'s grouping of a column's values; long
+    numeric columns partitioned by the values' hashes (``inputs.rows.group_codes``)."""
+    import pandas as pd
+
+    dtype = col.dtype
+    if len(col) > PARTITION_ABOVE and isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        values = col.to_numpy()
+        return group_codes(values, pd.util.hash_array(values))[0]
+    return np.asarray(pd.factorize(col, use_na_sentinel=False)[0])
 
 
 def _poisson_upper(lam: float, alpha: float) -> int:
@@ -778,21 +786,18 @@ class DuplicatesDetails(TypedDict, total=False):
 
 
 def _measure_duplicates(df: TableLike, subset: Columns | None) -> DuplicatesDetails:
-    """Rows equal to an earlier row: equal hashes, verified cell by cell."""
+    """Rows equal to an earlier row: equal hashes, verified cell by cell against the first
+    row of their hash. Linear in rows: one hash table over the 64-bit row hashes
+    (``inputs.rows.group_codes``), no sort."""
     frame = as_dataframe(df, "df")
     n = require_rows(frame, "df")
     cols = list(frame.columns) if subset is None else split_columns(frame, frame, subset)
     if not cols:
         raise MLCheckUsageError("df has no columns to compare rows on.")
     part, hashes = _hashed(frame[cols])
-    order = np.argsort(hashes, kind="stable")
-    sorted_h = hashes[order]
-    repeat = np.zeros(n, dtype=bool)
-    repeat[1:] = sorted_h[1:] == sorted_h[:-1]
-    # first member of each run of equal hashes, for every row flagged as a repeat
-    run_start = np.maximum.accumulate(np.where(~repeat, np.arange(n), 0))
-    dup_rows = order[repeat]
-    first_rows = order[run_start[repeat]]
+    codes, first_row = group_codes(hashes)  # first row of code c at [c]
+    dup_rows = np.flatnonzero(first_row[codes] != np.arange(n))
+    first_rows = first_row[codes[dup_rows]]
     if len(dup_rows):
         ok = _rows_equal(
             part.iloc[first_rows].reset_index(drop=True),

@@ -36,6 +36,7 @@ from pytest_mlchecks.schema import (
     infer_schema,
     kind_of,
     tabular_input,
+    text_counts,
 )
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ class _Rules:
     show_values: bool  # raw values in reports (ini ml_report_values), else hashes
 
 
+RANGE_CHUNK = 1 << 16  # values compared with the range per step
 FAR_SPANS = 5.0  # "far out": this many tail spans beyond a reference extreme (log scale)
 
 
@@ -304,10 +306,23 @@ def _dtype_violation(
     }
 
 
+def _null_count(col: pd.Series) -> int:
+    """Missing values in ``col``: none in a numpy integer or bool column, NaN in a numpy
+    float one (counted a chunk at a time), ``isna`` otherwise."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return 0
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = col.to_numpy()
+        chunks = range(0, len(values), RANGE_CHUNK)
+        return sum(int(np.count_nonzero(np.isnan(values[i : i + RANGE_CHUNK]))) for i in chunks)
+    return int(np.count_nonzero(col.isna().to_numpy()))
+
+
 def _null_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> NullRateViolation | None:
     """Nulls above the reference's rate by more than ``Z_NOISE`` pooled standard errors."""
     m = len(col)
-    nulls = int(col.isna().sum())
+    nulls = _null_count(col)
     p1, p0 = nulls / m, spec.null_rate
     pooled = (p0 * n0 + nulls) / (n0 + m)
     noise = Z_NOISE * math.sqrt(max(pooled * (1 - pooled), 0.0) * (1 / n0 + 1 / m))
@@ -339,15 +354,20 @@ def _range_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> RangeViolat
     values = column_as_float(col)
     if spec.has_inf:  # the reference held infinities too: not out of range
         values = np.where(np.isinf(values), np.nan, values)
-    below_mask, above_mask = values < low, values > high
-    below = int(np.count_nonzero(below_mask))
-    above = int(np.count_nonzero(above_mask))
+    below = above = far = 0
+    bars = None
+    for start in range(0, len(values), RANGE_CHUNK):  # masks that stay in cache
+        part = values[start : start + RANGE_CHUNK]
+        below_mask, above_mask = part < low, part > high
+        part_below = int(np.count_nonzero(below_mask))
+        part_above = int(np.count_nonzero(above_mask))
+        if part_below or part_above:
+            t, low_bar, high_bar = bars = bars or _far_bars(spec)
+            far += int(np.count_nonzero(t(part[below_mask]) < low_bar))
+            far += int(np.count_nonzero(t(part[above_mask]) > high_bar))
+        below += part_below
+        above += part_above
     out = below + above
-    far = 0
-    if out:
-        t, low_bar, high_bar = _far_bars(spec)
-        far = int(np.count_nonzero(t(values[below_mask]) < low_bar))
-        far += int(np.count_nonzero(t(values[above_mask]) > high_bar))
     allowed = count_allowance(len(col), chance_rate(2, n0))
     if not (far > 0 or out > allowed):
         return None
@@ -372,10 +392,12 @@ def _unseen_violation(
     without rare categories, by how closed the domain looks (``closed_domain_allowance``:
     the rarer the rarest level, the likelier a level nobody saw yet; one new value in a
     batch as large as the reference is beyond chance once the rarest level was seen 1,000
-    times). ``extra_unseen`` values more are tolerated."""
-    observed = col.dropna().astype(str)
-    unseen_mask = ~observed.isin(spec.categories or []).to_numpy()
-    unseen = int(unseen_mask.sum())
+    times). ``extra_unseen`` values more are tolerated. Counted per distinct value
+    (``schema.text_counts``: rows on codes, only the distinct values as text)."""
+    counts = text_counts(col)  # missing values left out; most frequent first
+    known = set(spec.categories or [])
+    levels = counts[[str(v) not in known for v in counts.index]]
+    unseen = int(levels.sum())
     singles, rare = spec.singletons or 0, spec.rare_levels or 0
     allowed = (
         good_turing_allowance(
@@ -385,7 +407,6 @@ def _unseen_violation(
     )
     if unseen <= allowed:
         return None
-    levels = observed[unseen_mask].value_counts()
     found: UnseenCategoriesViolation = {
         "rule": SchemaRule.UNSEEN_CATEGORIES,
         "column": spec.name,
