@@ -221,7 +221,7 @@ ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their co
 ID_NAME_ENDINGS = ("_id", "-id", " id", ".id", "_key", "uuid", "guid")
 
 
-def _id_name(name: Any) -> bool:
+def id_name(name: Any) -> bool:
     """'id', 'customer_id', 'customerId', 'ID', 'order_key', 'uuid' - not 'paid' or 'valid'."""
     if name is None:
         return False
@@ -258,12 +258,12 @@ def id_like(col: pd.Series, *, unique: bool | None = None) -> str | None:
         if not (
             col.is_unique if unique is None else unique
         ):  # repeated ids (several rows per customer) named as ids
-            named = _id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
+            named = id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
             return "integers named as ids, mostly distinct" if named else None
         if col.is_monotonic_increasing:
             return "key"
         span = float(col.max()) - float(col.min()) + 1
-        if span <= ID_SPAN_FACTOR * n or _id_name(col.name):
+        if span <= ID_SPAN_FACTOR * n or id_name(col.name):
             return "unique integers"
         return None
     if kind in ("string", "category"):
@@ -605,8 +605,13 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
     categories counted on codes."""
     import numpy as np
 
+    from pytest_mlchecks.engines import is_native
     from pytest_mlchecks.inputs.tables import as_dataframe, require_rows
 
+    if is_native(df):  # computed in the user's engine (engines.production)
+        from pytest_mlchecks.engines.production import infer_schema_in_engine
+
+        return infer_schema_in_engine(df, max_categories)
     frame = as_dataframe(tabular_input(df, "df"), "df")
     n = require_rows(frame, "df")
     columns: list[ColumnSchema] = []

@@ -393,6 +393,22 @@ class NativeFrame:
         """Rows where a boolean expression holds."""
         return _count(self._one_row([_how_many(condition).alias("n")])["n"])
 
+    def count_each(self, conditions: Sequence[Any]) -> list[int]:
+        """Rows where each boolean expression holds, all in one query."""
+        exprs = [_how_many(c).alias(f"c{i}") for i, c in enumerate(conditions)]
+        row = self._one_row(exprs)
+        return [_count(row[f"c{i}"]) for i in range(len(exprs))]
+
+    def n_distinct(self, column: str) -> int:
+        """Distinct non-missing values of one column, counted in the engine."""
+        nw = _nw()
+        keys = self.group_keys([column]).drop_nulls()
+        return _count(keys.unique().select(nw.len().alias("n")).collect().item())
+
+    def present(self, column: str) -> Any:
+        """One boolean expression: the cell is not missing (neither NULL nor NaN)."""
+        return ~self._missing(column)
+
     def where(self, condition: Any) -> NativeFrame:
         """The rows where ``condition`` holds, as a frame of the same engine."""
         out = object.__new__(NativeFrame)

@@ -26,7 +26,8 @@ from pytest_mlchecks.checks.production.noise import (
     count_allowance,
     good_turing_allowance,
 )
-from pytest_mlchecks.inputs.tables import TableLike, as_dataframe, fmt, require_rows
+from pytest_mlchecks.engines import is_native
+from pytest_mlchecks.inputs.tables import NativeTable, TableLike, as_dataframe, fmt, require_rows
 from pytest_mlchecks.schema import (
     ColumnKind,
     ColumnSchema,
@@ -86,7 +87,7 @@ def snapshot_path(expected: str | Path) -> Path:
 
 
 def _resolve_expected(
-    df: pd.DataFrame, expected: object, update: bool
+    df: pd.DataFrame | NativeTable, expected: object, update: bool
 ) -> tuple[Schema, str | None]:
     """The schema to hold ``df`` to, and the path it was written to when ``update`` (or
     ``--ml-update-schema``) asked to write it from ``df`` (None otherwise)."""
@@ -101,7 +102,7 @@ def _resolve_expected(
         return expected, None
     from pytest_mlchecks.inputs.tables import is_dataframe
 
-    if is_dataframe(expected) or hasattr(expected, "to_pandas"):
+    if is_dataframe(expected) or hasattr(expected, "to_pandas") or is_native(expected):
         return infer_schema(expected), None  # type: ignore[arg-type]
     raise MLCheckUsageError(
         f"expected is a {type(expected).__name__}: expected a Schema, a reference DataFrame "
@@ -230,7 +231,7 @@ class _Rules:
 FAR_SPANS = 5.0  # "far out": this many tail spans beyond a reference extreme (log scale)
 
 
-def _far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
+def far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
     """Where values stop being explainable as a new extreme of the reference.
 
     Distances are measured in orders of magnitude around the median: t(x) = sign(x - median)
@@ -260,7 +261,7 @@ def _far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], f
     return t, t_lo - FAR_SPANS * span_lo, t_hi + FAR_SPANS * span_hi
 
 
-def _table_violations(
+def table_violations(
     present: list[str], expected: list[str], rules: _Rules
 ) -> list[SchemaViolation]:
     """Missing, extra and reordered columns."""
@@ -323,7 +324,7 @@ def _null_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> NullRateViol
     }
 
 
-def _has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
+def has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
     """Whether the range rule applies: numeric on both sides, bounded, not a key column."""
     numeric = ("int", "float")
     bounded = spec.min is not None and spec.max is not None
@@ -332,7 +333,7 @@ def _has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
 
 def _range_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> RangeViolation | None:
     """Values beyond the reference extremes: more than chance gives (at rate 1/(n0+1) per
-    side), or any far out (``_far_bars``)."""
+    side), or any far out (``far_bars``)."""
     low, high = spec.min, spec.max
     if low is None or high is None:
         return None
@@ -345,7 +346,7 @@ def _range_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> RangeViolat
     out = below + above
     far = 0
     if out:
-        t, low_bar, high_bar = _far_bars(spec)
+        t, low_bar, high_bar = far_bars(spec)
         far = int(np.count_nonzero(t(values[below_mask]) < low_bar))
         far += int(np.count_nonzero(t(values[above_mask]) > high_bar))
     allowed = count_allowance(len(col), chance_rate(2, n0))
@@ -413,7 +414,7 @@ def _column_violations(
         found.append(_dtype_violation(col, kind, spec, rules.strict_dtypes))
     if rules.check_nulls:
         found.append(_null_violation(col, spec, n0))
-    if rules.check_ranges and _has_range(spec, kind):
+    if rules.check_ranges and has_range(spec, kind):
         found.append(_range_violation(col, spec, n0))
     categorical = kind in ("category", "string", "bool")
     if rules.check_categories and spec.categories is not None and categorical:
@@ -427,7 +428,7 @@ def _measure_schema_matches(
     """Every violation of ``schema`` in ``frame``: table rules, then each column's rules."""
     n0 = max(schema.n_rows, 1)
     by_name = {str(c): c for c in frame.columns}
-    violations = _table_violations([str(c) for c in frame.columns], schema.names, rules)
+    violations = table_violations([str(c) for c in frame.columns], schema.names, rules)
     common = [c for c in schema.names if c in by_name]
     for name in common:
         violations += _column_violations(frame[by_name[name]], schema[name], n0, rules)
@@ -584,9 +585,16 @@ def check_schema_matches(
         extra_unseen=_require_count(extra_unseen, "extra_unseen"),
         show_values=current_settings().report_values,
     )
-    frame = as_dataframe(tabular_input(df, "df"), "df")
-    m = require_rows(frame, "df")
-    schema, written = _resolve_expected(frame, tabular_input(expected, "expected"), update)
+    native = is_native(df) or is_native(expected)
+    if native:  # computed in the user's engine (engines.production)
+        from pytest_mlchecks.engines.production import native_rows, schema_matches_in_engine
+
+        m = native_rows(df, "df", expected)
+        schema, written = _resolve_expected(df, expected, update)
+    else:
+        frame = as_dataframe(tabular_input(df, "df"), "df")
+        m = require_rows(frame, "df")
+        schema, written = _resolve_expected(frame, tabular_input(expected, "expected"), update)
     if written is not None:
         message = (
             f"schema_matches: schema written to {written!r} ({len(schema.columns)} columns, "
@@ -598,7 +606,10 @@ def check_schema_matches(
             "schema_written": written,
         }
         return result(True, "error", 0, 0, message, dict(wrote))
-    details = _measure_schema_matches(frame, schema, rules)
+    if native:
+        details, extra = schema_matches_in_engine(df, schema, rules)
+    else:
+        details, extra = _measure_schema_matches(frame, schema, rules), {}
     count = len(details["violations"])
     message = _explain_schema_matches(details)
-    return result(count == 0, "error", count, 0, message, dict(details))
+    return result(count == 0, "error", count, 0, message, dict(details) | extra)
