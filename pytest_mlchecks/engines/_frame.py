@@ -556,16 +556,29 @@ class NativeFrame:
     def uniform_histogram(self, column: str, lo: float, width: float, bins: int) -> list[int]:
         """Counts of the finite non-missing values in ``bins`` equal bins of ``width`` from
         ``lo`` (values below go to the first bin, above to the last), one pass."""
+        return self.binned_extent(column, lo, width, bins)[0]
+
+    def binned_extent(
+        self, column: str, lo: float, width: float, bins: int
+    ) -> tuple[list[int], list[float], list[float]]:
+        """:meth:`uniform_histogram`'s counts with the smallest and largest value in each bin
+        (NaN for an empty bin), one pass."""
         nw = _nw()
         col = nw.col(column).cast(nw.Float64)
         keep = ~self._missing(column) & (col.abs() < float("inf"))
         index = ((col - lo) / width).floor().clip(0, bins - 1).cast(nw.Int64)
-        binned = self.frame.filter(keep).select(index.alias("b"))
-        out = binned.group_by("b").agg(nw.len().alias("n")).collect()
+        binned = self.frame.filter(keep).select(index.alias("b"), col.alias("v"))
+        out = (
+            binned.group_by("b")
+            .agg(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi"))
+            .collect()
+        )
         counts = [0] * bins
-        for b, n in out.rows():
+        lows, highs = [math.nan] * bins, [math.nan] * bins
+        for b, n, low, high in out.rows():
             counts[int(b)] += _count(n)
-        return counts
+            lows[int(b)], highs[int(b)] = float(low), float(high)
+        return counts, lows, highs
 
     def quantiles(
         self, column: str, probs: Sequence[float], *, bins: int = 1024
