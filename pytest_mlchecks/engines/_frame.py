@@ -627,4 +627,10 @@ class NativeFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # engines' own pandas calls
             warnings.filterwarnings("ignore", PANDAS_3_NOTICE, FutureWarning)
-            return frame.collect().to_pandas()
+            out = frame.collect()
+            try:
+                return out.to_pandas()
+            except ImportError:  # polars without pyarrow: column by column through numpy
+                import pandas as pd
+
+                return pd.DataFrame({c: out[c].to_numpy() for c in out.columns})

@@ -21,7 +21,7 @@ import math
 import struct
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -185,7 +185,8 @@ def _finite_sample(frame: NativeFrame, columns: Sequence[str], seed: int) -> pd.
     frame), as pandas; None without columns."""
     if not columns:
         return None
-    return frame.sample(SAMPLE_ROWS, seed, list(columns))
+    picked: pd.DataFrame = frame.sample(SAMPLE_ROWS, seed, list(columns))
+    return picked
 
 
 def _finite(sample: pd.DataFrame | None, column: str) -> np.ndarray:
@@ -193,7 +194,7 @@ def _finite(sample: pd.DataFrame | None, column: str) -> np.ndarray:
     if sample is None:
         return np.empty(0)
     values = np.asarray(sample[column].to_numpy(dtype=np.float64, na_value=np.nan))
-    return values[np.isfinite(values)]
+    return np.asarray(values[np.isfinite(values)])
 
 
 def _sample_note(rows: int) -> dict[str, Any] | None:
@@ -234,6 +235,7 @@ def _not_in(frame: NativeFrame, column: str, seen: Sequence[str]) -> Any:
     kind = frame.kind(column)
     col = nw.col(column)
     present = frame.present(column)
+    values: list[Any]
     if kind == "bool":
         values = [text == "True" for text in seen if text in ("True", "False")]
     elif kind == "string":
@@ -317,7 +319,7 @@ def _profile_categories(frame: NativeFrame, spec: ColumnSchema, max_categories: 
         return
     spec.n_unique = len(present)
     values = list(present.values())
-    spec.categories = sorted(present)  # type: ignore[arg-type]
+    spec.categories = sorted(str(k) for k in present)
     spec.singletons = sum(1 for v in values if v == 1)
     spec.rare_levels = sum(1 for v in values if 2 <= v <= RARE_MAX)
     spec.min_count = min(values) if values else None
@@ -327,17 +329,34 @@ def _profile_categories(frame: NativeFrame, spec: ColumnSchema, max_categories: 
 
 
 class SchemaRulesLike(Protocol):
-    """The rules ``check_schema_matches`` passes (its ``_Rules``)."""
+    """The rules ``check_schema_matches`` passes (its ``_Rules``), read-only."""
 
-    check_order: bool
-    allow_extra: bool
-    check_dtypes: bool
-    strict_dtypes: bool
-    check_nulls: bool
-    check_ranges: bool
-    check_categories: bool
-    extra_unseen: int
-    show_values: bool
+    @property
+    def check_order(self) -> bool: ...
+
+    @property
+    def allow_extra(self) -> bool: ...
+
+    @property
+    def check_dtypes(self) -> bool: ...
+
+    @property
+    def strict_dtypes(self) -> bool: ...
+
+    @property
+    def check_nulls(self) -> bool: ...
+
+    @property
+    def check_ranges(self) -> bool: ...
+
+    @property
+    def check_categories(self) -> bool: ...
+
+    @property
+    def extra_unseen(self) -> int: ...
+
+    @property
+    def show_values(self) -> bool: ...
 
 
 def _cut(t: Callable[[np.ndarray], np.ndarray], bar: float, *, strict: bool) -> float:
@@ -383,7 +402,7 @@ def schema_matches_in_engine(
     frame = NativeFrame(df, "df")
     n0 = max(schema.n_rows, 1)
     present = frame.columns
-    violations: list[SchemaViolation] = table_violations(present, schema.names, rules)
+    violations: list[SchemaViolation] = table_violations(present, schema.names, cast(Any, rules))
     common = [c for c in schema.names if c in present]
     counts = frame.missing_counts(common) if common else {}
     m = frame.n_rows()
@@ -452,9 +471,9 @@ def schema_matches_in_engine(
                         "far_out": far_lo + far_hi,
                         "count": below + above,
                         "allowed_by_chance": allowed,
-                        "min": spec.min,
-                        "max": spec.max,
-                    }  # type: ignore[typeddict-item]
+                        "min": float(spec.min or 0.0),
+                        "max": float(spec.max or 0.0),
+                    }
                 )
         categorical = kind in ("category", "string", "bool")
         if rules.check_categories and spec.categories is not None and categorical:
@@ -578,8 +597,8 @@ def drift_in_engine(
             "reference and current have no columns in common to compare "
             f"(skipped: {skipped}): expected the same features."
         )
-    cur_missing = cur.missing_counts(cols)
-    if all(missing[c]["missing"] == n and cur_missing[c]["missing"] == m for c in cols):
+    cur_nulls = cur.missing_counts(cols)
+    if all(missing[c]["missing"] == n and cur_nulls[c]["missing"] == m for c in cols):
         raise MLCheckUsageError(
             f"every compared column ({len(cols)}) is missing in every row of reference and "
             "current: there is no value whose distribution could drift, so no_drift cannot "
