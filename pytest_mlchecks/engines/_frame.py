@@ -553,6 +553,27 @@ class NativeFrame:
                 counts[int(b)] += _count(n)
         return counts, n_missing
 
+    def histograms(self, edges: dict[str, Sequence[float]]) -> dict[str, tuple[list[int], int]]:
+        """:meth:`histogram` of several columns (each on its own edges) in one query: counts
+        of values at most each edge, differenced into bins (bin ``i``: ``edges[i-1] < v <=
+        edges[i]``, +-Inf in the outer bins), and the missing count."""
+        conditions: list[Any] = []
+        for column, cuts in edges.items():
+            present = ~self._missing(column)
+            col = _nw().col(column)
+            conditions.append(present)
+            conditions += [present & (col <= float(e)) for e in cuts]
+        counts = iter(self.count_each(conditions) if conditions else [])
+        n = self.n_rows() if edges else 0
+        out: dict[str, tuple[list[int], int]] = {}
+        for column, cuts in edges.items():
+            present = next(counts)
+            at_most = [next(counts) for _ in cuts]
+            cumulative = [0, *at_most, present]
+            bins = [b - a for a, b in itertools.pairwise(cumulative)]
+            out[column] = bins, n - present
+        return out
+
     def uniform_histogram(self, column: str, lo: float, width: float, bins: int) -> list[int]:
         """Counts of the finite non-missing values in ``bins`` equal bins of ``width`` from
         ``lo`` (values below go to the first bin, above to the last), one pass."""

@@ -619,13 +619,12 @@ def drift_in_engine(
         approximations.append(note | {"what": "PSI bin edges (reference quantiles)"})
     rows: list[DriftColumn] = []
     undecided: list[str] = []
+    edges = {c: [float(e) for e in numeric_edges(_finite(sample, c), setup.bins)] for c in numeric}
+    ref_bins, cur_bins = ref.histograms(edges), cur.histograms(edges)  # one query per side
     for c in cols:
         if c in numeric:
-            edges = numeric_edges(_finite(sample, c), setup.bins)
-            ref_bins, ref_missing = ref.histogram(c, [float(e) for e in edges])
-            cur_bins, cur_missing = cur.histogram(c, [float(e) for e in edges])
-            rc = np.array([*ref_bins, ref_missing], dtype=float)
-            cc = np.array([*cur_bins, cur_missing], dtype=float)
+            rc = np.array([*ref_bins[c][0], ref_bins[c][1]], dtype=float)
+            cc = np.array([*cur_bins[c][0], cur_bins[c][1]], dtype=float)
         else:
             rc, cc = _category_counts(ref, cur, c, MISSING, approximations)
         interval = (
