@@ -11,7 +11,7 @@ import datetime
 import itertools
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -553,7 +553,7 @@ class NativeFrame:
                 counts[int(b)] += _count(n)
         return counts, n_missing
 
-    def histograms(self, edges: dict[str, Sequence[float]]) -> dict[str, tuple[list[int], int]]:
+    def histograms(self, edges: Mapping[str, Sequence[float]]) -> dict[str, tuple[list[int], int]]:
         """:meth:`histogram` of several columns (each on its own edges) in one query: counts
         of values at most each edge, differenced into bins (bin ``i``: ``edges[i-1] < v <=
         edges[i]``, +-Inf in the outer bins), and the missing count."""
