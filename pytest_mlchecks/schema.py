@@ -221,7 +221,7 @@ ID_SPAN_FACTOR = 10  # unique integers spanning at most this many times their co
 ID_NAME_ENDINGS = ("_id", "-id", " id", ".id", "_key", "uuid", "guid")
 
 
-def id_name(name: Any) -> bool:
+def _id_name(name: Any) -> bool:
     """'id', 'customer_id', 'customerId', 'ID', 'order_key', 'uuid' - not 'paid' or 'valid'."""
     if name is None:
         return False
@@ -229,6 +229,8 @@ def id_name(name: Any) -> bool:
     lower = text.lower()
     return lower == "id" or lower.endswith(ID_NAME_ENDINGS) or text.endswith(("Id", "ID"))
 
+
+id_name = _id_name  # public: the engine path's id rule (engines.production) shares it
 
 TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
 
@@ -258,12 +260,12 @@ def id_like(col: pd.Series, *, unique: bool | None = None) -> str | None:
         if not (
             col.is_unique if unique is None else unique
         ):  # repeated ids (several rows per customer) named as ids
-            named = id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
+            named = _id_name(col.name) and col.nunique() > TEXT_UNIQUE_SHARE * n
             return "integers named as ids, mostly distinct" if named else None
         if col.is_monotonic_increasing:
             return "key"
         span = float(col.max()) - float(col.min()) + 1
-        if span <= ID_SPAN_FACTOR * n or id_name(col.name):
+        if span <= ID_SPAN_FACTOR * n or _id_name(col.name):
             return "unique integers"
         return None
     if kind in ("string", "category"):

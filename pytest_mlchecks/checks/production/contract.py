@@ -231,7 +231,7 @@ class _Rules:
 FAR_SPANS = 5.0  # "far out": this many tail spans beyond a reference extreme (log scale)
 
 
-def far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
+def _far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], float, float]:
     """Where values stop being explainable as a new extreme of the reference.
 
     Distances are measured in orders of magnitude around the median: t(x) = sign(x - median)
@@ -261,7 +261,7 @@ def far_bars(spec: ColumnSchema) -> tuple[Callable[[np.ndarray], np.ndarray], fl
     return t, t_lo - FAR_SPANS * span_lo, t_hi + FAR_SPANS * span_hi
 
 
-def table_violations(
+def _table_violations(
     present: list[str], expected: list[str], rules: _Rules
 ) -> list[SchemaViolation]:
     """Missing, extra and reordered columns."""
@@ -324,7 +324,7 @@ def _null_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> NullRateViol
     }
 
 
-def has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
+def _has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
     """Whether the range rule applies: numeric on both sides, bounded, not a key column."""
     numeric = ("int", "float")
     bounded = spec.min is not None and spec.max is not None
@@ -333,7 +333,7 @@ def has_range(spec: ColumnSchema, kind: ColumnKind) -> bool:
 
 def _range_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> RangeViolation | None:
     """Values beyond the reference extremes: more than chance gives (at rate 1/(n0+1) per
-    side), or any far out (``far_bars``)."""
+    side), or any far out (``_far_bars``)."""
     low, high = spec.min, spec.max
     if low is None or high is None:
         return None
@@ -346,7 +346,7 @@ def _range_violation(col: pd.Series, spec: ColumnSchema, n0: int) -> RangeViolat
     out = below + above
     far = 0
     if out:
-        t, low_bar, high_bar = far_bars(spec)
+        t, low_bar, high_bar = _far_bars(spec)
         far = int(np.count_nonzero(t(values[below_mask]) < low_bar))
         far += int(np.count_nonzero(t(values[above_mask]) > high_bar))
     allowed = count_allowance(len(col), chance_rate(2, n0))
@@ -414,7 +414,7 @@ def _column_violations(
         found.append(_dtype_violation(col, kind, spec, rules.strict_dtypes))
     if rules.check_nulls:
         found.append(_null_violation(col, spec, n0))
-    if rules.check_ranges and has_range(spec, kind):
+    if rules.check_ranges and _has_range(spec, kind):
         found.append(_range_violation(col, spec, n0))
     categorical = kind in ("category", "string", "bool")
     if rules.check_categories and spec.categories is not None and categorical:
@@ -428,7 +428,7 @@ def _measure_schema_matches(
     """Every violation of ``schema`` in ``frame``: table rules, then each column's rules."""
     n0 = max(schema.n_rows, 1)
     by_name = {str(c): c for c in frame.columns}
-    violations = table_violations([str(c) for c in frame.columns], schema.names, rules)
+    violations = _table_violations([str(c) for c in frame.columns], schema.names, rules)
     common = [c for c in schema.names if c in by_name]
     for name in common:
         violations += _column_violations(frame[by_name[name]], schema[name], n0, rules)
@@ -613,3 +613,9 @@ def check_schema_matches(
     count = len(details["violations"])
     message = _explain_schema_matches(details)
     return result(count == 0, "error", count, 0, message, dict(details) | extra)
+
+
+# The rule pieces the engine path (``engines.production``) shares with the pandas path.
+table_violations = _table_violations
+far_bars = _far_bars
+has_range = _has_range
