@@ -241,6 +241,8 @@ def _id_name(name: Any) -> bool:
     return lower == "id" or lower.endswith(ID_NAME_ENDINGS) or text.endswith(("Id", "ID"))
 
 
+id_name = _id_name  # public: the engine path's id rule (engines.production) shares it
+
 TEXT_UNIQUE_SHARE = 0.5  # strings with more distinct values than this share of rows
 
 
@@ -721,8 +723,13 @@ def infer_schema(df: TableLike, *, max_categories: int = MAX_CATEGORIES) -> Sche
     categories counted on codes."""
     import numpy as np
 
+    from pytest_mlchecks.engines import is_native
     from pytest_mlchecks.inputs.tables import as_dataframe, require_rows
 
+    if is_native(df):  # computed in the user's engine (engines.production)
+        from pytest_mlchecks.engines.production import infer_schema_in_engine
+
+        return infer_schema_in_engine(df, max_categories)
     frame = as_dataframe(tabular_input(df, "df"), "df")
     n = require_rows(frame, "df")
     columns: list[ColumnSchema] = []

@@ -11,7 +11,7 @@ import datetime
 import itertools
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -393,6 +393,22 @@ class NativeFrame:
         """Rows where a boolean expression holds."""
         return _count(self._one_row([_how_many(condition).alias("n")])["n"])
 
+    def count_each(self, conditions: Sequence[Any]) -> list[int]:
+        """Rows where each boolean expression holds, all in one query."""
+        exprs = [_how_many(c).alias(f"c{i}") for i, c in enumerate(conditions)]
+        row = self._one_row(exprs)
+        return [_count(row[f"c{i}"]) for i in range(len(exprs))]
+
+    def n_distinct(self, column: str) -> int:
+        """Distinct non-missing values of one column, counted in the engine."""
+        nw = _nw()
+        keys = self.group_keys([column]).drop_nulls()
+        return _count(keys.unique().select(nw.len().alias("n")).collect().item())
+
+    def present(self, column: str) -> Any:
+        """One boolean expression: the cell is not missing (neither NULL nor NaN)."""
+        return ~self._missing(column)
+
     def where(self, condition: Any) -> NativeFrame:
         """The rows where ``condition`` holds, as a frame of the same engine."""
         out = object.__new__(NativeFrame)
@@ -537,19 +553,53 @@ class NativeFrame:
                 counts[int(b)] += _count(n)
         return counts, n_missing
 
+    def histograms(self, edges: Mapping[str, Sequence[float]]) -> dict[str, tuple[list[int], int]]:
+        """:meth:`histogram` of several columns (each on its own edges) in one query: counts
+        of values at most each edge, differenced into bins (bin ``i``: ``edges[i-1] < v <=
+        edges[i]``, +-Inf in the outer bins), and the missing count."""
+        conditions: list[Any] = []
+        for column, cuts in edges.items():
+            present = ~self._missing(column)
+            col = _nw().col(column)
+            conditions.append(present)
+            conditions += [present & (col <= float(e)) for e in cuts]
+        counts = iter(self.count_each(conditions) if conditions else [])
+        n = self.n_rows() if edges else 0
+        out: dict[str, tuple[list[int], int]] = {}
+        for column, cuts in edges.items():
+            present = next(counts)
+            at_most = [next(counts) for _ in cuts]
+            cumulative = [0, *at_most, present]
+            bins = [b - a for a, b in itertools.pairwise(cumulative)]
+            out[column] = bins, n - present
+        return out
+
     def uniform_histogram(self, column: str, lo: float, width: float, bins: int) -> list[int]:
         """Counts of the finite non-missing values in ``bins`` equal bins of ``width`` from
         ``lo`` (values below go to the first bin, above to the last), one pass."""
+        return self.binned_extent(column, lo, width, bins)[0]
+
+    def binned_extent(
+        self, column: str, lo: float, width: float, bins: int
+    ) -> tuple[list[int], list[float], list[float]]:
+        """:meth:`uniform_histogram`'s counts with the smallest and largest value in each bin
+        (NaN for an empty bin), one pass."""
         nw = _nw()
         col = nw.col(column).cast(nw.Float64)
         keep = ~self._missing(column) & (col.abs() < float("inf"))
         index = ((col - lo) / width).floor().clip(0, bins - 1).cast(nw.Int64)
-        binned = self.frame.filter(keep).select(index.alias("b"))
-        out = binned.group_by("b").agg(nw.len().alias("n")).collect()
+        binned = self.frame.filter(keep).select(index.alias("b"), col.alias("v"))
+        out = (
+            binned.group_by("b")
+            .agg(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi"))
+            .collect()
+        )
         counts = [0] * bins
-        for b, n in out.rows():
+        lows, highs = [math.nan] * bins, [math.nan] * bins
+        for b, n, low, high in out.rows():
             counts[int(b)] += _count(n)
-        return counts
+            lows[int(b)], highs[int(b)] = float(low), float(high)
+        return counts, lows, highs
 
     def quantiles(
         self, column: str, probs: Sequence[float], *, bins: int = 1024
@@ -598,4 +648,10 @@ class NativeFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # engines' own pandas calls
             warnings.filterwarnings("ignore", PANDAS_3_NOTICE, FutureWarning)
-            return frame.collect().to_pandas()
+            out = frame.collect()
+            try:
+                return out.to_pandas()
+            except ImportError:  # polars without pyarrow: column by column through numpy
+                import pandas as pd
+
+                return pd.DataFrame({c: out[c].to_numpy() for c in out.columns})

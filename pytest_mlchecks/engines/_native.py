@@ -70,8 +70,13 @@ def sample(frame: NativeFrame, n: int, seed: int, columns: Sequence[str] | None)
         keyed = lazy.with_row_index("__row").with_columns(
             pl.struct(pl.all()).hash(seed=int(seed)).alias("__h")
         )
-        picked = keyed.sort("__h").head(n).sort("__row").drop("__row", "__h")
-        return picked.collect().to_pandas()
+        picked = keyed.sort("__h").head(n).sort("__row").drop("__row", "__h").collect()
+        try:
+            return picked.to_pandas()
+        except ImportError:  # no pyarrow: column by column through numpy
+            import pandas as pd
+
+            return pd.DataFrame({c: picked[c].to_numpy() for c in picked.columns})
     if engine == "ibis":
         picked = native.select(*cols).sample(_fraction(n, total), seed=int(seed))
         return _trim(picked.to_pandas(), n, seed)

@@ -31,10 +31,12 @@ class KSInterval:
         return self.high - self.low
 
 
-def _cdf(counts: Sequence[int]) -> list[float]:
-    total = sum(counts)
+def _cdf(counts: Sequence[int], below: int = 0, above: int = 0) -> list[float]:
+    """The CDF at each bin's end, with ``below`` values before the first bin (-Inf) and
+    ``above`` after the last (+Inf) counted in the total."""
+    total = sum(counts) + below + above
     out: list[float] = []
-    seen = 0
+    seen = below
     for n in counts:
         seen += n
         out.append(seen / total if total else 0.0)
@@ -44,12 +46,15 @@ def _cdf(counts: Sequence[int]) -> list[float]:
 def ks_interval(
     reference: NativeFrame, current: NativeFrame, column: str, *, bins: int = 1000
 ) -> KSInterval:
-    """Bounds on KS between the finite values of ``column`` in both frames.
+    """Bounds on KS between the values of ``column`` in both frames (missing ones left out,
+    as the pandas path leaves out NaN; +-Inf counted at the ends).
 
     Both empirical CDFs are known exactly at the common bin edges, so the largest gap there is
     a lower bound. Inside a bin each CDF moves only between its values at the bin's two ends,
     so the gap anywhere in the bin is at most the larger of the two cross differences: an
-    upper bound. Missing and infinite values are left out, as the pandas path leaves out NaN.
+    upper bound. In a bin whose values (both frames) are all one value, both CDFs step there
+    together and the gap inside is the one at an end: the interval is exact on discrete
+    columns.
     """
     ref_range = reference.min_max([column], finite=True)[column]
     cur_range = current.min_max([column], finite=True)[column]
@@ -60,15 +65,25 @@ def ks_interval(
     if hi == lo:
         return KSInterval(0.0, 0.0, 1)
     width = (hi - lo) / bins
-    a = _cdf(reference.uniform_histogram(column, lo, width, bins))
-    b = _cdf(current.uniform_histogram(column, lo, width, bins))
-    low = 0.0
-    high = 0.0
-    prev_a = prev_b = 0.0
-    for fa, fb in zip(a, b, strict=True):
+    counts_a, lows_a, highs_a = reference.binned_extent(column, lo, width, bins)
+    counts_b, lows_b, highs_b = current.binned_extent(column, lo, width, bins)
+    # -Inf and +Inf are values too (as for the pandas path, which leaves out NaN only)
+    infs = [f.missing_counts([column])[column] for f in (reference, current)]
+    a = _cdf(counts_a, infs[0]["neginf"], infs[0]["posinf"])
+    b = _cdf(counts_b, infs[1]["neginf"], infs[1]["posinf"])
+    total_a = sum(counts_a) + infs[0]["neginf"] + infs[0]["posinf"]
+    total_b = sum(counts_b) + infs[1]["neginf"] + infs[1]["posinf"]
+    prev_a, prev_b = infs[0]["neginf"] / total_a, infs[1]["neginf"] / total_b
+    low = abs(prev_a - prev_b)  # the gap just above -Inf
+    high = low
+    for i, (fa, fb) in enumerate(zip(a, b, strict=True)):
         low = max(low, abs(fa - fb))
-        # within the bin, F_a ranges over [prev_a, fa] and F_b over [prev_b, fb]
-        high = max(high, fa - prev_b, fb - prev_a)
+        # a bin whose values (both frames) are one value v: both CDFs step there together,
+        # so inside it the gap is the one at its start or at its end (discrete columns)
+        values = {v for v in (lows_a[i], highs_a[i], lows_b[i], highs_b[i]) if v == v}
+        if len(values) > 1:
+            # within the bin, F_a ranges over [prev_a, fa] and F_b over [prev_b, fb]
+            high = max(high, fa - prev_b, fb - prev_a)
         prev_a, prev_b = fa, fb
     return KSInterval(low, max(high, low), bins)
 

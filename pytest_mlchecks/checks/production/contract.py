@@ -26,7 +26,8 @@ from pytest_mlchecks.checks.production.noise import (
     count_allowance,
     good_turing_allowance,
 )
-from pytest_mlchecks.inputs.tables import TableLike, as_dataframe, fmt, require_rows
+from pytest_mlchecks.engines import is_native
+from pytest_mlchecks.inputs.tables import NativeTable, TableLike, as_dataframe, fmt, require_rows
 from pytest_mlchecks.schema import (
     ColumnKind,
     ColumnSchema,
@@ -87,7 +88,7 @@ def snapshot_path(expected: str | Path) -> Path:
 
 
 def _resolve_expected(
-    df: pd.DataFrame, expected: object, update: bool
+    df: pd.DataFrame | NativeTable, expected: object, update: bool
 ) -> tuple[Schema, str | None]:
     """The schema to hold ``df`` to, and the path it was written to when ``update`` (or
     ``--ml-update-schema``) asked to write it from ``df`` (None otherwise)."""
@@ -102,7 +103,7 @@ def _resolve_expected(
         return expected, None
     from pytest_mlchecks.inputs.tables import is_dataframe
 
-    if is_dataframe(expected) or hasattr(expected, "to_pandas"):
+    if is_dataframe(expected) or hasattr(expected, "to_pandas") or is_native(expected):
         return infer_schema(expected), None  # type: ignore[arg-type]
     raise MLCheckUsageError(
         f"expected is a {type(expected).__name__}: expected a Schema, a reference DataFrame "
@@ -605,9 +606,16 @@ def check_schema_matches(
         extra_unseen=_require_count(extra_unseen, "extra_unseen"),
         show_values=current_settings().report_values,
     )
-    frame = as_dataframe(tabular_input(df, "df"), "df")
-    m = require_rows(frame, "df")
-    schema, written = _resolve_expected(frame, tabular_input(expected, "expected"), update)
+    native = is_native(df) or is_native(expected)
+    if native:  # computed in the user's engine (engines.production)
+        from pytest_mlchecks.engines.production import native_rows, schema_matches_in_engine
+
+        m = native_rows(df, "df", expected)
+        schema, written = _resolve_expected(df, expected, update)
+    else:
+        frame = as_dataframe(tabular_input(df, "df"), "df")
+        m = require_rows(frame, "df")
+        schema, written = _resolve_expected(frame, tabular_input(expected, "expected"), update)
     if written is not None:
         message = (
             f"schema_matches: schema written to {written!r} ({len(schema.columns)} columns, "
@@ -619,7 +627,16 @@ def check_schema_matches(
             "schema_written": written,
         }
         return result(True, "error", 0, 0, message, dict(wrote))
-    details = _measure_schema_matches(frame, schema, rules)
+    if native:
+        details, extra = schema_matches_in_engine(df, schema, rules)
+    else:
+        details, extra = _measure_schema_matches(frame, schema, rules), {}
     count = len(details["violations"])
     message = _explain_schema_matches(details)
-    return result(count == 0, "error", count, 0, message, dict(details))
+    return result(count == 0, "error", count, 0, message, dict(details) | extra)
+
+
+# The rule pieces the engine path (``engines.production``) shares with the pandas path.
+table_violations = _table_violations
+far_bars = _far_bars
+has_range = _has_range

@@ -26,6 +26,7 @@ from pytest_mlchecks.checks.production.noise import (
     count_allowance,
     good_turing_allowance,
 )
+from pytest_mlchecks.engines import native_pair
 from pytest_mlchecks.inputs.tables import (
     Columns,
     TableLike,
@@ -56,7 +57,7 @@ def _positive(value: float, key: str, arg: str, *, high: float = math.inf) -> fl
     return value
 
 
-def _excluded(exclude: Columns, *frames: pd.DataFrame) -> set[Hashable]:
+def excluded_names(exclude: Columns, *frames: pd.DataFrame) -> set[Hashable]:
     """The names in ``exclude``, each of which must be a column of one of ``frames``."""
     from pytest_mlchecks.inputs.tables import as_name_list
 
@@ -109,7 +110,7 @@ DRIFT_ALPHA = 0.001  # family-wise: the chance that noise alone crosses the nois
 UNDECIDABLE = 4.0  # noise bars this many times the limit: too few rows to decide
 
 
-def _psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+def psi_index(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """Population stability index with 0.5 added to every bin (empty bins stay finite)."""
     p = (ref_counts + 0.5) / (ref_counts.sum() + 0.5 * len(ref_counts))
     q = (cur_counts + 0.5) / (cur_counts.sum() + 0.5 * len(cur_counts))
@@ -130,7 +131,14 @@ def _category_bins(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, 
     levels a sample happens to over-represent would itself look like drift. A new level
     that takes real mass gets its own bin and stands out. Levels are values' text, counted
     on codes (``schema.text_counts``). Also returns the bins' labels for the report."""
-    ref_counts, cur_counts = text_counts(a, missing=MISSING), text_counts(b, missing=MISSING)
+    return category_bins(text_counts(a, missing=MISSING), text_counts(b, missing=MISSING))
+
+
+def category_bins(
+    ref_counts: pd.Series, cur_counts: pd.Series
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``_category_bins`` from counts per level's text (most frequent first; missing values
+    under ``MISSING``): what a native engine's group-by brings back."""
     pooled = ref_counts.add(cur_counts, fill_value=0).sort_values(ascending=False, kind="stable")
     kept = list(pooled[pooled >= 2 * LEVEL_MIN_COUNT].index[:LEVEL_MAX_BINS])
     index = {c: i for i, c in enumerate(kept)}
@@ -185,18 +193,11 @@ def _numeric_bins(
     sample = (
         finite if len(finite) <= EDGE_SAMPLE else finite[rng.integers(0, len(finite), EDGE_SAMPLE)]
     )
-    if len(sample) == 0:
-        edges = np.empty(0)
-    else:
-        edges = np.unique(np.quantile(sample, np.linspace(0, 1, bins + 1)[1:-1]))
-        if len(edges) == 0 or len(np.unique(sample)) <= bins:
-            # few distinct values: one bin per value (points), values between in own bins
-            values = np.unique(sample)
-            edges = np.sort(np.concatenate([values - 1e-9 * (1 + abs(values)), values]))
+    edges = numeric_edges(sample, bins)
     return bin_counts(ref, edges), bin_counts(cur, edges), edges
 
 
-def _integral(kinds: AbstractSet[str], x: np.ndarray, y: np.ndarray) -> bool:
+def integral(kinds: AbstractSet[str], x: np.ndarray, y: np.ndarray) -> bool:
     """Whether both columns hold whole numbers only (their bins are labelled as integers)."""
     if kinds == {"int"}:
         return True
@@ -204,6 +205,19 @@ def _integral(kinds: AbstractSet[str], x: np.ndarray, y: np.ndarray) -> bool:
         return False
     values = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
     return len(values) > 0 and bool(np.all(values == np.round(values)))
+
+
+def numeric_edges(sample: np.ndarray, bins: int) -> np.ndarray:
+    """Inner edges of ``bins`` equal-frequency bins of finite reference values (at most
+    ``EDGE_SAMPLE`` of them); one bin per value when they hold at most ``bins`` distinct
+    values (points, values between them in bins of their own)."""
+    if len(sample) == 0:
+        return np.empty(0)
+    edges = np.unique(np.quantile(sample, np.linspace(0, 1, bins + 1)[1:-1]))
+    if len(edges) == 0 or len(np.unique(sample)) <= bins:
+        values = np.unique(sample)
+        edges = np.sort(np.concatenate([values - 1e-9 * (1 + abs(values)), values]))
+    return np.asarray(edges)
 
 
 def _ks(ref: np.ndarray, cur: np.ndarray, rng: np.random.Generator) -> float:
@@ -261,6 +275,8 @@ class DriftColumn(_DriftEffect, total=False):
     histogram: DriftHistogram  # the three most drifted columns only
     ks: float  # numeric columns, method="ks" only
     ks_noise: float
+    ks_interval: list[float]  # native engines: [low, high] holds the exact KS
+    undecided: bool  # native engines: the KS interval straddles a limit
     metric: Literal["PSI", "KS"]
     limit: float
     warning: float
@@ -282,7 +298,7 @@ class NoDriftDetails(TypedDict):
 
 
 @dataclass(frozen=True)
-class _DriftSetup:
+class DriftSetup:
     """How columns are compared: the method, its limits (warning, error), PSI's limits for
     categorical columns under KS, and the per-column false-alarm rate of the noise bars."""
 
@@ -294,7 +310,7 @@ class _DriftSetup:
 
 
 @dataclass(frozen=True)
-class _DriftFigures:
+class DriftFigures:
     """Every compared column, most severe first (``details()`` keeps the first 50)."""
 
     method: str
@@ -333,7 +349,7 @@ def _drift_columns(
 ) -> tuple[list[Hashable], dict[str, str]]:
     """The columns to compare, and those skipped (datetime and id-like, unless named in
     ``columns``) with the reason; a usage error when nothing is left to compare."""
-    excluded = _excluded(exclude, ref, cur)
+    excluded = excluded_names(exclude, ref, cur)
     skipped: dict[str, str] = {}
     cols: list[Hashable]
     if columns is None:
@@ -383,7 +399,7 @@ def _drift_limits(
 
 
 def _measure_drift_column(
-    a: pd.Series, b: pd.Series, setup: _DriftSetup, rng: np.random.Generator
+    a: pd.Series, b: pd.Series, setup: DriftSetup, rng: np.random.Generator
 ) -> DriftColumn:
     """PSI (and KS for numeric columns) of one column against its noise bar at these sizes:
     the chi-square quantile over the used bins, KS's critical value (``setup.alpha``)."""
@@ -393,13 +409,36 @@ def _measure_drift_column(
     if numeric:
         x, y = column_as_float(a), column_as_float(b)
         rc, cc, edges = _numeric_bins(x, y, setup.bins, rng)
-        labels = range_labels([float(e) for e in edges], integral=_integral(kinds, x, y))
+        labels = range_labels([float(e) for e in edges], integral=integral(kinds, x, y))
     else:
         rc, cc, labels = _category_bins(a, b)
+    ks: float | None = None
+    if numeric and setup.method == "ks":
+        ks = _ks(x, y, rng)
+    elif numeric:  # PSI only: draw what KS would, so PSI's seeded edges match method="ks"
+        _skip_ks_draws(int(rc[:-1].sum()), int(cc[:-1].sum()), rng)
+    return drift_row(str(a.name), rc, cc, (n, m), setup, labels, ks=ks)
+
+
+def drift_row(
+    name: str,
+    rc: np.ndarray,
+    cc: np.ndarray,
+    sizes: tuple[int, int],
+    setup: DriftSetup,
+    labels: list[str],
+    *,
+    ks: float | None = None,
+) -> DriftColumn:
+    """One column's figures from its bin counts (and its KS statistic, for a numeric column
+    under ``method="ks"``; None otherwise) at sample sizes ``sizes``: PSI and its noise bar,
+    the statistic the verdict uses and its level; ``labels`` name the bins for the report."""
+    n, m = sizes
+    numeric = ks is not None
     used = int(np.count_nonzero((rc + cc) > 0))
-    psi = _psi(rc.astype(float), cc.astype(float))
+    psi = psi_index(rc.astype(float), cc.astype(float))
     psi_noise = chi2_isf(setup.alpha, max(used - 1, 1)) * (1 / n + 1 / m)
-    row: DriftColumn = {"column": str(a.name), "psi": psi, "psi_noise": psi_noise}
+    row: DriftColumn = {"column": name, "psi": psi, "psi_noise": psi_noise}
     shares_ref = rc / max(float(rc.sum()), 1.0)
     shares_cur = cc / max(float(cc.sum()), 1.0)
     row["histogram"] = {
@@ -407,11 +446,9 @@ def _measure_drift_column(
         "current": [round(float(v), 5) for v in shares_cur],
         "labels": labels,
     }
-    if numeric and setup.method == "ks":
-        row["ks"] = _ks(x, y, rng)
+    if ks is not None:
+        row["ks"] = ks
         row["ks_noise"] = ks_critical(setup.alpha, min(n, KS_SAMPLE), min(m, KS_SAMPLE))
-    elif numeric:  # PSI only: draw what KS would, so PSI's seeded edges match method="ks"
-        _skip_ks_draws(int(rc[:-1].sum()), int(cc[:-1].sum()), rng)
     metric: Literal["PSI", "KS"] = "PSI"
     effect, noise, limits = psi, psi_noise, setup.limits
     if setup.method == "ks" and numeric:
@@ -423,11 +460,11 @@ def _measure_drift_column(
     row["warning"] = limits[0]
     row["effect"] = effect
     row["noise"] = noise
-    row["level"] = _drift_level(effect, noise, limits)
+    row["level"] = drift_level(effect, noise, limits)
     return row
 
 
-def _drift_level(effect: float, noise: float, limits: tuple[float, float]) -> DriftLevel:
+def drift_level(effect: float, noise: float, limits: tuple[float, float]) -> DriftLevel:
     """A column drifts when its effect passes both the noise bar and a limit."""
     real = effect == effect and effect > noise
     if real and effect >= limits[1]:
@@ -440,19 +477,27 @@ def _measure_no_drift(
     cur: pd.DataFrame,
     cols: list[Hashable],
     skipped: dict[str, str],
-    setup: _DriftSetup,
+    setup: DriftSetup,
     rng: np.random.Generator,
-) -> _DriftFigures:
+) -> DriftFigures:
     """Every column measured, most severe first: effect relative to its own limit (KS and
     PSI differ in scale); histograms kept for the three worst columns only."""
     rows = [_measure_drift_column(ref[c], cur[c], setup, rng) for c in cols]
+    return drift_figures(setup.method, (len(ref), len(cur)), rows, skipped)
+
+
+def drift_figures(
+    method: str, sizes: tuple[int, int], rows: list[DriftColumn], skipped: dict[str, str]
+) -> DriftFigures:
+    """The columns' figures, most severe first (effect relative to its own limit: KS and PSI
+    differ in scale); histograms kept for the three worst columns only."""
     rows.sort(key=lambda r: -(r["effect"] / r["limit"] if r["effect"] == r["effect"] else -1))
     for r in rows[3:]:
         r.pop("histogram", None)
-    return _DriftFigures(setup.method, len(ref), len(cur), rows, skipped)
+    return DriftFigures(method, sizes[0], sizes[1], rows, skipped)
 
 
-def _require_decidable(figures: _DriftFigures) -> None:
+def _require_decidable(figures: DriftFigures) -> None:
     """A usage error when noise alone passes every limit many times over (too few rows)."""
     rows, n, m = figures.rows, figures.reference_rows, figures.current_rows
     if rows and all(r["level"] == "ok" and r["noise"] > UNDECIDABLE * r["limit"] for r in rows):
@@ -475,7 +520,7 @@ NO_DRIFT_FIX = (
 )
 
 
-def _explain_no_drift(figures: _DriftFigures) -> str:
+def _explain_no_drift(figures: DriftFigures) -> str:
     rows, skipped = figures.rows, figures.skipped
     n, m = figures.reference_rows, figures.current_rows
     flagged = figures.flagged
@@ -544,17 +589,27 @@ def check_no_drift(
         raise MLCheckUsageError(f"method must be 'psi' or 'ks', got {method!r}.")
     if not isinstance(bins, int) or bins < 2:
         raise MLCheckUsageError(f"bins must be an integer >= 2, got {bins!r}.")
-    ref, cur = _frame_pair(reference, current)
-    require_rows(ref, "reference")
-    require_rows(cur, "current")
-    cols, skipped = _drift_columns(ref, cur, columns, exclude)
-    limits, psi_limits = _drift_limits(method, threshold, warn_threshold)
-    rng = np.random.default_rng(current_seed(random_state))
-    setup = _DriftSetup(method, bins, limits, psi_limits, DRIFT_ALPHA / len(cols))
-    figures = _measure_no_drift(ref, cur, cols, skipped, setup, rng)
+    extra: dict[str, Any] = {}
+    if native_pair(reference, current, "reference", "current") is not None:
+        from pytest_mlchecks.engines.production import drift_in_engine
+
+        limits, psi_limits = _drift_limits(method, threshold, warn_threshold)
+        setup = DriftSetup(method, bins, limits, psi_limits, DRIFT_ALPHA)  # alpha: per column
+        figures, extra = drift_in_engine(
+            reference, current, setup, columns, exclude, current_seed(random_state)
+        )
+    else:
+        ref, cur = _frame_pair(reference, current)
+        require_rows(ref, "reference")
+        require_rows(cur, "current")
+        cols, skipped = _drift_columns(ref, cur, columns, exclude)
+        limits, psi_limits = _drift_limits(method, threshold, warn_threshold)
+        rng = np.random.default_rng(current_seed(random_state))
+        setup = DriftSetup(method, bins, limits, psi_limits, DRIFT_ALPHA / len(cols))
+        figures = _measure_no_drift(ref, cur, cols, skipped, setup, rng)
     _require_decidable(figures)
-    message = _explain_no_drift(figures)
-    details = dict(figures.details())
+    message = _explain_no_drift(figures) + extra.pop("note", "")
+    details = dict(figures.details()) | extra
     if not figures.flagged:
         worst = figures.rows[0]["effect"] if figures.rows else 0.0
         return result(True, "error", worst, figures.rows[0]["limit"], message, details)
@@ -606,7 +661,7 @@ class _OutOfRange:
 
 
 @dataclass(frozen=True)
-class _OodFigures:
+class OodFigures:
     """The counts behind the verdict, with the limits they are held to."""
 
     rows: int
@@ -661,7 +716,7 @@ def _ood_columns(
 ) -> tuple[list[Hashable], dict[str, str]]:
     """The columns to compare, and the id-like ones among them (skipped unless ``columns``
     names them) with the reason."""
-    excluded = _excluded(exclude, train, new)
+    excluded = excluded_names(exclude, train, new)
     cols: list[Hashable]
     if columns is None:
         cols = [c for c in train.columns if c in new.columns and c not in excluded]
@@ -739,7 +794,7 @@ def _measure_in_distribution(
     id_reasons: dict[str, str],
     limit: float,
     widen: float,
-) -> _OodFigures:
+) -> OodFigures:
     """Rows with any feature out and far out, over the compared features, and what the limit
     and chance allow: out rows are held to the limit plus the rate at which fresh draws
     beat the training extremes; far-out rows, which those extremes' uncertainty does not
@@ -765,6 +820,30 @@ def _measure_in_distribution(
         if count:
             per_feature[str(name)] = count
             any_out |= found.out
+    return ood_figures(
+        (m, n),
+        checked,
+        (int(np.count_nonzero(any_out)), int(np.count_nonzero(any_far))),
+        per_feature,
+        limit,
+        id_reasons,
+        within_chance,
+    )
+
+
+def ood_figures(
+    sizes: tuple[int, int],
+    checked: int,
+    rows_hit: tuple[int, int],
+    per_feature: dict[str, int],
+    limit: float,
+    id_reasons: dict[str, str],
+    within_chance: dict[str, int],
+) -> OodFigures:
+    """The verdict's figures from the counts: ``sizes`` (new rows, training rows),
+    ``rows_hit`` (rows with any feature out, far out), rows out per feature; a usage error
+    when no feature was compared or the training rows are too few to decide."""
+    m, n = sizes
     if checked == 0:
         raise MLCheckUsageError("no numeric or categorical column to compare: cannot decide.")
     chance = chance_rate(2 * checked, n)
@@ -774,12 +853,12 @@ def _measure_in_distribution(
             f"rows are so uncertain that chance explains {percent(min(1.0, limit + chance))} "
             "of new rows beyond them; pass more training rows (X_train)."
         )
-    return _OodFigures(
+    return OodFigures(
         rows=m,
         training_rows=n,
         features_checked=checked,
-        rows_out=int(np.count_nonzero(any_out)),
-        rows_far_out=int(np.count_nonzero(any_far)),
+        rows_out=rows_hit[0],
+        rows_far_out=rows_hit[1],
         ranked=sorted(per_feature.items(), key=lambda kv: -kv[1]),
         limit=limit,
         allowed_rows=count_allowance(m, min(1.0, limit + chance)),
@@ -799,7 +878,7 @@ IN_DISTRIBUTION_FIX = (
 )
 
 
-def _explain_in_distribution(figures: _OodFigures) -> str:
+def _explain_in_distribution(figures: OodFigures) -> str:
     m, flagged, limit = figures.rows, figures.rows_out, figures.limit
     share = percent(figures.fraction)
     note = _skipped_note(figures.id_reasons) if figures.id_reasons else ""
@@ -844,14 +923,20 @@ def check_in_distribution(
     ``columns``: new data is always later.
     """
     limit, widen = _ood_limits(max_fraction, margin)
-    new = as_dataframe(tabular_input(X_new, "X_new"), "X_new")
-    train = as_dataframe(tabular_input(X_train, "X_train"), "X_train")
-    require_rows(new, "X_new")
-    require_rows(train, "X_train")
-    cols, id_reasons = _ood_columns(train, new, columns, exclude)
-    figures = _measure_in_distribution(new, train, cols, id_reasons, limit, widen)
+    extra: dict[str, Any] = {}
+    if native_pair(X_new, X_train, "X_new", "X_train") is not None:
+        from pytest_mlchecks.engines.production import in_distribution_in_engine
+
+        figures, extra = in_distribution_in_engine(X_new, X_train, limit, widen, columns, exclude)
+    else:
+        new = as_dataframe(tabular_input(X_new, "X_new"), "X_new")
+        train = as_dataframe(tabular_input(X_train, "X_train"), "X_train")
+        require_rows(new, "X_new")
+        require_rows(train, "X_train")
+        cols, id_reasons = _ood_columns(train, new, columns, exclude)
+        figures = _measure_in_distribution(new, train, cols, id_reasons, limit, widen)
     message = _explain_in_distribution(figures)
-    details = dict(figures.details())
+    details = dict(figures.details()) | extra
     return result(figures.passed, "error", figures.fraction, limit, message, details)
 
 
