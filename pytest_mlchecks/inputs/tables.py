@@ -427,7 +427,7 @@ def one_column(obj: Any, arg: str, what: str = "one value per row") -> Any:
 
 def label_vector(y: Any, arg: str) -> np.ndarray:
     """A 1-D numpy view of a label vector (NaN / None labels are rejected)."""
-    y = one_column(y, arg, "one label per row")
+    y = one_column(y, arg, "a 1-D label vector (one label per row)")
     if is_series(y):
         if y.isna().any():
             raise MLCheckUsageError(
