@@ -88,13 +88,20 @@ def class_names(truth: np.ndarray, width: int, classes: Any, name: str) -> list[
 
 
 def class_index(labels: np.ndarray, names: list[Any]) -> np.ndarray:
-    """The column of each label among the classes ``names`` (-1: not one of them)."""
+    """The column of each label among the classes ``names`` (-1: not one of them); each
+    distinct label is looked up once, not each row."""
     lookup = {(n.item() if hasattr(n, "item") else n): i for i, n in enumerate(names)}
-    return np.fromiter(
-        (lookup.get(v.item() if hasattr(v, "item") else v, -1) for v in labels),
+    try:
+        distinct, inverse = np.unique(labels, return_inverse=True)
+    except TypeError:  # labels of mixed types that do not sort: one lookup per row
+        distinct, inverse = labels, np.arange(len(labels))
+    columns = np.fromiter(
+        (lookup.get(v.item() if hasattr(v, "item") else v, -1) for v in distinct),
         dtype=int,
-        count=len(labels),
+        count=len(distinct),
     )
+    out: np.ndarray = columns[inverse.reshape(-1)]
+    return out
 
 
 def scored_labels(
